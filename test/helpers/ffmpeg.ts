@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface TestSourceOptions {
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Keyframe interval in frames. */
+  gop?: number;
+  videoBitrate?: string;
+  /** Include an AAC audio track (sine). */
+  audio?: boolean;
+  /** Seconds of media; omit for endless (live publishing). */
+  durationSec?: number;
+  /** Burn the wall clock into the picture (not needed by tests; handy by eye). */
+  realtime?: boolean;
+}
+
+/** ffmpeg arguments for an H.264 (+AAC) test pattern, as a broadcaster's encoder would send it. */
+export function testSourceArgs(o: TestSourceOptions = {}): string[] {
+  const w = o.width ?? 640, h = o.height ?? 360, fps = o.fps ?? 30, gop = o.gop ?? fps;
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+  if (o.realtime !== false) args.push('-re');
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
+  if (o.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  if (o.durationSec !== undefined) args.push('-t', String(o.durationSec));
+  args.push('-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k');
+  if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2');
+  return args;
+}
+
+/** Writes a test file (format from the extension, e.g. .mp4 or .flv) and resolves when ffmpeg exits 0. */
+export async function makeTestFile(path: string, o: TestSourceOptions & { durationSec: number }): Promise<void> {
+  const args = [...testSourceArgs({ ...o, realtime: false }), '-y', path];
+  const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d) => { err += d; });
+  const [code] = await once(p, 'exit');
+  if (code !== 0) throw new Error(`ffmpeg exited ${code}: ${err}`);
+}
+
+/** Starts ffmpeg publishing a live test pattern to an RTMP URL. Kill it with stopPublisher. */
+export function startPublisher(url: string, o: TestSourceOptions = {}): ChildProcess & { stderrText: () => string } {
+  const args = [...testSourceArgs(o), '-f', 'flv', url];
+  const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }) as ChildProcess & { stderrText: () => string };
+  let err = '';
+  p.stderr!.on('data', (d) => { err += d; });
+  p.stderrText = () => err;
+  return p;
+}
+
+/** Stops a publisher and waits for it to exit; resolves with its exit code (null when killed). */
+export async function stopPublisher(p: ChildProcess): Promise<number | null> {
+  if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+  p.kill('SIGINT');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 3000);
+  const [code] = await once(p, 'exit');
+  clearTimeout(timer);
+  return code as number | null;
+}
