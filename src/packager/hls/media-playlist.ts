@@ -1,0 +1,167 @@
+/**
+ * Media playlist rendering: a pure function from a window view to playlist text.
+ * No I/O, no clock: everything time-dependent comes in through the view.
+ * Rules cited as in ../shared/LLHLS.md (draft-pantos-hls-rfc8216bis-20 sections).
+ */
+
+export interface PlaylistPart {
+  index: number;
+  durationMs: number;
+  independent: boolean;
+}
+
+export interface PlaylistSegment {
+  msn: number;
+  initId: number;
+  discontinuity: boolean;
+  programDateTimeMs: number;
+  parts: readonly PlaylistPart[];
+  durationMs: number;
+  complete: boolean;
+}
+
+export interface RenditionReport {
+  /** URI relative to the media playlist (RR-01), without query. */
+  uri: string;
+  lastMsn: number;
+  lastPart?: number;
+}
+
+/** Fixed per rendition for the life of a channel: never changes between reloads (SC-08, TD-03). */
+export interface MediaPlaylistConfig {
+  targetDurationSec: number;
+  /** Advertised PART-TARGET in seconds; undefined for playlists without parts. */
+  partTargetSec?: number;
+  partHoldBackSec?: number;
+  holdBackSec: number;
+  canSkipUntilSec: number;
+  /** Resource names relative to the playlist; the query suffix is appended by render(). */
+  initUri: (initId: number) => string;
+  segmentUri: (msn: number) => string;
+  partUri: (msn: number, index: number) => string;
+}
+
+export interface PlaylistView {
+  segments: readonly PlaylistSegment[];
+  discontinuitySequence: number;
+  ended: boolean;
+  renditionReports: readonly RenditionReport[];
+}
+
+export type SkipRequest = 'NO' | 'YES' | 'v2';
+
+export interface RenderOptions {
+  skip: SkipRequest;
+  /** Query string carried onto every URI (tokens), including its leading '?', or ''. */
+  querySuffix: string;
+}
+
+const fmtSec = (ms: number): string => (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
+const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
+
+/** Parts are listed only for segments whose end is within 3 target durations of the playlist end (PT-13). */
+function partsListedFrom(view: PlaylistView, cfg: MediaPlaylistConfig): number {
+  if (cfg.partTargetSec === undefined) return Infinity;
+  const limitMs = 3 * cfg.targetDurationSec * 1000;
+  let fromEndMs = 0;
+  let i = view.segments.length;
+  while (i > 0) {
+    const seg = view.segments[i - 1];
+    if (fromEndMs > limitMs) break;
+    fromEndMs += seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0);
+    i--;
+  }
+  return i;
+}
+
+/** Number of leading complete segments a delta update may replace with EXT-X-SKIP (§6.2.5.1). */
+function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
+  const boundaryMs = cfg.canSkipUntilSec * 1000;
+  // Distance from a segment's end to the end of the last (parent) segment in the playlist.
+  let fromEndMs = 0;
+  let i = view.segments.length;
+  while (i > 0) {
+    const seg = view.segments[i - 1];
+    if (fromEndMs > boundaryMs) break;
+    fromEndMs += seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0);
+    i--;
+  }
+  // Everything before index i ends further than the Skip Boundary from the end.
+  let n = i;
+  while (n > 0 && !view.segments[n - 1].complete) n--;
+  return n;
+}
+
+export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig, opts: RenderOptions): string {
+  const q = opts.querySuffix;
+  const segs = view.segments;
+  const hasParts = cfg.partTargetSec !== undefined;
+  // Delta updates only when the playlist can skip and is still live (DU-05).
+  const skipped = opts.skip !== 'NO' && !view.ended ? skippableCount(view, cfg) : 0;
+  const out: string[] = ['#EXTM3U'];
+  // VERSION: 6 for EXT-X-MAP without I-FRAMES-ONLY; 9 once EXT-X-SKIP is present (VER-03).
+  out.push(`#EXT-X-VERSION:${skipped > 0 ? 9 : 6}`);
+  out.push(`#EXT-X-TARGETDURATION:${cfg.targetDurationSec}`);
+  const sc = ['CAN-BLOCK-RELOAD=YES'];
+  if (hasParts) sc.push(`PART-HOLD-BACK=${fmtAttrSec(cfg.partHoldBackSec!)}`);
+  sc.push(`HOLD-BACK=${fmtAttrSec(cfg.holdBackSec)}`, `CAN-SKIP-UNTIL=${fmtAttrSec(cfg.canSkipUntilSec)}`);
+  out.push(`#EXT-X-SERVER-CONTROL:${sc.join(',')}`);
+  if (hasParts) out.push(`#EXT-X-PART-INF:PART-TARGET=${fmtAttrSec(cfg.partTargetSec!)}`);
+  out.push(`#EXT-X-MEDIA-SEQUENCE:${segs.length > 0 ? segs[0].msn : 1}`);
+  // Always present: live content may contain discontinuities at any reconnect (MS-03, AAS 8.17).
+  out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${view.discontinuitySequence}`);
+  // Header tags stay before EXT-X-SKIP (SK-05).
+  if (skipped > 0) {
+    out.push(opts.skip === 'v2'
+      ? `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped},RECENTLY-REMOVED-DATERANGES=""`
+      : `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
+  }
+  const partsFrom = partsListedFrom(view, cfg);
+  let currentInit = -1;
+  for (let i = skipped; i < segs.length; i++) {
+    const seg = segs[i];
+    if (seg.discontinuity && i > 0) out.push('#EXT-X-DISCONTINUITY');
+    // EXT-X-MAP before the first listed segment and wherever the init changes (MAP-02, PT-07).
+    if (seg.initId !== currentInit) {
+      out.push(`#EXT-X-MAP:URI="${cfg.initUri(seg.initId)}${q}"`);
+      currentInit = seg.initId;
+    }
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTimeMs).toISOString()}`);
+    if (i >= partsFrom) {
+      for (const p of seg.parts) {
+        out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+      }
+    }
+    if (seg.complete) {
+      out.push(`#EXTINF:${fmtSec(seg.durationMs)},`);
+      out.push(`${cfg.segmentUri(seg.msn)}${q}`);
+    }
+  }
+  if (view.ended) {
+    out.push('#EXT-X-ENDLIST');
+  } else if (hasParts && segs.length > 0) {
+    // Hint the next part (PH-05): the next index of the open segment, else part 0 of the next msn.
+    const last = segs[segs.length - 1];
+    const next = last.complete ? { msn: last.msn + 1, index: 0 } : { msn: last.msn, index: last.parts.length };
+    out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${cfg.partUri(next.msn, next.index)}${q}"`);
+  }
+  if (!view.ended) {
+    for (const r of view.renditionReports) {
+      out.push(`#EXT-X-RENDITION-REPORT:URI="${r.uri}${q}",LAST-MSN=${r.lastMsn}${r.lastPart !== undefined ? `,LAST-PART=${r.lastPart}` : ''}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The newest (msn, part) a rendition report announces for a view (RR-02, RR-03). */
+export function reportFor(uri: string, view: PlaylistView, withParts: boolean): RenditionReport | undefined {
+  const segs = view.segments;
+  const last = segs[segs.length - 1];
+  if (!last) return undefined;
+  if (!withParts) {
+    const done = last.complete ? last : segs[segs.length - 2];
+    return done ? { uri, lastMsn: done.msn } : undefined;
+  }
+  if (last.parts.length === 0) return undefined;
+  return { uri, lastMsn: last.msn, lastPart: last.parts.length - 1 };
+}

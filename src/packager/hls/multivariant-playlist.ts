@@ -1,0 +1,34 @@
+/**
+ * Multivariant playlist rendering (pure). One EXT-X-STREAM-INF per rendition; audio is muxed
+ * with video in each rendition (docs/adr/001-muxed-av-cmaf.md), so there is no audio group.
+ */
+
+export interface VariantInfo {
+  /** Media playlist URI relative to the multivariant playlist, without query. */
+  uri: string;
+  /** Peak segment bit rate, bits/s (MV-06). */
+  bandwidth: number;
+  averageBandwidth: number;
+  /** RFC 6381 codec list, e.g. ["avc1.64001f", "mp4a.40.2"] (MV-05). */
+  codecs: string[];
+  width?: number;
+  height?: number;
+  frameRate?: number;
+}
+
+export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string): string {
+  const out = ['#EXTM3U', '#EXT-X-VERSION:6',
+    // Every segment starts with an IDR (the cutter only opens segments at keyframes): AAS 9.11.
+    '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // Highest bandwidth first is conventional; hls.js sorts anyway and starts by its own estimate.
+  const sorted = [...variants].sort((a, b) => b.bandwidth - a.bandwidth);
+  for (const v of sorted) {
+    const attrs = [`BANDWIDTH=${Math.max(1, Math.round(v.bandwidth))}`,
+      `AVERAGE-BANDWIDTH=${Math.max(1, Math.round(v.averageBandwidth))}`,
+      `CODECS="${v.codecs.join(',')}"`];
+    if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
+    if (v.frameRate) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.uri}${querySuffix}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,305 @@
+/**
+ * The hot live edge of one rendition: the segments and parts a playlist lists, plus the
+ * recently removed ones that must stay downloadable (RFC 8216bis §6.2.2), all in memory.
+ *
+ * Waiters for a future part are keyed by (msn, part) so a new part wakes only the requests
+ * that asked for it, never one broadcast that wakes everyone.
+ */
+
+export interface LivePart {
+  msn: number;
+  index: number;
+  durationMs: number;
+  independent: boolean;
+  data: Buffer;
+}
+
+export interface LiveSegment {
+  msn: number;
+  /** Which init segment (EXT-X-MAP) these parts need; changes with each publish session. */
+  initId: number;
+  /** EXT-X-DISCONTINUITY before this segment (the publisher reconnected). */
+  discontinuity: boolean;
+  /** Wall clock of the segment's first frame, epoch milliseconds (EXT-X-PROGRAM-DATE-TIME). */
+  programDateTimeMs: number;
+  /** Start on the media clock, milliseconds. */
+  startMs: number;
+  parts: LivePart[];
+  /** Set once the segment is closed: the sum of its parts' durations. */
+  durationMs: number;
+  complete: boolean;
+  bytes: number;
+}
+
+export type WaitResult = 'ready' | 'timeout' | 'gone' | 'aborted';
+
+interface Waiter {
+  /** The key the waiter is filed under; it moves to (msn+1, 0) when msn closes short of index. */
+  msn: number;
+  index: number;
+  resolve: (r: WaitResult) => void;
+  timer: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export interface LiveWindowOptions {
+  /** How much media the playlist lists, in milliseconds (oldest segments slide out). */
+  windowMs: number;
+  /** Minimum number of complete segments listed (Apple: at least 6 in a live playlist). */
+  minSegments: number;
+  /** How long a segment stays downloadable after it leaves the playlist. */
+  retainAfterRemovalMs: number;
+  /** The clock; injected so tests can drive time. */
+  now?: () => number;
+}
+
+/** Change notifications for caches built on top of the window. */
+export type WindowListener = (event: 'part' | 'segment' | 'init' | 'end') => void;
+
+export class LiveWindow {
+  /** Segments in playlist order; the last one may be open (complete = false). */
+  readonly segments: LiveSegment[] = [];
+  /** Segments that left the playlist, kept until their availability ends. */
+  private readonly removed: { seg: LiveSegment; until: number }[] = [];
+  private readonly inits = new Map<number, Buffer>();
+  private readonly waiters = new Map<number, Map<number, Waiter[]>>();
+  private readonly listeners = new Set<WindowListener>();
+  /** Discontinuity sequence: incremented as segments carrying a discontinuity slide out. */
+  discontinuitySequence = 0;
+  /** Bumped on every change; playlist caches key on it. */
+  version = 0;
+  /** True once the publisher is gone and the window closed with ENDLIST. */
+  ended = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LiveWindowOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  onChange(l: WindowListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  addInit(initId: number, data: Buffer): void {
+    this.inits.set(initId, data);
+    this.changed('init');
+  }
+
+  init(initId: number): Buffer | undefined {
+    return this.inits.get(initId);
+  }
+
+  /** The open (last, incomplete) segment, if any. */
+  get openSegment(): LiveSegment | undefined {
+    const last = this.segments[this.segments.length - 1];
+    return last && !last.complete ? last : undefined;
+  }
+
+  /** The last complete segment, if any. */
+  get lastCompleteSegment(): LiveSegment | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i].complete) return this.segments[i];
+    return undefined;
+  }
+
+  /** MSN and index of the newest part, or undefined before the first part. */
+  get lastPart(): { msn: number; index: number } | undefined {
+    const last = this.segments[this.segments.length - 1];
+    if (!last || last.parts.length === 0) return undefined;
+    return { msn: last.msn, index: last.parts.length - 1 };
+  }
+
+  /**
+   * Appends a completed part. A part with index 0 closes the previous segment and opens a
+   * new one; the caller supplies the new segment's facts.
+   */
+  addPart(
+    part: LivePart,
+    segmentFacts: { initId: number; discontinuity: boolean; programDateTimeMs: number; startMs: number },
+  ): void {
+    if (this.ended) this.ended = false;
+    let seg = this.openSegment;
+    if (part.index === 0 || !seg || seg.msn !== part.msn) {
+      if (seg) this.closeSegment(seg);
+      seg = {
+        msn: part.msn, initId: segmentFacts.initId, discontinuity: segmentFacts.discontinuity,
+        programDateTimeMs: segmentFacts.programDateTimeMs, startMs: segmentFacts.startMs,
+        parts: [], durationMs: 0, complete: false, bytes: 0,
+      };
+      this.segments.push(seg);
+    }
+    seg.parts.push(part);
+    seg.bytes += part.data.length;
+    this.slide();
+    this.changed('part');
+    this.wake(part.msn, part.index);
+  }
+
+  /** Closes the open segment (publisher gone) and, when final, marks the window ended. */
+  endSegment(final: boolean): void {
+    const seg = this.openSegment;
+    if (seg) this.closeSegment(seg);
+    if (final) {
+      this.ended = true;
+      this.changed('end');
+      // Nothing more will come: every waiter gets its answer now (the playlist with ENDLIST).
+      for (const msn of [...this.waiters.keys()]) this.wakeAll(msn, 'ready');
+    }
+  }
+
+  private closeSegment(seg: LiveSegment): void {
+    seg.complete = true;
+    seg.durationMs = seg.parts.reduce((s, p) => s + p.durationMs, 0);
+    this.changed('segment');
+    // Requests for the segment itself (-1) are satisfied now; a part index beyond the final
+    // part of this segment means (msn+1, 0) (§6.2.5.2), so those waiters move there.
+    const byPart = this.waiters.get(seg.msn);
+    if (!byPart) return;
+    this.waiters.delete(seg.msn);
+    const moved: Waiter[] = [];
+    for (const [index, list] of byPart) {
+      if (index < 0 || index < seg.parts.length) for (const w of list) this.settle(w, 'ready');
+      else for (const w of list) { w.msn = seg.msn + 1; w.index = 0; moved.push(w); }
+    }
+    if (moved.length > 0) {
+      let next = this.waiters.get(seg.msn + 1);
+      if (!next) this.waiters.set(seg.msn + 1, (next = new Map()));
+      next.set(0, [...(next.get(0) ?? []), ...moved]);
+    }
+  }
+
+  /** Finds a segment (listed or recently removed and still available). */
+  segment(msn: number): LiveSegment | undefined {
+    const first = this.segments[0];
+    if (first && msn >= first.msn) return this.segments[msn - first.msn];
+    this.expire();
+    return this.removed.find((r) => r.seg.msn === msn)?.seg;
+  }
+
+  part(msn: number, index: number): LivePart | undefined {
+    return this.segment(msn)?.parts[index];
+  }
+
+  /** True when part (msn, index) exists, or (index = -1) segment msn is complete. */
+  has(msn: number, index: number): boolean {
+    const seg = this.segment(msn);
+    if (!seg) {
+      const first = this.segments[0];
+      return first !== undefined && msn < first.msn; // removed long ago: "already removed" counts as present
+    }
+    if (index < 0) return seg.complete;
+    if (index < seg.parts.length) return true;
+    // Beyond the final part of a closed segment means (msn+1, 0) (§6.2.5.2).
+    return seg.complete && this.has(msn + 1, 0);
+  }
+
+  /**
+   * Resolves when part (msn, index) — or with index = -1 the complete segment msn — exists,
+   * or the window ends; 'timeout' after timeoutMs; 'aborted' when the signal fires.
+   */
+  waitFor(msn: number, index: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    if (this.ended || this.has(msn, index)) return Promise.resolve('ready');
+    if (signal?.aborted) return Promise.resolve('aborted');
+    return new Promise<WaitResult>((resolve) => {
+      let byPart = this.waiters.get(msn);
+      if (!byPart) this.waiters.set(msn, (byPart = new Map()));
+      let list = byPart.get(index);
+      if (!list) byPart.set(index, (list = []));
+      const waiter: Waiter = {
+        msn, index, resolve,
+        timer: setTimeout(() => this.removeWaiter(waiter, 'timeout'), timeoutMs),
+        signal,
+      };
+      if (signal) {
+        waiter.onAbort = () => this.removeWaiter(waiter, 'aborted');
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      list.push(waiter);
+    });
+  }
+
+  /** Number of requests currently held, for metrics and tests. */
+  get waiting(): number {
+    let n = 0;
+    for (const byPart of this.waiters.values()) for (const l of byPart.values()) n += l.length;
+    return n;
+  }
+
+  private removeWaiter(w: Waiter, result: WaitResult): void {
+    const { msn, index } = w;
+    const list = this.waiters.get(msn)?.get(index);
+    if (list) {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.waiters.get(msn)!.delete(index);
+      if (this.waiters.get(msn)?.size === 0) this.waiters.delete(msn);
+    }
+    this.settle(w, result);
+  }
+
+  private settle(w: Waiter, result: WaitResult): void {
+    clearTimeout(w.timer);
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    w.resolve(result);
+  }
+
+  private wake(msn: number, index: number): void {
+    this.wakeKey(msn, index, this.waiters.get(msn));
+  }
+
+  private wakeKey(msn: number, index: number, byPart: Map<number, Waiter[]> | undefined): void {
+    const list = byPart?.get(index);
+    if (!list) return;
+    byPart!.delete(index);
+    if (byPart!.size === 0) this.waiters.delete(msn);
+    for (const w of list) this.settle(w, 'ready');
+  }
+
+  private wakeAll(msn: number, result: WaitResult): void {
+    const byPart = this.waiters.get(msn);
+    if (!byPart) return;
+    this.waiters.delete(msn);
+    for (const list of byPart.values()) for (const w of list) this.settle(w, result);
+  }
+
+  /** Drops the oldest complete segments beyond the window, keeping them downloadable a while. */
+  private slide(): void {
+    const now = this.now();
+    let listedMs = 0;
+    let complete = 0;
+    for (const s of this.segments) if (s.complete) { listedMs += s.durationMs; complete++; }
+    while (this.segments.length > 1 && this.segments[0].complete && complete > this.opts.minSegments
+      && listedMs - this.segments[0].durationMs >= this.opts.windowMs) {
+      const seg = this.segments.shift()!;
+      listedMs -= seg.durationMs;
+      complete--;
+      if (seg.discontinuity) this.discontinuitySequence++;
+      this.removed.push({ seg, until: now + this.opts.retainAfterRemovalMs });
+    }
+    this.expire();
+    // Init segments no longer referenced by any listed or retained segment can go.
+    if (this.inits.size > 1) {
+      const used = new Set<number>();
+      for (const s of this.segments) used.add(s.initId);
+      for (const r of this.removed) used.add(r.seg.initId);
+      for (const id of [...this.inits.keys()]) if (!used.has(id)) this.inits.delete(id);
+    }
+  }
+
+  private expire(): void {
+    const now = this.now();
+    while (this.removed.length > 0 && this.removed[0].until <= now) this.removed.shift();
+  }
+
+  private changed(event: 'part' | 'segment' | 'init' | 'end'): void {
+    this.version++;
+    for (const l of this.listeners) l(event);
+  }
+
+  /** Releases every held request (channel removed or process closing). */
+  close(): void {
+    for (const msn of [...this.waiters.keys()]) this.wakeAll(msn, 'gone');
+    this.listeners.clear();
+  }
+}
