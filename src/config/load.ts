@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { configSchema, DEMO_CHANNEL, type Config } from './schema.js';
+
+/** A config mistake: every problem found, one per line, each naming its key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Json = { [k: string]: unknown };
+
+function setPath(target: Json, path: string[], value: unknown): void {
+  let obj = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof obj[key] !== 'object' || obj[key] === null) obj[key] = {};
+    obj = obj[key] as Json;
+  }
+  obj[path[path.length - 1]] = value;
+}
+
+/** Env and CLI values are text: numbers, booleans, null and JSON arrays/objects are read as such. */
+function parseScalar(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === 'null') return null;
+  if (/^[[{]/.test(text)) {
+    try { return JSON.parse(text); } catch { /* keep as text; the schema will say what is wrong */ }
+  }
+  return text;
+}
+
+/** Camel-cases env path segments: HTTP2__CLEARTEXT_PORT ▶ http2.cleartextPort. */
+function envSegment(s: string): string {
+  return s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export interface LoadSources {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Read a file; injected by tests. */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Builds the config: JSON file (--config FILE or SIGMA_CONFIG) ▶ env (SIGMA__A__B=value) ▶
+ * CLI (--a.b=value or --a.b value). With no channels configured, the demo channel runs.
+ */
+export function loadConfig(src: LoadSources = {}): Config {
+  const argv = src.argv ?? process.argv.slice(2);
+  const env = src.env ?? process.env;
+  const readFile = src.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const problems: string[] = [];
+  let raw: Json = {};
+
+  const cli: [string, string][] = [];
+  let configFile = env.SIGMA_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) { problems.push(`unexpected argument "${arg}" (flags look like --http.port=8080)`); continue; }
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let value = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1];
+    if (eq < 0) {
+      if (value === undefined || value.startsWith('--')) { problems.push(`flag --${name} needs a value`); continue; }
+      i++;
+    }
+    if (name === 'config') configFile = value;
+    else cli.push([name, value!]);
+  }
+
+  if (configFile) {
+    try {
+      const parsed: unknown = JSON.parse(readFile(configFile));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problems.push(`${configFile}: the top level must be a JSON object`);
+      else raw = parsed as Json;
+    } catch (e) {
+      problems.push(`${configFile}: ${(e as Error).message}`);
+    }
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('SIGMA__') || v === undefined) continue;
+    setPath(raw, k.slice('SIGMA__'.length).split('__').map(envSegment), parseScalar(v));
+  }
+  for (const [name, value] of cli) setPath(raw, name.split('.'), parseScalar(value));
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+      const msg = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      problems.push(`${where}: ${msg}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = result.data!;
+  if (config.channels.length === 0) config.channels.push({ ...DEMO_CHANNEL });
+  return config;
+}

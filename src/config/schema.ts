@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The one config schema: defaults, validation and (through the README table) documentation.
+ * Sources are merged file ▶ env ▶ CLI before this schema validates the result.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+
+const modeSettings = (segmentTargetSec: number, partTargetSec: number | null, playlistWindowSec: number) =>
+  z.object({
+    segmentTargetSec: z.number().min(0.5).max(20).default(segmentTargetSec),
+    partTargetSec: z.number().min(0.1).max(2).nullable().default(partTargetSec),
+    playlistWindowSec: z.number().min(6).max(3600).default(playlistWindowSec),
+    minSegments: z.number().int().min(3).max(100).default(6),
+  }).strict()
+    .refine((m) => m.partTargetSec === null || m.partTargetSec * 2 <= m.segmentTargetSec,
+      { message: 'partTargetSec must be at most half of segmentTargetSec' })
+    .default({});
+
+export const channelSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel id: lowercase letters, digits, "-" and "_", at most 64'),
+  streamKey: z.string().min(8, 'streamKey must be at least 8 characters').max(256)
+    .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only'),
+  latencyMode: z.enum(['normal', 'low', 'ultra-low']).default('ultra-low'),
+}).strict();
+
+export const configSchema = z.object({
+  rtmp: z.object({
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    port: port.default(1935),
+    /** A publisher that sends nothing for this long is disconnected. */
+    idleTimeoutSec: z.number().min(1).max(600).default(10),
+    maxConnections: z.number().int().min(1).max(100000).default(1000),
+  }).strict().default({}),
+  http: z.object({
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    port: port.default(8080),
+    /** 'uws' serves HTTP/1.1 with uWebSockets.js; 'node' with node:http alone. */
+    server: z.enum(['uws', 'node']).default('uws'),
+  }).strict().default({}),
+  http2: z.object({
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    /** TLS (h2, with HTTP/1.1 fallback through ALPN). */
+    port: port.default(8443),
+    /** Cleartext HTTP/2 (h2c, prior knowledge) for a CDN in front; null disables. */
+    cleartextPort: port.nullable().default(8444),
+    /** PEM files; when both are absent a self-signed pair is generated under dataDir/tls. */
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+  }).strict().refine((h) => (h.certFile === undefined) === (h.keyFile === undefined),
+    { message: 'give both certFile and keyFile, or neither' }).default({}),
+  /** Base URL printed for players (e.g. behind a proxy); default http://127.0.0.1:<http.port>. */
+  publicUrl: z.string().url().optional(),
+  dataDir: z.string().min(1).default('./data'),
+  latencyModes: z.object({
+    normal: modeSettings(6, null, 60),
+    low: modeSettings(2, null, 20),
+    'ultra-low': modeSettings(2, 0.2, 20),
+  }).strict().default({}),
+  /** After the publisher leaves, a reconnect within this time continues the same playlist. */
+  reconnectWindowSec: z.number().min(0).max(3600).default(15),
+  /** An ended playlist (with ENDLIST) stays available this long, then the channel answers 404. */
+  endedRetentionSec: z.number().min(0).max(86400).default(60),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .strict().default({}),
+  channels: z.array(channelSchema).default([]),
+}).strict().superRefine((c, ctx) => {
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  c.channels.forEach((ch, i) => {
+    if (ids.has(ch.id)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'id'], message: `duplicate channel id "${ch.id}"` });
+    if (keys.has(ch.streamKey)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'streamKey'], message: 'duplicate streamKey' });
+    ids.add(ch.id); keys.add(ch.streamKey);
+  });
+  const ports = [c.rtmp.enabled && c.rtmp.port, c.http.enabled && c.http.port,
+    c.http2.enabled && c.http2.port, c.http2.enabled && c.http2.cleartextPort].filter((p) => typeof p === 'number' && p > 0);
+  if (new Set(ports).size !== ports.length) ctx.addIssue({ code: 'custom', path: [], message: `ports must differ: ${ports.join(', ')}` });
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
+
+/** The channel `npm start` runs when no config names any. */
+export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low' };

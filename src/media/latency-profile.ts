@@ -1,0 +1,46 @@
+/**
+ * What a latency mode means in numbers. The defaults live in the config schema; this module
+ * derives the playlist constants from them once, so they never change between reloads
+ * (SC-08, TD-03).
+ */
+
+export type LatencyMode = 'normal' | 'low' | 'ultra-low';
+
+export interface LatencyModeSettings {
+  /** Segment target on the media clock; segments start at the first keyframe after each multiple. */
+  segmentTargetSec: number;
+  /** Part target for LL-HLS; null for modes that list no parts. */
+  partTargetSec: number | null;
+  /** How much media a live playlist lists. */
+  playlistWindowSec: number;
+  /** Minimum segments listed (Apple AAS 8.11: at least 6). */
+  minSegments: number;
+}
+
+export interface LatencyProfile extends LatencyModeSettings {
+  mode: LatencyMode;
+  /** The cutter's part size in ms; for modes without parts, one fragment per segment target. */
+  cutPartTargetMs: number;
+  segmentTargetMs: number;
+  /** Advertised PART-TARGET: the cut target plus room for ±1 ms timestamp rounding (PT-02). */
+  advertisedPartTargetSec?: number;
+  partHoldBackSec?: number;
+}
+
+/** Slack added to the advertised PART-TARGET so parts cut on a frame-snapped grid never exceed it. */
+export const PART_TARGET_SLACK = 1.05;
+
+export function latencyProfile(mode: LatencyMode, s: LatencyModeSettings): LatencyProfile {
+  const segmentTargetMs = Math.round(s.segmentTargetSec * 1000);
+  if (s.partTargetSec === null) {
+    return { ...s, mode, segmentTargetMs, cutPartTargetMs: segmentTargetMs };
+  }
+  const advertised = Math.ceil(s.partTargetSec * PART_TARGET_SLACK * 1000) / 1000;
+  return {
+    ...s, mode, segmentTargetMs,
+    cutPartTargetMs: Math.round(s.partTargetSec * 1000),
+    advertisedPartTargetSec: advertised,
+    // Apple requires ≥ 3 × PART-TARGET (AAS 14.3); more only adds latency.
+    partHoldBackSec: Math.ceil(3 * advertised * 1000) / 1000,
+  };
+}
