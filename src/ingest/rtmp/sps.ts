@@ -33,7 +33,7 @@ export function parseAvcConfig(buf: Buffer): AvcConfig {
   if (buf[0] !== 1) fail(`AVCDecoderConfigurationRecord version ${buf[0]} (expected 1)`);
   const nalLengthSize = (buf[4] & 3) + 1;
   if (nalLengthSize === 3) fail('AVCDecoderConfigurationRecord NAL length size 3 is invalid');
-  let p = 5;
+  let p = 6;
   const readSet = (count: number, what: string): Buffer[] => {
     const sets: Buffer[] = [];
     for (let i = 0; i < count; i++) {

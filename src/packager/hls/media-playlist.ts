@@ -154,8 +154,7 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
 }
 
 /** The newest (msn, part) a rendition report announces for a view (RR-02, RR-03). */
-export function reportFor(uri: string, view: PlaylistView, withParts: boolean): RenditionReport | undefined {
-  const segs = view.segments;
+export function reportFor(uri: string, segs: readonly PlaylistSegment[], withParts: boolean): RenditionReport | undefined {
   const last = segs[segs.length - 1];
   if (!last) return undefined;
   if (!withParts) {

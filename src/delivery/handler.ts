@@ -1,0 +1,126 @@
+import type { Logger } from 'pino';
+import type { Channel } from '../media/channel.js';
+import { OriginError } from '../errors.js';
+import { cachePolicy, FALLBACK_TD } from './cache-policy.js';
+import { errorReply, replyForError } from './error-reply.js';
+import { MediaResponder } from './media-responder.js';
+import { PlaylistResponder } from './playlist-responder.js';
+import { PlayerAssets } from './player-page.js';
+import type { OriginReply, OriginRequest } from './types.js';
+
+export interface ChannelLookup {
+  get(id: string): Channel | undefined;
+}
+
+/** Headers every response carries so browsers on other origins can play (CA-03). */
+const CORS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  // hls.js reads Age for CDN tune-in (HJ-11); Content-Range for byte-range parts.
+  'access-control-expose-headers': 'Age, Content-Length, Content-Range, Date',
+};
+
+const PREFLIGHT: Record<string, string> = {
+  ...CORS,
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': 'Range, Accept-Encoding, Authorization',
+  'access-control-max-age': '86400',
+};
+
+const ROUTES = {
+  multivariant: /^\/live\/([a-z0-9_-]+)\/index\.m3u8$/,
+  media: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\.m3u8$/,
+  init: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/init-(\d{1,16})\.mp4$/,
+  part: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.(\d{1,6})\.m4s$/,
+  segment: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.m4s$/,
+  player: /^\/player\/([a-z0-9_-]+)$/,
+};
+
+/**
+ * The origin's one request handler: route ▶ responder ▶ reply. It knows nothing of sockets;
+ * the uWS, node:http and node:http2 adapters translate to and from it, and tests call it directly.
+ */
+export class OriginHandler {
+  private readonly playlists = new PlaylistResponder();
+  private readonly media: MediaResponder;
+  private readonly player = new PlayerAssets();
+
+  constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
+    this.media = new MediaResponder((w) => {
+      const ch = this.channelOfWindow.get(w);
+      return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
+    });
+  }
+
+  private readonly channelOfWindow = new WeakMap<object, Channel>();
+
+  async handle(req: OriginRequest): Promise<OriginReply> {
+    let reply: OriginReply;
+    try {
+      reply = await this.route(req);
+    } catch (err) {
+      if (err instanceof OriginError) {
+        reply = replyForError(err, cachePolicy.playlistError(FALLBACK_TD));
+      } else {
+        this.log.error({ err, path: req.path }, 'request failed');
+        reply = { status: 500, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          body: Buffer.from('{"error":{"code":"INTERNAL","message":"internal error"}}') };
+      }
+    }
+    Object.assign(reply.headers, reply.status === 204 ? PREFLIGHT : CORS);
+    if (req.method === 'HEAD') {
+      // HEAD: the same headers, no body; the length is known unless the body is a stream.
+      const len = Buffer.isBuffer(reply.body) ? reply.body.length
+        : Array.isArray(reply.body) ? (reply.body as readonly Buffer[]).reduce((s, b) => s + b.length, 0) : undefined;
+      if (len !== undefined) reply.headers['content-length'] = String(len);
+      reply.body = undefined;
+    }
+    return reply;
+  }
+
+  private async route(req: OriginRequest): Promise<OriginReply> {
+    if (req.method === 'OPTIONS') return { status: 204, headers: {} };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const r = errorReply('METHOD_NOT_ALLOWED', 'no-store');
+      r.headers.allow = 'GET, HEAD, OPTIONS';
+      return r;
+    }
+    const path = req.path;
+    if (path === '/healthz') {
+      return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from('{"status":"ok"}') };
+    }
+    let m: RegExpExecArray | null;
+    if ((m = ROUTES.multivariant.exec(path))) return this.playlists.multivariant(req, this.channel(m[1]));
+    if ((m = ROUTES.media.exec(path))) {
+      const ch = this.channel(m[1]);
+      return this.playlists.media(req, ch, this.rendition(ch, m[2]));
+    }
+    if ((m = ROUTES.init.exec(path))) return this.media.init(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
+    if ((m = ROUTES.part.exec(path))) {
+      return this.media.part(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]), Number(m[4]));
+    }
+    if ((m = ROUTES.segment.exec(path))) return this.media.segment(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
+    if ((m = ROUTES.player.exec(path))) {
+      this.channel(m[1]);
+      return this.player.page(m[1]);
+    }
+    const asset = this.player.asset(path);
+    if (asset) return asset;
+    throw new OriginError('NOT_FOUND', path.slice(0, 200));
+  }
+
+  private channel(id: string): Channel {
+    const ch = this.channels.get(id);
+    if (!ch) throw new OriginError('CHANNEL_NOT_FOUND', id);
+    return ch;
+  }
+
+  private rendition(ch: Channel, name: string) {
+    const r = ch.rendition(name);
+    if (!r) {
+      if (ch.renditions().length === 0) throw new OriginError('CHANNEL_NOT_LIVE', ch.id);
+      throw new OriginError('RENDITION_NOT_FOUND', name);
+    }
+    this.channelOfWindow.set(r.window, ch);
+    return r;
+  }
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { OriginReply } from './types.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The demo player: a page served by the origin that plays a channel with hls.js and shows the
+ * measured latency (wall clock − PROGRAM-DATE-TIME of the frame on screen, stamped at ingest).
+ * It also keeps its measurements on window.sigmaPlayer for the end-to-end tests.
+ */
+export class PlayerAssets {
+  private hlsJs: Buffer | undefined;
+
+  asset(path: string): OriginReply | undefined {
+    if (path !== '/player/hls.min.js') return undefined;
+    // Served from the installed hls.js package: no CDN, works offline.
+    this.hlsJs ??= readFileSync(require.resolve('hls.js/dist/hls.min.js'));
+    return { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' }, body: this.hlsJs };
+  }
+
+  page(channelId: string): OriginReply {
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, body: Buffer.from(playerHtml(channelId)) };
+  }
+}
+
+function playerHtml(channelId: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Sigma Live — ${channelId}</title>
+<style>
+ body{margin:0;background:#111;color:#eee;font:14px system-ui,sans-serif}
+ video{width:100%;max-height:80vh;background:#000;display:block}
+ #stats{padding:8px 12px;display:flex;gap:24px;flex-wrap:wrap}
+ #stats b{font-variant-numeric:tabular-nums}
+</style></head>
+<body>
+<video id="video" muted autoplay playsinline controls></video>
+<div id="stats">
+ <span>channel <b>${channelId}</b></span>
+ <span>latency (wall clock − PDT) <b id="latency">–</b></span>
+ <span>hls.js latency <b id="hlsLatency">–</b></span>
+ <span>buffer <b id="buffer">–</b></span>
+ <span>stalls <b id="stalls">0</b></span>
+ <span id="state">loading…</span>
+</div>
+<script src="/player/hls.min.js"></script>
+<script>
+(function () {
+  var src = '/live/${channelId}/index.m3u8' + location.search;
+  var video = document.getElementById('video');
+  var state = { latencies: [], stalls: 0, playing: false, errors: [], startedAt: 0, level: -1 };
+  window.sigmaPlayer = state;
+  function show(id, text) { document.getElementById(id).textContent = text; }
+  if (!window.Hls || !Hls.isSupported()) {
+    if (video.canPlayType('application/vnd.apple.mpegurl')) { video.src = src; show('state', 'native HLS'); }
+    else show('state', 'this browser cannot play HLS');
+    return;
+  }
+  var hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
+  window.sigmaHls = hls;
+  hls.on(Hls.Events.ERROR, function (_, d) {
+    state.errors.push({ type: d.type, details: d.details, fatal: d.fatal });
+    if (d.fatal) {
+      show('state', 'error: ' + d.details + ', retrying');
+      if (d.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      else setTimeout(function () { hls.loadSource(src); }, 1000);
+    }
+  });
+  hls.on(Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
+  video.addEventListener('playing', function () { state.playing = true; state.startedAt = state.startedAt || Date.now(); show('state', 'playing'); });
+  video.addEventListener('waiting', function () { if (state.playing) { state.stalls++; show('stalls', state.stalls); } });
+  hls.loadSource(src);
+  hls.attachMedia(video);
+  setInterval(function () {
+    var pd = hls.playingDate;
+    if (pd && !video.paused) {
+      var l = (Date.now() - pd.getTime()) / 1000;
+      state.latencies.push(l);
+      if (state.latencies.length > 3600) state.latencies.shift();
+      show('latency', l.toFixed(2) + ' s');
+    }
+    if (hls.latency) show('hlsLatency', hls.latency.toFixed(2) + ' s');
+    var b = video.buffered;
+    if (b.length) show('buffer', (b.end(b.length - 1) - video.currentTime).toFixed(2) + ' s');
+  }, 250);
+})();
+</script>
+</body></html>
+`;
+}

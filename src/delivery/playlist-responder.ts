@@ -1,0 +1,234 @@
+import { gzipSync } from 'node:zlib';
+import type { Channel, Rendition } from '../media/channel.js';
+import type { LiveWindow } from '../store/live-window.js';
+import {
+  renderMediaPlaylist, reportFor, type MediaPlaylistConfig, type SkipRequest,
+} from '../packager/hls/media-playlist.js';
+import { renderMultivariantPlaylist, type VariantInfo } from '../packager/hls/multivariant-playlist.js';
+import { OriginError } from '../errors.js';
+import { cachePolicy } from './cache-policy.js';
+import { errorReply } from './error-reply.js';
+import type { OriginReply, OriginRequest } from './types.js';
+
+const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
+
+export interface Directives {
+  msn?: number;
+  part?: number;
+  skip: SkipRequest;
+  /** The query without _HLS_* parameters, carried onto every URI ('' or '?…'). */
+  querySuffix: string;
+}
+
+const INT = /^(0|[1-9]\d{0,15})$/;
+
+/** Parses delivery directives (§6.2.5) from a raw query string; malformed values are 400. */
+export function parseDirectives(query: string): Directives {
+  const d: Directives = { skip: 'NO', querySuffix: '' };
+  const kept: string[] = [];
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = eq >= 0 ? pair.slice(0, eq) : pair;
+    const value = eq >= 0 ? pair.slice(eq + 1) : '';
+    if (!name.startsWith('_HLS_')) { kept.push(pair); continue; }
+    if (name === '_HLS_msn' || name === '_HLS_part') {
+      if (!INT.test(value)) throw new OriginError('BAD_DIRECTIVE', `${name}=${value.slice(0, 20)}`);
+      d[name === '_HLS_msn' ? 'msn' : 'part'] = Number(value);
+    } else if (name === '_HLS_skip') {
+      if (value !== 'YES' && value !== 'v2') throw new OriginError('BAD_DIRECTIVE', `_HLS_skip=${value.slice(0, 20)}`);
+      d.skip = value;
+    }
+    // Other _HLS_ names (steering, e.g. _HLS_throughput) are not ours to act on and are not carried (§7.4).
+  }
+  if (d.part !== undefined && d.msn === undefined) throw new OriginError('PART_WITHOUT_MSN');
+  d.querySuffix = kept.length > 0 ? `?${kept.join('&')}` : '';
+  return d;
+}
+
+interface Rendered { text: Buffer; gzip: Buffer; lastModified: string }
+
+/**
+ * Per-window state of delivery: the frozen playlist constants and the rendered text of the
+ * current window version, so 10k requests woken by one part cost one render and one gzip.
+ */
+class WindowPlaylists {
+  config: MediaPlaylistConfig | undefined;
+  private version = -1;
+  private cache = new Map<string, Rendered>();
+  private lastModified = new Date().toUTCString();
+
+  get(window: LiveWindow, key: string, render: () => string): Rendered {
+    if (window.version !== this.version) {
+      this.version = window.version;
+      this.cache.clear();
+      this.lastModified = new Date().toUTCString();
+    }
+    let r = this.cache.get(key);
+    if (!r) {
+      const text = Buffer.from(render());
+      r = { text, gzip: gzipSync(text, { level: 6 }), lastModified: this.lastModified };
+      // Bound the cache: keys differ only by skip and query suffix (tokens), which can be many.
+      if (this.cache.size >= 64) this.cache.clear();
+      this.cache.set(key, r);
+    }
+    return r;
+  }
+}
+
+export class PlaylistResponder {
+  private readonly perWindow = new WeakMap<LiveWindow, WindowPlaylists>();
+
+  private state(window: LiveWindow): WindowPlaylists {
+    let s = this.perWindow.get(window);
+    if (!s) this.perWindow.set(window, (s = new WindowPlaylists()));
+    return s;
+  }
+
+  /**
+   * The constants of a rendition's playlist, fixed at its first render. TARGETDURATION is the
+   * segment target, raised to the longest segment seen so far when the publisher's keyframe
+   * interval is longer than the target (TD-02); it never changes afterwards (TD-03).
+   */
+  playlistConfig(channel: Channel, window: LiveWindow): MediaPlaylistConfig {
+    const s = this.state(window);
+    if (s.config) return s.config;
+    const p = channel.profile;
+    const longestMs = window.segments.reduce((m, seg) => (seg.complete ? Math.max(m, seg.durationMs) : m), 0);
+    const td = Math.max(1, Math.round(p.segmentTargetSec), Math.round(longestMs / 1000));
+    s.config = {
+      targetDurationSec: td,
+      partTargetSec: p.advertisedPartTargetSec,
+      partHoldBackSec: p.partHoldBackSec,
+      holdBackSec: 3 * td,
+      canSkipUntilSec: 6 * td,
+      initUri: (id) => `source/init-${id}.mp4`,
+      segmentUri: (msn) => `source/${msn}.m4s`,
+      partUri: (msn, i) => `source/${msn}.${i}.m4s`,
+    };
+    return s.config;
+  }
+
+  targetDuration(channel: Channel, window: LiveWindow): number {
+    return this.playlistConfig(channel, window).targetDurationSec;
+  }
+
+  async media(req: OriginRequest, channel: Channel, rendition: Rendition): Promise<OriginReply> {
+    const d = parseDirectives(req.query);
+    const window = rendition.window;
+    const hasParts = channel.profile.advertisedPartTargetSec !== undefined;
+    const blocking = d.msn !== undefined && !window.ended;
+
+    // hls.js needs at least one complete segment (HJ-02); a playlist is first offered then.
+    if (!window.lastCompleteSegment && !window.ended) {
+      const first = window.segments[0];
+      const waitMs = 3 * channel.profile.segmentTargetSec * 1000 + 2000;
+      const r = first ? await window.waitFor(first.msn, -1, waitMs, req.signal) : 'timeout';
+      if (r === 'aborted') throw new OriginError('BLOCK_TIMEOUT');
+      if (!window.lastCompleteSegment) return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
+    }
+    const cfg = this.playlistConfig(channel, window);
+    const td = cfg.targetDurationSec;
+
+    if (blocking) {
+      const last = window.segments[window.segments.length - 1];
+      // "Last Media Segment" read as the parent of the newest part, which serves hls.js's CDN
+      // tune-in that may legitimately ask a little ahead (LLHLS.md HJ-11, ambiguity (a)).
+      if (d.msn! > last.msn + 2) return errorReply('MSN_TOO_FAR', cachePolicy.blockingPlaylistError(td));
+      let target: [number, number];
+      if (hasParts) {
+        const part = d.part ?? 0; // _HLS_msn alone ▶ part 0 of that msn (docs/adr/002).
+        const limit = cfg.partTargetSec! < 1 ? Math.floor(3 / cfg.partTargetSec!) : 3;
+        const perSegment = Math.max(1, Math.round(cfg.targetDurationSec / cfg.partTargetSec!));
+        const lastIndex = last.parts.length - 1;
+        const ahead = (d.msn! - last.msn) * perSegment + part - lastIndex;
+        if (ahead > limit) return errorReply('PART_TOO_FAR', cachePolicy.blockingPlaylistError(td));
+        target = [d.msn!, part];
+      } else {
+        target = [d.msn!, -1]; // no parts: wait for the complete segment (§6.2.5.2)
+      }
+      const r = await window.waitFor(target[0], target[1], 3 * td * 1000, req.signal);
+      if (r === 'timeout') return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
+      if (r === 'aborted' || r === 'gone') throw new OriginError('CHANNEL_NOT_LIVE');
+    }
+
+    const view = {
+      segments: window.segments,
+      discontinuitySequence: window.discontinuitySequence,
+      ended: window.ended,
+      renditionReports: channel.renditions().filter((o) => o.name !== rendition.name)
+        .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
+    };
+    const skip = window.ended ? 'NO' : d.skip;
+    const rendered = this.state(window).get(window, `${skip}|${d.querySuffix}`,
+      () => renderMediaPlaylist(view, cfg, { skip, querySuffix: d.querySuffix }));
+    const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
+    return this.playlistReply(req, rendered.text, rendered.gzip, cache, rendered.lastModified);
+  }
+
+  /** Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06). */
+  async multivariant(req: OriginRequest, channel: Channel): Promise<OriginReply> {
+    const d = parseDirectives(req.query);
+    let renditions = channel.renditions();
+    const source = renditions[0];
+    if (source && !source.window.lastCompleteSegment && !source.window.ended) {
+      // Bandwidth is measured, so the multivariant playlist waits for the first segment.
+      const first = source.window.segments[0];
+      if (first) await source.window.waitFor(first.msn, -1, 3 * channel.profile.segmentTargetSec * 1000 + 2000, req.signal);
+      renditions = channel.renditions();
+    }
+    if (renditions.length === 0 || !renditions[0].window.lastCompleteSegment) {
+      throw new OriginError('CHANNEL_NOT_LIVE', channel.id);
+    }
+    const variants: VariantInfo[] = renditions.map((r) => {
+      const video = r.tracks.find((t) => t.kind === 'video');
+      const { peak, average } = measureBandwidth(r.window, this.targetDuration(channel, r.window));
+      return {
+        uri: `${r.name}.m3u8`, bandwidth: peak, averageBandwidth: average, codecs: r.codecs,
+        width: video?.kind === 'video' ? video.width : undefined,
+        height: video?.kind === 'video' ? video.height : undefined,
+        frameRate: video?.kind === 'video' ? measureFrameRate(video.frameRate) : undefined,
+      };
+    });
+    const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix));
+    return this.playlistReply(req, text, gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
+  }
+
+  private playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer, cacheControl: string, lastModified: string): OriginReply {
+    const headers: Record<string, string> = {
+      'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, vary: 'Accept-Encoding', 'last-modified': lastModified,
+    };
+    // Playlists go out gzipped when the client accepts it (AV-08, AAS 10.1).
+    if (/\bgzip\b/.test(req.header('accept-encoding') ?? '')) {
+      headers['content-encoding'] = 'gzip';
+      return { status: 200, headers, body: gzip };
+    }
+    return { status: 200, headers, body: text };
+  }
+}
+
+/**
+ * Peak and average bit rate over the listed complete segments. The peak is the largest rate of
+ * any run of consecutive segments lasting at least 0.5 × TD (a lone short segment would
+ * otherwise overstate it), per the definition of BANDWIDTH in §4.1 / §4.4.6.2.
+ */
+export function measureBandwidth(window: LiveWindow, td: number): { peak: number; average: number } {
+  const segs = window.segments.filter((s) => s.complete && s.durationMs > 0);
+  let totalBytes = 0, totalMs = 0, peak = 0;
+  for (let i = 0; i < segs.length; i++) {
+    totalBytes += segs[i].bytes;
+    totalMs += segs[i].durationMs;
+    let bytes = 0, ms = 0;
+    for (let j = i; j < segs.length && ms < 1.5 * td * 1000; j++) {
+      bytes += segs[j].bytes;
+      ms += segs[j].durationMs;
+      if (ms >= 0.5 * td * 1000) peak = Math.max(peak, (bytes * 8000) / ms);
+    }
+  }
+  const average = totalMs > 0 ? (totalBytes * 8000) / totalMs : 0;
+  return { peak: Math.max(peak, average), average };
+}
+
+function measureFrameRate(announced: number): number | undefined {
+  return announced > 0 ? announced : undefined;
+}

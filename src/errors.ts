@@ -1,0 +1,29 @@
+/**
+ * One registry of error codes: code, HTTP status and the message a client sees, together,
+ * so delivery and (later) the API answer the same mistake the same way.
+ */
+export const ERRORS = {
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  CHANNEL_NOT_FOUND: { status: 404, message: 'no such channel' },
+  CHANNEL_NOT_LIVE: { status: 404, message: 'the channel is not live' },
+  RENDITION_NOT_FOUND: { status: 404, message: 'no such rendition' },
+  EXPIRED: { status: 404, message: 'the resource has left the live window' },
+  NOT_HINTED: { status: 404, message: 'the part is neither available nor the next hinted part' },
+  BAD_DIRECTIVE: { status: 400, message: 'invalid delivery directive' },
+  MSN_TOO_FAR: { status: 400, message: '_HLS_msn is more than two segments ahead of the playlist' },
+  PART_TOO_FAR: { status: 400, message: '_HLS_part is beyond the advance part limit' },
+  PART_WITHOUT_MSN: { status: 400, message: '_HLS_part requires _HLS_msn' },
+  BLOCK_TIMEOUT: { status: 503, message: 'the requested part did not appear in time' },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class OriginError extends Error {
+  readonly statusCode: number;
+  constructor(readonly code: ErrorCode, detail?: string) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    this.statusCode = ERRORS[code].status;
+  }
+}

@@ -1,0 +1,244 @@
+import type { Logger } from 'pino';
+import type { AccessUnit, CmafChunk, PublicationSink, TrackInfo, VideoTrackInfo, AudioTrackInfo } from './types.js';
+import type { LatencyProfile } from './latency-profile.js';
+import { LiveWindow } from '../store/live-window.js';
+import { aacCodecString, avcCodecString } from './codec-string.js';
+
+/** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
+export interface PipelineLike {
+  write(au: AccessUnit): boolean;
+  close(): Promise<void>;
+}
+
+export type PipelineFactory = (
+  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; firstMsn: number },
+  onChunk: (c: CmafChunk) => void,
+  onError: (e: Error & { code?: string }) => void,
+) => PipelineLike;
+
+export type ChannelState = 'idle' | 'live' | 'reconnecting' | 'ended';
+
+export interface ChannelOptions {
+  id: string;
+  streamKey: string;
+  profile: LatencyProfile;
+  reconnectWindowMs: number;
+  endedRetentionMs: number;
+  createPipeline: PipelineFactory;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** One rendition's playable facts, as the packager and delivery need them. */
+export interface Rendition {
+  name: string;
+  window: LiveWindow;
+  tracks: TrackInfo[];
+  codecs: string[];
+}
+
+/**
+ * A channel: its config, its live window and the publish session feeding it.
+ * Publish sessions come and go; the window, the MSN counter and the init ids carry on so a
+ * reconnect continues the same playlist with a discontinuity.
+ */
+export class Channel {
+  readonly id: string;
+  readonly streamKey: string;
+  readonly profile: LatencyProfile;
+  state: ChannelState = 'idle';
+  private window: LiveWindow | undefined;
+  private tracks: TrackInfo[] = [];
+  private publication: Publication | undefined;
+  private lastMsn = 0;
+  private lastInitId = 0;
+  private endTimer: NodeJS.Timeout | undefined;
+  private dropTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ChannelOptions) {
+    this.id = opts.id;
+    this.streamKey = opts.streamKey;
+    this.profile = opts.profile;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.logger.child({ component: 'channel', channel: opts.id });
+  }
+
+  get isPublishing(): boolean {
+    return this.publication !== undefined && !this.publication.closed;
+  }
+
+  /** The source rendition, once a publish session has produced an init segment. */
+  rendition(name = 'source'): Rendition | undefined {
+    if (name !== 'source' || !this.window || this.tracks.length === 0) return undefined;
+    return { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks) };
+  }
+
+  renditions(): Rendition[] {
+    const r = this.rendition();
+    return r ? [r] : [];
+  }
+
+  /** Starts a publish session. The caller (ingest) has checked the key and that nobody else publishes. */
+  startPublication(remoteAddress: string): PublicationSink {
+    clearTimeout(this.endTimer);
+    clearTimeout(this.dropTimer);
+    if (this.window?.ended || !this.window) {
+      this.window?.close();
+      this.window = new LiveWindow({
+        windowMs: this.profile.playlistWindowSec * 1000,
+        minSegments: this.profile.minSegments,
+        // Removed segments stay downloadable for a segment plus a playlist duration (§6.2.2).
+        retainAfterRemovalMs: (this.profile.playlistWindowSec + 2 * this.profile.segmentTargetSec) * 1000,
+        now: this.now,
+      });
+    }
+    const continuing = this.window.segments.length > 0;
+    // MSNs never repeat, even across restarts: start no lower than the wall clock's segment count
+    // (segments are never shorter than the target on average, so this stays ahead of any earlier run).
+    const firstMsn = Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
+    const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
+    const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }));
+    this.publication = pub;
+    this.state = 'live';
+    this.log.info({ firstMsn, continuing }, 'publish started');
+    return pub;
+  }
+
+  /** Called by the publication when its pipeline produced a part. */
+  noteMsn(msn: number): void {
+    this.lastMsn = Math.max(this.lastMsn, msn);
+  }
+
+  setTracks(tracks: TrackInfo[]): void {
+    this.tracks = tracks;
+  }
+
+  createPipeline(...args: Parameters<PipelineFactory>): PipelineLike {
+    return this.opts.createPipeline(...args);
+  }
+
+  /** The publish session ended: keep the playlist for a reconnect, then end it with ENDLIST. */
+  publicationEnded(pub: Publication, reason: string): void {
+    if (this.publication !== pub) return;
+    this.publication = undefined;
+    this.state = 'reconnecting';
+    this.log.info({ reason }, 'publish ended');
+    this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
+  }
+
+  private endPlaylist(): void {
+    if (this.isPublishing || !this.window) return;
+    this.window.endSegment(true);
+    this.state = 'ended';
+    this.log.info('playlist ended');
+    this.dropTimer = setTimeout(() => {
+      if (this.isPublishing) return;
+      this.window?.close();
+      this.window = undefined;
+      this.tracks = [];
+      this.state = 'idle';
+    }, this.opts.endedRetentionMs);
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.endTimer);
+    clearTimeout(this.dropTimer);
+    await this.publication?.finish('server closing');
+    this.window?.close();
+  }
+}
+
+function codecsOf(tracks: TrackInfo[]): string[] {
+  return tracks.map((t) => (t.kind === 'video' ? avcCodecString(t.codecConfig) : aacCodecString(t.codecConfig)));
+}
+
+/** One publish session: AccessUnits in, CMAF parts into the channel's live window. */
+export class Publication implements PublicationSink {
+  closed = false;
+  private pipeline: PipelineLike | undefined;
+  private wallOffsetMs: number | undefined;
+  private pendingDiscontinuity: boolean;
+  private errorCount = 0;
+  private finished: Promise<void> | undefined;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly window: LiveWindow,
+    private readonly firstMsn: number,
+    private readonly initId: number,
+    continuing: boolean,
+    private readonly log: Logger,
+  ) {
+    this.pendingDiscontinuity = continuing;
+  }
+
+  setTracks(tracks: TrackInfo[]): void {
+    if (this.pipeline || this.closed) return;
+    const video = tracks.find((t): t is VideoTrackInfo => t.kind === 'video');
+    const audio = tracks.find((t): t is AudioTrackInfo => t.kind === 'audio');
+    this.log.info({ video: video && { codec: avcCodecString(video.codecConfig), width: video.width, height: video.height, frameRate: video.frameRate },
+      audio: audio && { codec: aacCodecString(audio.codecConfig), sampleRate: audio.sampleRate, channels: audio.channels } }, 'tracks');
+    this.channel.setTracks(tracks);
+    const p = this.channel.profile;
+    this.pipeline = this.channel.createPipeline(
+      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn: this.firstMsn },
+      (chunk) => this.onChunk(chunk),
+      (err) => {
+        this.log.error({ err, code: err.code }, 'pipeline failed; closing the publish session');
+        this.close(`pipeline error: ${err.message}`);
+      },
+    );
+  }
+
+  write(au: AccessUnit): void {
+    if (this.closed || !this.pipeline) return;
+    if (this.wallOffsetMs === undefined) {
+      // PROGRAM-DATE-TIME is stamped at ingest: the wall clock when the first frame arrived.
+      this.wallOffsetMs = Date.now() - au.dts;
+    }
+    if (!this.pipeline.write(au)) {
+      this.errorCount++;
+      if (this.errorCount === 1 || this.errorCount % 1000 === 0) this.log.warn({ dropped: this.errorCount }, 'access units dropped');
+    }
+  }
+
+  private onChunk(chunk: CmafChunk): void {
+    if (chunk.kind === 'init') {
+      this.window.addInit(this.initId, chunk.data);
+      return;
+    }
+    this.channel.noteMsn(chunk.msn);
+    this.window.addPart(
+      { msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data },
+      {
+        initId: this.initId,
+        discontinuity: chunk.partIndex === 0 && this.pendingDiscontinuity,
+        programDateTimeMs: (this.wallOffsetMs ?? Date.now()) + chunk.startMs,
+        startMs: chunk.startMs,
+      },
+    );
+    if (chunk.partIndex === 0) this.pendingDiscontinuity = false;
+  }
+
+  close(reason: string): void {
+    void this.finish(reason);
+  }
+
+  /** Flushes the pipeline (the final part reaches the window), then tells the channel. */
+  finish(reason: string): Promise<void> {
+    if (this.finished) return this.finished;
+    this.closed = true;
+    this.finished = (async () => {
+      try {
+        await this.pipeline?.close();
+      } catch (err) {
+        this.log.error({ err }, 'pipeline close failed');
+      }
+      this.window.endSegment(false);
+      this.channel.publicationEnded(this, reason);
+    })();
+    return this.finished;
+  }
+}
