@@ -1,0 +1,38 @@
+{
+  "targets": [
+    {
+      "target_name": "sigma_native",
+      "sources": [
+        "native/addon.cc",
+        "native/codec_config.cc",
+        "native/cmaf_muxer.cc",
+        "native/pipeline.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(pkg-config --cflags-only-I libavformat libavcodec libavutil libswscale | sed s/-I//g)"
+      ],
+      "libraries": [
+        "<!@(pkg-config --libs libavformat libavcodec libavutil libswscale)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++20"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "OTHER_CFLAGS": ["<!@(pkg-config --cflags libavformat libavcodec libavutil libswscale)"]
+          }
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,21 @@
+// sigma_native: module entry. Exports the per-channel CMAF pipeline class.
+#include <napi.h>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "pipeline.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // libavformat warns per packet in some edge cases; errors reach JS through onError instead.
+  av_log_set_level(AV_LOG_ERROR);
+  exports.Set("CmafPipeline", sigma::Pipeline::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sigma_native, Init)

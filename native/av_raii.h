@@ -1,0 +1,46 @@
+// RAII owners for every libav object the addon touches. Nothing here crosses into JS:
+// the N-API layer only ever sees plain bytes and numbers.
+#pragma once
+
+#include <memory>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/mem.h>
+}
+
+namespace sigma {
+
+struct PacketDeleter {
+  void operator()(AVPacket* p) const noexcept { av_packet_free(&p); }
+};
+using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+
+/// Frees the AVFormatContext and everything it owns (streams, codec parameters, the muxer's
+/// private state through its deinit). With AVFMT_FLAG_CUSTOM_IO it leaves ctx->pb alone;
+/// that one is owned by an AvioPtr.
+struct FormatContextDeleter {
+  void operator()(AVFormatContext* c) const noexcept { avformat_free_context(c); }
+};
+using FormatContextPtr = std::unique_ptr<AVFormatContext, FormatContextDeleter>;
+
+/// A custom AVIOContext owns its buffer separately (libav may have reallocated it, so free
+/// ctx->buffer, not the pointer we passed in).
+struct AvioDeleter {
+  void operator()(AVIOContext* c) const noexcept {
+    if (!c) return;
+    av_freep(&c->buffer);
+    avio_context_free(&c);
+  }
+};
+using AvioPtr = std::unique_ptr<AVIOContext, AvioDeleter>;
+
+/// Allocates an empty packet; throws std::bad_alloc when libav cannot.
+inline PacketPtr MakePacket() {
+  AVPacket* p = av_packet_alloc();
+  if (!p) throw std::bad_alloc();
+  return PacketPtr(p);
+}
+
+}  // namespace sigma

@@ -1,0 +1,135 @@
+// One channel's CMAF packager: access units in, init segment + parts (moof+mdat) out, cut on
+// one time grid. Pure C++ over libavformat; knows nothing about N-API or threads. The
+// Pipeline runs one of these on its worker thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "av_raii.h"
+
+namespace sigma {
+
+enum class TrackKind { kVideo, kAudio };
+
+struct TrackConfig {
+  TrackKind kind = TrackKind::kVideo;
+  int id = 0;                    // AccessUnit.trackId
+  int64_t timescale = 1000;      // units per second of the AU timestamps
+  std::vector<uint8_t> codecConfig;  // avcC or AudioSpecificConfig
+  int width = 0, height = 0;
+  double frameRate = 0;
+  int sampleRate = 0, channels = 0;
+};
+
+struct MuxerOptions {
+  std::vector<TrackConfig> tracks;  // at most one video and one audio
+  int64_t segmentTargetMs = 2000;
+  int64_t partTargetMs = 200;
+  int64_t firstMsn = 1;
+};
+
+/// Error with a stable code, surfaced to JS as Error.code.
+class NativeError : public std::runtime_error {
+ public:
+  NativeError(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+struct Chunk {
+  bool init = false;
+  int64_t msn = 0;
+  int partIndex = 0;
+  bool independent = false;
+  bool segmentStart = false;
+  int64_t startMs = 0;
+  int64_t durationMs = 0;
+  std::vector<uint8_t> data;
+};
+
+/// Why an access unit was not muxed.
+enum class PushResult { kAccepted, kDroppedMalformed, kDroppedTimestamp, kDroppedBeforeStart };
+
+class CmafMuxer {
+ public:
+  using EmitFn = std::function<void(std::unique_ptr<Chunk>)>;
+
+  /// Validates options and builds the muxer (no output yet). Throws NativeError
+  /// ERR_NATIVE_CONFIG on bad options or codec configuration.
+  CmafMuxer(const MuxerOptions& opts, EmitFn emit);
+  ~CmafMuxer();
+  CmafMuxer(const CmafMuxer&) = delete;
+  CmafMuxer& operator=(const CmafMuxer&) = delete;
+
+  /// Writes the header and emits the init segment. Throws NativeError ERR_NATIVE_MUX.
+  void Start();
+
+  /// Muxes one access unit. `streamIndex` is the index into opts.tracks. Takes the packet
+  /// (data already copied). Throws NativeError ERR_NATIVE_MUX when libavformat fails.
+  PushResult Push(int streamIndex, int64_t dts, int64_t pts, bool keyframe, PacketPtr pkt);
+
+  /// Writes held-back packets, emits the final part and finishes the file. Idempotent.
+  void Finish();
+
+  /// Access units handed to libavformat so far (held-back ones count once written).
+  uint64_t written() const { return written_; }
+
+  /// Index of a track id in opts.tracks, -1 when unknown.
+  int StreamIndexOf(int trackId) const;
+
+ private:
+  struct TrackState {
+    TrackConfig cfg;
+    AVStream* st = nullptr;
+    AVRational srcTb{1, 1000};
+    PacketPtr held;            // last packet, waiting for the next one to know its duration
+    bool seen = false;
+    int64_t lastDts = 0;       // stream time base, of the last accepted AU
+    int64_t lastDtsMs = 0;
+    int64_t lastDelta = 0;     // stream time base
+  };
+
+  static int WritePacketCb(void* opaque, uint8_t* buf, int size);
+  void WriteHeld(TrackState& t, int64_t duration);
+  void FlushFragment();
+  void EmitPart(int64_t durationMs);
+  int64_t DefaultDuration(const TrackState& t) const;
+  [[noreturn]] void Fail(const char* what, int err);
+
+  MuxerOptions opts_;
+  EmitFn emit_;
+  std::vector<TrackState> tracks_;
+  int primary_ = 0;
+  bool primaryIsVideo_ = false;
+
+  // Declaration order matters: fmt_ is destroyed before avio_ (fmt_ references avio_).
+  AvioPtr avio_;
+  FormatContextPtr fmt_;
+  std::vector<uint8_t> out_;
+  bool headerWritten_ = false;
+  bool finished_ = false;
+  uint64_t written_ = 0;
+
+  // Time grid state, milliseconds of the media clock.
+  bool started_ = false;
+  int64_t firstStartMs_ = 0;
+  int64_t msn_ = 0;
+  int partIndex_ = 0;
+  int64_t gridSlot_ = 0;
+  int64_t segmentStartMs_ = 0;
+  int64_t partStartMs_ = 0;
+  bool partIndependent_ = false;
+  bool partSegmentStart_ = false;
+  int64_t lastPrimaryMs_ = 0;
+  int64_t frameDurMs_ = 0;
+};
+
+}  // namespace sigma

@@ -1,0 +1,126 @@
+/**
+ * Typed facade over the native CMAF pipeline (build/Release/sigma_native.node). This is the
+ * only module that loads the addon; everything else sees TrackInfo/AccessUnit in and
+ * CmafChunk out, never a libav type.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AccessUnit, CmafChunk, TrackInfo } from '../media/types.js';
+
+export interface CmafPipelineOptions {
+  tracks: TrackInfo[];
+  segmentTargetMs: number;
+  partTargetMs: number;
+  /** Media sequence number of the first segment (≥ 1). */
+  firstMsn: number;
+  /**
+   * Access units waiting for the worker beyond which write() drops (and counts) instead of
+   * queueing; default 2000. Bounds memory when the worker falls behind.
+   */
+  maxQueue?: number;
+  /** @internal Test hook: the worker fails with ERR_NATIVE_MUX after this many written AUs. */
+  testFailAfterWrites?: number;
+}
+
+export interface CmafPipelineStats {
+  /** Access units copied and waiting for the worker. */
+  queued: number;
+  /** Access units refused or discarded: queue full, malformed, bad timestamps, before the first keyframe. */
+  dropped: number;
+  /** Access units handed to the muxer. */
+  written: number;
+}
+
+export type NativeError = Error & { code: string };
+
+interface NativePipeline {
+  write(trackId: number, dts: number, pts: number, keyframe: boolean, data: Buffer): boolean;
+  close(): void;
+  stats(): CmafPipelineStats;
+}
+
+type NativeEvent = (kind: 'chunk' | 'error' | 'done', payload: unknown) => void;
+
+interface NativeModule {
+  CmafPipeline: new (opts: CmafPipelineOptions, onEvent: NativeEvent) => NativePipeline;
+}
+
+/** Walks up from this file to the package root (the folder with package.json). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('sigma-live package root not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+let nativeModule: NativeModule | undefined;
+function loadNative(): NativeModule {
+  if (!nativeModule) {
+    const root = packageRoot();
+    const path = join(root, 'build', 'Release', 'sigma_native.node');
+    if (!existsSync(path)) {
+      const e = new Error(`native addon missing at ${path}; run npx node-gyp rebuild`) as NativeError;
+      e.code = 'ERR_NATIVE_MISSING';
+      throw e;
+    }
+    nativeModule = createRequire(import.meta.url)(path) as NativeModule;
+  }
+  return nativeModule;
+}
+
+/**
+ * One channel's packager: access units in, CMAF init segment + parts out, on a native worker
+ * thread. write() copies the bytes and returns at once; chunks arrive via onChunk on the event
+ * loop in order (init first). A muxing failure is reported once via onError, after which
+ * write() returns false. close() must be called to end the worker; an open pipeline does not
+ * keep the process alive by itself.
+ */
+export class CmafPipeline {
+  readonly #native: NativePipeline;
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+  #done = false;
+
+  /** Throws an Error with code ERR_NATIVE_CONFIG on bad options or codec configuration. */
+  constructor(
+    opts: CmafPipelineOptions,
+    onChunk: (c: CmafChunk) => void,
+    onError: (e: NativeError) => void,
+  ) {
+    const { CmafPipeline: Native } = loadNative();
+    this.#native = new Native(opts, (kind, payload) => {
+      if (kind === 'chunk') onChunk(payload as CmafChunk);
+      else if (kind === 'error') onError(payload as NativeError);
+      else {
+        this.#done = true;
+        this.#resolveClosed?.();
+      }
+    });
+  }
+
+  /** Queues one access unit; false when closed, failed, malformed at the door or the queue is full. */
+  write(au: AccessUnit): boolean {
+    return this.#native.write(au.trackId, au.dts, au.pts, au.keyframe, au.data);
+  }
+
+  /** Flushes, emits the final part, joins the worker; resolves after the last onChunk. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = new Promise<void>((resolve) => {
+        if (this.#done) resolve();
+        else this.#resolveClosed = resolve;
+      });
+      this.#native.close();
+    }
+    return this.#closed;
+  }
+
+  stats(): CmafPipelineStats {
+    return this.#native.stats();
+  }
+}
