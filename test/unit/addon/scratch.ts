@@ -1,0 +1,18 @@
+import { CmafPipeline } from '../../../src/addon/cmaf-pipeline.js';
+import { loadMp4, parseCmaf } from './fixtures.js';
+import type { CmafChunk, CmafPart } from '../../../src/media/types.js';
+const fx = loadMp4('/tmp/sx/a.mp4');
+const chunks: CmafChunk[] = [];
+const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: 2000, partTargetMs: 200, firstMsn: 1 }, (c) => chunks.push(c), (e) => console.log('ERR', e));
+const t0 = performance.now();
+for (const au of fx.aus) p.write(au);
+const t1 = performance.now();
+await p.close();
+const t2 = performance.now();
+console.log('write', t1 - t0, 'total', t2 - t0, p.stats(), chunks.length);
+const parts = chunks.filter((c): c is CmafPart => c.kind === 'part');
+for (const c of parts.slice(0, 14)) console.log(c.msn, c.partIndex, c.independent, c.segmentStart, c.startMs, c.durationMs, c.data.length);
+const parsed = parseCmaf(chunks[0].data, parts.map((c) => c.data));
+console.log(parsed.boxes.slice(0, 8), parsed.hasMvex, parsed.tracks, parsed.parts.length);
+for (const pp of parsed.parts.slice(0, 4)) console.log(JSON.stringify(pp.map(r => ({ ...r, durations: r.durations.join(',') }))));
+console.log(JSON.stringify(parsed.parts.at(-1)));

@@ -1,0 +1,101 @@
+import t from 'tap';
+import { fakeStream } from '../../helpers/window.js';
+
+t.test('parts group into segments; the previous segment closes when part 0 of the next arrives', async (t) => {
+  const s = fakeStream({ partsPerSegment: 5 });
+  s.addParts(12);
+  const w = s.window;
+  t.same(w.segments.map((x) => [x.msn, x.parts.length, x.complete]), [[1, 5, true], [2, 5, true], [3, 2, false]]);
+  t.equal(w.segments[0].durationMs, 1000);
+  t.same(w.lastPart, { msn: 3, index: 1 });
+  t.equal(w.lastCompleteSegment?.msn, 2);
+});
+
+t.test('waitFor resolves exactly when the awaited part appears, not before', async (t) => {
+  const s = fakeStream({ partsPerSegment: 5 });
+  s.addParts(3); // msn 1, parts 0..2
+  let done: string | undefined;
+  const p = s.window.waitFor(1, 4, 10_000).then((r) => { done = r; });
+  s.addPart(); // part 3
+  await new Promise((r) => setImmediate(r));
+  t.equal(done, undefined, 'not woken by an earlier part');
+  s.addPart(); // part 4
+  await p;
+  t.equal(done, 'ready');
+  t.equal(s.window.waiting, 0);
+});
+
+t.test('only the waiters of the published part are woken', async (t) => {
+  const s = fakeStream({ partsPerSegment: 10 });
+  s.addParts(2);
+  const woken: number[] = [];
+  for (const idx of [2, 3, 4]) void s.window.waitFor(1, idx, 10_000).then(() => woken.push(idx));
+  s.addPart();
+  await new Promise((r) => setImmediate(r));
+  t.same(woken, [2]);
+  t.equal(s.window.waiting, 2);
+  s.window.close();
+  await new Promise((r) => setImmediate(r));
+  t.same(woken.sort(), [2, 3, 4], 'close releases the rest');
+});
+
+t.test('a part index beyond the final part of a closed segment means (msn+1, 0)', async (t) => {
+  const s = fakeStream({ partsPerSegment: 3 });
+  s.addParts(2);
+  let r: string | undefined;
+  const p = s.window.waitFor(1, 7, 10_000).then((x) => { r = x; });
+  s.addPart(); // msn 1 part 2 (last)
+  await new Promise((res) => setImmediate(res));
+  t.equal(r, undefined, 'still waiting after the last part of msn 1');
+  s.addPart(); // msn 2 part 0 closes msn 1
+  await p;
+  t.equal(r, 'ready');
+  t.ok(s.window.has(1, 7), 'has() agrees once msn 2 part 0 exists');
+});
+
+t.test('segment-level wait (-1) resolves when the segment completes', async (t) => {
+  const s = fakeStream({ partsPerSegment: 3 });
+  s.addParts(1);
+  let r: string | undefined;
+  const p = s.window.waitFor(1, -1, 10_000).then((x) => { r = x; });
+  s.addParts(2);
+  await new Promise((res) => setImmediate(res));
+  t.equal(r, undefined);
+  s.addPart();
+  await p;
+  t.equal(r, 'ready');
+});
+
+t.test('timeout and abort', async (t) => {
+  const s = fakeStream();
+  s.addParts(1);
+  t.equal(await s.window.waitFor(5, 0, 20), 'timeout');
+  const ac = new AbortController();
+  const p = s.window.waitFor(5, 0, 10_000, ac.signal);
+  ac.abort();
+  t.equal(await p, 'aborted');
+  t.equal(s.window.waiting, 0, 'no waiter left behind');
+});
+
+t.test('the window slides by duration, keeps removed segments downloadable for a while, and never grows', async (t) => {
+  const s = fakeStream({ partsPerSegment: 10, windowMs: 10_000, minSegments: 3, retainAfterRemovalMs: 5_000 });
+  s.addParts(10 * 40);
+  const w = s.window;
+  const complete = w.segments.filter((x) => x.complete);
+  t.ok(complete.length >= 3 && complete.length <= 6, `listed ${complete.length} complete segments`);
+  t.equal(w.segments[0].msn, 40 - complete.length);
+  const firstListed = w.segments[0].msn;
+  t.ok(w.segment(firstListed - 1), 'just removed: still downloadable');
+  t.notOk(w.segment(firstListed - 10), 'long removed: gone');
+  t.ok(w.has(firstListed - 10, 0), 'already removed counts as present for blocking requests');
+});
+
+t.test('endSegment(final) ends the window and releases waiters', async (t) => {
+  const s = fakeStream();
+  s.addParts(3);
+  const p = s.window.waitFor(9, 0, 10_000);
+  s.window.endSegment(true);
+  t.equal(await p, 'ready');
+  t.ok(s.window.ended);
+  t.ok(s.window.segments.every((x) => x.complete));
+});
