@@ -129,3 +129,52 @@ export function parseCmaf(init: Buffer, parts: Buffer[]): ParsedCmaf {
   }
   return result;
 }
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestFile, type TestSourceOptions } from '../../helpers/ffmpeg.js';
+import { CmafPipeline, type CmafPipelineOptions, type NativeError } from '../../../src/addon/cmaf-pipeline.js';
+import type { CmafChunk, CmafPart } from '../../../src/media/types.js';
+
+/** Makes an MP4 with ffmpeg in a fresh temp dir and loads it; remove() deletes the dir. */
+export async function makeFixture(o: TestSourceOptions & { durationSec: number }): Promise<Fixture & { remove(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigma-addon-'));
+  const file = join(dir, 'src.mp4');
+  await makeTestFile(file, o);
+  const fx = loadMp4(file);
+  return { ...fx, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface RunResult {
+  init?: Buffer;
+  parts: CmafPart[];
+  chunks: CmafChunk[];
+  errors: NativeError[];
+  accepted: number;
+  refused: number;
+  stats: { queued: number; dropped: number; written: number };
+}
+
+export const LL_OPTIONS = { segmentTargetMs: 2000, partTargetMs: 200, firstMsn: 1 } as const;
+
+/** Feeds all access units, closes, and collects what came out. */
+export async function runPipeline(
+  tracks: TrackInfo[],
+  aus: AccessUnit[],
+  extra: Partial<CmafPipelineOptions> = {},
+): Promise<RunResult> {
+  const r: RunResult = { parts: [], chunks: [], errors: [], accepted: 0, refused: 0, stats: { queued: 0, dropped: 0, written: 0 } };
+  const p = new CmafPipeline({ tracks, ...LL_OPTIONS, ...extra }, (c) => {
+    r.chunks.push(c);
+    if (c.kind === 'init') r.init = c.data;
+    else r.parts.push(c);
+  }, (e) => r.errors.push(e));
+  for (const au of aus) {
+    if (p.write(au)) r.accepted++;
+    else r.refused++;
+  }
+  await p.close();
+  r.stats = p.stats();
+  return r;
+}

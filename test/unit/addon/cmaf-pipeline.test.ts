@@ -1,0 +1,196 @@
+/**
+ * The native CMAF pipeline, end to end: an ffmpeg-made H.264/AAC file, read as RTMP would
+ * deliver it (millisecond timestamps, interleaved), goes through CmafPipeline; the init
+ * segment and parts are parsed back with mp4box and checked against the LL-HLS cut rules.
+ */
+import t, { type Test } from 'tap';
+import { makeFixture, parseCmaf, runPipeline, type Fixture, type RunResult } from './fixtures.js';
+import { CmafPipeline } from '../../../src/addon/cmaf-pipeline.js';
+import type { AccessUnit, CmafChunk } from '../../../src/media/types.js';
+
+const PART_TARGET = 200;
+const SEG_TARGET = 2000;
+const MAX_PART = PART_TARGET + 10;
+const MIN_PART = 0.85 * MAX_PART;
+
+let fx: Fixture & { remove(): void };
+t.before(async () => {
+  // gop 30 at 30 fps: keyframes every second, so mid-segment parts can be independent too.
+  fx = await makeFixture({ width: 640, height: 360, fps: 30, gop: 30, audio: true, durationSec: 7 });
+});
+t.teardown(() => fx?.remove());
+
+
+/** The invariants every output must satisfy, whatever the input tracks. */
+function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Array<'vide' | 'soun'>, maxPartMs = MAX_PART) {
+  t.same(r.errors, [], 'no muxing errors');
+  t.ok(r.init, 'init chunk emitted');
+  t.equal(r.chunks[0]?.kind, 'init', 'init comes first');
+  t.equal(r.chunks.filter((c) => c.kind === 'init').length, 1, 'exactly one init chunk');
+  const parsed = parseCmaf(r.init!, r.parts.map((p) => p.data));
+  t.same(parsed.boxes.slice(0, 2), ['ftyp', 'moov'], 'init is ftyp + moov');
+  t.ok(parsed.hasMvex, 'moov has mvex (fragmented)');
+  t.same([...parsed.tracks.values()].map((x) => x.kind).sort(), [...expectTracks].sort(), 'one trak per input track');
+  t.equal(parsed.parts.length, r.parts.length, 'one moof per part');
+  t.same(parsed.boxes.slice(2).filter((b) => b !== 'moof' && b !== 'mdat'), [], 'parts hold only moof + mdat');
+
+  const trackIdOf = (kind: string) => [...parsed.tracks].find(([, v]) => v.kind === kind)?.[0];
+  const videoId = trackIdOf('vide');
+  const audioId = trackIdOf('soun');
+  const primaryId = videoId ?? audioId!;
+  const primaryTs = parsed.tracks.get(primaryId)!.timescale;
+
+  // tfdt continuity per track, and samples in = samples out.
+  const counts = new Map<number, number>();
+  const nextTfdt = new Map<number, number>();
+  let continuityBreaks = 0;
+  parsed.parts.forEach((runs) => {
+    for (const run of runs) {
+      const expected = nextTfdt.get(run.trackId);
+      if (expected !== undefined && expected !== run.tfdt) continuityBreaks++;
+      nextTfdt.set(run.trackId, run.tfdt + run.durations.reduce((a, b) => a + b, 0));
+      counts.set(run.trackId, (counts.get(run.trackId) ?? 0) + run.durations.length);
+    }
+  });
+  t.equal(continuityBreaks, 0, 'tfdt(n+1) = tfdt(n) + sum of durations(n) for every track');
+  if (videoId !== undefined) {
+    t.equal(counts.get(videoId), aus.filter((a) => a.trackId === 0).length, 'every video frame comes out');
+    const firstRun = parsed.parts[0].find((x) => x.trackId === videoId)!;
+    t.equal(firstRun.tfdt, aus.find((a) => a.trackId === 0)!.dts * 90, 'publisher dts passes through as tfdt (90 kHz)');
+  }
+  if (audioId !== undefined) t.equal(counts.get(audioId), aus.filter((a) => a.trackId === 1).length, 'every audio frame comes out');
+  t.equal(r.stats.written, aus.length, 'stats.written counts every AU');
+  t.equal(r.stats.dropped, 0, 'nothing dropped');
+  t.equal(r.stats.queued, 0, 'queue drained');
+
+  // Numbering: msn contiguous from 1; partIndex 0.. per segment; segment starts independent.
+  const parts = r.parts;
+  let prev: (typeof parts)[number] | undefined;
+  let numberingOk = true;
+  parts.forEach((p, i) => {
+    if (!prev) numberingOk &&= p.msn === 1 && p.partIndex === 0;
+    else if (p.msn === prev.msn) numberingOk &&= p.partIndex === prev.partIndex + 1;
+    else numberingOk &&= p.msn === prev.msn + 1 && p.partIndex === 0;
+    numberingOk &&= p.segmentStart === (p.partIndex === 0);
+    if (prev) numberingOk &&= prev.startMs + prev.durationMs === p.startMs;
+    prev = p;
+    void i;
+  });
+  t.ok(numberingOk, 'msn contiguous from 1, partIndex from 0 per segment, durations tile the timeline');
+
+  const segStarts = parts.filter((p) => p.partIndex === 0);
+  t.ok(segStarts.every((p) => p.independent), 'every segment starts with an independent part');
+  t.ok(segStarts.every((p) => parsed.parts[parts.indexOf(p)].find((x) => x.trackId === primaryId)!.firstIsSync),
+    'every segment starts with a sync sample');
+  t.ok(parts.every((p, i) => p.independent === parsed.parts[i].find((x) => x.trackId === primaryId)!.firstIsSync),
+    'independent = the part starts with a sync sample');
+  // Segments start at the first primary keyframe at or after a multiple of the target.
+  const primaryTrack = videoId !== undefined ? 0 : 1;
+  const keyDts = aus.filter((a) => a.trackId === primaryTrack && a.keyframe).map((a) => a.dts);
+  const offGrid = segStarts.slice(1).filter((s) => {
+    const boundary = Math.floor(s.startMs / SEG_TARGET) * SEG_TARGET;
+    return keyDts.some((d) => d >= boundary && d < s.startMs) || !keyDts.includes(s.startMs);
+  });
+  t.same(offGrid.map((s) => s.startMs), [], 'segments start at the first keyframe on or after each 2 s boundary');
+
+  // Part durations: ≤ target + 10 ms; full-size unless the segment's last or an independent part.
+  const tooLong = parts.filter((p) => p.durationMs > maxPartMs);
+  t.same(tooLong.map((p) => `${p.msn}.${p.partIndex}=${p.durationMs}`), [], `every part ≤ ${maxPartMs} ms`);
+  const tooShort = parts.filter((p, i) => {
+    const lastOfSegment = i === parts.length - 1 || parts[i + 1].msn !== p.msn;
+    return !lastOfSegment && !p.independent && p.durationMs < MIN_PART;
+  });
+  t.same(tooShort.map((p) => `${p.msn}.${p.partIndex}=${p.durationMs}`), [], `inner parts ≥ ${MIN_PART} ms`);
+
+  // Part durationMs agrees with the media inside it (primary track), within 1 ms.
+  const mismatched = parts.filter((p, i) => {
+    const run = parsed.parts[i].find((x) => x.trackId === primaryId)!;
+    const mediaMs = (run.durations.reduce((a, b) => a + b, 0) * 1000) / primaryTs;
+    return Math.abs(mediaMs - p.durationMs) > 1;
+  });
+  t.same(mismatched.map((p) => `${p.msn}.${p.partIndex}`), [], 'durationMs matches the primary track samples');
+
+  // A segment's parts sum to its span (next segment start − its start; for the last, media end).
+  const lastPrimary = aus.filter((a) => a.trackId === (videoId !== undefined ? 0 : 1)).at(-1)!;
+  const prevPrimary = aus.filter((a) => a.trackId === lastPrimary.trackId).at(-2)!;
+  const mediaEnd = lastPrimary.dts + (lastPrimary.dts - prevPrimary.dts);
+  const badSpans: string[] = [];
+  segStarts.forEach((s, k) => {
+    const sum = parts.filter((p) => p.msn === s.msn).reduce((a, p) => a + p.durationMs, 0);
+    const span = (segStarts[k + 1]?.startMs ?? mediaEnd) - s.startMs;
+    if (Math.abs(sum - span) > 1) badSpans.push(`${s.msn}: ${sum} vs ${span}`);
+  });
+  t.same(badSpans, [], 'segment part durations sum to the segment span');
+  return parsed;
+}
+
+t.test('muxed H.264 + AAC: init, parts and the cut grid', async (t) => {
+  const r = await runPipeline(fx.tracks, fx.aus);
+  checkOutput(t, r, fx.aus, ['vide', 'soun']);
+  const parts = r.parts;
+  t.same([...new Set(parts.map((p) => p.msn))], [1, 2, 3, 4], '7 s at 2 s target → msn 1..4');
+  t.same(parts.filter((p) => p.partIndex === 0).map((p) => p.startMs), [0, 2000, 4000, 6000], 'segments at 0, 2, 4, 6 s');
+  t.equal(parts.filter((p) => p.msn === 1).length, 10, 'ten 200 ms parts per 2 s segment');
+  t.same(parts.filter((p) => p.independent && !p.segmentStart).map((p) => p.startMs), [1000, 3000, 5000],
+    'mid-segment keyframes on the part grid give independent parts');
+  const parsed = parseCmaf(r.init!, parts.map((p) => p.data));
+  t.ok(parsed.parts.every((runs) => runs.length === 2), 'each fragment carries both tracks (muxed A/V)');
+});
+
+t.test('video only', async (t) => {
+  const aus = fx.aus.filter((a) => a.trackId === 0);
+  const r = await runPipeline([fx.video!], aus);
+  checkOutput(t, r, aus, ['vide']);
+  t.ok(r.parts.filter((p) => p.msn === 1).every((p, i, a) => i === a.length - 1 || p.durationMs === 200), '200 ms parts');
+});
+
+t.test('audio only: every part independent, cut on audio frames', async (t) => {
+  const aus = fx.aus.filter((a) => a.trackId === 1);
+  const r = await runPipeline([fx.audio!], aus);
+  // Parts snap to the nearest 1024-sample AAC frame (21.3 ms at 48 kHz), so a part can be up
+  // to one frame longer than the target; the playlist's PART-TARGET must cover that.
+  const frameMs = (1024 * 1000) / fx.audio!.sampleRate;
+  checkOutput(t, r, aus, ['soun'], Math.ceil(PART_TARGET + frameMs));
+  t.ok(r.parts.every((p) => p.independent), 'audio-only parts are all independent');
+  t.same(r.parts.filter((p) => p.partIndex === 0).map((p) => p.msn), [1, 2, 3, 4], 'same segment numbering as video');
+});
+
+t.test('±1 ms timestamp jitter still gives 6-frame parts at 30 fps', async (t) => {
+  const jitter = [0, 1, -1, 1, 0, -1];
+  const aus = fx.aus.filter((a) => a.trackId === 0).map((a, i) => ({
+    ...a, dts: a.dts + (a.keyframe ? 0 : jitter[i % jitter.length]), pts: a.pts + (a.keyframe ? 0 : jitter[i % jitter.length]),
+  }));
+  const r = await runPipeline([fx.video!], aus);
+  t.same(r.errors, []);
+  const parsed = parseCmaf(r.init!, r.parts.map((p) => p.data));
+  const frames = parsed.parts.map((runs) => runs[0].durations.length);
+  t.ok(frames.slice(0, -1).every((n) => n === 6), `6 frames per part (got ${frames.join(',')})`);
+  t.equal(frames.reduce((a, b) => a + b, 0), aus.length, 'no frame lost');
+});
+
+t.test('firstMsn is honoured', async (t) => {
+  const aus = fx.aus.filter((a) => a.dts < 2500);
+  const r = await runPipeline(fx.tracks, aus, { firstMsn: 41 });
+  t.same([...new Set(r.parts.map((p) => p.msn))], [41, 42]);
+});
+
+t.test('write() does not block: muxing happens on the worker thread', async (t) => {
+  const aus = fx.aus.slice(0, 300);
+  const chunks: CmafChunk[] = [];
+  const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: SEG_TARGET, partTargetMs: PART_TARGET, firstMsn: 1 },
+    (c) => chunks.push(c), () => {});
+  // Warm up allocation paths once so the measurement is of steady state.
+  const t0 = process.hrtime.bigint();
+  let ok = 0;
+  for (const au of aus) if (p.write(au)) ok++;
+  const writeMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const deliveredDuringWrites = chunks.length;
+  await p.close();
+  const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  t.equal(ok, 300, 'all accepted');
+  t.equal(deliveredDuringWrites, 0, 'no chunk delivered synchronously inside write()');
+  t.ok(chunks.length > 5, 'chunks arrive afterwards');
+  t.ok(writeMs < 100, `300 writes took ${writeMs.toFixed(2)} ms (< 100 ms)`);
+  t.ok(writeMs < totalMs, `writes ${writeMs.toFixed(2)} ms < write+mux ${totalMs.toFixed(2)} ms`);
+  t.comment(`300 AUs: write() loop ${writeMs.toFixed(2)} ms, until last chunk ${totalMs.toFixed(2)} ms`);
+});
