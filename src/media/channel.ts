@@ -81,7 +81,7 @@ export class Channel {
   }
 
   /** Starts a publish session. The caller (ingest) has checked the key and that nobody else publishes. */
-  startPublication(remoteAddress: string): PublicationSink {
+  startPublication(remoteAddress: string): Publication {
     clearTimeout(this.endTimer);
     clearTimeout(this.dropTimer);
     if (this.window?.ended || !this.window) {
