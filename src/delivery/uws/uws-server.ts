@@ -7,6 +7,8 @@ import {
 } from '../server.js';
 import type { OriginRequest } from '../types.js';
 
+const noop = () => undefined;
+
 /** Per-response state shared by the abort handler and the writer. */
 interface ResponseState {
   /** Set by onAborted: from then on `res` must not be touched (uWS has freed it). */
@@ -31,7 +33,11 @@ export type UwsServerOptions = AdapterOptions;
  *   endWithoutBody(n) leaves the response pending (offset 0 never reaches n) and stalls the
  *   keep-alive connection, so HEAD writes the header by hand and calls endWithoutBody();
  * - write() is chunked transfer and a zero-length write() would be the terminating chunk, so
- *   empty chunks are skipped.
+ *   empty chunks are skipped;
+ * - the onWritable callback returns to native code without a microtask checkpoint: a promise
+ *   resolved in it would only continue at the next unrelated event (a slow client's download
+ *   stalled forever), so backpressure waits resume through setImmediate, whose callback is
+ *   followed by a checkpoint.
  */
 export class UwsServer implements HttpServerAdapter {
   private readonly log: Logger;
@@ -107,6 +113,8 @@ export class UwsServer implements HttpServerAdapter {
       const wake = st.wake;
       st.wake = undefined;
       wake?.();
+      // Make sure the continuations of what the abort settled run now, not at some later event.
+      setImmediate(noop);
     });
     const request = originRequest(method, path, query, (n) => headers.get(n), st.controller.signal);
     this.inFlight++;
@@ -185,7 +193,7 @@ export class UwsServer implements HttpServerAdapter {
           const [ok2, done2] = res.tryEnd(piece.subarray(offset - base), total);
           if (ok2 || done2) {
             st.wake = undefined;
-            resolve();
+            setImmediate(resolve); // see the class comment: no microtask checkpoint after onWritable
           }
           return ok2;
         });
@@ -210,7 +218,7 @@ export class UwsServer implements HttpServerAdapter {
           st.wake = resolve;
           res.onWritable(() => {
             st.wake = undefined;
-            resolve();
+            setImmediate(resolve); // see the class comment: no microtask checkpoint after onWritable
             return true;
           });
         });
