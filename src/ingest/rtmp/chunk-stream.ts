@@ -136,14 +136,15 @@ export class ChunkStreamParser {
       csid = 64 + data[p] + data[p + 1] * 256;
       p += 2;
     }
+    let st = this.streams.get(csid);
+    // Checked before waiting for the rest of the header, so garbage fails on its first bytes.
+    if (!st && fmt !== 0) {
+      throw new RtmpProtocolError('chunk', `chunk stream ${csid} starts with a type ${fmt} header (needs type 0)`);
+    }
     const headerLen = fmt === 0 ? 11 : fmt === 1 ? 7 : fmt === 2 ? 3 : 0;
     if (data.length - p < headerLen) return 0;
 
-    let st = this.streams.get(csid);
     if (!st) {
-      if (fmt !== 0) {
-        throw new RtmpProtocolError('chunk', `chunk stream ${csid} starts with a type ${fmt} header (needs type 0)`);
-      }
       st = {
         streamId: 0, type: 0, length: 0, tsField: 0, extended: false, timestamp: 0,
         payload: null, received: 0, lastRaw: 0, epoch: 0, seen: false,
