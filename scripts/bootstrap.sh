@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One idempotent set-up for `npm start`, `npm test` and `npm run bench`: installs what is missing
+# and rebuilds what changed, and does nothing else (a second run takes about a second).
+#   1. Debian packages (ffmpeg, libav*-dev, pkg-config, chromium) with apt-get when root;
+#   2. npm ci when package-lock.json changed since the last install;
+#   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
+#   4. the TypeScript build when any .ts file changed.
+# Flags: --bench also installs nginx-light (the yardstick of the delivery benchmark).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+packages=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium)
+[[ " $* " == *" --bench "* ]] && packages+=(nginx-light)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages: ${missing[*]}"
+    say "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# A stamp records the hash of the inputs of each step; the step runs again only when it differs.
+stamp_dir=node_modules/.sigma-bootstrap
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+fresh() { [[ -f "$stamp_dir/$1" && "$(cat "$stamp_dir/$1")" == "$2" ]]; }
+mark() { mkdir -p "$stamp_dir"; printf '%s' "$2" > "$stamp_dir/$1"; }
+
+lock_hash=$(hash_of package-lock.json)
+if ! fresh npm "$lock_hash" || [[ ! -d node_modules ]]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  mark npm "$lock_hash"
+fi
+
+native_hash=$(hash_of binding.gyp $(find native -type f | sort))
+if ! fresh native "$native_hash" || [[ ! -f build/Release/sigma_native.node ]]; then
+  say "building the native addon (node-gyp)"
+  npx --no-install node-gyp rebuild --loglevel=warn >/dev/null
+  mark native "$native_hash"
+fi
+
+ts_hash=$(hash_of tsconfig.json $(find src test bench -name '*.ts' | sort))
+if ! fresh ts "$ts_hash" || [[ ! -f dist/src/main.js ]]; then
+  say "building TypeScript"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.json
+  mark ts "$ts_hash"
+fi

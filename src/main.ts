@@ -1,0 +1,58 @@
+import { loadConfig, ConfigError } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log.js';
+import { Origin, type OriginAddresses } from './origin.js';
+
+/** The URLs a person needs after `npm start`, per channel. */
+function channelUrls(config: Config, addr: OriginAddresses) {
+  const base = config.publicUrl?.replace(/\/$/, '') ?? `http://127.0.0.1:${addr.http ?? addr.h2c ?? 8080}`;
+  const rtmpHost = config.publicUrl ? new URL(config.publicUrl).hostname : '127.0.0.1';
+  return config.channels.map((c) => ({
+    channel: c.id,
+    latencyMode: c.latencyMode,
+    publish: `rtmp://${rtmpHost}:${addr.rtmp}/live/${c.streamKey}`,
+    obs: { server: `rtmp://${rtmpHost}:${addr.rtmp}/live`, streamKey: c.streamKey },
+    playback: `${base}/live/${c.id}/index.m3u8`,
+    player: `${base}/player/${c.id}`,
+  }));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.log.level);
+  const origin = new Origin(config, log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    origin.close().then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const addr = await origin.start();
+  log.info({ addresses: addr }, 'origin listening');
+  for (const u of channelUrls(config, addr)) {
+    // Copy-paste lines for a person at the terminal (stderr, so stdout stays pure JSON logs).
+    process.stderr.write(`\nchannel "${u.channel}" (${u.latencyMode})\n` +
+      `  publish:  ffmpeg -re -i INPUT -c:v libx264 -g 60 -c:a aac -f flv ${u.publish}\n` +
+      `  OBS:      server ${u.obs.server}  stream key ${u.obs.streamKey}\n` +
+      `  playback: ${u.playback}\n  player:   ${u.player}\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

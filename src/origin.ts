@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { ChannelRegistry } from './media/channel-registry.js';
+import type { PipelineFactory } from './media/channel.js';
+import { CmafPipeline } from './addon/cmaf-pipeline.js';
+import { RtmpServer, type PublishDecision, type PublishRequest } from './ingest/rtmp/index.js';
+import { OriginHandler } from './delivery/handler.js';
+import type { HttpServerAdapter } from './delivery/server.js';
+import { UwsServer } from './delivery/uws/uws-server.js';
+import { NodeHttpServer } from './delivery/node-http/node-http-server.js';
+import { Http2Server, Http2CleartextServer } from './delivery/http2/http2-server.js';
+
+/** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
+export interface OriginAddresses {
+  rtmp?: number;
+  http?: number;
+  http2?: number;
+  h2c?: number;
+}
+
+const nativePipeline: PipelineFactory = (opts, onChunk, onError) => new CmafPipeline(opts, onChunk, onError);
+
+/**
+ * The composition root: builds the stages in data-path order (channels ▶ ingest ▶ delivery)
+ * and closes them in reverse. Constructors do no I/O; start() binds the ports.
+ */
+export class Origin {
+  readonly channels: ChannelRegistry;
+  readonly handler: OriginHandler;
+  private rtmp: RtmpServer | undefined;
+  private readonly http: { name: keyof OriginAddresses; server: HttpServerAdapter }[] = [];
+  readonly addresses: OriginAddresses = {};
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
+    this.channels = new ChannelRegistry(config, createPipeline, log);
+    this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
+  }
+
+  /** Decides a publish: known key, channel not already live (a second publisher is refused). */
+  private decidePublish(req: PublishRequest): PublishDecision {
+    const channel = this.channels.byStreamKey(req.streamKey);
+    if (!channel) return { accept: false, reason: 'unknown stream key', code: 'NetStream.Publish.BadName' };
+    if (channel.isPublishing) {
+      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName' };
+    }
+    return { accept: true, channelId: channel.id, sink: channel.startPublication(req.remoteAddress) };
+  }
+
+  async start(): Promise<OriginAddresses> {
+    const c = this.config;
+    const handle = this.handler.handle.bind(this.handler);
+    if (c.http.enabled) {
+      const opts = { host: c.http.host, port: c.http.port, handle, logger: this.log.child({ component: 'http', server: c.http.server }) };
+      this.http.push({ name: 'http', server: c.http.server === 'uws' ? new UwsServer(opts) : new NodeHttpServer(opts) });
+    }
+    if (c.http2.enabled) {
+      const logger = this.log.child({ component: 'http2' });
+      this.http.push({ name: 'http2', server: new Http2Server({ host: c.http2.host, port: c.http2.port, handle, logger,
+        certFile: c.http2.certFile, keyFile: c.http2.keyFile, dataDir: c.dataDir }) });
+      if (c.http2.cleartextPort !== null) {
+        this.http.push({ name: 'h2c', server: new Http2CleartextServer({ host: c.http2.host, port: c.http2.cleartextPort, handle, logger }) });
+      }
+    }
+    for (const { name, server } of this.http) this.addresses[name] = await server.listen();
+    if (c.rtmp.enabled) {
+      this.rtmp = new RtmpServer({
+        host: c.rtmp.host, port: c.rtmp.port, idleTimeoutMs: c.rtmp.idleTimeoutSec * 1000,
+        maxConnections: c.rtmp.maxConnections, logger: this.log, onPublish: (req) => this.decidePublish(req),
+      });
+      await this.rtmp.start();
+      this.addresses.rtmp = this.rtmp.address();
+    }
+    return this.addresses;
+  }
+
+  /** Stops ingest first (publishers flush their last part), then channels, then delivery. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.rtmp?.close();
+      await this.channels.close();
+      for (const { server } of [...this.http].reverse()) await server.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,1 @@
+export { parseCmaf, type ParsedCmaf, type ParsedTrackRun } from '../unit/addon/fixtures.js';

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { Origin } from '../../src/origin.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+
+export interface RunningOrigin {
+  origin: Origin;
+  config: Config;
+  http: string;
+  rtmp: (key: string) => string;
+  ports: Origin['addresses'];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real origin (native addon, RTMP, HTTP adapters) on ephemeral ports with a temp
+ * dataDir. LOG_LEVEL=debug shows its logs while debugging a test.
+ */
+export async function startOrigin(overrides: Record<string, unknown> = {}): Promise<RunningOrigin> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sigma-test-'));
+  const config = configSchema.parse({
+    rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 5 },
+    http: { port: 0, host: '127.0.0.1' },
+    http2: { port: 0, cleartextPort: 0, host: '127.0.0.1' },
+    dataDir,
+    reconnectWindowSec: 2,
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low' }],
+    ...overrides,
+  });
+  const log = process.env.LOG_LEVEL ? createLogger(process.env.LOG_LEVEL) : silentLogger();
+  const origin = new Origin(config, log);
+  const ports = await origin.start();
+  return {
+    origin, config, ports,
+    http: `http://127.0.0.1:${ports.http}`,
+    rtmp: (key) => `rtmp://127.0.0.1:${ports.rtmp}/live/${key}`,
+    async close() {
+      await origin.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until fn returns a truthy value (or throws after timeoutMs). */
+export async function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

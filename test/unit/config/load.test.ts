@@ -1,0 +1,59 @@
+import t from 'tap';
+import { loadConfig, ConfigError } from '../../../src/config/load.js';
+
+const files: Record<string, string> = {
+  'good.json': JSON.stringify({ rtmp: { port: 1935 }, http: { port: 8080 }, http2: { port: 8443 }, dataDir: './data',
+    channels: [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low' }] }),
+  'bad.json': '{ "http": { "port": "eighty" }, ',
+  'mistakes.json': JSON.stringify({ http: { port: 70000, prot: 1 }, latencyModes: { 'ultra-low': { partTargetSec: 1.5 } },
+    channels: [{ id: 'Demo!', streamKey: 'short' }, { id: 'b', streamKey: 'same-key-1' }, { id: 'b', streamKey: 'same-key-1' }] }),
+};
+const readFile = (p: string) => { if (!(p in files)) throw new Error(`ENOENT: no such file '${p}'`); return files[p]; };
+const load = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv, env, readFile });
+const problems = (fn: () => unknown): string[] => {
+  try { fn(); } catch (e) { if (e instanceof ConfigError) return e.problems; throw e; }
+  return [];
+};
+
+t.test('defaults: the demo channel, documented ports, ultra-low with 200 ms parts', async (t) => {
+  const c = load([]);
+  t.same(c.channels, [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low' }]);
+  t.equal(c.rtmp.port, 1935); t.equal(c.http.port, 8080); t.equal(c.http2.port, 8443);
+  t.equal(c.http.server, 'uws');
+  t.equal(c.latencyModes['ultra-low'].partTargetSec, 0.2);
+  t.equal(c.latencyModes.normal.segmentTargetSec, 6);
+  t.equal(c.latencyModes.normal.partTargetSec, null);
+});
+
+t.test('file ▶ env ▶ CLI, later wins', async (t) => {
+  const c = load(['--config', 'good.json', '--http.port=9090', '--http.server', 'node'],
+    { SIGMA__HTTP__PORT: '9000', SIGMA__RTMP__IDLE_TIMEOUT_SEC: '20', SIGMA__HTTP2__CLEARTEXT_PORT: 'null' });
+  t.equal(c.http.port, 9090, 'CLI over env');
+  t.equal(c.http.server, 'node');
+  t.equal(c.rtmp.idleTimeoutSec, 20, 'env over default, snake case to camel case');
+  t.equal(c.http2.cleartextPort, null);
+  t.equal(c.channels[0].streamKey, 'demo-key');
+  t.equal(load([], { SIGMA_CONFIG: 'good.json' }).channels.length, 1, 'SIGMA_CONFIG names the file');
+});
+
+t.test('one clear message per mistake, each naming its key', async (t) => {
+  const p = problems(() => load(['--config', 'mistakes.json']));
+  const text = p.join('\n');
+  t.match(text, /http\.port: .*65535/);
+  t.match(text, /http: unknown key\(s\) "prot"/);
+  t.match(text, /latencyModes\.ultra-low: partTargetSec must be at most half of segmentTargetSec/);
+  t.match(text, /channels\.0\.id: channel id/);
+  t.match(text, /channels\.0\.streamKey: streamKey must be at least 8/);
+  t.match(text, /channels\.2\.id: duplicate channel id "b"/);
+  t.match(text, /channels\.2\.streamKey: duplicate streamKey/);
+  t.ok(p.length >= 7, `${p.length} problems reported together`);
+});
+
+t.test('unreadable or malformed file, bad flags, clashing ports', async (t) => {
+  t.match(problems(() => load(['--config', 'missing.json'])).join(), /missing\.json: ENOENT/);
+  t.match(problems(() => load(['--config', 'bad.json'])).join(), /bad\.json: .*JSON/);
+  t.match(problems(() => load(['--http.port'])).join(), /--http\.port needs a value/);
+  t.match(problems(() => load(['stray'])).join(), /unexpected argument "stray"/);
+  t.match(problems(() => load(['--http.port=1935'])).join(), /ports must differ/);
+  t.match(problems(() => load(['--http2.certFile=/x.pem'])).join(), /both certFile and keyFile/);
+});
