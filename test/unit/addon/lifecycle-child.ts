@@ -13,7 +13,8 @@ import { loadMp4, LL_OPTIONS } from './fixtures.js';
 const [mode, file] = process.argv.slice(2);
 const fx = loadMp4(file);
 const threads = () => readdirSync('/proc/self/task').length;
-const tick = () => new Promise((r) => setTimeout(r, 20));
+const SLOW = Number(process.env.SIGMA_SLOW_FACTOR ?? 1) || 1;
+const tick = () => new Promise((r) => setTimeout(r, 20 * SLOW));
 const make = () => new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks }, () => {}, (e) => { throw e; });
 const feed = (p: CmafPipeline, n: number) => { for (const au of fx.aus.slice(0, n)) p.write(au); };
 
