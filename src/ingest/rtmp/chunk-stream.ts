@@ -43,8 +43,8 @@ interface ChunkStreamState {
   extended: boolean;
   /** Absolute 32-bit timestamp of the current/last message. */
   timestamp: number;
-  /** Message in progress. */
-  payload: Buffer | null;
+  /** Message in progress: received pieces (views of the input, no copy) and their total length. */
+  pieces: Buffer[] | null;
   received: number;
   /** Unwrapping state. */
   lastRaw: number;
@@ -61,15 +61,20 @@ export interface ChunkStreamParserOptions {
  * delivered; it returns the messages completed by those bytes, in order. Set Chunk Size and
  * Abort are applied here (they change how the following bytes parse) and also returned.
  *
- * Payload bytes are copied once, into a buffer allocated per message at its announced length,
- * so a byte-by-byte feed costs no quadratic concatenation; only a split header (at most 18
- * bytes) is ever buffered across feeds.
+ * Memory follows the bytes actually received, never a length the peer merely announced (a
+ * hostile header claiming 16 MiB on each of 65k chunk streams allocates nothing): a message is
+ * kept as views of the pushed buffers and joined once when complete, without a copy when it
+ * arrived in one piece. Pushed buffers must therefore not be modified afterwards (socket data
+ * never is). Only a split header (at most 18 bytes) is copied across feeds.
  */
 export class ChunkStreamParser {
   private chunkSize = DEFAULT_CHUNK_SIZE;
   private readonly maxMessageLength: number;
   private readonly streams = new Map<number, ChunkStreamState>();
   private leftover: Buffer | null = null;
+  /** Bytes held in unfinished messages across all chunk streams, and the cap on them. */
+  private buffered = 0;
+  private readonly maxBuffered: number;
   /** Chunk stream whose chunk payload we are in the middle of, and how much of it remains. */
   private current: ChunkStreamState | null = null;
   private currentCsid = 0;
@@ -77,6 +82,7 @@ export class ChunkStreamParser {
 
   constructor(opts: ChunkStreamParserOptions = {}) {
     this.maxMessageLength = opts.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
+    this.maxBuffered = 2 * this.maxMessageLength;
   }
 
   /** The peer's current chunk size. */
@@ -97,8 +103,12 @@ export class ChunkStreamParser {
       if (this.current) {
         const st = this.current;
         const n = Math.min(this.chunkRemaining, data.length - pos);
-        data.copy(st.payload!, st.received, pos, pos + n);
+        st.pieces!.push(data.subarray(pos, pos + n));
         st.received += n;
+        this.buffered += n;
+        if (this.buffered > this.maxBuffered) {
+          throw new RtmpProtocolError('chunk', `more than ${this.maxBuffered} bytes of unfinished messages`);
+        }
         this.chunkRemaining -= n;
         pos += n;
         if (this.chunkRemaining === 0) {
@@ -147,7 +157,7 @@ export class ChunkStreamParser {
     if (!st) {
       st = {
         streamId: 0, type: 0, length: 0, tsField: 0, extended: false, timestamp: 0,
-        payload: null, received: 0, lastRaw: 0, epoch: 0, seen: false,
+        pieces: null, received: 0, lastRaw: 0, epoch: 0, seen: false,
       };
     }
 
@@ -161,7 +171,7 @@ export class ChunkStreamParser {
         if (data.length - p < 4) return 0;
         if (data.readUInt32BE(p) === st.tsField) used += 4;
       }
-      if (!st.payload) {
+      if (!st.pieces) {
         // A new message with every header field repeated, timestamp advancing by the last delta
         // (after a type 0 header, "delta" is that header's timestamp: spec 5.3.1.2.4).
         this.startMessage(csid, st, (st.timestamp + st.tsField) % TWO_32);
@@ -191,8 +201,7 @@ export class ChunkStreamParser {
     this.streams.set(csid, st);
     // A new header while a message is in progress abandons it (as if Aborted): lenient toward
     // encoders that restart a message after a reconnect-in-place.
-    st.payload = null;
-    st.received = 0;
+    this.discard(st);
     st.length = length;
     st.type = type;
     st.streamId = streamId;
@@ -210,7 +219,13 @@ export class ChunkStreamParser {
         `message of ${st.length} bytes on chunk stream ${csid} exceeds the ${this.maxMessageLength}-byte limit`);
     }
     st.timestamp = timestamp;
-    st.payload = Buffer.allocUnsafe(st.length);
+    st.pieces = [];
+    st.received = 0;
+  }
+
+  private discard(st: ChunkStreamState): void {
+    this.buffered -= st.received;
+    st.pieces = null;
     st.received = 0;
   }
 
@@ -223,9 +238,9 @@ export class ChunkStreamParser {
   }
 
   private complete(csid: number, st: ChunkStreamState, out: RtmpMessage[]): void {
-    const payload = st.payload!;
-    st.payload = null;
-    st.received = 0;
+    const pieces = st.pieces!;
+    const payload = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, st.received);
+    this.discard(st);
     const raw = st.timestamp;
     if (!st.seen) {
       st.seen = true;
@@ -252,10 +267,7 @@ export class ChunkStreamParser {
     } else if (msg.type === MSG_ABORT) {
       if (msg.payload.length < 4) throw new RtmpProtocolError('chunk', 'Abort message shorter than 4 bytes');
       const target = this.streams.get(msg.payload.readUInt32BE(0));
-      if (target) {
-        target.payload = null;
-        target.received = 0;
-      }
+      if (target) this.discard(target);
     }
   }
 }

@@ -157,6 +157,7 @@ export class RtmpServer {
   private drop(conn: Conn, reason: string): void {
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
+    this.conns.delete(conn);
     if (!conn.session.closed) {
       this.log.info({ remoteAddress: `${conn.socket.remoteAddress}:${conn.socket.remotePort}`, reason }, 'closing connection');
     }

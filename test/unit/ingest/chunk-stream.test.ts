@@ -257,6 +257,11 @@ interface ErrorCase { name: string; bytes: Buffer; match: RegExp; max?: number }
 const errorCases: ErrorCase[] = [
   { name: 'message longer than the cap', bytes: chunk({ fmt: 0, csid: 6, ts: 0, type: 9, length: 2_000_000, payload: Buffer.alloc(0) }), match: /exceeds the 1048576-byte limit/, max: 1 << 20 },
   { name: 'type 3 new message longer than the cap (cap checked per message)', bytes: Buffer.concat([chunk({ fmt: 0, csid: 6, ts: 0, type: 9, length: 600_000, payload: Buffer.alloc(128) })]), match: /600000 bytes on chunk stream 6 exceeds the 500000-byte limit/, max: 500_000 },
+  {
+    name: 'unfinished messages beyond twice the cap, across chunk streams',
+    bytes: Buffer.concat([setChunkSize(1000), ...[4, 5, 6].map((csid) => chunk({ fmt: 0, csid, ts: 0, type: 9, length: 1000, payload: Buffer.alloc(800) }))]),
+    match: /more than 2000 bytes of unfinished messages/, max: 1000,
+  },
   { name: 'Set Chunk Size 0', bytes: setChunkSize(0), match: /invalid chunk size 0/ },
   { name: 'Set Chunk Size with the top bit set', bytes: setChunkSize(0x80000000), match: /invalid chunk size 2147483648/ },
   { name: 'type 1 header on a chunk stream never seen', bytes: chunk({ fmt: 1, csid: 5, ts: 0, type: 9, payload: pattern(3, 0) }), match: /chunk stream 5 starts with a type 1 header/ },
