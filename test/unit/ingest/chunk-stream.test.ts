@@ -259,7 +259,7 @@ const errorCases: ErrorCase[] = [
   { name: 'type 3 new message longer than the cap (cap checked per message)', bytes: Buffer.concat([chunk({ fmt: 0, csid: 6, ts: 0, type: 9, length: 600_000, payload: Buffer.alloc(128) })]), match: /600000 bytes on chunk stream 6 exceeds the 500000-byte limit/, max: 500_000 },
   {
     name: 'unfinished messages beyond twice the cap, across chunk streams',
-    bytes: Buffer.concat([setChunkSize(1000), ...[4, 5, 6].map((csid) => chunk({ fmt: 0, csid, ts: 0, type: 9, length: 1000, payload: Buffer.alloc(800) }))]),
+    bytes: Buffer.concat([setChunkSize(800), ...[4, 5, 6].map((csid) => chunk({ fmt: 0, csid, ts: 0, type: 9, length: 1000, payload: Buffer.alloc(800) }))]),
     match: /more than 2000 bytes of unfinished messages/, max: 1000,
   },
   { name: 'Set Chunk Size 0', bytes: setChunkSize(0), match: /invalid chunk size 0/ },
