@@ -55,7 +55,7 @@ TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
     ThrowConfig(env, "track kind must be 'video' or 'audio'");
   }
   int64_t id = GetInteger(env, o, "id", true, 0);
-  if (id < 0 || id > 0x7fffffff) ThrowConfig(env, "track id out of range");
+  if (id < 0 || id > 65535) ThrowConfig(env, "track id out of range (0..65535)");
   t.id = int(id);
   t.timescale = GetInteger(env, o, "timescale", true, 0);
   Napi::Value cfg = o.Get("codecConfig");
@@ -105,6 +105,11 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
     throw CodedError(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
     throw CodedError(env, "ERR_NATIVE_NOMEM", "out of memory creating the pipeline");
+  }
+
+  for (const auto& t : mo.tracks) {
+    if (size_t(t.id) >= streamOfTrackId_.size()) streamOfTrackId_.resize(size_t(t.id) + 1, -1);
+    streamOfTrackId_[size_t(t.id)] = muxer_->StreamIndexOf(t.id);
   }
 
   // The JS object holds its own callback: a strong native reference to it would keep the
@@ -168,7 +173,7 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   if (!std::isfinite(dts) || !std::isfinite(pts) || dts != std::floor(dts) || pts != std::floor(pts) ||
       std::fabs(dts) > kMaxSafeInteger || std::fabs(pts) > kMaxSafeInteger || id != std::floor(id))
     return drop();
-  const int stream = (id >= 0 && id <= 0x7fffffff) ? muxer_->StreamIndexOf(int(id)) : -1;
+  const int stream = (id >= 0 && id < double(streamOfTrackId_.size())) ? streamOfTrackId_[size_t(id)] : -1;
   const size_t size = data.ElementLength();
   if (stream < 0 || size == 0 || size > (64u << 20)) return drop();
   {

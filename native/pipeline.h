@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "av_raii.h"
 #include "cmaf_muxer.h"
@@ -53,6 +54,7 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   void StopAndJoin();              // abort path: GC finalizer or environment teardown
 
   std::unique_ptr<CmafMuxer> muxer_;  // touched only by the worker once it runs
+  std::vector<int> streamOfTrackId_;  // JS thread's copy: track id -> stream index (-1)
   Tsfn tsfn_;
   std::thread worker_;
 
