@@ -35,12 +35,13 @@ export function latencyProfile(mode: LatencyMode, s: LatencyModeSettings): Laten
   if (s.partTargetSec === null) {
     return { ...s, mode, segmentTargetMs, cutPartTargetMs: segmentTargetMs };
   }
-  const advertised = Math.ceil(s.partTargetSec * PART_TARGET_SLACK * 1000) / 1000;
+  // Rounded up to whole milliseconds; the epsilon keeps 0.2 × 1.05 from becoming 0.211.
+  const advertised = Math.ceil(s.partTargetSec * PART_TARGET_SLACK * 1000 - 1e-6) / 1000;
   return {
     ...s, mode, segmentTargetMs,
     cutPartTargetMs: Math.round(s.partTargetSec * 1000),
     advertisedPartTargetSec: advertised,
     // Apple requires ≥ 3 × PART-TARGET (AAS 14.3); more only adds latency.
-    partHoldBackSec: Math.ceil(3 * advertised * 1000) / 1000,
+    partHoldBackSec: Math.ceil(3 * advertised * 1000 - 1e-6) / 1000,
   };
 }
