@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 packages=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium)
-[[ " $* " == *" --bench "* ]] && packages+=(nginx-light)
+[[ " $* " == *" --bench "* ]] && packages+=(nginx-light nghttp2-client)
 
 missing=()
 for p in "${packages[@]}"; do
