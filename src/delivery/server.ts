@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
-import type { OriginReply, OriginRequest, ReplyBody } from './types.js';
+import { isStream, type OriginReply, type OriginRequest, type ReplyBody } from './types.js';
 
 /**
  * What the uWS, node:http and node:http2 adapters share: the contract they offer the composition
@@ -101,6 +101,12 @@ export interface PreparedReply {
    * handler's value for bodyless replies (HEAD), undefined for streams (chunked / DATA frames).
    */
   contentLength: number | undefined;
+  /**
+   * HEAD reply of unknown length (the GET would be a stream): HTTP/1.1 adapters announce
+   * `transfer-encoding: chunked`, as the GET would, so the client knows no body follows and
+   * keeps the connection (Node's client otherwise closes it after such a HEAD).
+   */
+  headChunked: boolean;
   /** Whole pieces to send back to back (a Buffer is one piece), a stream, or nothing. */
   body: { kind: 'none' } | { kind: 'pieces'; pieces: readonly Buffer[] } | { kind: 'stream'; stream: AsyncIterable<Buffer> };
 }
@@ -127,26 +133,28 @@ export function prepareReply(method: string, reply: OriginReply): PreparedReply 
     headers.push([name, String(v)]);
   }
   const body = reply.body;
+  const headChunked = method === 'HEAD' && reply.status >= 200 && reply.status !== 204 && reply.status !== 304
+    && (body === undefined || isStream(body)) && declared === undefined;
   const bodyless = method === 'HEAD' || reply.status === 204 || reply.status === 304 || reply.status < 200;
   if (body === undefined) {
-    return { status: reply.status, headers, contentLength: reply.status === 204 || reply.status < 200 ? undefined : (bodyless ? declared : 0), body: { kind: 'none' } };
+    return { status: reply.status, headers, headChunked, contentLength: reply.status === 204 || reply.status < 200 ? undefined : (bodyless ? declared : 0), body: { kind: 'none' } };
   }
   if (Buffer.isBuffer(body) || Array.isArray(body)) {
     const pieces: readonly Buffer[] = Buffer.isBuffer(body) ? [body] : (body as readonly Buffer[]);
     let total = 0;
     for (const p of pieces) total += p.length;
     if (bodyless) {
-      return { status: reply.status, headers, contentLength: reply.status === 204 || reply.status < 200 ? undefined : total, body: { kind: 'none' } };
+      return { status: reply.status, headers, headChunked, contentLength: reply.status === 204 || reply.status < 200 ? undefined : total, body: { kind: 'none' } };
     }
-    return { status: reply.status, headers, contentLength: total, body: { kind: 'pieces', pieces } };
+    return { status: reply.status, headers, headChunked, contentLength: total, body: { kind: 'pieces', pieces } };
   }
   const stream = body as AsyncIterable<Buffer>;
   if (bodyless) {
     releaseStream(stream);
-    return { status: reply.status, headers, contentLength: reply.status === 204 ? undefined : declared, body: { kind: 'none' } };
+    return { status: reply.status, headers, headChunked, contentLength: reply.status === 204 ? undefined : declared, body: { kind: 'none' } };
   }
   // A stream's length is whatever it yields; a declared length could disagree and corrupt framing.
-  return { status: reply.status, headers, contentLength: undefined, body: { kind: 'stream', stream } };
+  return { status: reply.status, headers, headChunked, contentLength: undefined, body: { kind: 'stream', stream } };
 }
 
 /** Lets a stream that will not be read run its finally blocks. */

@@ -11,75 +11,118 @@ import { DEFAULT_CLOSE_GRACE_MS, type AdapterOptions, type HttpServerAdapter } f
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface Http2ServerOptions extends AdapterOptions {
-  /** `port` is the TLS listener (h2, HTTP/1.1 through ALPN). This one is cleartext h2c with prior knowledge; null disables it. */
-  cleartextPort: number | null;
   /** PEM files; when both are absent a self-signed development pair under `<dataDir>/tls/` is used. */
   certFile?: string;
   keyFile?: string;
   dataDir: string;
 }
 
-/** Ports bound by {@link Http2Server.listen}. */
-export interface Http2Ports {
-  tls: number;
-  cleartext: number | null;
-}
+export type Http2CleartextServerOptions = AdapterOptions;
 
 type AnyHttp2Server = Http2SecureServer | NodeHttp2Server;
 
-/** One listener and its bookkeeping. */
-interface Listener {
-  server: AnyHttp2Server;
-  sessions: Set<ServerHttp2Session>;
-  connections: ConnectionTracker;
-  label: 'h2' | 'h2c';
-}
-
 /**
- * node:http2 adapter: TLS h2 with `allowHTTP1` (clients without h2 in ALPN get HTTP/1.1 on the
- * same port) and, optionally, cleartext h2c on a second port for a CDN in front. Uses the
- * compatibility API so HTTP/2 and the HTTP/1.1 fallback go through the same responder as
- * node:http ({@link serveNodeRequest}): Buffer[] written piece by piece, streams as DATA
- * frames as chunks arrive with 'drain' backpressure, the signal aborted on stream close or
- * RST_STREAM, HEAD without body.
+ * One node:http2 listener and its bookkeeping. Uses the compatibility API so HTTP/2 and the
+ * HTTP/1.1 fallback go through the same responder as node:http ({@link serveNodeRequest}):
+ * Buffer[] written piece by piece, streams as DATA frames as chunks arrive with 'drain'
+ * backpressure, the signal aborted on stream close or RST_STREAM, HEAD without body.
  */
-export class Http2Server implements HttpServerAdapter {
-  private readonly log: Logger;
-  private readonly listeners: Listener[] = [];
-  private tls: TlsMaterial | undefined;
-  private bound: Http2Ports | undefined;
+abstract class Http2Listener implements HttpServerAdapter {
+  protected readonly log: Logger;
+  private server: AnyHttp2Server | undefined;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly connections = new ConnectionTracker();
   private started = false;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly opts: Http2ServerOptions) {
-    this.log = opts.logger.child({ component: 'http2' });
+  constructor(private readonly opts: AdapterOptions, private readonly label: 'h2' | 'h2c') {
+    this.log = opts.logger.child({ adapter: label });
   }
 
-  /** Loads or generates the certificate, binds both listeners; resolves with the TLS port. */
+  protected abstract createServer(): Promise<AnyHttp2Server>;
+
   async listen(): Promise<number> {
-    if (this.started) throw new Error('Http2Server: listen() called twice');
+    if (this.started) throw new Error(`${this.constructor.name}: listen() called twice`);
     this.started = true;
-    const tls = await loadTlsMaterial(this.opts);
-    this.tls = tls;
-    const secure = createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true });
-    const tlsPort = await this.bind(secure, 'h2', this.opts.port);
-    let cleartext: number | null = null;
-    if (this.opts.cleartextPort !== null) {
-      try {
-        cleartext = await this.bind(createServer(), 'h2c', this.opts.cleartextPort);
-      } catch (err) {
-        await this.close();
-        throw err;
-      }
-    }
-    this.bound = { tls: tlsPort, cleartext };
-    return tlsPort;
+    const server = await this.createServer();
+    this.server = server;
+    return this.bind(server);
   }
 
-  /** The bound ports (after listen()). */
-  get ports(): Http2Ports {
-    if (!this.bound) throw new Error('Http2Server: not listening');
-    return this.bound;
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      const server = this.server;
+      if (!server || !server.listening) { resolve(); return; }
+      const timer = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+        this.connections.destroyAll();
+      }, this.opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+      server.close(() => {
+        clearTimeout(timer);
+        this.log.info(`${this.label} closed`);
+        resolve();
+      });
+      // GOAWAY: idle sessions close now, busy ones once their streams end.
+      for (const s of this.sessions) s.close();
+      this.connections.closeIdle();
+    });
+    return this.closing;
+  }
+
+  private bind(server: AnyHttp2Server): Promise<number> {
+    server.on('connection', (s: Socket) => this.connections.add(s));
+    if (this.label === 'h2') {
+      server.on('secureConnection', (s: TLSSocket) => {
+        if (s.alpnProtocol !== 'h2') this.connections.markHttp1(s);
+      });
+      server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'tls client error'));
+    }
+    server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      session.on('error', (err) => this.log.debug({ err: err.message }, 'http2 session error'));
+    });
+    server.on('sessionError', (err: Error) => this.log.debug({ err: err.message }, 'http2 session error'));
+    server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (req.httpVersionMajor === 1) {
+        // HTTP/1.1 through the ALPN fallback: a plain keep-alive socket, tracked for close().
+        const ended = this.connections.begin(req.socket as unknown as Socket);
+        res.once('close', ended);
+      }
+      void serveNodeRequest(req, res, this.opts.handle, this.log);
+    });
+    const { host, port } = this.opts;
+    return new Promise<number>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        server.on('error', (err: Error) => this.log.error({ err }, 'http2 server error'));
+        const addr = server.address();
+        const bound = typeof addr === 'object' && addr ? addr.port : port;
+        this.log.info({ host, port: bound, protocol: this.label === 'h2' ? 'h2 + http/1.1 (TLS, ALPN)' : 'h2c (prior knowledge)' }, 'http2 listening');
+        resolve(bound);
+      });
+    });
+  }
+}
+
+/**
+ * TLS h2 with `allowHTTP1`: clients without h2 in ALPN get HTTP/1.1 on the same port. The
+ * certificate comes from certFile/keyFile, else a self-signed development one kept under
+ * `<dataDir>/tls/` ({@link loadTlsMaterial}).
+ */
+export class Http2Server extends Http2Listener {
+  private tls: TlsMaterial | undefined;
+
+  constructor(private readonly tlsOpts: Http2ServerOptions) {
+    super(tlsOpts, 'h2');
+  }
+
+  protected async createServer(): Promise<AnyHttp2Server> {
+    const tls = await loadTlsMaterial({ ...this.tlsOpts, logger: this.tlsOpts.logger });
+    this.tls = tls;
+    return createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true });
   }
 
   /** The certificate in PEM (after listen()); for a self-signed one, what a client passes as `ca`. */
@@ -88,66 +131,19 @@ export class Http2Server implements HttpServerAdapter {
     return this.tls.cert;
   }
 
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.all(this.listeners.map((l) => this.closeListener(l)));
-      if (this.listeners.length) this.log.info('http2 closed');
-    })();
-    return this.closing;
+  /** Whether the certificate is the generated development one. */
+  get selfSigned(): boolean {
+    return this.tls?.selfSigned ?? false;
+  }
+}
+
+/** Cleartext HTTP/2 with prior knowledge (h2c), for a CDN or proxy in front that speaks h2 to its origin. */
+export class Http2CleartextServer extends Http2Listener {
+  constructor(opts: Http2CleartextServerOptions) {
+    super(opts, 'h2c');
   }
 
-  private bind(server: AnyHttp2Server, label: 'h2' | 'h2c', port: number): Promise<number> {
-    const l: Listener = { server, sessions: new Set(), connections: new ConnectionTracker(), label };
-    server.on('connection', (s: Socket) => l.connections.add(s));
-    if (label === 'h2') {
-      server.on('secureConnection', (s: TLSSocket) => {
-        if (s.alpnProtocol !== 'h2') l.connections.markHttp1(s);
-      });
-      server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'tls client error'));
-    }
-    server.on('session', (session: ServerHttp2Session) => {
-      l.sessions.add(session);
-      session.once('close', () => l.sessions.delete(session));
-      session.on('error', (err) => this.log.debug({ err: err.message }, 'http2 session error'));
-    });
-    server.on('sessionError', (err: Error) => this.log.debug({ err: err.message }, 'http2 session error'));
-    server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (req.httpVersionMajor === 1) {
-        // HTTP/1.1 through the ALPN fallback: a plain keep-alive socket, tracked for close().
-        const ended = l.connections.begin(req.socket as unknown as Socket);
-        res.once('close', ended);
-      }
-      void serveNodeRequest(req, res, this.opts.handle, this.log);
-    });
-    const host = this.opts.host;
-    return new Promise<number>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        server.on('error', (err: Error) => this.log.error({ err }, 'http2 server error'));
-        this.listeners.push(l);
-        const addr = server.address();
-        const bound = typeof addr === 'object' && addr ? addr.port : port;
-        this.log.info({ host, port: bound, protocol: label === 'h2' ? 'h2 + http/1.1 (TLS)' : 'h2c' }, 'http2 listening');
-        resolve(bound);
-      });
-    });
-  }
-
-  private closeListener(l: Listener): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        for (const s of l.sessions) s.destroy();
-        l.connections.destroyAll();
-      }, this.opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
-      l.server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // GOAWAY: idle sessions close now, busy ones once their streams end.
-      for (const s of l.sessions) s.close();
-      l.connections.closeIdle();
-    });
+  protected async createServer(): Promise<AnyHttp2Server> {
+    return createServer();
   }
 }

@@ -43,7 +43,7 @@ export async function loadTlsMaterial(opts: TlsMaterialOptions): Promise<TlsMate
 
 /** Loads `<dataDir>/tls/dev-{cert,key}.pem`, or generates and stores them when absent, unusable or expiring. */
 export async function ensureDevCertificate(dataDir: string, logger: Logger): Promise<TlsMaterial> {
-  const log = logger.child({ component: 'tls' });
+  const log = logger;
   const dir = join(dataDir, 'tls');
   const certPath = join(dir, DEV_CERT_FILE);
   const keyPath = join(dir, DEV_KEY_FILE);

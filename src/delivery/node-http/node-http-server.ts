@@ -18,7 +18,7 @@ export class NodeHttpServer implements HttpServerAdapter {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: NodeHttpServerOptions) {
-    this.log = opts.logger.child({ component: 'http-node' });
+    this.log = opts.logger.child({ adapter: 'node-http' });
   }
 
   listen(): Promise<number> {

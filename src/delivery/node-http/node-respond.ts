@@ -60,9 +60,16 @@ function drainOrClose(res: ResponseLike): Promise<void> {
 export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle: Handle, log: Logger): Promise<void> {
   const res = rs as unknown as ResponseLike;
   const controller = new AbortController();
+  // Aborted = the response closed before we ended it. (writableFinished cannot tell: the HTTP/2
+  // compatibility layer emits 'finish' then 'close' on RST_STREAM too.)
+  let ended = false;
   res.on('close', () => {
-    if (!res.writableFinished) controller.abort();
+    if (!ended) controller.abort();
   });
+  const end = (chunk?: Buffer) => {
+    ended = true;
+    res.end(chunk);
+  };
   // A write racing a disconnect can surface as an 'error' on the response; it is not a crash.
   res.on('error', (err) => log.debug({ err }, 'response error'));
 
@@ -81,8 +88,9 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
     const body = p.body;
 
     if (body.kind === 'none') {
+      if (p.headChunked && rq.httpVersionMajor === 1 && rq.httpVersionMinor === 1) headers['transfer-encoding'] = 'chunked';
       res.writeHead(p.status, headers);
-      res.end();
+      end();
       return;
     }
 
@@ -90,7 +98,7 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
       res.writeHead(p.status, headers);
       const pieces = body.pieces;
       if (pieces.length === 1) {
-        res.end(pieces[0]);
+        end(pieces[0]);
         return;
       }
       for (const piece of pieces) {
@@ -98,7 +106,7 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
         if (piece.length === 0) continue;
         if (!res.write(piece)) await drainOrClose(res);
       }
-      if (!gone()) res.end();
+      if (!gone()) end();
       return;
     }
 
@@ -110,18 +118,19 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
     if (gone() || result === 'aborted') return;
     if (result === 'done') {
       if (!res.headersSent) res.writeHead(p.status, headers);
-      res.end();
+      end();
       return;
     }
     log.error({ err: result.error, path }, 'response stream failed');
     if (!res.headersSent) {
       const r = internalErrorReply();
       res.writeHead(r.status, r.headers);
-      res.end(r.body as Buffer);
+      end(r.body as Buffer);
     } else {
-      // Mid-body: cutting the connection (HTTP/1.1) or resetting the stream (HTTP/2) is the
-      // only way to tell the client the body is incomplete.
-      res.destroy();
+      // Mid-body: cutting the connection (HTTP/1.1) or resetting the stream with INTERNAL_ERROR
+      // (HTTP/2; a plain destroy() would end the stream cleanly) is the only way to tell the
+      // client the body is incomplete.
+      res.destroy(new Error('response stream failed'));
     }
   } catch (err) {
     // Writing failed in a way the checks above did not foresee; never let it reach the process.

@@ -48,7 +48,7 @@ export class UwsServer implements HttpServerAdapter {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: UwsServerOptions) {
-    this.log = opts.logger.child({ component: 'http-uws' });
+    this.log = opts.logger.child({ adapter: 'uws' });
   }
 
   listen(): Promise<number> {
@@ -148,6 +148,7 @@ export class UwsServer implements HttpServerAdapter {
         head();
         if (request.method === 'HEAD' || p.status === 204 || p.status === 304 || p.status < 200) {
           if (p.contentLength !== undefined) res.writeHeader('content-length', String(p.contentLength));
+          else if (p.headChunked) res.writeHeader('transfer-encoding', 'chunked');
           res.endWithoutBody();
         } else {
           res.end();
