@@ -54,7 +54,12 @@ fi
 ts_hash=$(hash_of tsconfig.json $(find src test bench -name '*.ts' | sort))
 if ! fresh ts "$ts_hash" || [[ ! -f dist/src/main.js ]]; then
   say "building TypeScript"
-  rm -rf dist
-  npx --no-install tsc -p tsconfig.json
+  # Into a fresh folder, then swapped in: no stale output of deleted files survives (tap would
+  # still run a deleted test), and processes running from dist/ never see it half-written.
+  rm -rf dist.next
+  npx --no-install tsc -p tsconfig.json --outDir dist.next
+  rm -rf dist.old; [[ -d dist ]] && mv dist dist.old
+  mv dist.next dist
+  rm -rf dist.old
   mark ts "$ts_hash"
 fi
