@@ -95,9 +95,12 @@ export class Channel {
       });
     }
     const continuing = this.window.segments.length > 0;
-    // MSNs never repeat, even across restarts: start no lower than the wall clock's segment count
-    // (segments are never shorter than the target on average, so this stays ahead of any earlier run).
-    const firstMsn = Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
+    // A playlist's MSNs go up by exactly one per segment, so a continuing window goes on from the
+    // last one. A new window starts no lower than the wall clock's segment count, so MSNs (and the
+    // URIs CDNs cache) never repeat, even across restarts: segments are never shorter than the
+    // target on average, so this stays ahead of any earlier run.
+    const firstMsn = continuing ? this.lastMsn + 1
+      : Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
     const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }));
     this.publication = pub;
@@ -113,6 +116,11 @@ export class Channel {
 
   setTracks(tracks: TrackInfo[]): void {
     this.tracks = tracks;
+  }
+
+  /** FRAME-RATE measured at ingest, for publishers whose metadata did not announce it. */
+  setMeasuredFrameRate(fps: number): void {
+    this.tracks = this.tracks.map((t) => (t.kind === 'video' && !t.frameRate ? { ...t, frameRate: fps } : t));
   }
 
   createPipeline(...args: Parameters<PipelineFactory>): PipelineLike {
@@ -162,6 +170,8 @@ export class Publication implements PublicationSink {
   private pendingDiscontinuity: boolean;
   private errorCount = 0;
   private finished: Promise<void> | undefined;
+  /** Counts video frames to measure the frame rate when the publisher did not announce one. */
+  private frameProbe: { trackId: number; firstDts: number; frames: number } | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -181,6 +191,7 @@ export class Publication implements PublicationSink {
     this.log.info({ video: video && { codec: avcCodecString(video.codecConfig), width: video.width, height: video.height, frameRate: video.frameRate },
       audio: audio && { codec: aacCodecString(audio.codecConfig), sampleRate: audio.sampleRate, channels: audio.channels } }, 'tracks');
     this.channel.setTracks(tracks);
+    if (video && !video.frameRate) this.frameProbe = { trackId: video.id, firstDts: NaN, frames: 0 };
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
       { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn: this.firstMsn },
@@ -198,10 +209,21 @@ export class Publication implements PublicationSink {
       // PROGRAM-DATE-TIME is stamped at ingest: the wall clock when the first frame arrived.
       this.wallOffsetMs = Date.now() - au.dts;
     }
+    if (this.frameProbe?.trackId === au.trackId) this.probeFrameRate(au);
     if (!this.pipeline.write(au)) {
       this.errorCount++;
       if (this.errorCount === 1 || this.errorCount % 1000 === 0) this.log.warn({ dropped: this.errorCount }, 'access units dropped');
     }
+  }
+
+  /** Frames per second over the first 120 frames: exact enough for 29.97 with millisecond timestamps. */
+  private probeFrameRate(au: AccessUnit): void {
+    const p = this.frameProbe!;
+    if (p.frames === 0) p.firstDts = au.dts;
+    if (++p.frames < 121) return;
+    const spanMs = au.dts - p.firstDts;
+    if (spanMs > 0) this.channel.setMeasuredFrameRate(Math.round((120 * 1000 * 1000) / spanMs) / 1000);
+    this.frameProbe = undefined;
   }
 
   private onChunk(chunk: CmafChunk): void {
