@@ -1,0 +1,89 @@
+/**
+ * The origin (src/origin.ts, real delivery stack) in a child process, fed by a fake pipeline
+ * the parent drives over IPC. Started with child_process.fork by fanout.ts and throughput.ts:
+ *
+ *   fork('dist/bench/fake-origin.js', ['--server', 'uws'|'node', '--http2', 'true'|'false',
+ *        '--partBytes', '25000', '--prefill', '100'])
+ *
+ * Messages in:  {id, cmd:'publish'} ▶ emits the next part, replies {pubTime, msn, idx}
+ *               (pubTime = performance.timeOrigin + performance.now() just before the emit);
+ *               {id, cmd:'next'} ▶ {msn, idx} of the part the next publish will produce;
+ *               {id, cmd:'waiting'} ▶ {waiting} held requests; {id, cmd:'cpu'} ▶ process.cpuUsage().
+ * The first message out is {ready, ports, channel, lastMsn, lastIdx}.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema } from '../src/config/schema.js';
+import { Origin } from '../src/origin.js';
+import { silentLogger } from '../src/log.js';
+import type { PipelineFactory } from '../src/media/channel.js';
+import type { AccessUnit, CmafChunk } from '../src/media/types.js';
+import { TRACKS } from '../test/helpers/fake-channel.js';
+import { flags } from './common.js';
+
+const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '' });
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sigma-bench-fake-'));
+  const config = configSchema.parse({
+    rtmp: { enabled: false, port: 0 },
+    http: { host: '127.0.0.1', port: 0, server: opts.server },
+    http2: { enabled: opts.http2, host: '127.0.0.1', port: 0, cleartextPort: 0,
+      ...(opts.certFile ? { certFile: opts.certFile, keyFile: opts.keyFile } : {}) },
+    dataDir,
+    log: { level: 'silent' },
+    channels: [{ id: opts.channel, streamKey: 'bench-fake-key', latencyMode: 'ultra-low' }],
+  });
+  let emit: ((c: CmafChunk) => void) | undefined;
+  let firstMsn = 1;
+  const factory: PipelineFactory = (o, onChunk) => {
+    emit = onChunk;
+    firstMsn = o.firstMsn;
+    return { write: () => true, close: async () => {} };
+  };
+  const origin = new Origin(config, silentLogger(), factory);
+  const ports = await origin.start();
+  const channel = origin.channels.get(opts.channel)!;
+  const pub = channel.startPublication('127.0.0.1');
+  pub.setTracks(TRACKS);
+  // One access unit through the sink so PROGRAM-DATE-TIME is anchored like a real publish.
+  pub.write({ dts: 0, pts: 0 } as unknown as AccessUnit);
+  emit!({ kind: 'init', data: Buffer.alloc(800, 1) });
+
+  const partMs = 200;
+  const perSegment = 10; // 2 s segments / 0.2 s parts (ultra-low defaults)
+  let msn = firstMsn - 1, idx = perSegment - 1, startMs = 0;
+  const next = () => (idx + 1 === perSegment ? { msn: msn + 1, idx: 0 } : { msn, idx: idx + 1 });
+  const part = () => {
+    const n = next();
+    msn = n.msn; idx = n.idx;
+    // Distinct bytes per part (a label, then filler) like real media: no two parts alike.
+    const data = Buffer.alloc(opts.partBytes, `${msn}.${idx}|moof-mdat-filler|`);
+    const pubTime = performance.timeOrigin + performance.now();
+    emit!({ kind: 'part', msn, partIndex: idx, independent: idx === 0, segmentStart: idx === 0, startMs, durationMs: partMs, data });
+    startMs += partMs;
+    return { pubTime, msn, idx };
+  };
+  for (let i = 0; i < opts.prefill; i++) part();
+
+  const window = () => channel.rendition()!.window;
+  process.on('message', (m: { id: number; cmd: string }) => {
+    let reply: Record<string, unknown>;
+    switch (m.cmd) {
+      case 'publish': reply = part(); break;
+      case 'next': reply = next(); break;
+      case 'waiting': reply = { waiting: window().waiting }; break;
+      case 'cpu': reply = { ...process.cpuUsage(), rss: process.memoryUsage().rss }; break;
+      case 'close':
+        void origin.close().finally(() => { rmSync(dataDir, { recursive: true, force: true }); process.exit(0); });
+        return;
+      default: reply = { error: `unknown ${m.cmd}` };
+    }
+    process.send!({ id: m.id, ...reply });
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true, ports, channel: opts.channel, lastMsn: msn, lastIdx: idx, pid: process.pid });
+}
+
+main().catch((e) => { process.stderr.write(`fake-origin failed: ${e.stack ?? e}\n`); process.exit(1); });
