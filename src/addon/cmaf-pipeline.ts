@@ -94,8 +94,17 @@ export class CmafPipeline {
   ) {
     const { CmafPipeline: Native } = loadNative();
     this.#native = new Native(opts, (kind, payload) => {
-      if (kind === 'chunk') onChunk(payload as CmafChunk);
-      else if (kind === 'error') onError(payload as NativeError);
+      if (kind === 'chunk') {
+        // A throw here would surface from the thread-safe function as an uncaught exception and
+        // take the whole process (every channel) down: it becomes this pipeline's error instead.
+        try {
+          onChunk(payload as CmafChunk);
+        } catch (err) {
+          const e = (err instanceof Error ? err : new Error(String(err))) as NativeError;
+          e.code ??= 'ERR_CHUNK_HANDLER';
+          onError(e);
+        }
+      } else if (kind === 'error') onError(payload as NativeError);
       else {
         this.#done = true;
         this.#resolveClosed?.();

@@ -140,6 +140,17 @@ t.test('a muxing failure is reported once; then write() is a no-op returning fal
   t.ok(chunks >= 1, 'chunks before the failure were delivered');
 });
 
+t.test('a throwing chunk handler becomes this pipeline\'s error, not a process crash', async (t) => {
+  const errors: NativeError[] = [];
+  const p = new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks }, (c) => { if (c.kind === 'part') throw new Error('boom'); },
+    (e) => errors.push(e));
+  for (const au of fx.aus.slice(0, 200)) p.write(au);
+  await p.close();
+  t.ok(errors.length >= 1, 'reported through onError');
+  t.equal(errors[0].code, 'ERR_CHUNK_HANDLER');
+  t.equal(errors[0].message, 'boom');
+});
+
 t.test('close() is idempotent and ends writing', async (t) => {
   const p = new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks }, () => {}, () => {});
   for (const au of fx.aus.slice(0, 100)) p.write(au);
