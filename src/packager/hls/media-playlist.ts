@@ -59,35 +59,30 @@ export interface RenderOptions {
 const fmtSec = (ms: number): string => (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
 const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
 
-/** Parts are listed only for segments whose end is within 3 target durations of the playlist end (PT-13). */
-function partsListedFrom(view: PlaylistView, cfg: MediaPlaylistConfig): number {
-  if (cfg.partTargetSec === undefined) return Infinity;
-  const limitMs = 3 * cfg.targetDurationSec * 1000;
+const spanMs = (seg: PlaylistSegment): number => (seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0));
+
+/**
+ * Index of the first segment whose end lies within limitMs of the end of the playlist: walks
+ * back from the live edge and stops there, so the cost does not grow with the window.
+ */
+function firstEndingWithin(view: PlaylistView, limitMs: number): number {
   let fromEndMs = 0;
   let i = view.segments.length;
-  while (i > 0) {
-    const seg = view.segments[i - 1];
-    if (fromEndMs > limitMs) break;
-    fromEndMs += seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0);
-    i--;
-  }
+  while (i > 0 && fromEndMs <= limitMs) fromEndMs += spanMs(view.segments[--i]);
   return i;
 }
 
-/** Number of leading complete segments a delta update may replace with EXT-X-SKIP (§6.2.5.1). */
+/** Parts are listed only for segments whose end is within 3 target durations of the playlist end (PT-13). */
+function partsListedFrom(view: PlaylistView, cfg: MediaPlaylistConfig): number {
+  return cfg.partTargetSec === undefined ? Infinity : firstEndingWithin(view, 3 * cfg.targetDurationSec * 1000);
+}
+
+/**
+ * Number of leading complete segments a delta update may replace with EXT-X-SKIP: those ending
+ * further than the Skip Boundary from the end of the last (parent) segment (§6.2.5.1).
+ */
 function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
-  const boundaryMs = cfg.canSkipUntilSec * 1000;
-  // Distance from a segment's end to the end of the last (parent) segment in the playlist.
-  let fromEndMs = 0;
-  let i = view.segments.length;
-  while (i > 0) {
-    const seg = view.segments[i - 1];
-    if (fromEndMs > boundaryMs) break;
-    fromEndMs += seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0);
-    i--;
-  }
-  // Everything before index i ends further than the Skip Boundary from the end.
-  let n = i;
+  let n = firstEndingWithin(view, cfg.canSkipUntilSec * 1000);
   while (n > 0 && !view.segments[n - 1].complete) n--;
   return n;
 }
