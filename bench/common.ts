@@ -2,9 +2,9 @@
  * What every benchmark shares: flags, statistics, machine facts, the origin as a separate
  * process, /proc sampling and the result line. Benchmarks only talk to 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -109,7 +109,7 @@ export interface OriginProcess {
  * `node dist/src/main.js --config <tmp file>`: the production entry point in its own process.
  * Ports are picked free beforehand (the config's 0 would work but main.js only logs them).
  */
-export async function startOriginProcess(config: Record<string, unknown>, opts: { taskset?: string } = {}): Promise<OriginProcess> {
+export async function startOriginProcess(config: Record<string, unknown>, opts: { taskset?: string; nodeArgs?: string[] } = {}): Promise<OriginProcess> {
   const dir = tmpDir('origin');
   const ports = { rtmp: await freePort(), http: await freePort(), http2: await freePort(), h2c: await freePort() };
   const full = {
@@ -125,7 +125,8 @@ export async function startOriginProcess(config: Record<string, unknown>, opts: 
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(full, null, 2));
   const cmd = opts.taskset ? 'taskset' : process.execPath;
-  const args = opts.taskset ? ['-c', opts.taskset, process.execPath, MAIN_JS, '--config', file] : [MAIN_JS, '--config', file];
+  const nodeArgs = [...(opts.nodeArgs ?? []), MAIN_JS, '--config', file];
+  const args = opts.taskset ? ['-c', opts.taskset, process.execPath, ...nodeArgs] : nodeArgs;
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let err = '';
   proc.stderr!.on('data', (d) => { err += d; if (err.length > 20000) err = err.slice(-10000); });
@@ -218,13 +219,12 @@ export interface IpcChild {
   close(): Promise<void>;
 }
 
-export async function forkChild(script: string, args: string[], opts: { taskset?: string } = {}): Promise<IpcChild> {
-  const { fork } = await import('node:child_process');
+export async function forkChild(script: string, args: string[], opts: { taskset?: string; nodeArgs?: string[] } = {}): Promise<IpcChild> {
   const path = join(ROOT, 'dist', 'bench', script);
   // taskset pins by wrapping the node binary; fork keeps the IPC channel.
   const proc = opts.taskset
-    ? fork(path, args, { execPath: 'taskset', execArgv: ['-c', opts.taskset, process.execPath], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : fork(path, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    ? fork(path, args, { execPath: 'taskset', execArgv: ['-c', opts.taskset, process.execPath, ...(opts.nodeArgs ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : fork(path, args, { execArgv: opts.nodeArgs ?? [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map<number, (m: any) => void>();
   let nextId = 1;
   let readyResolve: (m: any) => void;
@@ -255,4 +255,18 @@ export async function forkChild(script: string, args: string[], opts: { taskset?
       clearTimeout(t);
     },
   };
+}
+
+/** CPU ticks per thread name (/proc/<pid>/task/<tid>/stat), to see where a process spends its CPU. */
+export function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch { /* thread gone */ }
+  }
+  return out;
 }

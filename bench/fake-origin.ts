@@ -5,6 +5,7 @@
  *   fork('dist/bench/fake-origin.js', ['--server', 'uws'|'node', '--http2', 'true'|'false',
  *        '--partBytes', '25000', '--prefill', '100'])
  *
+ * --server raw replaces the origin by a bare node:net floor (see rawFloor).
  * Messages in:  {id, cmd:'publish'} ▶ emits the next part, replies {pubTime, msn, idx}
  *               (pubTime = performance.timeOrigin + performance.now() just before the emit);
  *               {id, cmd:'next'} ▶ {msn, idx} of the part the next publish will produce;
@@ -24,7 +25,47 @@ import { flags } from './common.js';
 
 const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '' });
 
+/**
+ * --server raw: not the origin. A bare node:net server that holds every request and, on
+ * 'publish', writes one precomputed 200 response to each held socket: the floor any Node
+ * implementation of blocking reload pays on this machine (syscalls, loopback, client).
+ */
+async function rawFloor(): Promise<void> {
+  const { createServer } = await import('node:net');
+  const body = Buffer.alloc(466, 'x');
+  const reply = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/vnd.apple.mpegurl\r\ncontent-encoding: gzip\r\ncontent-length: ${body.length}\r\n\r\n`), body]);
+  let held: import('node:net').Socket[] = [];
+  const srv = createServer((sock) => {
+    sock.setNoDelay(true);
+    sock.on('data', () => { held.push(sock); });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  let msn = 1, idx = 0;
+  process.on('message', (m: { id: number; cmd: string }) => {
+    let reply2: Record<string, unknown>;
+    switch (m.cmd) {
+      case 'publish': {
+        const pubTime = performance.timeOrigin + performance.now();
+        const list = held; held = [];
+        for (const s of list) s.write(reply);
+        reply2 = { pubTime, msn, idx: idx++ };
+        break;
+      }
+      case 'next': reply2 = { msn, idx }; break;
+      case 'waiting': reply2 = { waiting: held.length }; break;
+      case 'cpu': reply2 = { ...process.cpuUsage() }; break;
+      case 'close': process.exit(0); return;
+      default: reply2 = { error: `unknown ${m.cmd}` };
+    }
+    process.send!({ id: m.id, ...reply2 });
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true, ports: { http: (srv.address() as { port: number }).port }, pid: process.pid });
+}
+
 async function main(): Promise<void> {
+  if (opts.server === 'raw') return rawFloor();
   const dataDir = mkdtempSync(join(tmpdir(), 'sigma-bench-fake-'));
   const config = configSchema.parse({
     rtmp: { enabled: false, port: 0 },

@@ -3,9 +3,10 @@
  * `GET /live/bench/source.m3u8?_HLS_msn=M&_HLS_part=P` for the next part; the part is then
  * published and every response's arrival time minus the publication time is recorded.
  *
- *   node dist/bench/fanout.js [--servers uws,node] [--n 1000,5000,10000] [--rounds 5]
- *                             [--warmup 1] [--clients 2] [--gzip true]
+ *   node dist/bench/fanout.js [--servers uws,node,raw] [--n 1000,5000,10000] [--rounds 5]
+ *                             [--warmup 1] [--clients 2] [--gzip true] [--profile DIR]
  *
+ * Servers: uws and node are the origin (http.server); raw is a bare node:net floor, not the origin.
  * Processes: the origin (bench/fake-origin.ts: src/origin.ts with a fake pipeline) is a child;
  * the client is `--clients` worker processes (this file with --role client), each holding N/clients
  * raw net sockets. Times are performance.timeOrigin + performance.now() in each process.
@@ -16,7 +17,7 @@ import { once } from 'node:events';
 import { forkChild, flags, max, median, pct, report, round, sleep, ROOT, type IpcChild } from './common.js';
 import { join } from 'node:path';
 
-const opts = flags({ role: 'main', servers: 'uws,node', n: '1000,5000,10000', rounds: 5, warmup: 1, clients: 2, gzip: true, settleMs: 300 });
+const opts = flags({ role: 'main', servers: 'uws,node,raw', n: '1000,5000,10000', rounds: 5, warmup: 1, clients: 2, gzip: true, settleMs: 300, profile: '' });
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -144,7 +145,9 @@ async function startClient(): Promise<ClientProc> {
 interface RoundResult { round: number; latenciesMs: number[]; statuses: Record<string, number>; bodyBytes: number; originCpuMs: number }
 
 async function runServer(server: string, ns: number[]): Promise<Record<string, unknown>[]> {
-  const origin: IpcChild = await forkChild('fake-origin.js', ['--server', server, '--prefill', '100']);
+  // --profile DIR writes a V8 CPU profile of the origin process (node --cpu-prof) per server.
+  const origin: IpcChild = await forkChild('fake-origin.js', ['--server', server, '--prefill', '100'],
+    opts.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=fanout-${server}.cpuprofile`] } : {});
   const port: number = origin.ready.ports.http;
   const clients = await Promise.all(Array.from({ length: opts.clients }, startClient));
   const out: Record<string, unknown>[] = [];

@@ -2,14 +2,14 @@
  * Scenario 4: CPU and RSS of the origin process for one 1280x720 30 fps ~3 Mb/s remux channel
  * (ultra-low) with one hls.js-like client (blocking playlist reloads + part downloads).
  *
- *   node dist/bench/resources.js [--duration 120] [--interval 10] [--settle 10] [--bitrate 3M]
+ *   node dist/bench/resources.js [--duration 120] [--interval 10] [--settle 10] [--bitrate 3M] [--profile DIR]
  *
  * The origin is `node dist/src/main.js --config <tmp>` in its own process; CPU is the delta of
  * utime+stime from /proc/<pid>/stat as % of one core, RSS is VmRSS from /proc/<pid>/status.
  */
-import { CLK_TCK, flags, machine, median, pct, max, procSample, report, round, slope, startOriginProcess, startPublisher, stopProcess, waitFor200, sleep } from './common.js';
+import { threadTicks, CLK_TCK, flags, machine, median, pct, max, procSample, report, round, slope, startOriginProcess, startPublisher, stopProcess, waitFor200, sleep } from './common.js';
 
-const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30 });
+const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30, profile: '' });
 
 interface ClientStats { playlists: number; parts: number; bytes: number; errors: number; lastError?: string }
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const origin = await startOriginProcess({
     http2: { enabled: false },
     channels: [{ id: 'res', streamKey: 'bench-resources-key', latencyMode: 'ultra-low' }],
-  });
+  }, opts.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, '--cpu-prof-name=resources-origin.cpuprofile'] } : {});
   const pub = startPublisher(`rtmp://127.0.0.1:${origin.ports.rtmp}/live/bench-resources-key`, { gop: opts.gop, bitrate: opts.bitrate });
   const stop = new AbortController();
   const st: ClientStats = { playlists: 0, parts: 0, bytes: 0, errors: 0 };
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[resources] origin pid ${origin.pid}, publisher pid ${pub.pid}; settling ${opts.settle} s, then ${opts.duration} s of samples every ${opts.interval} s\n`);
     await sleep(opts.settle * 1000);
     const first = procSample(origin.pid);
+    const threads0 = threadTicks(origin.pid);
     const firstPub = procSample(pub.pid!);
     const firstBytes = st.bytes;
     const samples: { tSec: number; rssMiB: number; cpuPct: number; ffmpegCpuPct: number }[] = [];
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       process.stderr.write(`[resources] t=${last.tSec}s rss=${last.rssMiB} MiB cpu=${last.cpuPct}% (ffmpeg ${last.ffmpegCpuPct}%)\n`);
     }
     const last = procSample(origin.pid);
+    const threads1 = threadTicks(origin.pid);
     const wall = (last.t - first.t) / 1000;
     const cpus = samples.map((s) => s.cpuPct);
     const rss = samples.map((s) => s.rssMiB);
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
       params: { ...opts },
       cpuPctOfOneCore: { overall: round(((last.ticks - first.ticks) / CLK_TCK / wall) * 100, 2), median: round(median(cpus), 2), p95: round(pct(cpus, 95), 2), max: round(max(cpus), 2) },
       rssMiB: { first: rss[0], last: rss[rss.length - 1], min: Math.min(...rss), max: max(rss), slopeMiBPerMin: round(slopePerMin, 4) },
+      // CPU by thread name over the whole run (main JS thread 'node', libuv/V8 workers, the addon's threads).
+      cpuPctByThread: Object.fromEntries([...threads1].map(([k, v]) => [k, round(((v - (threads0.get(k) ?? 0)) / CLK_TCK / wall) * 100, 2)]).filter(([, v]) => (v as number) > 0)),
       ffmpegCpuPctMedian: round(median(samples.map((s) => s.ffmpegCpuPct)), 1),
       client: { ...st, mbps: round(((st.bytes - firstBytes) * 8) / wall / 1e6, 2) },
       perMinute, samples,
