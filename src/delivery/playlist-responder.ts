@@ -152,16 +152,15 @@ export class PlaylistResponder {
       if (r === 'aborted' || r === 'gone') throw new OriginError('CHANNEL_NOT_LIVE');
     }
 
-    const view = {
+    const skip = window.ended ? 'NO' : d.skip;
+    // The view is only built on a cache miss: one render per window version, however many wait.
+    const rendered = this.state(window).get(window, `${skip}|${d.querySuffix}`, () => renderMediaPlaylist({
       segments: window.segments,
       discontinuitySequence: window.discontinuitySequence,
       ended: window.ended,
       renditionReports: channel.renditions().filter((o) => o.name !== rendition.name)
         .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
-    };
-    const skip = window.ended ? 'NO' : d.skip;
-    const rendered = this.state(window).get(window, `${skip}|${d.querySuffix}`,
-      () => renderMediaPlaylist(view, cfg, { skip, querySuffix: d.querySuffix }));
+    }, cfg, { skip, querySuffix: d.querySuffix }));
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
     return this.playlistReply(req, rendered.text, rendered.gzip, cache, rendered.lastModified);
   }

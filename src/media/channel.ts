@@ -49,6 +49,7 @@ export class Channel {
   state: ChannelState = 'idle';
   private window: LiveWindow | undefined;
   private tracks: TrackInfo[] = [];
+  private source: Rendition | undefined;
   private publication: Publication | undefined;
   private lastMsn = 0;
   private lastInitId = 0;
@@ -72,7 +73,11 @@ export class Channel {
   /** The source rendition, once a publish session has produced an init segment. */
   rendition(name = 'source'): Rendition | undefined {
     if (name !== 'source' || !this.window || this.tracks.length === 0) return undefined;
-    return { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks) };
+    // Built once per (window, tracks): every playlist request asks for it.
+    if (this.source?.window !== this.window || this.source.tracks !== this.tracks) {
+      this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks) };
+    }
+    return this.source;
   }
 
   renditions(): Rendition[] {
