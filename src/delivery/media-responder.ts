@@ -4,6 +4,7 @@ import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
 import type { OriginReply, OriginRequest } from './types.js';
+import type { CancelSignal } from '../cancellation.js';
 
 const SEGMENT_TYPE = 'video/iso.segment';
 const INIT_TYPE = 'video/mp4';
@@ -113,7 +114,7 @@ function isHinted(w: LiveWindow, msn: number, index: number): boolean {
 }
 
 /** Yields bytes [start, end) of a segment, each part as soon as it is complete. */
-async function* streamSegment(w: LiveWindow, msn: number, start: number, end: number, waitMs: number, signal: AbortSignal): AsyncIterable<Buffer> {
+async function* streamSegment(w: LiveWindow, msn: number, start: number, end: number, waitMs: number, signal: CancelSignal): AsyncIterable<Buffer> {
   let next = 0;
   let pos = 0;
   for (;;) {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import { isStream, type OriginReply, type OriginRequest, type ReplyBody } from './types.js';
+import type { CancelSignal } from '../cancellation.js';
 
 /**
  * What the uWS, node:http and node:http2 adapters share: the contract they offer the composition
@@ -56,7 +57,7 @@ export function splitTarget(target: string): { path: string; query: string } {
 
 /** Builds the OriginRequest; `lookup` receives lower-case names. */
 export function originRequest(method: string, path: string, query: string,
-  lookup: (lowerName: string) => string | undefined, signal: AbortSignal): OriginRequest {
+  lookup: (lowerName: string) => string | undefined, signal: CancelSignal): OriginRequest {
   return {
     method: method.toUpperCase(),
     path,
@@ -168,7 +169,7 @@ function releaseStream(stream: AsyncIterable<Buffer>): void {
 }
 
 /** A promise that resolves when the signal aborts, and a way to drop the listener. */
-export function abortWaiter(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
+export function abortWaiter(signal: CancelSignal): { promise: Promise<void>; dispose(): void } {
   if (signal.aborted) return { promise: Promise.resolve(), dispose: () => undefined };
   let onAbort!: () => void;
   const promise = new Promise<void>((resolve) => { onAbort = () => resolve(); });
@@ -186,7 +187,7 @@ export type PumpResult = 'done' | 'aborted' | { error: unknown };
  * whatever it holds (waiters, buffers); an iterator that ignores the signal is released at its
  * next yield. Never throws.
  */
-export async function pumpStream(stream: AsyncIterable<Buffer>, signal: AbortSignal,
+export async function pumpStream(stream: AsyncIterable<Buffer>, signal: CancelSignal,
   write: (chunk: Buffer) => void | Promise<void>): Promise<PumpResult> {
   let it: AsyncIterator<Buffer>;
   try {

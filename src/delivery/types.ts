@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../cancellation.js';
+
 /** The transport-free request/reply pair every adapter (uWS, node:http, node:http2) translates. */
 
 export interface OriginRequest {
@@ -9,7 +11,7 @@ export interface OriginRequest {
   /** Lower-case header lookup. */
   header(name: string): string | undefined;
   /** Fires when the client goes away; every wait in the handler honours it. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 /**

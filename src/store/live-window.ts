@@ -6,6 +6,8 @@
  * that asked for it, never one broadcast that wakes everyone.
  */
 
+import type { CancelSignal } from '../cancellation.js';
+
 export interface LivePart {
   msn: number;
   index: number;
@@ -39,7 +41,7 @@ interface Waiter {
   index: number;
   resolve: (r: WaitResult) => void;
   timer: NodeJS.Timeout;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onAbort?: () => void;
 }
 
@@ -198,7 +200,7 @@ export class LiveWindow {
    * Resolves when part (msn, index) — or with index = -1 the complete segment msn — exists,
    * or the window ends; 'timeout' after timeoutMs; 'aborted' when the signal fires.
    */
-  waitFor(msn: number, index: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+  waitFor(msn: number, index: number, timeoutMs: number, signal?: CancelSignal): Promise<WaitResult> {
     if (this.ended || this.has(msn, index)) return Promise.resolve('ready');
     if (signal?.aborted) return Promise.resolve('aborted');
     return new Promise<WaitResult>((resolve) => {

@@ -5,6 +5,7 @@ import {
   callHandle, internalErrorReply, originRequest, prepareReply, pumpStream, splitTarget,
   type Handle,
 } from '../server.js';
+import { Cancellation } from '../../cancellation.js';
 
 /** A request/response pair from node:http, or from node:http2's compatibility API (h2, h2c, or HTTP/1.1 through ALPN). */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -59,7 +60,7 @@ function drainOrClose(res: ResponseLike): Promise<void> {
  */
 export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle: Handle, log: Logger): Promise<void> {
   const res = rs as unknown as ResponseLike;
-  const controller = new AbortController();
+  const controller = new Cancellation();
   // Aborted = the response closed before we ended it. (writableFinished cannot tell: the HTTP/2
   // compatibility layer emits 'finish' then 'close' on RST_STREAM too.)
   let ended = false;

@@ -6,6 +6,7 @@ import {
   type AdapterOptions, type HttpServerAdapter,
 } from '../server.js';
 import type { OriginRequest } from '../types.js';
+import { Cancellation } from '../../cancellation.js';
 
 const noop = () => undefined;
 
@@ -13,7 +14,7 @@ const noop = () => undefined;
 interface ResponseState {
   /** Set by onAborted: from then on `res` must not be touched (uWS has freed it). */
   aborted: boolean;
-  controller: AbortController;
+  controller: Cancellation;
   /** Resolves the current backpressure wait early when the client goes away. */
   wake?: () => void;
 }
@@ -106,7 +107,7 @@ export class UwsServer implements HttpServerAdapter {
       const prev = headers.get(k);
       headers.set(k, prev === undefined ? v : `${prev}, ${v}`);
     });
-    const st: ResponseState = { aborted: false, controller: new AbortController() };
+    const st: ResponseState = { aborted: false, controller: new Cancellation() };
     res.onAborted(() => {
       st.aborted = true;
       st.controller.abort();

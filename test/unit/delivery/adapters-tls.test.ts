@@ -100,7 +100,7 @@ for (const a of adapters) {
     let aborted = false;
     const server = a.make(async (req) => {
       if (req.path === '/hang') {
-        await new Promise((r) => { req.signal.addEventListener('abort', r); setTimeout(r, 10_000).unref(); });
+        await new Promise((r) => { req.signal.addEventListener('abort', () => r(undefined)); setTimeout(r, 10_000).unref(); });
         aborted = req.signal.aborted;
         return { status: 200, headers: {}, body: Buffer.from('late') };
       }

@@ -4,6 +4,7 @@
  * with a fake handle. The real handler has its own tests; here only request ▶ OriginRequest and
  * OriginReply ▶ bytes on the wire are checked.
  */
+import type { CancelSignal } from '../../../src/cancellation.js';
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -248,7 +249,7 @@ const CASES: Case[] = [
         headers: { 'content-type': 'video/mp4', 'cache-control': 'no-store' },
         body: (async function* () {
           yield Buffer.from('part0;');
-          await Promise.race([gate, new Promise((r) => req.signal.addEventListener('abort', r))]);
+          await Promise.race([gate, new Promise((r) => req.signal.addEventListener('abort', () => r(undefined)))]);
           secondProduced = true;
           yield Buffer.from('part1;');
           yield Buffer.alloc(0); // empty chunks must not end a chunked body early
@@ -329,7 +330,7 @@ const CASES: Case[] = [
     name: 'client abort mid-stream aborts the signal, runs the iterator finally, and the server goes on serving',
     async run(t, ctx) {
       let finallyRan = false;
-      let signal: AbortSignal | undefined;
+      let signal: CancelSignal | undefined;
       ctx.handle = async (req) => {
         signal = req.signal;
         return {
@@ -339,7 +340,7 @@ const CASES: Case[] = [
             try {
               yield Buffer.from('first');
               // A waiter that honours the signal, like LiveWindow.waitFor.
-              await new Promise((r) => { req.signal.addEventListener('abort', r); setTimeout(r, 10_000).unref(); });
+              await new Promise((r) => { req.signal.addEventListener('abort', () => r(undefined)); setTimeout(r, 10_000).unref(); });
               yield Buffer.from('never');
             } finally {
               finallyRan = true;
