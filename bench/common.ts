@@ -2,9 +2,9 @@
  * What every benchmark shares: flags, statistics, machine facts, the origin as a separate
  * process, /proc sampling and the result line. Benchmarks only talk to 127.0.0.1.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
+import { statSync as fsStatSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -75,7 +75,12 @@ export function machine() {
 
 /** Prints the machine-readable line (prefixed, one line) and appends it to bench/results/<name>.jsonl. */
 export function report(name: string, result: Record<string, unknown>): void {
-  const line = JSON.stringify({ bench: name, date: new Date().toISOString(), machine: machine(), ...result });
+  let commit = 'unknown';
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
+  // HEAD may have moved since dist/ was built: record when the measured build was made too.
+  let distBuiltAt = 'unknown';
+  try { distBuiltAt = fsStatSync(MAIN_JS).mtime.toISOString(); } catch { /* not built */ }
+  const line = JSON.stringify({ bench: name, date: new Date().toISOString(), commit, distBuiltAt, machine: machine(), ...result });
   process.stdout.write(`RESULT ${line}\n`);
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -263,7 +268,9 @@ export function threadTicks(pid: number): Map<string, number> {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // The main thread is the one whose tid is the pid; native threads that never set a name share 'node'.
+      const name = tid === String(pid) ? `${comm} (main)` : comm;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
     } catch { /* thread gone */ }

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const pub = channel.startPublication('127.0.0.1');
   pub.setTracks(TRACKS);
   // One access unit through the sink so PROGRAM-DATE-TIME is anchored like a real publish.
-  pub.write({ dts: 0, pts: 0 } as unknown as AccessUnit);
+  pub.write({ trackId: 1, dts: 0, pts: 0, keyframe: true, data: Buffer.alloc(0) } satisfies AccessUnit);
   emit!({ kind: 'init', data: Buffer.alloc(800, 1) });
 
   const partMs = 200;
