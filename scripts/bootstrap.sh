@@ -5,7 +5,8 @@
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
-# Flags: --bench also installs nginx-light (the yardstick of the delivery benchmark).
+# Flags: --bench also installs nginx-light and nghttp2-client (the delivery benchmark's yardstick
+# and its HTTP/2 load generator, h2load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

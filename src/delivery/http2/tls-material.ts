@@ -2,7 +2,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { generate } from 'selfsigned';
 
 /** A certificate and key in PEM, and whether they were generated here for development. */
 export interface TlsMaterial {
@@ -53,6 +52,8 @@ export async function ensureDevCertificate(dataDir: string, logger: Logger): Pro
     return stored;
   }
   const notBeforeDate = new Date(Date.now() - 60_000);
+  // Loaded only when a certificate must be made: selfsigned pulls in ~150 ms of crypto modules.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
