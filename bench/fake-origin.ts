@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
 import { Origin } from '../src/origin.js';
 import { silentLogger } from '../src/log.js';
-import type { PipelineFactory } from '../src/media/channel.js';
-import type { AccessUnit, CmafChunk } from '../src/media/types.js';
+import type { AccessUnit } from '../src/media/types.js';
 import { TRACKS } from '../test/helpers/fake-channel.js';
+import { manualPipeline } from '../test/helpers/manual-pipeline.js';
 import { flags } from './common.js';
 
 const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '' });
@@ -76,36 +76,24 @@ async function main(): Promise<void> {
     log: { level: 'silent' },
     channels: [{ id: opts.channel, streamKey: 'bench-fake-key', latencyMode: 'ultra-low' }],
   });
-  let emit: ((c: CmafChunk) => void) | undefined;
-  let firstMsn = 1;
-  const factory: PipelineFactory = (o, onChunk) => {
-    emit = onChunk;
-    firstMsn = o.firstMsn;
-    return { write: () => true, close: async () => {} };
-  };
-  const origin = new Origin(config, silentLogger(), factory);
+  const partMs = 200;
+  const perSegment = 10; // 2 s segments / 0.2 s parts (ultra-low defaults)
+  const pipe = manualPipeline({ partMs, perSegment, fill: (m, i) => `${m}.${i}|moof-mdat-filler|` });
+  const origin = new Origin(config, silentLogger(), pipe.factory);
   const ports = await origin.start();
   const channel = origin.channels.get(opts.channel)!;
   const pub = channel.startPublication('127.0.0.1');
   pub.setTracks(TRACKS);
   // One access unit through the sink so PROGRAM-DATE-TIME is anchored like a real publish.
   pub.write({ trackId: 1, dts: 0, pts: 0, keyframe: true, data: Buffer.alloc(0) } satisfies AccessUnit);
-  emit!({ kind: 'init', data: Buffer.alloc(800, 1) });
+  pipe.init(Buffer.alloc(800, 1));
 
-  const partMs = 200;
-  const perSegment = 10; // 2 s segments / 0.2 s parts (ultra-low defaults)
-  let msn = firstMsn - 1, idx = perSegment - 1, startMs = 0;
-  const next = () => (idx + 1 === perSegment ? { msn: msn + 1, idx: 0 } : { msn, idx: idx + 1 });
   const part = () => {
-    const n = next();
-    msn = n.msn; idx = n.idx;
-    // Distinct bytes per part (a label, then filler) like real media: no two parts alike.
-    const data = Buffer.alloc(opts.partBytes, `${msn}.${idx}|moof-mdat-filler|`);
     const pubTime = performance.timeOrigin + performance.now();
-    emit!({ kind: 'part', msn, partIndex: idx, independent: idx === 0, segmentStart: idx === 0, startMs, durationMs: partMs, data });
-    startMs += partMs;
-    return { pubTime, msn, idx };
+    const { msn, index } = pipe.part(opts.partBytes);
+    return { pubTime, msn, idx: index };
   };
+  const next = () => { const n = pipe.next(); return { msn: n.msn, idx: n.index }; };
   for (let i = 0; i < opts.prefill; i++) part();
 
   const window = () => channel.rendition()!.window;
@@ -124,7 +112,9 @@ async function main(): Promise<void> {
     process.send!({ id: m.id, ...reply });
   });
   process.on('disconnect', () => process.exit(0));
-  process.send!({ ready: true, ports, channel: opts.channel, lastMsn: msn, lastIdx: idx, pid: process.pid });
+  // The last part emitted: the one before the next.
+  const last = window().lastPart!;
+  process.send!({ ready: true, ports, channel: opts.channel, lastMsn: last.msn, lastIdx: last.index, pid: process.pid });
 }
 
 main().catch((e) => { process.stderr.write(`fake-origin failed: ${e.stack ?? e}\n`); process.exit(1); });

@@ -1,8 +1,9 @@
-import { Channel, type PipelineFactory } from '../../src/media/channel.js';
+import { Channel } from '../../src/media/channel.js';
 import { latencyProfile, type LatencyMode } from '../../src/media/latency-profile.js';
-import type { CmafChunk, TrackInfo } from '../../src/media/types.js';
+import type { TrackInfo } from '../../src/media/types.js';
 import { silentLogger } from '../../src/log.js';
 import type { OriginRequest } from '../../src/delivery/types.js';
+import { manualPipeline } from './manual-pipeline.js';
 
 /** avcC for High profile level 3.1 and an AAC-LC stereo 48 kHz AudioSpecificConfig. */
 export const TRACKS: TrackInfo[] = [
@@ -15,40 +16,25 @@ export const TRACKS: TrackInfo[] = [
  * the packager and delivery are exercised exactly as in production, minus libav.
  */
 export function fakeChannel(mode: LatencyMode = 'ultra-low', settings: { segmentTargetSec?: number; partTargetSec?: number | null } = {}) {
-  let emit: ((c: CmafChunk) => void) | undefined;
-  let pipelineFirstMsn = 1;
-  const factory: PipelineFactory = (opts, onChunk) => {
-    emit = onChunk;
-    pipelineFirstMsn = opts.firstMsn;
-    return { write: () => true, close: async () => {} };
-  };
   const defaults = { normal: [6, null], low: [2, null], 'ultra-low': [2, 0.2] } as const;
   const profile = latencyProfile(mode, {
     segmentTargetSec: settings.segmentTargetSec ?? defaults[mode][0],
     partTargetSec: settings.partTargetSec !== undefined ? settings.partTargetSec : defaults[mode][1],
     playlistWindowSec: 20, minSegments: 6,
   });
+  const partMs = (profile.partTargetSec ?? profile.segmentTargetSec) * 1000;
+  const pipe = manualPipeline({ partMs, perSegment: Math.round(profile.segmentTargetSec * 1000 / partMs) });
   const channel = new Channel({ id: 'test', streamKey: 'test-key-123', profile, reconnectWindowMs: 50, endedRetentionMs: 100,
-    createPipeline: factory, logger: silentLogger() });
+    createPipeline: pipe.factory, logger: silentLogger() });
   const pub = channel.startPublication('127.0.0.1');
   pub.setTracks(TRACKS);
-  emit!({ kind: 'init', data: Buffer.from('INIT') });
-  const partMs = (profile.partTargetSec ?? profile.segmentTargetSec) * 1000;
-  const perSegment = Math.round(profile.segmentTargetSec * 1000 / partMs);
-  let msn = pipelineFirstMsn - 1, index = perSegment - 1, startMs = 0;
+  pipe.init(Buffer.from('INIT'));
   return {
     channel, pub, profile,
-    firstMsn: pipelineFirstMsn,
+    firstMsn: pipe.firstMsn,
     /** Emits the next part (a new segment every perSegment parts); returns its (msn, index). */
-    part(bytes = 100) {
-      index++;
-      if (index === perSegment) { index = 0; msn++; }
-      const data = Buffer.alloc(bytes, `${msn}.${index}|`);
-      emit!({ kind: 'part', msn, partIndex: index, independent: index === 0, segmentStart: index === 0, startMs, durationMs: partMs, data });
-      startMs += partMs;
-      return { msn, index, data };
-    },
-    parts(n: number) { const out = []; for (let i = 0; i < n; i++) out.push(this.part()); return out; },
+    part: (bytes = 100) => pipe.part(bytes),
+    parts(n: number) { const out = []; for (let i = 0; i < n; i++) out.push(pipe.part()); return out; },
   };
 }
 
