@@ -94,6 +94,22 @@ t.test('ffmpeg ▶ RTMP ▶ native CMAF ▶ LL-HLS', async (t) => {
     t.ok(have > msn || (fresh.preloadSegment?.parts?.length ?? 0) > next || have === msn + 1, 'the awaited part is in the answer');
   });
 
+  await t.test('the segment in progress streams part by part over uWS (chunked), also from an open-ended range', async (t) => {
+    const m = parseM3u8(await (await fetch(`${o.http}/live/demo/source.m3u8`)).text()).manifest;
+    const openMsn = m.mediaSequence + m.segments.length;
+    const url = `${o.http}/live/demo/source/${openMsn}.m4s`;
+    const [whole, ranged] = await Promise.all([fetch(url), fetch(url, { headers: { range: 'bytes=100-' } })]);
+    t.equal(whole.status, 200);
+    t.equal(whole.headers.get('transfer-encoding'), 'chunked', 'no length known up front');
+    t.equal(ranged.status, 206);
+    t.match(ranged.headers.get('content-range'), /^bytes 100-9007199254740991\/\*$/);
+    const [a, b] = await Promise.all([whole.arrayBuffer(), ranged.arrayBuffer()]);
+    const done = Buffer.from(await (await fetch(url)).arrayBuffer());
+    t.ok(done.length > 10_000, `complete segment ${done.length} bytes`);
+    t.same(Buffer.from(a), done, 'the streamed segment equals the finished one');
+    t.same(Buffer.from(b), done.subarray(100), 'the ranged stream is its tail');
+  });
+
   await t.test('the same routes over HTTP/2 cleartext (h2c)', async (t) => {
     const client = http2.connect(`http://127.0.0.1:${o.ports.h2c}`);
     t.teardown(() => client.close());
