@@ -45,10 +45,13 @@ export class OriginHandler {
   private readonly player = new PlayerAssets();
 
   constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
-    this.media = new MediaResponder((w) => {
-      const ch = this.channelOfWindow.get(w);
-      return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
-    });
+    this.media = new MediaResponder(
+      (w) => {
+        const ch = this.channelOfWindow.get(w);
+        return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
+      },
+      (w) => this.channelOfWindow.get(w)?.profile.segmentTargetMs ?? FALLBACK_TD * 1000,
+    );
   }
 
   private readonly channelOfWindow = new WeakMap<object, Channel>();

@@ -3,6 +3,7 @@ import type { LiveWindow } from '../store/live-window.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
+import { predictedNextPart } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 import type { CancelSignal } from '../cancellation.js';
 
@@ -51,7 +52,10 @@ function whole(req: OriginRequest, bufs: readonly Buffer[], contentType: string,
 }
 
 export class MediaResponder {
-  constructor(private readonly targetDurationSec: (w: LiveWindow) => number) {}
+  constructor(
+    private readonly targetDurationSec: (w: LiveWindow) => number,
+    private readonly segmentTargetMs: (w: LiveWindow) => number,
+  ) {}
 
   init(req: OriginRequest, r: Rendition, initId: number): OriginReply {
     const data = r.window.init(initId);
@@ -68,7 +72,7 @@ export class MediaResponder {
     let part = w.part(msn, index);
     if (!part) {
       const td = this.targetDurationSec(w);
-      if (!isHinted(w, msn, index)) {
+      if (!isHinted(w, msn, index, this.segmentTargetMs(w))) {
         return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
       }
       const result = await w.waitFor(msn, index, 3 * td * 1000, req.signal);
@@ -105,12 +109,17 @@ export class MediaResponder {
   }
 }
 
-function isHinted(w: LiveWindow, msn: number, index: number): boolean {
+/**
+ * The part a playlist's preload hint may name: the predicted next part, or the next index of
+ * the open segment (a client holding an older playlist, or a late keyframe).
+ */
+function isHinted(w: LiveWindow, msn: number, index: number, segmentTargetMs: number): boolean {
   if (w.ended) return false;
   const last = w.segments[w.segments.length - 1];
   if (!last) return false;
-  if (last.complete) return msn === last.msn + 1 && index === 0;
-  return msn === last.msn && index === last.parts.length;
+  const next = predictedNextPart(w.segments, segmentTargetMs)!;
+  if (msn === next.msn && index === next.index) return true;
+  return !last.complete && msn === last.msn && index === last.parts.length;
 }
 
 /** Yields bytes [start, end) of a segment, each part as soon as it is complete. */

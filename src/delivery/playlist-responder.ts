@@ -98,6 +98,7 @@ export class PlaylistResponder {
     const td = Math.max(1, Math.round(p.segmentTargetSec), Math.round(longestMs / 1000));
     s.config = {
       targetDurationSec: td,
+      segmentTargetMs: p.segmentTargetMs,
       partTargetSec: p.advertisedPartTargetSec,
       partHoldBackSec: p.partHoldBackSec,
       holdBackSec: 3 * td,

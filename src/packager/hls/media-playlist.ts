@@ -15,6 +15,8 @@ export interface PlaylistSegment {
   initId: number;
   discontinuity: boolean;
   programDateTimeMs: number;
+  /** Start on the publisher's media clock, milliseconds (the cutter's time grid). */
+  startMs: number;
   parts: readonly PlaylistPart[];
   durationMs: number;
   complete: boolean;
@@ -30,6 +32,8 @@ export interface RenditionReport {
 /** Fixed per rendition for the life of a channel: never changes between reloads (SC-08, TD-03). */
 export interface MediaPlaylistConfig {
   targetDurationSec: number;
+  /** The cutter's segment target on the media clock: where the next segment will start. */
+  segmentTargetMs: number;
   /** Advertised PART-TARGET in seconds; undefined for playlists without parts. */
   partTargetSec?: number;
   partHoldBackSec?: number;
@@ -135,9 +139,7 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
   if (view.ended) {
     out.push('#EXT-X-ENDLIST');
   } else if (hasParts && segs.length > 0) {
-    // Hint the next part (PH-05): the next index of the open segment, else part 0 of the next msn.
-    const last = segs[segs.length - 1];
-    const next = last.complete ? { msn: last.msn + 1, index: 0 } : { msn: last.msn, index: last.parts.length };
+    const next = predictedNextPart(segs, cfg.segmentTargetMs)!;
     out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${cfg.partUri(next.msn, next.index)}${q}"`);
   }
   if (!view.ended) {
@@ -146,6 +148,24 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
     }
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * The part the preload hint names (PH-05). The cutter opens a new segment at the first keyframe
+ * past each multiple of the segment target, so once the next part starts past that multiple it
+ * will be part 0 of the next MSN, given keyframes aligned with the target (the configuration the
+ * README asks of encoders). Hinting "index N of the open segment" there would name a part that
+ * never comes: Shaka and AVPlayer, which fetch hints, would get a 404 at every segment boundary.
+ * A wrong guess the other way (keyframe late) only makes that one hinted request wait longer.
+ */
+export function predictedNextPart(segs: readonly PlaylistSegment[], segmentTargetMs: number): { msn: number; index: number } | undefined {
+  const last = segs[segs.length - 1];
+  if (!last) return undefined;
+  if (last.complete) return { msn: last.msn + 1, index: 0 };
+  let nextStartMs = last.startMs;
+  for (const p of last.parts) nextStartMs += p.durationMs;
+  if (Math.floor(nextStartMs / segmentTargetMs) > Math.floor(last.startMs / segmentTargetMs)) return { msn: last.msn + 1, index: 0 };
+  return { msn: last.msn, index: last.parts.length };
 }
 
 /** The newest (msn, part) a rendition report announces for a view (RR-02, RR-03). */

@@ -28,6 +28,10 @@ export function renderMultivariantPlaylist(variants: readonly VariantInfo[], que
       `CODECS="${v.codecs.join(',')}"`];
     if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
     if (v.frameRate) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    // No CEA-608/708 captions are announced (the origin does not inspect SEI). Saying so spares
+    // players from probing segments for them: Shaka 5 probes and, on a live playlist with fewer
+    // than three complete segments, picks the open parent segment, which has no URI, and fails.
+    attrs.push('CLOSED-CAPTIONS=NONE');
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.uri}${querySuffix}`);
   }
   return out.join('\n') + '\n';

@@ -170,6 +170,13 @@ t.test('parts: existing ▶ 200; hinted ▶ held then sent whole; beyond the hin
   const hr = await hinted;
   t.equal(hr.status, 200);
   t.same(hr.body, p2.data);
+  f.parts(7); // msn now holds parts 0..9: the next part opens msn+1
+  const atBoundary = get(`/live/test/source/${msn + 1}.0.m4s`);
+  const first = f.part();
+  t.same([first.msn, first.index], [msn + 1, 0]);
+  const br = await atBoundary;
+  t.equal(br.status, 200, 'part 0 of the next MSN is the hinted part at a segment boundary');
+  t.same(br.body, first.data);
 });
 
 t.test('segments: complete ▶ its parts back to back; open ▶ streamed part by part; ranges; HEAD', async (t) => {

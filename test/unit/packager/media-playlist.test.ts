@@ -16,10 +16,10 @@ function golden(t: Test, name: string, text: string) {
 }
 
 const llConfig: MediaPlaylistConfig = {
-  targetDurationSec: 2, partTargetSec: 0.21, partHoldBackSec: 0.63, holdBackSec: 6, canSkipUntilSec: 12,
+  targetDurationSec: 2, segmentTargetMs: 2000, partTargetSec: 0.21, partHoldBackSec: 0.63, holdBackSec: 6, canSkipUntilSec: 12,
   initUri: (id) => `source/init-${id}.mp4`, segmentUri: (m) => `source/${m}.m4s`, partUri: (m, i) => `source/${m}.${i}.m4s`,
 };
-const normalConfig: MediaPlaylistConfig = { ...llConfig, targetDurationSec: 6, partTargetSec: undefined, partHoldBackSec: undefined, holdBackSec: 18, canSkipUntilSec: 36 };
+const normalConfig: MediaPlaylistConfig = { ...llConfig, targetDurationSec: 6, segmentTargetMs: 6000, partTargetSec: undefined, partHoldBackSec: undefined, holdBackSec: 18, canSkipUntilSec: 36 };
 
 function llStream(parts: number) {
   const s = fakeStream({ partsPerSegment: 10, partMs: 200, windowMs: 20_000, minSegments: 6 });
@@ -54,6 +54,15 @@ t.test('LL-HLS playlist: tags, order and values (golden), parsed back by m3u8-pa
   }
   t.equal(manifest.preloadSegment.parts.length, 3, 'open segment lists its 3 parts');
   t.equal(manifest.preloadSegment.parts[0].independent, true);
+});
+
+t.test('the preload hint names part 0 of the next MSN once the open segment reaches the grid boundary', async (t) => {
+  const s = llStream(10 * 3 + 10); // msn 4 open with all 10 parts: 2 s, the next part starts a segment
+  const render = () => renderMediaPlaylist({ segments: s.window.segments, discontinuitySequence: 0, ended: false, renditionReports: [] },
+    llConfig, { skip: 'NO', querySuffix: '' });
+  t.match(render(), /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.0\.m4s"/);
+  s.addPart(); // msn 5 part 0 closes msn 4
+  t.match(render(), /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.1\.m4s"/);
 });
 
 t.test('parts are listed only within 3 target durations of the end (PT-13)', async (t) => {
