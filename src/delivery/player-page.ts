@@ -49,7 +49,7 @@ function playerHtml(channelId: string): string {
 (function () {
   var src = '/live/${channelId}/index.m3u8' + location.search;
   var video = document.getElementById('video');
-  var state = { latencies: [], stalls: 0, playing: false, errors: [], startedAt: 0, level: -1 };
+  var state = { latencies: [], stalls: 0, stalledMs: 0, waitingSince: 0, playing: false, errors: [], startedAt: 0, level: -1 };
   window.sigmaPlayer = state;
   function show(id, text) { document.getElementById(id).textContent = text; }
   if (!window.Hls || !Hls.isSupported()) {
@@ -68,8 +68,14 @@ function playerHtml(channelId: string): string {
     }
   });
   hls.on(Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
-  video.addEventListener('playing', function () { state.playing = true; state.startedAt = state.startedAt || Date.now(); show('state', 'playing'); });
-  video.addEventListener('waiting', function () { if (state.playing) { state.stalls++; show('stalls', state.stalls); } });
+  video.addEventListener('playing', function () {
+    state.playing = true; state.startedAt = state.startedAt || Date.now(); show('state', 'playing');
+    if (state.waitingSince) { state.stalledMs += performance.now() - state.waitingSince; state.waitingSince = 0; }
+  });
+  video.addEventListener('waiting', function () {
+    if (!state.playing) return;
+    state.stalls++; state.waitingSince = performance.now(); show('stalls', state.stalls);
+  });
   hls.loadSource(src);
   hls.attachMedia(video);
   setInterval(function () {
