@@ -24,6 +24,12 @@ export const channelSchema = z.object({
   streamKey: z.string().min(8, 'streamKey must be at least 8 characters').max(256)
     .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only'),
   latencyMode: z.enum(['normal', 'low', 'ultra-low']).default('ultra-low'),
+  /** DVR window of the live playlist, seconds; default dvr.windowSec; 0 lists only the live edge. */
+  dvrWindowSec: z.number().int().min(0).max(86400).optional(),
+  /** Record the original input of each publish session to a file under dataDir/recordings. */
+  record: z.boolean().default(false),
+  /** Catchup archive retention for this channel, hours; default archive.retentionHours. */
+  retentionHours: z.number().min(1).max(24 * 3650).optional(),
 }).strict();
 
 export const configSchema = z.object({
@@ -61,6 +67,28 @@ export const configSchema = z.object({
     normal: modeSettings(6, null, 60),
     low: modeSettings(2, null, 20),
     'ultra-low': modeSettings(2, 0.2, 20),
+  }).strict().default({}),
+  archive: z.object({
+    /** Write every part and segment to dataDir/archive (DVR beyond the live edge, catchup). */
+    enabled: z.boolean().default(true),
+    retentionHours: z.number().min(1).max(24 * 3650).default(168),
+    /** How often archive older than the retention is deleted. */
+    sweepIntervalSec: z.number().min(1).max(86400).default(600),
+  }).strict().default({}),
+  dvr: z.object({
+    /** Default DVR window of live playlists, seconds (needs the archive; RAM holds only the live edge). */
+    windowSec: z.number().int().min(0).max(86400).default(7200),
+  }).strict().default({}),
+  recording: z.object({
+    /** A recording file is closed and a new one started after this many minutes. */
+    rotateMinutes: z.number().min(1).max(24 * 60).default(60),
+  }).strict().default({}),
+  storage: z.object({
+    /** Archiving and recording pause when free space under dataDir falls below this. */
+    minFreeMb: z.number().min(0).max(1024 * 1024).default(512),
+    /** They resume once free space is this much above minFreeMb. */
+    resumeMarginMb: z.number().min(0).max(1024 * 1024).default(128),
+    checkIntervalSec: z.number().min(0.1).max(3600).default(5),
   }).strict().default({}),
   /** After the publisher leaves, a reconnect within this time continues the same playlist. */
   reconnectWindowSec: z.number().min(0).max(3600).default(15),
