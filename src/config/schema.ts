@@ -114,4 +114,4 @@ export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 
 /** The channel `npm start` runs when no config names any. */
-export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low' };
+export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false };
