@@ -14,6 +14,9 @@ export const ERRORS = {
   PART_TOO_FAR: { status: 400, message: '_HLS_part is beyond the advance part limit' },
   PART_WITHOUT_MSN: { status: 400, message: '_HLS_part requires _HLS_msn' },
   BLOCK_TIMEOUT: { status: 503, message: 'the requested part did not appear in time' },
+  BAD_TIME_RANGE: { status: 400, message: 'invalid archive time range' },
+  ARCHIVE_DISABLED: { status: 404, message: 'this channel is not archived' },
+  ARCHIVE_EMPTY: { status: 404, message: 'the archive holds nothing in this time range' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
 } as const satisfies Record<string, { status: number; message: string }>;

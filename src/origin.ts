@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
@@ -9,6 +10,8 @@ import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
 import { NodeHttpServer } from './delivery/node-http/node-http-server.js';
 import { Http2Server, Http2CleartextServer } from './delivery/http2/http2-server.js';
+import { EventBus } from './events.js';
+import { DiskSpaceGuard } from './store/disk/storage-gate.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -30,10 +33,17 @@ export class Origin {
   private rtmp: RtmpServer | undefined;
   private readonly http: { name: keyof OriginAddresses; server: HttpServerAdapter }[] = [];
   readonly addresses: OriginAddresses = {};
+  readonly events = new EventBus();
+  readonly disk: DiskSpaceGuard;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
-    this.channels = new ChannelRegistry(config, createPipeline, log);
+    const mb = 1024 * 1024;
+    this.disk = new DiskSpaceGuard({
+      dataDir: config.dataDir, minFreeBytes: config.storage.minFreeMb * mb, resumeMarginBytes: config.storage.resumeMarginMb * mb,
+      checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
+    });
+    this.channels = new ChannelRegistry(config, createPipeline, log, undefined, this.disk);
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
   }
 
@@ -49,6 +59,10 @@ export class Origin {
 
   async start(): Promise<OriginAddresses> {
     const c = this.config;
+    await mkdir(c.dataDir, { recursive: true });
+    await this.disk.start();
+    // The DVR windows come back before anyone can publish or play.
+    await this.channels.restore();
     const handle = this.handler.handle.bind(this.handler);
     if (c.http.enabled) {
       const opts = { host: c.http.host, port: c.http.port, handle, logger: this.log.child({ component: 'http', server: c.http.server }) };
@@ -79,6 +93,7 @@ export class Origin {
     this.closing ??= (async () => {
       await this.rtmp?.close();
       await this.channels.close();
+      this.disk.stop();
       for (const { server } of [...this.http].reverse()) await server.close();
     })();
     return this.closing;

@@ -6,6 +6,7 @@ import { errorReply, replyForError } from './error-reply.js';
 import { MediaResponder } from './media-responder.js';
 import { PlaylistResponder } from './playlist-responder.js';
 import { PlayerAssets } from './player-page.js';
+import { ArchiveResponder } from './archive-responder.js';
 import type { OriginReply, OriginRequest } from './types.js';
 
 export interface ChannelLookup {
@@ -33,6 +34,10 @@ const ROUTES = {
   part: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.(\d{1,6})\.m4s$/,
   segment: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.m4s$/,
   player: /^\/player\/([a-z0-9_-]+)$/,
+  archivePlaylist: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\.m3u8$/,
+  archiveSessions: /^\/live\/([a-z0-9_-]+)\/archive\/sessions\.json$/,
+  archiveSegment: /^\/live\/([a-z0-9_-]+)\/archive\/([a-z0-9_-]+)\/(\d{10})\/(\d{1,16})\.m4s$/,
+  archiveInit: /^\/live\/([a-z0-9_-]+)\/archive\/([a-z0-9_-]+)\/init-(\d{1,16})\.mp4$/,
 };
 
 /**
@@ -43,6 +48,7 @@ export class OriginHandler {
   private readonly playlists = new PlaylistResponder();
   private readonly media: MediaResponder;
   private readonly player = new PlayerAssets();
+  private readonly archive = new ArchiveResponder();
 
   constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
     this.media = new MediaResponder(
@@ -102,6 +108,10 @@ export class OriginHandler {
       return this.media.part(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]), Number(m[4]));
     }
     if ((m = ROUTES.segment.exec(path))) return this.media.segment(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
+    if ((m = ROUTES.archivePlaylist.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3]);
+    if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(this.channel(m[1]));
+    if ((m = ROUTES.archiveSegment.exec(path))) return this.archive.segment(req, this.channel(m[1]), m[2], m[3], Number(m[4]));
+    if ((m = ROUTES.archiveInit.exec(path))) return this.archive.init(req, this.channel(m[1]), m[2], Number(m[3]));
     if ((m = ROUTES.player.exec(path))) {
       this.channel(m[1]);
       return this.player.page(m[1]);

@@ -6,9 +6,10 @@ import { errorReply } from './error-reply.js';
 import { predictedNextPart } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 import type { CancelSignal } from '../cancellation.js';
+import { readRange } from '../store/disk/read-range.js';
 
-const SEGMENT_TYPE = 'video/iso.segment';
-const INIT_TYPE = 'video/mp4';
+export const SEGMENT_TYPE = 'video/iso.segment';
+export const INIT_TYPE = 'video/mp4';
 
 /** A parsed Range header: bytes=start-end (end inclusive, undefined when open). */
 export interface ByteRange { start: number; end?: number }
@@ -40,15 +41,39 @@ function sliceBuffers(bufs: readonly Buffer[], start: number, endInclusive: numb
 /** Sends a complete resource, honouring a byte range (206/416). */
 function whole(req: OriginRequest, bufs: readonly Buffer[], contentType: string, cacheControl: string): OriginReply {
   const total = bufs.reduce((s, b) => s + b.length, 0);
+  const reply = rangeReply(req, total, contentType, cacheControl);
+  if (reply.status === 200) reply.body = bufs.length === 1 ? bufs[0] : bufs;
+  else if (reply.status === 206) reply.body = sliceBuffers(bufs, reply.range!.start, reply.range!.end);
+  return reply;
+}
+
+/** Status and headers for a resource of `total` bytes given the request's Range; the body is the caller's. */
+function rangeReply(req: OriginRequest, total: number, contentType: string, cacheControl: string): OriginReply & { range?: { start: number; end: number } } {
   const headers: Record<string, string> = { 'content-type': contentType, 'cache-control': cacheControl, 'accept-ranges': 'bytes' };
   const range = parseRange(req.header('range'));
-  if (!range) return { status: 200, headers, body: bufs.length === 1 ? bufs[0] : bufs };
-  if (range.start >= total) {
-    return { status: 416, headers: { ...headers, 'content-range': `bytes */${total}` } };
-  }
+  if (!range) return { status: 200, headers };
+  if (range.start >= total) return { status: 416, headers: { ...headers, 'content-range': `bytes */${total}` } };
   const end = Math.min(range.end ?? total - 1, total - 1);
   headers['content-range'] = `bytes ${range.start}-${end}/${total}`;
-  return { status: 206, headers, body: sliceBuffers(bufs, range.start, end) };
+  return { status: 206, headers, range: { start: range.start, end } };
+}
+
+/**
+ * Sends an archived file of `total` bytes (a DVR or catchup segment), honouring a byte range.
+ * The bytes are read off the event loop; a file deleted by retention meanwhile is a 404.
+ */
+export async function fromDisk(req: OriginRequest, path: string, total: number, contentType: string, cacheControl: string): Promise<OriginReply> {
+  const { range, ...reply } = rangeReply(req, total, contentType, cacheControl);
+  if (reply.status === 416) return reply;
+  const start = range?.start ?? 0, end = range ? range.end + 1 : total;
+  if (req.method === 'HEAD') {
+    reply.headers['content-length'] = String(end - start);
+    return reply;
+  }
+  const data = await readRange(path, start, end);
+  if (!data || data.length !== end - start) throw new OriginError('EXPIRED', 'the archived segment is gone');
+  reply.body = data;
+  return reply;
 }
 
 export class MediaResponder {
@@ -92,10 +117,14 @@ export class MediaResponder {
    * streamed part by part as each completes (chunked transfer), each part only once it is
    * whole (§6.2.6); a Range with an open end works the same way from its start offset.
    */
-  segment(req: OriginRequest, r: Rendition, msn: number): OriginReply {
+  async segment(req: OriginRequest, r: Rendition, msn: number): Promise<OriginReply> {
     const w = r.window;
     const seg = w.segment(msn);
     if (!seg) throw new OriginError(msn < (w.segments[0]?.msn ?? 0) ? 'EXPIRED' : 'NOT_FOUND', `${msn}.m4s`);
+    // Further back than the hot edge, the bytes are in the archive (DVR).
+    if (seg.complete && seg.parts.length === 0 && seg.storedPath) {
+      return fromDisk(req, seg.storedPath, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
+    }
     if (seg.complete) return whole(req, seg.parts.map((p) => p.data), SEGMENT_TYPE, cachePolicy.immutableMedia);
     const range = parseRange(req.header('range'));
     const headers: Record<string, string> = { 'content-type': SEGMENT_TYPE, 'cache-control': cachePolicy.noStore };

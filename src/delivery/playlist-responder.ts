@@ -163,7 +163,7 @@ export class PlaylistResponder {
         .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
     }, cfg, { skip, querySuffix: d.querySuffix }));
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
-    return this.playlistReply(req, rendered.text, rendered.gzip, cache, rendered.lastModified);
+    return playlistReply(req, rendered.text, rendered.gzip, cache, rendered.lastModified);
   }
 
   /** Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06). */
@@ -191,29 +191,38 @@ export class PlaylistResponder {
       };
     });
     const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix));
-    return this.playlistReply(req, text, gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
-  }
-
-  private playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer, cacheControl: string, lastModified: string): OriginReply {
-    const headers: Record<string, string> = {
-      'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, vary: 'Accept-Encoding', 'last-modified': lastModified,
-    };
-    // Playlists go out gzipped when the client accepts it (AV-08, AAS 10.1).
-    if (/\bgzip\b/.test(req.header('accept-encoding') ?? '')) {
-      headers['content-encoding'] = 'gzip';
-      return { status: 200, headers, body: gzip };
-    }
-    return { status: 200, headers, body: text };
+    return playlistReply(req, text, gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
   }
 }
 
+/** A playlist reply, gzipped when the client accepts it (AV-08, AAS 10.1). */
+export function playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer, cacheControl: string, lastModified: string): OriginReply {
+  const headers: Record<string, string> = {
+    'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, vary: 'Accept-Encoding', 'last-modified': lastModified,
+  };
+  // Playlists go out gzipped when the client accepts it (AV-08, AAS 10.1).
+  if (/\bgzip\b/.test(req.header('accept-encoding') ?? '')) {
+    headers['content-encoding'] = 'gzip';
+    return { status: 200, headers, body: gzip };
+  }
+  return { status: 200, headers, body: text };
+}
+
+/** Bandwidth is measured over the newest this-much media: a DVR window of hours would make every request walk it. */
+const BANDWIDTH_SPAN_MS = 10 * 60 * 1000;
+
 /**
- * Peak and average bit rate over the listed complete segments. The peak is the largest rate of
+ * Peak and average bit rate over the newest complete segments (up to 10 minutes). The peak is the largest rate of
  * any run of consecutive segments lasting at least 0.5 × TD (a lone short segment would
  * otherwise overstate it), per the definition of BANDWIDTH in §4.1 / §4.4.6.2.
  */
 export function measureBandwidth(window: LiveWindow, td: number): { peak: number; average: number } {
-  const segs = window.segments.filter((s) => s.complete && s.durationMs > 0);
+  const newestFirst: (typeof window.segments)[number][] = [];
+  for (let i = window.segments.length - 1, spanMs = 0; i >= 0 && spanMs < BANDWIDTH_SPAN_MS; i--) {
+    const s = window.segments[i];
+    if (s.complete && s.durationMs > 0) { newestFirst.push(s); spanMs += s.durationMs; }
+  }
+  const segs = newestFirst.reverse();
   let totalBytes = 0, totalMs = 0, peak = 0;
   for (let i = 0; i < segs.length; i++) {
     totalBytes += segs[i].bytes;

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Channel, type PipelineFactory } from './channel.js';
 import { latencyProfile } from './latency-profile.js';
+import { ChannelArchive } from '../store/archive/channel-archive.js';
+import { ArchivePaths } from '../store/archive/archive-layout.js';
+import { ALWAYS_WRITABLE, type StorageGate } from '../store/disk/storage-gate.js';
 
 /** SHA-256 so every comparison is over 32 bytes: equal-length, constant-time, no length leak. */
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -12,13 +15,16 @@ export class ChannelRegistry {
   private readonly byId = new Map<string, Channel>();
   private readonly keys: { digest: Buffer; channel: Channel }[] = [];
 
-  constructor(config: Config, createPipeline: PipelineFactory, logger: Logger, now?: () => number) {
+  constructor(config: Config, createPipeline: PipelineFactory, logger: Logger, now?: () => number, gate: StorageGate = ALWAYS_WRITABLE) {
     for (const c of config.channels) {
       const ch = new Channel({
         id: c.id, streamKey: c.streamKey,
         profile: latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]),
         reconnectWindowMs: config.reconnectWindowSec * 1000,
         endedRetentionMs: config.endedRetentionSec * 1000,
+        archive: config.archive.enabled
+          ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger) : undefined,
+        dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
         createPipeline, logger, now,
       });
       this.byId.set(c.id, ch);
@@ -40,6 +46,11 @@ export class ChannelRegistry {
     let found: Channel | undefined;
     for (const k of this.keys) if (timingSafeEqual(k.digest, d)) found = k.channel;
     return found;
+  }
+
+  /** Brings back each channel's DVR window from the archive (process start). */
+  async restore(): Promise<void> {
+    await Promise.all(this.all().map((c) => c.restore()));
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { AccessUnit, CmafChunk, PublicationSink, TrackInfo, VideoTrackInfo, AudioTrackInfo } from './types.js';
 import type { LatencyProfile } from './latency-profile.js';
 import { LiveWindow } from '../store/live-window.js';
+import type { ChannelArchive } from '../store/archive/channel-archive.js';
+import type { ArchiveWriter } from '../store/archive/archive-writer.js';
 import { aacCodecString, avcCodecString } from './codec-string.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
@@ -26,6 +28,10 @@ export interface ChannelOptions {
   endedRetentionMs: number;
   createPipeline: PipelineFactory;
   logger: Logger;
+  /** The channel's archive; without it the playlist lists only the hot live edge (no DVR). */
+  archive?: ChannelArchive;
+  /** DVR window of the live playlist (needs the archive). */
+  dvrWindowMs?: number;
   now?: () => number;
 }
 
@@ -66,6 +72,49 @@ export class Channel {
     this.log = opts.logger.child({ component: 'channel', channel: opts.id });
   }
 
+  /** The archive behind this channel's DVR window and catchup, when archiving is on. */
+  get archive(): ChannelArchive | undefined {
+    return this.opts.archive;
+  }
+
+  /**
+   * At start: lists again what the archive holds of the last DVR window (after a restart or a
+   * crash) and waits for the publisher to come back, as after a disconnect: a reconnect within
+   * the reconnect window continues the playlist with a discontinuity, else it ends.
+   */
+  async restore(): Promise<void> {
+    const archive = this.opts.archive;
+    const dvrMs = this.opts.dvrWindowMs ?? 0;
+    if (!archive) return;
+    const restored = await archive.recover('source', dvrMs);
+    if (!restored) return;
+    const last = restored.segments[restored.segments.length - 1];
+    if (last.programDateTimeMs + last.durationMs < this.now() - dvrMs) return; // too old to be in a DVR window
+    this.window = this.newWindow();
+    for (const [id, data] of restored.inits) this.window.addInit(id, data);
+    this.window.restore(restored.segments);
+    this.tracks = restored.tracks;
+    this.lastMsn = last.msn;
+    this.lastInitId = Math.max(...restored.inits.keys());
+    this.state = 'reconnecting';
+    this.log.info({ segments: restored.segments.length, lastMsn: last.msn }, 'DVR window restored from the archive');
+    this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
+  }
+
+  private newWindow(): LiveWindow {
+    const hotMs = this.profile.playlistWindowSec * 1000;
+    const archived = this.opts.archive !== undefined;
+    return new LiveWindow({
+      windowMs: archived ? Math.max(hotMs, this.opts.dvrWindowMs ?? 0) : hotMs,
+      hotMs,
+      archived,
+      minSegments: this.profile.minSegments,
+      // Removed segments stay downloadable for a segment plus a playlist duration (§6.2.2).
+      retainAfterRemovalMs: (this.profile.playlistWindowSec + 2 * this.profile.segmentTargetSec) * 1000,
+      now: this.now,
+    });
+  }
+
   get isPublishing(): boolean {
     return this.publication !== undefined && !this.publication.closed;
   }
@@ -91,13 +140,7 @@ export class Channel {
     clearTimeout(this.dropTimer);
     if (this.window?.ended || !this.window) {
       this.window?.close();
-      this.window = new LiveWindow({
-        windowMs: this.profile.playlistWindowSec * 1000,
-        minSegments: this.profile.minSegments,
-        // Removed segments stay downloadable for a segment plus a playlist duration (§6.2.2).
-        retainAfterRemovalMs: (this.profile.playlistWindowSec + 2 * this.profile.segmentTargetSec) * 1000,
-        now: this.now,
-      });
+      this.window = this.newWindow();
     }
     const continuing = this.window.segments.length > 0;
     // A playlist's MSNs go up by exactly one per segment, so a continuing window goes on from the
@@ -107,8 +150,10 @@ export class Channel {
     const firstMsn = continuing ? this.lastMsn + 1
       : Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
     const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
-    const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }));
+    const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
+      this.opts.archive?.writer('source', this.window));
     this.publication = pub;
+    this.opts.archive?.sessions.started(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session start'));
     this.state = 'live';
     this.log.info({ firstMsn, continuing }, 'publish started');
     return pub;
@@ -121,6 +166,11 @@ export class Channel {
 
   setTracks(tracks: TrackInfo[]): void {
     this.tracks = tracks;
+  }
+
+  /** The source rendition's tracks (what the archive stores beside each init). */
+  get sourceTracks(): readonly TrackInfo[] {
+    return this.tracks;
   }
 
   /** FRAME-RATE measured at ingest, for publishers whose metadata did not announce it. */
@@ -138,6 +188,7 @@ export class Channel {
     this.publication = undefined;
     this.state = 'reconnecting';
     this.log.info({ reason }, 'publish ended');
+    this.opts.archive?.sessions.ended(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session end'));
     this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
   }
 
@@ -185,6 +236,7 @@ export class Publication implements PublicationSink {
     private readonly initId: number,
     continuing: boolean,
     private readonly log: Logger,
+    private readonly archive?: ArchiveWriter,
   ) {
     this.pendingDiscontinuity = continuing;
   }
@@ -234,18 +286,19 @@ export class Publication implements PublicationSink {
   private onChunk(chunk: CmafChunk): void {
     if (chunk.kind === 'init') {
       this.window.addInit(this.initId, chunk.data);
+      this.archive?.addInit(this.initId, chunk.data, this.channel.sourceTracks);
       return;
     }
     this.channel.noteMsn(chunk.msn);
-    this.window.addPart(
-      { msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data },
-      {
-        initId: this.initId,
-        discontinuity: chunk.partIndex === 0 && this.pendingDiscontinuity,
-        programDateTimeMs: (this.wallOffsetMs ?? Date.now()) + chunk.startMs,
-        startMs: chunk.startMs,
-      },
-    );
+    const part = { msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data };
+    const facts = {
+      initId: this.initId,
+      discontinuity: chunk.partIndex === 0 && this.pendingDiscontinuity,
+      programDateTimeMs: (this.wallOffsetMs ?? Date.now()) + chunk.startMs,
+      startMs: chunk.startMs,
+    };
+    this.window.addPart(part, facts);
+    this.archive?.addPart(part, facts);
     if (chunk.partIndex === 0) this.pendingDiscontinuity = false;
   }
 
@@ -264,6 +317,8 @@ export class Publication implements PublicationSink {
         this.log.error({ err }, 'pipeline close failed');
       }
       this.window.endSegment(false);
+      this.archive?.endSegment();
+      await this.archive?.flush();
       this.channel.publicationEnded(this, reason);
     })();
     return this.finished;

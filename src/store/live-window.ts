@@ -1,6 +1,11 @@
 /**
- * The hot live edge of one rendition: the segments and parts a playlist lists, plus the
- * recently removed ones that must stay downloadable (RFC 8216bis §6.2.2), all in memory.
+ * The live window of one rendition: the segments and parts a playlist lists (the DVR window),
+ * plus the recently removed ones that must stay downloadable (RFC 8216bis §6.2.2).
+ *
+ * Only the hot live edge keeps its bytes in memory. Further back, a segment keeps its facts
+ * (about 150 bytes) and its bytes live in the archive on disk; a segment the archive could not
+ * take (disk low, archive off) leaves the playlist, with everything older, once it leaves the
+ * hot edge, so the playlist stays a contiguous run of servable segments.
  *
  * Waiters for a future part are keyed by (msn, part) so a new part wakes only the requests
  * that asked for it, never one broadcast that wakes everyone.
@@ -16,6 +21,17 @@ export interface LivePart {
   data: Buffer;
 }
 
+/** Where a segment's bytes will be once it leaves the hot edge. */
+export type ArchiveState = 'pending' | 'stored' | 'none';
+
+/** The facts a segment opens with (the first part brings them). */
+export interface SegmentFacts {
+  initId: number;
+  discontinuity: boolean;
+  programDateTimeMs: number;
+  startMs: number;
+}
+
 export interface LiveSegment {
   msn: number;
   /** Which init segment (EXT-X-MAP) these parts need; changes with each publish session. */
@@ -26,11 +42,17 @@ export interface LiveSegment {
   programDateTimeMs: number;
   /** Start on the media clock, milliseconds. */
   startMs: number;
+  /** Its parts while it is in the hot edge; emptied once its bytes are only on disk. */
   parts: LivePart[];
   /** Set once the segment is closed: the sum of its parts' durations. */
   durationMs: number;
   complete: boolean;
   bytes: number;
+  archive: ArchiveState;
+  /** The archived file, once stored. */
+  storedPath?: string;
+  /** Media time of the window up to this segment's end (set when it closes): distance to the edge. */
+  endTotalMs: number;
 }
 
 export type WaitResult = 'ready' | 'timeout' | 'gone' | 'aborted';
@@ -46,8 +68,12 @@ interface Waiter {
 }
 
 export interface LiveWindowOptions {
-  /** How much media the playlist lists, in milliseconds (oldest segments slide out). */
+  /** How much media the playlist lists, in milliseconds (oldest segments slide out): the DVR window. */
   windowMs: number;
+  /** How much media at the live edge keeps its bytes in memory; older bytes are served from the archive. */
+  hotMs?: number;
+  /** Whether segments go to the archive; without it the playlist lists only the hot edge. */
+  archived?: boolean;
   /** Minimum number of complete segments listed (Apple: at least 6 in a live playlist). */
   minSegments: number;
   /** How long a segment stays downloadable after it leaves the playlist. */
@@ -74,9 +100,18 @@ export class LiveWindow {
   /** True once the publisher is gone and the window closed with ENDLIST. */
   ended = false;
   private readonly now: () => number;
+  private readonly hotMs: number;
+  /** Sum of listed complete segments' durations; kept as segments come and go (no walk). */
+  private listedMs = 0;
+  private completeCount = 0;
+  /** Media time of every segment ever closed in this window. */
+  private totalMs = 0;
+  /** Segments below this MSN have been checked against the hot edge. */
+  private hotFromMsn = 0;
 
   constructor(private readonly opts: LiveWindowOptions) {
     this.now = opts.now ?? Date.now;
+    this.hotMs = Math.min(opts.hotMs ?? opts.windowMs, opts.windowMs);
   }
 
   onChange(l: WindowListener): () => void {
@@ -116,10 +151,7 @@ export class LiveWindow {
    * Appends a completed part. A part with index 0 closes the previous segment and opens a
    * new one; the caller supplies the new segment's facts.
    */
-  addPart(
-    part: LivePart,
-    segmentFacts: { initId: number; discontinuity: boolean; programDateTimeMs: number; startMs: number },
-  ): void {
+  addPart(part: LivePart, segmentFacts: SegmentFacts): void {
     if (this.ended) this.ended = false;
     let seg = this.openSegment;
     if (part.index === 0 || !seg || seg.msn !== part.msn) {
@@ -128,6 +160,7 @@ export class LiveWindow {
         msn: part.msn, initId: segmentFacts.initId, discontinuity: segmentFacts.discontinuity,
         programDateTimeMs: segmentFacts.programDateTimeMs, startMs: segmentFacts.startMs,
         parts: [], durationMs: 0, complete: false, bytes: 0,
+        archive: this.opts.archived ? 'pending' : 'none', endTotalMs: 0,
       };
       this.segments.push(seg);
     }
@@ -150,9 +183,49 @@ export class LiveWindow {
     }
   }
 
+  /**
+   * Lists segments already in the archive (restart: the DVR window comes back), oldest first,
+   * before any new part. They are complete, their bytes on disk.
+   */
+  restore(segs: readonly (SegmentFacts & { msn: number; durationMs: number; bytes: number; storedPath: string })[]): void {
+    for (const r of segs) {
+      this.totalMs += r.durationMs;
+      this.segments.push({
+        msn: r.msn, initId: r.initId, discontinuity: r.discontinuity, programDateTimeMs: r.programDateTimeMs,
+        startMs: r.startMs, parts: [], durationMs: r.durationMs, complete: true, bytes: r.bytes,
+        archive: 'stored', storedPath: r.storedPath, endTotalMs: this.totalMs,
+      });
+      this.listedMs += r.durationMs;
+      this.completeCount++;
+    }
+    this.slide();
+    this.changed('segment');
+  }
+
+  /** The archive holds segment msn now: its bytes may leave memory once it leaves the hot edge. */
+  archived(msn: number, storedPath: string): void {
+    const seg = this.segment(msn);
+    if (!seg) return;
+    seg.archive = 'stored';
+    seg.storedPath = storedPath;
+    this.slide();
+  }
+
+  /** The archive will not hold segment msn: it leaves the playlist with the hot edge. */
+  notArchived(msn: number): void {
+    const seg = this.segment(msn);
+    if (!seg) return;
+    seg.archive = 'none';
+    this.slide();
+  }
+
   private closeSegment(seg: LiveSegment): void {
     seg.complete = true;
     seg.durationMs = seg.parts.reduce((s, p) => s + p.durationMs, 0);
+    this.totalMs += seg.durationMs;
+    seg.endTotalMs = this.totalMs;
+    this.listedMs += seg.durationMs;
+    this.completeCount++;
     this.changed('segment');
     // Requests for the segment itself (-1) are satisfied now; a part index beyond the final
     // part of this segment means (msn+1, 0) (§6.2.5.2), so those waiters move there.
@@ -265,28 +338,43 @@ export class LiveWindow {
     for (const list of byPart.values()) for (const w of list) this.settle(w, result);
   }
 
-  /** Drops the oldest complete segments beyond the window, keeping them downloadable a while. */
+  /**
+   * Drops the oldest complete segments beyond the window (they stay downloadable a while), and
+   * past the hot edge either drops a segment's bytes (the archive has them) or the segment
+   * itself, with all older ones (the archive does not). Amortized constant time per part.
+   */
   private slide(): void {
-    const now = this.now();
-    let listedMs = 0;
-    let complete = 0;
-    for (const s of this.segments) if (s.complete) { listedMs += s.durationMs; complete++; }
-    while (this.segments.length > 1 && this.segments[0].complete && complete > this.opts.minSegments
-      && listedMs - this.segments[0].durationMs >= this.opts.windowMs) {
-      const seg = this.segments.shift()!;
-      listedMs -= seg.durationMs;
-      complete--;
-      if (seg.discontinuity) this.discontinuitySequence++;
-      this.removed.push({ seg, until: now + this.opts.retainAfterRemovalMs });
+    const segs = this.segments;
+    while (segs.length > 1 && segs[0].complete && this.completeCount > this.opts.minSegments
+      && this.listedMs - segs[0].durationMs >= this.opts.windowMs) this.removeFirst();
+    for (let i = Math.max(0, this.hotFromMsn - (segs[0]?.msn ?? 0)); i < segs.length; i++) {
+      const seg = segs[i];
+      if (!seg.complete || this.totalMs - seg.endTotalMs < this.hotMs || seg.archive === 'pending') break;
+      if (seg.archive === 'stored') {
+        seg.parts = [];
+      } else {
+        // Not on disk and about to leave memory: it and everything before it leave the playlist.
+        while (segs.length > 1 && segs[0].msn <= seg.msn && this.completeCount > this.opts.minSegments) this.removeFirst();
+        if (segs[0] === seg) break; // kept to honour minSegments
+        i = -1;
+        continue;
+      }
+      this.hotFromMsn = seg.msn + 1;
     }
     this.expire();
-    // Init segments no longer referenced by any listed or retained segment can go.
+    // Init ids grow along the window, so every id below the oldest retained segment's is unused.
     if (this.inits.size > 1) {
-      const used = new Set<number>();
-      for (const s of this.segments) used.add(s.initId);
-      for (const r of this.removed) used.add(r.seg.initId);
-      for (const id of [...this.inits.keys()]) if (!used.has(id)) this.inits.delete(id);
+      const oldest = this.removed[0]?.seg.initId ?? this.segments[0]?.initId;
+      if (oldest !== undefined) for (const id of this.inits.keys()) if (id < oldest) this.inits.delete(id);
     }
+  }
+
+  private removeFirst(): void {
+    const seg = this.segments.shift()!;
+    this.listedMs -= seg.durationMs;
+    this.completeCount--;
+    if (seg.discontinuity) this.discontinuitySequence++;
+    this.removed.push({ seg, until: this.now() + this.opts.retainAfterRemovalMs });
   }
 
   private expire(): void {

@@ -60,7 +60,8 @@ export interface RenderOptions {
   querySuffix: string;
 }
 
-const fmtSec = (ms: number): string => (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
+/** Seconds with up to 5 decimals, trailing zeros trimmed (EXTINF, PART DURATION). */
+export const fmtSec = (ms: number): string => (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
 const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
 
 const spanMs = (seg: PlaylistSegment): number => (seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0));

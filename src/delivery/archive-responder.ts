@@ -1,0 +1,101 @@
+import { stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import type { Channel } from '../media/channel.js';
+import type { ChannelArchive } from '../store/archive/channel-archive.js';
+import { HOUR_DIR } from '../store/archive/archive-layout.js';
+import { OriginError } from '../errors.js';
+import { renderArchivePlaylist } from '../packager/hls/archive-playlist.js';
+import { parseDirectives, playlistReply } from './playlist-responder.js';
+import { fromDisk, INIT_TYPE, SEGMENT_TYPE } from './media-responder.js';
+import { cachePolicy } from './cache-policy.js';
+import type { OriginReply, OriginRequest } from './types.js';
+
+/** The longest range one catchup playlist may cover (a longer one is a 400: ask for pieces). */
+export const MAX_RANGE_MS = 48 * 3600 * 1000;
+
+/**
+ * A point in time in a catchup URL: epoch seconds (`1764095160`), ISO 8601 basic UTC
+ * (`20261125T182600Z`: no '-' or ':', so it sits in a path next to the '-' separator), or
+ * `now` for the end of a range still growing.
+ */
+export function parseTimeSpec(spec: string, nowMs: number): number | undefined {
+  if (spec === 'now') return nowMs;
+  if (/^\d{1,11}$/.test(spec)) return Number(spec) * 1000;
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(spec);
+  if (!m) return undefined;
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  // Date.UTC rolls 2026-02-31 over into March; a date that does not exist is a mistake.
+  return new Date(t).toISOString().slice(0, 19).replace(/[-:]/g, '') === spec.slice(0, 15) ? t : undefined;
+}
+
+/**
+ * Catchup: playlists for any time range of the archive, the list of broadcast sessions, and
+ * the archived segments and init segments they name, all read from disk.
+ */
+export class ArchiveResponder {
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private archiveOf(ch: Channel): ChannelArchive {
+    if (!ch.archive) throw new OriginError('ARCHIVE_DISABLED', ch.id);
+    return ch.archive;
+  }
+
+  /** `/live/<ch>/archive/<from>-<to>.m3u8`: VOD for a closed range, EVENT while it still grows. */
+  async playlist(req: OriginRequest, ch: Channel, fromSpec: string, toSpec: string): Promise<OriginReply> {
+    const archive = this.archiveOf(ch);
+    const now = this.now();
+    const from = parseTimeSpec(fromSpec, now), to = parseTimeSpec(toSpec, now);
+    if (from === undefined || to === undefined || fromSpec === 'now') {
+      throw new OriginError('BAD_TIME_RANGE', 'use <from>-<to> as epoch seconds or YYYYMMDDTHHMMSSZ, or now as the end');
+    }
+    if (to <= from) throw new OriginError('BAD_TIME_RANGE', 'the end must be after the start');
+    if (to - from > MAX_RANGE_MS) throw new OriginError('BAD_TIME_RANGE', `at most ${MAX_RANGE_MS / 3600000} hours per playlist`);
+    const segs = await archive.reader('source').range(from, to);
+    if (segs.length === 0) throw new OriginError('ARCHIVE_EMPTY', `${fromSpec}-${toSpec}`);
+    const growing = to > now && (ch.state === 'live' || ch.state === 'reconnecting');
+    const text = Buffer.from(renderArchivePlaylist(
+      segs.map((s) => ({ ...s, uri: `source/${s.hour}/${s.msn}.m4s` })),
+      { type: growing ? 'EVENT' : 'VOD', minTargetDurationSec: Math.ceil(ch.profile.segmentTargetSec),
+        initUri: (id) => `source/init-${id}.mp4`, querySuffix: parseDirectives(req.query).querySuffix },
+    ));
+    const td = Math.ceil(ch.profile.segmentTargetSec);
+    return playlistReply(req, text, gzipSync(text), growing ? cachePolicy.playlist(td) : cachePolicy.archivePlaylist,
+      new Date(now).toUTCString());
+  }
+
+  /** `/live/<ch>/archive/sessions.json`: each publish session with its start, end and playlist URL. */
+  async sessions(ch: Channel): Promise<OriginReply> {
+    const archive = this.archiveOf(ch);
+    const list = (await archive.sessions.list()).map((s) => {
+      const from = Math.floor(s.startMs / 1000);
+      const to = s.endMs === undefined ? 'now' : String(Math.ceil(s.endMs / 1000));
+      return {
+        startedAt: new Date(s.startMs).toISOString(),
+        endedAt: s.endMs === undefined ? null : new Date(s.endMs).toISOString(),
+        live: s.endMs === undefined,
+        playlist: `/live/${ch.id}/archive/${from}-${to}.m3u8`,
+      };
+    });
+    return {
+      status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: Buffer.from(JSON.stringify({ channel: ch.id, sessions: list })),
+    };
+  }
+
+  /** An archived segment, served only once it is indexed (whole). */
+  async segment(req: OriginRequest, ch: Channel, rendition: string, hour: string, msn: number): Promise<OriginReply> {
+    if (!HOUR_DIR.test(hour)) throw new OriginError('NOT_FOUND');
+    const reader = this.archiveOf(ch).reader(rendition);
+    const seg = await reader.find(hour, msn);
+    if (!seg) throw new OriginError('NOT_FOUND', `${hour}/${msn}.m4s`);
+    return fromDisk(req, reader.segmentPath(seg), seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
+  }
+
+  async init(req: OriginRequest, ch: Channel, rendition: string, initId: number): Promise<OriginReply> {
+    const reader = this.archiveOf(ch).reader(rendition);
+    const path = reader.paths.init(initId);
+    const size = await stat(path).then((s) => s.size, () => undefined);
+    if (size === undefined) throw new OriginError('NOT_FOUND', `init-${initId}.mp4`);
+    return fromDisk(req, path, size, INIT_TYPE, cachePolicy.immutableMedia);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Catchup playlists: a pure function from archived segments to an EVENT or VOD media playlist.
+ * Every segment carries PROGRAM-DATE-TIME; wherever the archive has a hole (the publisher was
+ * away, the disk was full) or the encoding changes, EXT-X-DISCONTINUITY says so, so a player
+ * never jumps silently.
+ */
+import { fmtSec } from './media-playlist.js';
+
+export interface ArchivePlaylistSegment {
+  msn: number;
+  initId: number;
+  discontinuity: boolean;
+  programDateTimeMs: number;
+  durationMs: number;
+  /** URI relative to the playlist, without query. */
+  uri: string;
+}
+
+export interface ArchivePlaylistOptions {
+  /** VOD (closed range, with ENDLIST) or EVENT (a range still growing: the channel is live). */
+  type: 'VOD' | 'EVENT';
+  /** At least the channel's target duration; raised to the longest segment's rounded duration (TD-01). */
+  minTargetDurationSec: number;
+  initUri: (initId: number) => string;
+  /** Query string carried onto every URI (tokens), including its leading '?', or ''. */
+  querySuffix: string;
+}
+
+export function renderArchivePlaylist(segs: readonly ArchivePlaylistSegment[], o: ArchivePlaylistOptions): string {
+  const q = o.querySuffix;
+  let td = o.minTargetDurationSec;
+  for (const s of segs) td = Math.max(td, Math.round(s.durationMs / 1000));
+  const out = ['#EXTM3U', '#EXT-X-VERSION:6', `#EXT-X-TARGETDURATION:${td}`, `#EXT-X-PLAYLIST-TYPE:${o.type}`,
+    `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.msn ?? 0}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  let prev: ArchivePlaylistSegment | undefined;
+  for (const s of segs) {
+    if (prev && (s.discontinuity || s.msn !== prev.msn + 1 || s.initId !== prev.initId)) out.push('#EXT-X-DISCONTINUITY');
+    if (!prev || s.initId !== prev.initId) out.push(`#EXT-X-MAP:URI="${o.initUri(s.initId)}${q}"`);
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`, `#EXTINF:${fmtSec(s.durationMs)},`, `${s.uri}${q}`);
+    prev = s;
+  }
+  if (o.type === 'VOD') out.push('#EXT-X-ENDLIST');
+  return out.join('\n') + '\n';
+}

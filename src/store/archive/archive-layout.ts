@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+
+/**
+ * Where the archive keeps things, in one place (documented in docs/storage.md):
+ *
+ *   <dataDir>/archive/<channel>/sessions.log                one line per publish session start/end
+ *   <dataDir>/archive/<channel>/<rendition>/init/<id>.mp4   init segments (ids grow with time)
+ *   <dataDir>/archive/<channel>/<rendition>/init/<id>.json  the tracks behind that init (codecs, size)
+ *   <dataDir>/archive/<channel>/<rendition>/<YYYYMMDDHH>/<msn>.m4s      a segment: its parts back to back
+ *   <dataDir>/archive/<channel>/<rendition>/<YYYYMMDDHH>/segments.log   one line per complete segment
+ *   <dataDir>/archive/<channel>/<rendition>/<YYYYMMDDHH>/parts.log      journal of the open segment (crash recovery)
+ *
+ * A segment lives in the UTC hour of its PROGRAM-DATE-TIME, so a time range maps to a few
+ * directories and retention deletes whole hours.
+ */
+
+export const HOUR_MS = 3_600_000;
+
+/** The archived facts of one complete segment (a line of segments.log). */
+export interface ArchivedSegment {
+  msn: number;
+  initId: number;
+  discontinuity: boolean;
+  programDateTimeMs: number;
+  startMs: number;
+  durationMs: number;
+  bytes: number;
+  /** The hour directory holding it, YYYYMMDDHH. */
+  hour: string;
+}
+
+/** YYYYMMDDHH of an epoch-millisecond time, UTC. */
+export function hourKey(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 13).replace(/[-T]/g, '');
+}
+
+/** Epoch milliseconds at the start of an hour key. */
+export function hourStartMs(hour: string): number {
+  return Date.UTC(+hour.slice(0, 4), +hour.slice(4, 6) - 1, +hour.slice(6, 8), +hour.slice(8, 10));
+}
+
+export const HOUR_DIR = /^\d{10}$/;
+
+export class ArchivePaths {
+  constructor(readonly root: string) {}
+
+  static channel(dataDir: string, channelId: string): string {
+    return join(dataDir, 'archive', channelId);
+  }
+
+  hourDir(hour: string): string {
+    return join(this.root, hour);
+  }
+
+  segment(hour: string, msn: number): string {
+    return join(this.root, hour, `${msn}.m4s`);
+  }
+
+  segmentsLog(hour: string): string {
+    return join(this.root, hour, 'segments.log');
+  }
+
+  partsLog(hour: string): string {
+    return join(this.root, hour, 'parts.log');
+  }
+
+  initDir(): string {
+    return join(this.root, 'init');
+  }
+
+  init(initId: number): string {
+    return join(this.root, 'init', `${initId}.mp4`);
+  }
+
+  tracks(initId: number): string {
+    return join(this.root, 'init', `${initId}.json`);
+  }
+}
+
+export function formatSegmentLine(s: Omit<ArchivedSegment, 'hour'>): string {
+  return `${s.msn} ${s.initId} ${s.discontinuity ? 1 : 0} ${s.programDateTimeMs} ${s.startMs} ${s.durationMs} ${s.bytes}\n`;
+}
+
+/** Parses segments.log; a torn last line (crash mid-append) is ignored. */
+export function parseSegmentsLog(text: string, hour: string): ArchivedSegment[] {
+  const out: ArchivedSegment[] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    if (nl < 0) break;
+    const f = text.slice(pos, nl).split(' ');
+    pos = nl + 1;
+    if (f.length !== 7) continue;
+    const n = f.map(Number);
+    if (n.some((x) => !Number.isFinite(x))) continue;
+    out.push({ msn: n[0], initId: n[1], discontinuity: n[2] === 1, programDateTimeMs: n[3], startMs: n[4], durationMs: n[5], bytes: n[6], hour });
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { TrackInfo } from '../../media/types.js';
+import { ArchivePaths, HOUR_DIR, HOUR_MS, hourKey, parseSegmentsLog, type ArchivedSegment } from './archive-layout.js';
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+async function readOrEmpty(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return '';
+    throw err;
+  }
+}
+
+/**
+ * Reads one rendition's archive: segments by time range, init segments, the tracks behind
+ * them, and segment bytes. Everything is async file I/O; nothing is cached here.
+ */
+export class ArchiveReader {
+  readonly paths: ArchivePaths;
+  /** Recently looked-up hours by msn, for serving segments; a few hours, so memory stays bounded. */
+  private readonly lookup = new Map<string, Map<number, ArchivedSegment>>();
+  private static readonly LOOKUP_HOURS = 4;
+
+  constructor(root: string) {
+    this.paths = new ArchivePaths(root);
+  }
+
+  /** Hour directories present, oldest first. */
+  async hours(): Promise<string[]> {
+    try {
+      return (await readdir(this.paths.root)).filter((d) => HOUR_DIR.test(d)).sort();
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  /** The complete segments of one hour directory, in order. */
+  async hour(hour: string): Promise<ArchivedSegment[]> {
+    return parseSegmentsLog(await readOrEmpty(this.paths.segmentsLog(hour)), hour);
+  }
+
+  /**
+   * Segments that overlap [fromMs, toMs) by PROGRAM-DATE-TIME, in order. Reads only the hour
+   * directories the range touches (plus the one before, for a segment straddling the start).
+   */
+  async range(fromMs: number, toMs: number): Promise<ArchivedSegment[]> {
+    const present = new Set(await this.hours());
+    const out: ArchivedSegment[] = [];
+    for (let t = Math.floor(fromMs / HOUR_MS) * HOUR_MS - HOUR_MS; t < toMs; t += HOUR_MS) {
+      const h = hourKey(t);
+      if (!present.has(h)) continue;
+      for (const s of await this.hour(h)) {
+        if (s.programDateTimeMs < toMs && s.programDateTimeMs + s.durationMs > fromMs) out.push(s);
+      }
+    }
+    return out;
+  }
+
+  /** The newest segments covering at least spanMs of media before the newest one's end. */
+  async latest(spanMs: number): Promise<ArchivedSegment[]> {
+    const hours = await this.hours();
+    const out: ArchivedSegment[][] = [];
+    let covered = 0;
+    for (let i = hours.length - 1; i >= 0 && covered < spanMs; i--) {
+      const segs = await this.hour(hours[i]);
+      out.unshift(segs);
+      for (const s of segs) covered += s.durationMs;
+    }
+    const all = out.flat();
+    let from = all.length;
+    for (let acc = 0; from > 0 && acc < spanMs;) acc += all[--from].durationMs;
+    return all.slice(from);
+  }
+
+  async init(initId: number): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.paths.init(initId));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async tracks(initId: number): Promise<TrackInfo[] | undefined> {
+    const text = await readOrEmpty(this.paths.tracks(initId));
+    if (!text) return undefined;
+    return (JSON.parse(text) as (TrackInfo & { codecConfig: string })[])
+      .map((t) => ({ ...t, codecConfig: Buffer.from(t.codecConfig, 'base64') }) as TrackInfo);
+  }
+
+  /**
+   * The indexed segment msn of an hour, or undefined. Only indexed segments are served: the file
+   * of the segment being written exists before it is whole. An hour still being written is
+   * re-read when the msn is not in it yet.
+   */
+  async find(hour: string, msn: number): Promise<ArchivedSegment | undefined> {
+    let byMsn = this.lookup.get(hour);
+    if (!byMsn?.has(msn)) {
+      byMsn = new Map((await this.hour(hour)).map((s) => [s.msn, s]));
+      this.lookup.delete(hour);
+      this.lookup.set(hour, byMsn);
+      if (this.lookup.size > ArchiveReader.LOOKUP_HOURS) this.lookup.delete(this.lookup.keys().next().value!);
+    } else {
+      // Most recently used last.
+      this.lookup.delete(hour);
+      this.lookup.set(hour, byMsn);
+    }
+    return byMsn.get(msn);
+  }
+
+  segmentPath(s: Pick<ArchivedSegment, 'hour' | 'msn'>): string {
+    return this.paths.segment(s.hour, s.msn);
+  }
+}

@@ -1,0 +1,163 @@
+import { appendFile, mkdir, open, rename, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { TrackInfo } from '../../media/types.js';
+import type { LivePart, SegmentFacts } from '../live-window.js';
+import type { StorageGate } from '../disk/storage-gate.js';
+import { SerialWriter } from '../disk/serial-writer.js';
+import { ArchivePaths, formatSegmentLine, hourKey, type ArchivedSegment } from './archive-layout.js';
+
+/** What the live window learns back from the archive about each segment. */
+export interface ArchiveListener {
+  /** The segment is complete on disk and indexed: RAM may drop its bytes. */
+  persisted(msn: number, segment: ArchivedSegment, path: string): void;
+  /** The segment will not be on disk (disk low, queue full, write error). */
+  notPersisted(msn: number): void;
+}
+
+interface OpenSegment {
+  facts: SegmentFacts & { msn: number };
+  hour: string;
+  path: string;
+  file?: FileHandle;
+  bytes: number;
+  durationMs: number;
+  /** Set when any part of it was dropped or failed: the segment is then deleted, never indexed. */
+  broken: boolean;
+}
+
+/** Writes a whole buffer at the file's current position (write() may write less than asked). */
+async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await file.write(data, off, data.length - off)).bytesWritten;
+}
+
+async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
+  await writeFile(`${path}.tmp`, data);
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * Appends one rendition's parts to the archive as they are produced, off the event loop and in
+ * order. A segment is indexed (segments.log) only once all its bytes are written, so a reader
+ * never sees a segment that is not whole; the open segment's parts are journaled (parts.log)
+ * so a crash loses at most the part being written (recovery: archive-recovery.ts).
+ */
+export class ArchiveWriter {
+  private readonly paths: ArchivePaths;
+  private readonly queue: SerialWriter;
+  private current: OpenSegment | undefined;
+  private readonly knownDirs = new Set<string>();
+  private dropped = 0;
+
+  constructor(
+    root: string,
+    private readonly gate: StorageGate,
+    private readonly listener: ArchiveListener,
+    private readonly log: Logger,
+    maxPendingBytes = 64 * 1024 * 1024,
+  ) {
+    this.paths = new ArchivePaths(root);
+    this.queue = new SerialWriter(maxPendingBytes, (err) => {
+      this.gate.reportWriteError(err);
+      this.log.error({ err, code: err.code }, 'archive write failed; the segment is left out of the archive');
+    });
+  }
+
+  addInit(initId: number, data: Buffer, tracks: readonly TrackInfo[]): void {
+    if (!this.gate.writable) return;
+    const json = JSON.stringify(tracks.map((t) => ({ ...t, codecConfig: t.codecConfig.toString('base64') })));
+    this.queue.run(async () => {
+      await this.mkdir(this.paths.initDir());
+      await writeAtomically(this.paths.init(initId), data);
+      await writeAtomically(this.paths.tracks(initId), json);
+    }, data.length);
+  }
+
+  /** Mirrors LiveWindow.addPart: index 0 (or a new msn) closes the open segment and opens the next. */
+  addPart(part: LivePart, facts: SegmentFacts): void {
+    if (!this.current || part.index === 0 || this.current.facts.msn !== part.msn) {
+      this.endSegment();
+      this.openSegment({ ...facts, msn: part.msn });
+    }
+    const seg = this.current!;
+    if (seg.broken) return;
+    const queued = this.queue.run(async () => {
+      if (seg.broken || !seg.file) return;
+      try {
+        await writeAll(seg.file, part.data);
+        await appendFile(this.paths.partsLog(seg.hour), `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
+      } catch (err) {
+        seg.broken = true;
+        throw err;
+      }
+    }, part.data.length);
+    if (!queued) this.drop(seg, 'archive write queue full (disk slower than the stream)');
+    else { seg.bytes += part.data.length; seg.durationMs += part.durationMs; }
+  }
+
+  private openSegment(facts: SegmentFacts & { msn: number }): void {
+    const hour = hourKey(facts.programDateTimeMs);
+    const seg: OpenSegment = { facts, hour, path: this.paths.segment(hour, facts.msn), bytes: 0, durationMs: 0, broken: false };
+    this.current = seg;
+    if (!this.gate.writable) { seg.broken = true; return; }
+    this.queue.run(async () => {
+      try {
+        await this.mkdir(this.paths.hourDir(hour));
+        seg.file = await open(seg.path, 'w');
+        await appendFile(this.paths.partsLog(hour),
+          `O ${facts.msn} ${facts.initId} ${facts.discontinuity ? 1 : 0} ${facts.programDateTimeMs} ${facts.startMs}\n`);
+      } catch (err) {
+        seg.broken = true;
+        throw err;
+      }
+    });
+  }
+
+  /** Closes the open segment: indexes it when whole, deletes it otherwise. Mirrors LiveWindow.endSegment. */
+  endSegment(): void {
+    const seg = this.current;
+    if (!seg) return;
+    this.current = undefined;
+    this.queue.run(async () => {
+      await seg.file?.close();
+      if (seg.broken || seg.bytes === 0) {
+        if (seg.file) await unlink(seg.path).catch(() => {});
+        this.listener.notPersisted(seg.facts.msn);
+        return;
+      }
+      const archived: ArchivedSegment = {
+        msn: seg.facts.msn, initId: seg.facts.initId, discontinuity: seg.facts.discontinuity,
+        programDateTimeMs: seg.facts.programDateTimeMs, startMs: seg.facts.startMs,
+        durationMs: seg.durationMs, bytes: seg.bytes, hour: seg.hour,
+      };
+      try {
+        await appendFile(this.paths.segmentsLog(seg.hour), formatSegmentLine(archived));
+      } catch (err) {
+        // Not indexed means not archived: drop the bytes too, and tell the window.
+        await truncate(seg.path, 0).then(() => unlink(seg.path)).catch(() => {});
+        this.listener.notPersisted(seg.facts.msn);
+        throw err;
+      }
+      this.listener.persisted(seg.facts.msn, archived, seg.path);
+    });
+  }
+
+  private drop(seg: OpenSegment, reason: string): void {
+    seg.broken = true;
+    this.dropped++;
+    if (this.dropped === 1 || this.dropped % 100 === 0) this.log.warn({ msn: seg.facts.msn, dropped: this.dropped, reason }, 'segment left out of the archive');
+  }
+
+  private async mkdir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+    // Hour directories come and go (retention); remember only a few.
+    if (this.knownDirs.size > 8) this.knownDirs.delete(this.knownDirs.values().next().value!);
+  }
+
+  /** Resolves when everything queued so far is on disk (shutdown, tests). */
+  flush(): Promise<void> {
+    return this.queue.idle();
+  }
+}

@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { TrackInfo } from '../../media/types.js';
+import type { LiveWindow } from '../live-window.js';
+import type { StorageGate } from '../disk/storage-gate.js';
+import { ArchiveReader } from './archive-reader.js';
+import { ArchiveWriter } from './archive-writer.js';
+import { recoverOpenSegment } from './archive-recovery.js';
+import { SessionLog } from './session-log.js';
+import type { ArchivedSegment } from './archive-layout.js';
+
+/** What a restart brings back of a rendition's live window. */
+export interface RestoredRendition {
+  segments: (ArchivedSegment & { storedPath: string })[];
+  inits: Map<number, Buffer>;
+  tracks: TrackInfo[];
+}
+
+/**
+ * One channel's archive: a writer and a reader per rendition, and the session log. The live
+ * window hands it every part; players read DVR and catchup back from it.
+ */
+export class ChannelArchive {
+  readonly sessions: SessionLog;
+  private readonly readers = new Map<string, ArchiveReader>();
+  private readonly log: Logger;
+
+  constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger) {
+    this.sessions = new SessionLog(dir);
+    this.log = logger.child({ component: 'archive', channel: channelId });
+  }
+
+  reader(rendition: string): ArchiveReader {
+    let r = this.readers.get(rendition);
+    if (!r) this.readers.set(rendition, (r = new ArchiveReader(join(this.dir, rendition))));
+    return r;
+  }
+
+  /** A writer feeding `window`'s archive state back as segments land on disk. */
+  writer(rendition: string, window: LiveWindow): ArchiveWriter {
+    return new ArchiveWriter(join(this.dir, rendition), this.gate, {
+      persisted: (msn, _seg, path) => window.archived(msn, path),
+      notPersisted: (msn) => window.notArchived(msn),
+    }, this.log.child({ rendition }));
+  }
+
+  /**
+   * At start: indexes the segment a crash left open, closes a session the crash left open,
+   * and returns the newest spanMs of the rendition for the live window to list again.
+   */
+  async recover(rendition: string, spanMs: number): Promise<RestoredRendition | undefined> {
+    const reader = this.reader(rendition);
+    const recovered = await recoverOpenSegment(reader);
+    if (recovered) this.log.warn({ msn: recovered.msn, bytes: recovered.bytes, durationMs: recovered.durationMs }, 'recovered the segment open at the last stop');
+    const segs = spanMs > 0 ? await reader.latest(spanMs) : [];
+    const last = segs[segs.length - 1];
+    const sessions = await this.sessions.list();
+    const open = sessions[sessions.length - 1];
+    if (open && open.endMs === undefined) {
+      const endMs = last ? last.programDateTimeMs + last.durationMs : open.startMs;
+      await this.sessions.ended(Math.max(open.startMs, Math.round(endMs)));
+      this.log.warn({ startMs: open.startMs }, 'closed the publish session left open at the last stop');
+    }
+    if (!last) return undefined;
+    const inits = new Map<number, Buffer>();
+    for (const s of segs) {
+      if (inits.has(s.initId)) continue;
+      const data = await reader.init(s.initId);
+      if (data) inits.set(s.initId, data);
+    }
+    const tracks = await reader.tracks(last.initId);
+    // Segments whose init is gone cannot play; keep the playable newest run.
+    let from = segs.length;
+    while (from > 0 && inits.has(segs[from - 1].initId)) from--;
+    if (!tracks || from === segs.length) return undefined;
+    return { segments: segs.slice(from).map((s) => ({ ...s, storedPath: reader.segmentPath(s) })), inits, tracks };
+  }
+}

@@ -1,0 +1,73 @@
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One publish session (publish to unpublish) as the archive lists it. */
+export interface ArchiveSession {
+  startMs: number;
+  /** Undefined while the session is live. */
+  endMs?: number;
+}
+
+/**
+ * <dataDir>/archive/<channel>/sessions.log: "S <startMs>" when a publish session starts,
+ * "E <endMs>" when it ends. A session left without its E line by a crash is closed by
+ * recovery with the end of its last archived segment.
+ */
+export class SessionLog {
+  private readonly path: string;
+  /** Appends and the retention rewrite run one at a time, so a rewrite never loses an append. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly dir: string) {
+    this.path = join(dir, 'sessions.log');
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(op, op);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  started(startMs: number): Promise<void> {
+    return this.serial(async () => {
+      await mkdir(this.dir, { recursive: true });
+      await appendFile(this.path, `S ${startMs}\n`);
+    });
+  }
+
+  ended(endMs: number): Promise<void> {
+    return this.serial(() => appendFile(this.path, `E ${endMs}\n`));
+  }
+
+  async list(): Promise<ArchiveSession[]> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: ArchiveSession[] = [];
+    for (const line of text.split('\n')) {
+      const [kind, t] = line.split(' ');
+      const ms = Number(t);
+      if (!Number.isFinite(ms)) continue;
+      if (kind === 'S') out.push({ startMs: ms });
+      else if (kind === 'E' && out.length > 0 && out[out.length - 1].endMs === undefined) out[out.length - 1].endMs = ms;
+    }
+    return out;
+  }
+
+  /** Keeps only sessions that end at or after cutoffMs (retention); rewritten atomically. */
+  dropBefore(cutoffMs: number): Promise<number> {
+    return this.serial(async () => {
+      const all = await this.list();
+      const kept = all.filter((s) => s.endMs === undefined || s.endMs >= cutoffMs);
+      if (kept.length === all.length) return 0;
+      const text = kept.map((s) => `S ${s.startMs}\n${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`).join('');
+      await writeFile(`${this.path}.tmp`, text);
+      await rename(`${this.path}.tmp`, this.path);
+      return all.length - kept.length;
+    });
+  }
+}
