@@ -80,10 +80,13 @@ async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
   }
 }
 
-/** Creates the file exclusively; a name already taken (a restart in the same second) gets -2, -3, … */
+/**
+ * Creates the file exclusively: a name already taken (a new session in the same second at the
+ * same msn) gets _2, _3, … ('_' sorts after '.', so the later file still lists after the first).
+ */
 async function createExclusive(base: string): Promise<{ fh: FileHandle; path: string }> {
   for (let n = 1; ; n++) {
-    const path = n === 1 ? base : base.replace(/\.mp4$/, `-${n}.mp4`);
+    const path = n === 1 ? base : base.replace(/\.mp4$/, `_${n}.mp4`);
     try {
       return { fh: await open(path, 'wx'), path };
     } catch (err) {
