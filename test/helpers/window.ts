@@ -1,4 +1,4 @@
-import { LiveWindow, type LiveWindowOptions } from '../../src/store/live-window.js';
+import { LiveWindow, type LivePart, type LiveWindowOptions, type SegmentFacts } from '../../src/store/live-window.js';
 
 export interface FakeStream {
   window: LiveWindow;
@@ -6,6 +6,8 @@ export interface FakeStream {
   addPart(opts?: { durationMs?: number; independent?: boolean; bytes?: number }): { msn: number; index: number };
   /** Adds n parts. */
   addParts(n: number): void;
+  /** What the last addPart gave the window (the archive writer gets the same). */
+  last?: { part: LivePart; facts: SegmentFacts };
   clock: { now: number };
 }
 
@@ -16,7 +18,7 @@ export interface FakeStream {
 export function fakeStream(o: Partial<LiveWindowOptions> & { partsPerSegment?: number; partMs?: number; firstMsn?: number; startPdt?: number } = {}): FakeStream {
   const clock = { now: o.startPdt ?? Date.UTC(2026, 10, 25, 12, 0, 0) };
   const window = new LiveWindow({ windowMs: o.windowMs ?? 20_000, minSegments: o.minSegments ?? 6,
-    retainAfterRemovalMs: o.retainAfterRemovalMs ?? 30_000, now: () => clock.now });
+    retainAfterRemovalMs: o.retainAfterRemovalMs ?? 30_000, now: () => clock.now, hotMs: o.hotMs, archived: o.archived });
   const perSeg = o.partsPerSegment ?? 10;
   const partMs = o.partMs ?? 200;
   let msn = (o.firstMsn ?? 1) - 1;
@@ -28,11 +30,14 @@ export function fakeStream(o: Partial<LiveWindowOptions> & { partsPerSegment?: n
     if (index === perSeg) { index = 0; msn++; }
     const durationMs = p.durationMs ?? partMs;
     const data = Buffer.alloc(p.bytes ?? 1000, (msn * 31 + index) & 0xff);
-    window.addPart({ msn, index, durationMs, independent: p.independent ?? index === 0, data },
-      { initId: 1, discontinuity: false, programDateTimeMs: clock.now, startMs: mediaMs });
+    const part = { msn, index, durationMs, independent: p.independent ?? index === 0, data };
+    const facts = { initId: 1, discontinuity: false, programDateTimeMs: clock.now, startMs: mediaMs };
+    window.addPart(part, facts);
+    stream.last = { part, facts };
     mediaMs += durationMs;
     clock.now += durationMs;
     return { msn, index };
   };
-  return { window, clock, addPart, addParts: (n) => { for (let i = 0; i < n; i++) addPart(); } };
+  const stream: FakeStream = { window, clock, addPart, addParts: (n) => { for (let i = 0; i < n; i++) addPart(); } };
+  return stream;
 }
