@@ -4,6 +4,7 @@ import type { TrackInfo } from '../../src/media/types.js';
 import { silentLogger } from '../../src/log.js';
 import type { OriginRequest } from '../../src/delivery/types.js';
 import { manualPipeline } from './manual-pipeline.js';
+import type { ChannelArchive } from '../../src/store/archive/channel-archive.js';
 
 /** avcC for High profile level 3.1 and an AAC-LC stereo 48 kHz AudioSpecificConfig. */
 export const TRACKS: TrackInfo[] = [
@@ -15,7 +16,8 @@ export const TRACKS: TrackInfo[] = [
  * A real Channel and Publication whose native pipeline is replaced by a hand the test drives:
  * the packager and delivery are exercised exactly as in production, minus libav.
  */
-export function fakeChannel(mode: LatencyMode = 'ultra-low', settings: { segmentTargetSec?: number; partTargetSec?: number | null } = {}) {
+export function fakeChannel(mode: LatencyMode = 'ultra-low',
+  settings: { segmentTargetSec?: number; partTargetSec?: number | null; archive?: ChannelArchive; dvrWindowMs?: number } = {}) {
   const defaults = { normal: [6, null], low: [2, null], 'ultra-low': [2, 0.2] } as const;
   const profile = latencyProfile(mode, {
     segmentTargetSec: settings.segmentTargetSec ?? defaults[mode][0],
@@ -25,7 +27,7 @@ export function fakeChannel(mode: LatencyMode = 'ultra-low', settings: { segment
   const partMs = (profile.partTargetSec ?? profile.segmentTargetSec) * 1000;
   const pipe = manualPipeline({ partMs, perSegment: Math.round(profile.segmentTargetSec * 1000 / partMs) });
   const channel = new Channel({ id: 'test', streamKey: 'test-key-123', profile, reconnectWindowMs: 50, endedRetentionMs: 100,
-    createPipeline: pipe.factory, logger: silentLogger() });
+    createPipeline: pipe.factory, logger: silentLogger(), archive: settings.archive, dvrWindowMs: settings.dvrWindowMs });
   const pub = channel.startPublication('127.0.0.1');
   pub.setTracks(TRACKS);
   pipe.init(Buffer.from('INIT'));
