@@ -175,7 +175,7 @@ export class SourceRecorder {
       return this.drops.note({ reason: 'write queue full', pendingBytes: this.writer.pendingBytes });
     }
     file.queuedMs += part.durationMs;
-    if (++file.queuedParts === 1) this.queue(file, 0, () => this.saveSidecar(file));
+    file.queuedParts++;
   }
 
   /** The publish session ended: finalizes the current file; resolves once it is on disk. */
@@ -184,6 +184,11 @@ export class SourceRecorder {
     this.session = undefined;
     this.drops.flush();
     await this.writer.idle();
+  }
+
+  /** Resolves once every write queued so far has run (the current file stays open). */
+  idle(): Promise<void> {
+    return this.writer.idle();
   }
 
   /** Process shutdown: finalizes the current file and ignores later calls. Idempotent. */
@@ -264,6 +269,8 @@ export class SourceRecorder {
     const { fh, path } = await createExclusive(file.path);
     file.handle = fh;
     file.path = path;
+    // The sidecar exists from the start, so a crash at any point leaves a file recover() finds.
+    await this.saveSidecar(file);
     await writeAll(fh, [init]);
     file.bytes = init.length;
     this.log.info({ file: path, firstMsn: file.firstMsn, reason: file.openReason }, 'recording opened');
