@@ -12,6 +12,8 @@ import { NodeHttpServer } from './delivery/node-http/node-http-server.js';
 import { Http2Server, Http2CleartextServer } from './delivery/http2/http2-server.js';
 import { EventBus } from './events.js';
 import { DiskSpaceGuard } from './store/disk/storage-gate.js';
+import { RecordingCatalog } from './store/recording/recording-catalog.js';
+import { join } from 'node:path';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -43,7 +45,7 @@ export class Origin {
       dataDir: config.dataDir, minFreeBytes: config.storage.minFreeMb * mb, resumeMarginBytes: config.storage.resumeMarginMb * mb,
       checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
     });
-    this.channels = new ChannelRegistry(config, createPipeline, log, undefined, this.disk);
+    this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events });
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
   }
 
@@ -61,8 +63,10 @@ export class Origin {
     const c = this.config;
     await mkdir(c.dataDir, { recursive: true });
     await this.disk.start();
-    // The DVR windows come back before anyone can publish or play.
+    // The DVR windows come back before anyone can publish or play; recordings a crash left
+    // open are cut at their last whole part and closed.
     await this.channels.restore();
+    await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
     const handle = this.handler.handle.bind(this.handler);
     if (c.http.enabled) {
       const opts = { host: c.http.host, port: c.http.port, handle, logger: this.log.child({ component: 'http', server: c.http.server }) };

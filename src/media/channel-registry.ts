@@ -6,6 +6,9 @@ import { latencyProfile } from './latency-profile.js';
 import { ChannelArchive } from '../store/archive/channel-archive.js';
 import { ArchivePaths } from '../store/archive/archive-layout.js';
 import { ALWAYS_WRITABLE, type StorageGate } from '../store/disk/storage-gate.js';
+import { SourceRecorder } from '../store/recording/source-recorder.js';
+import { EventBus } from '../events.js';
+import { join } from 'node:path';
 
 /** SHA-256 so every comparison is over 32 bytes: equal-length, constant-time, no length leak. */
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -15,7 +18,9 @@ export class ChannelRegistry {
   private readonly byId = new Map<string, Channel>();
   private readonly keys: { digest: Buffer; channel: Channel }[] = [];
 
-  constructor(config: Config, createPipeline: PipelineFactory, logger: Logger, now?: () => number, gate: StorageGate = ALWAYS_WRITABLE) {
+  constructor(config: Config, createPipeline: PipelineFactory, logger: Logger,
+    o: { now?: () => number; gate?: StorageGate; events?: EventBus } = {}) {
+    const { now } = o, gate = o.gate ?? ALWAYS_WRITABLE, events = o.events ?? new EventBus();
     for (const c of config.channels) {
       const ch = new Channel({
         id: c.id, streamKey: c.streamKey,
@@ -25,6 +30,10 @@ export class ChannelRegistry {
         archive: config.archive.enabled
           ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger) : undefined,
         dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
+        recorder: c.record ? new SourceRecorder({
+          channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,
+          gate, events, logger, now,
+        }) : undefined,
         createPipeline, logger, now,
       });
       this.byId.set(c.id, ch);

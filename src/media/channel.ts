@@ -4,6 +4,7 @@ import type { LatencyProfile } from './latency-profile.js';
 import { LiveWindow } from '../store/live-window.js';
 import type { ChannelArchive } from '../store/archive/channel-archive.js';
 import type { ArchiveWriter } from '../store/archive/archive-writer.js';
+import type { SourceRecorder } from '../store/recording/source-recorder.js';
 import { aacCodecString, avcCodecString } from './codec-string.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
@@ -32,6 +33,8 @@ export interface ChannelOptions {
   archive?: ChannelArchive;
   /** DVR window of the live playlist (needs the archive). */
   dvrWindowMs?: number;
+  /** Records the source of every publish session to files, when the channel asks for it. */
+  recorder?: SourceRecorder;
   now?: () => number;
 }
 
@@ -150,8 +153,9 @@ export class Channel {
     const firstMsn = continuing ? this.lastMsn + 1
       : Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
     const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
+    this.opts.recorder?.startSession();
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
-      this.opts.archive?.writer('source', this.window));
+      this.opts.archive?.writer('source', this.window), this.opts.recorder);
     this.publication = pub;
     this.opts.archive?.sessions.started(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session start'));
     this.state = 'live';
@@ -210,6 +214,7 @@ export class Channel {
     clearTimeout(this.endTimer);
     clearTimeout(this.dropTimer);
     await this.publication?.finish('server closing');
+    await this.opts.recorder?.close();
     this.window?.close();
   }
 }
@@ -237,6 +242,7 @@ export class Publication implements PublicationSink {
     continuing: boolean,
     private readonly log: Logger,
     private readonly archive?: ArchiveWriter,
+    private readonly recorder?: SourceRecorder,
   ) {
     this.pendingDiscontinuity = continuing;
   }
@@ -287,6 +293,7 @@ export class Publication implements PublicationSink {
     if (chunk.kind === 'init') {
       this.window.addInit(this.initId, chunk.data);
       this.archive?.addInit(this.initId, chunk.data, this.channel.sourceTracks);
+      this.recorder?.addInit(chunk.data);
       return;
     }
     this.channel.noteMsn(chunk.msn);
@@ -299,6 +306,7 @@ export class Publication implements PublicationSink {
     };
     this.window.addPart(part, facts);
     this.archive?.addPart(part, facts);
+    this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
     if (chunk.partIndex === 0) this.pendingDiscontinuity = false;
   }
 
@@ -318,7 +326,8 @@ export class Publication implements PublicationSink {
       }
       this.window.endSegment(false);
       this.archive?.endSegment();
-      await this.archive?.flush();
+      // The recording is finalized per session (unpublish); the archive just closes its segment.
+      await Promise.all([this.archive?.flush(), this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
       this.channel.publicationEnded(this, reason);
     })();
     return this.finished;

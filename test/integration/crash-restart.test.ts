@@ -17,7 +17,6 @@ import { parseM3u8 } from '../helpers/m3u8.js';
  */
 
 /** Flip when source recordings are wired: the config records, and the recordings subtest runs. */
-const RECORDINGS_WIRED = false;
 
 const FPS = 30;
 const KEY = 'demo-key-123';
@@ -132,7 +131,7 @@ t.test('kill -9 mid-stream, restart: archive intact and playable, DVR window bac
     dataDir, log: { level: 'info' },
     latencyModes: { 'ultra-low': { segmentTargetSec: 1, partTargetSec: 0.2, playlistWindowSec: 6 } },
     dvr: { windowSec: 120 }, reconnectWindowSec: 20,
-    channels: [{ id: 'demo', streamKey: KEY, latencyMode: 'ultra-low', record: RECORDINGS_WIRED }],
+    channels: [{ id: 'demo', streamKey: KEY, latencyMode: 'ultra-low', record: true }],
   }));
 
   // ── Run 1: publish ~8 s, then kill -9 in the middle of a segment while ffmpeg still publishes.
@@ -310,7 +309,7 @@ t.test('kill -9 mid-stream, restart: archive intact and playable, DVR window bac
     t.equal((await fetch(base2 + sessions[0].playlist)).status, 200, `the first session's playlist ${sessions[0].playlist} answers`);
   });
 
-  await t.test('recordings survive the crash up to the last whole part and play', { todo: RECORDINGS_WIRED ? false : 'recordings are being wired: set RECORDINGS_WIRED' }, async (t) => {
+  await t.test('recordings survive the crash up to the last whole part and play', async (t) => {
     const recDir = join(dataDir, 'recordings', 'demo');
     const sidecars = readdirSync(recDir).filter((f) => f.endsWith('.json')).sort()
       .map((f) => JSON.parse(readFileSync(join(recDir, f), 'utf8')) as { file: string; complete: boolean; endedAt: string | null; bytes: number; durationMs: number; firstMsn: number; lastMsn: number });

@@ -25,10 +25,6 @@ interface Found {
 }
 
 /** remove() of a file that is still being recorded. */
-export class RecordingInProgressError extends Error {
-  readonly code = 'RECORDING_IN_PROGRESS';
-  readonly statusCode = 409;
-}
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -110,7 +106,7 @@ export class RecordingCatalog {
     const path = resolve(file);
     if (!path.startsWith(resolve(this.root) + sep) || !path.endsWith('.mp4')) throw new OriginError('NOT_FOUND', 'no such recording');
     const s = await readSidecar(sidecarPath(path));
-    if (s && !s.complete) throw new RecordingInProgressError(`recording in progress: ${file}`);
+    if (s && !s.complete) throw new OriginError('RECORDING_IN_PROGRESS', file);
     try {
       await rm(path);
     } catch (err) {
