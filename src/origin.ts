@@ -13,6 +13,7 @@ import { Http2Server, Http2CleartextServer } from './delivery/http2/http2-server
 import { EventBus } from './events.js';
 import { DiskSpaceGuard } from './store/disk/storage-gate.js';
 import { RecordingCatalog } from './store/recording/recording-catalog.js';
+import { ArchiveSweeper } from './store/archive/archive-sweeper.js';
 import { join } from 'node:path';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
@@ -37,6 +38,7 @@ export class Origin {
   readonly addresses: OriginAddresses = {};
   readonly events = new EventBus();
   readonly disk: DiskSpaceGuard;
+  readonly sweeper: ArchiveSweeper | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
@@ -46,6 +48,14 @@ export class Origin {
       checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
     });
     this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events });
+    this.sweeper = config.archive.enabled ? new ArchiveSweeper({
+      archives: () => config.channels.flatMap((c) => {
+        const archive = this.channels.get(c.id)?.archive;
+        return archive ? [{ archive, retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000 }] : [];
+      }),
+      intervalMs: config.archive.sweepIntervalSec * 1000,
+      logger: log,
+    }) : undefined;
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
   }
 
@@ -67,6 +77,7 @@ export class Origin {
     // open are cut at their last whole part and closed.
     await this.channels.restore();
     await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
+    this.sweeper?.start();
     const handle = this.handler.handle.bind(this.handler);
     if (c.http.enabled) {
       const opts = { host: c.http.host, port: c.http.port, handle, logger: this.log.child({ component: 'http', server: c.http.server }) };
@@ -95,6 +106,7 @@ export class Origin {
   /** Stops ingest first (publishers flush their last part), then channels, then delivery. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.sweeper?.stop();
       await this.rtmp?.close();
       await this.channels.close();
       this.disk.stop();

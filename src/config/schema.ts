@@ -101,6 +101,11 @@ export const configSchema = z.object({
   const ids = new Set<string>();
   const keys = new Set<string>();
   c.channels.forEach((ch, i) => {
+    const dvrSec = ch.dvrWindowSec ?? c.dvr.windowSec, retentionSec = (ch.retentionHours ?? c.archive.retentionHours) * 3600;
+    if (c.archive.enabled && dvrSec > retentionSec) {
+      ctx.addIssue({ code: 'custom', path: ['channels', i, 'dvrWindowSec'],
+        message: `the DVR window (${dvrSec} s) is longer than the archive retention (${retentionSec} s): the playlist would list deleted segments` });
+    }
     if (ids.has(ch.id)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'id'], message: `duplicate channel id "${ch.id}"` });
     if (keys.has(ch.streamKey)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'streamKey'], message: 'duplicate streamKey' });
     ids.add(ch.id); keys.add(ch.streamKey);

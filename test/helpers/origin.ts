@@ -19,7 +19,8 @@ export interface RunningOrigin {
  * dataDir. LOG_LEVEL=debug shows its logs while debugging a test.
  */
 export async function startOrigin(overrides: Record<string, unknown> = {}): Promise<RunningOrigin> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sigma-test-'));
+  const ownDir = overrides.dataDir === undefined;
+  const dataDir = (overrides.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'sigma-test-'));
   const config = configSchema.parse({
     rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 5 },
     http: { port: 0, host: '127.0.0.1' },
@@ -38,7 +39,7 @@ export async function startOrigin(overrides: Record<string, unknown> = {}): Prom
     rtmp: (key) => `rtmp://127.0.0.1:${ports.rtmp}/live/${key}`,
     async close() {
       await origin.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

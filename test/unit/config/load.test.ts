@@ -57,3 +57,14 @@ t.test('unreadable or malformed file, bad flags, clashing ports', async (t) => {
   t.match(problems(() => load(['--http.port=1935'])).join(), /ports must differ/);
   t.match(problems(() => load(['--http2.certFile=/x.pem'])).join(), /both certFile and keyFile/);
 });
+
+t.test('storage keys: defaults, per-channel overrides, a DVR window longer than the retention refused', async (t) => {
+  const c = load([]);
+  t.equal(c.dvr.windowSec, 7200);
+  t.equal(c.archive.retentionHours, 168);
+  t.equal(c.storage.minFreeMb, 512);
+  const ch = JSON.stringify({ id: 'a', streamKey: 'a-key-1234', dvrWindowSec: 7200, retentionHours: 1 });
+  const p = problems(() => load([`--channels=[${ch}]`]));
+  t.match(p.join('\n'), /channels\.0\.dvrWindowSec: the DVR window \(7200 s\) is longer than the archive retention \(3600 s\)/);
+  t.same(problems(() => load([`--channels=[${ch}]`, '--archive.enabled=false'])), [], 'fine without the archive');
+});
