@@ -48,6 +48,7 @@ export class ArchiveWriter {
   private current: OpenSegment | undefined;
   private readonly knownDirs = new Set<string>();
   private dropped = 0;
+  private unwrittenInit: { initId: number; data: Buffer; tracks: readonly TrackInfo[] } | undefined;
 
   constructor(
     root: string,
@@ -63,14 +64,25 @@ export class ArchiveWriter {
     });
   }
 
+  /**
+   * Stores the session's init segment; while the disk is low it is kept until the first segment
+   * that does get archived, so archived segments never point at an init that is not there.
+   */
   addInit(initId: number, data: Buffer, tracks: readonly TrackInfo[]): void {
-    if (!this.gate.writable) return;
-    const json = JSON.stringify(tracks.map((t) => ({ ...t, codecConfig: t.codecConfig.toString('base64') })));
+    this.unwrittenInit = { initId, data, tracks };
+    if (this.gate.writable) this.writeInit();
+  }
+
+  private writeInit(): void {
+    const init = this.unwrittenInit;
+    if (!init) return;
+    this.unwrittenInit = undefined;
+    const json = JSON.stringify(init.tracks.map((t) => ({ ...t, codecConfig: t.codecConfig.toString('base64') })));
     this.queue.run(async () => {
       await this.mkdir(this.paths.initDir());
-      await writeAtomically(this.paths.init(initId), data);
-      await writeAtomically(this.paths.tracks(initId), json);
-    }, data.length);
+      await writeAtomically(this.paths.init(init.initId), init.data);
+      await writeAtomically(this.paths.tracks(init.initId), json);
+    }, init.data.length);
   }
 
   /** Mirrors LiveWindow.addPart: index 0 (or a new msn) closes the open segment and opens the next. */
@@ -100,6 +112,7 @@ export class ArchiveWriter {
     const seg: OpenSegment = { facts, hour, path: this.paths.segment(hour, facts.msn), bytes: 0, durationMs: 0, broken: false };
     this.current = seg;
     if (!this.gate.writable) { seg.broken = true; return; }
+    this.writeInit();
     this.queue.run(async () => {
       try {
         await this.mkdir(this.paths.hourDir(hour));

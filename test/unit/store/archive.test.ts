@@ -103,3 +103,16 @@ t.test('session log: start/end pairs, retention rewrite keeps later appends', as
   await Promise.all([archive.sessions.dropBefore(3000), archive.sessions.ended(6000), archive.sessions.started(7000)]);
   t.same(await archive.sessions.list(), [{ startMs: 5000, endMs: 6000 }, { startMs: 7000 }]);
 });
+
+t.test('an init that arrived while the disk was low is written before the first archived segment', async (t) => {
+  const gate = { writable: false, reportWriteError: () => {} };
+  const { writer, feed, reader } = setup(t, gate); // setup's addInit(1) happens with the gate closed
+  feed(5 * 2);
+  await writer.flush();
+  t.equal(await reader.init(1), undefined, 'nothing written while low');
+  gate.writable = true;
+  feed(5 * 2 + 1);
+  await writer.flush();
+  t.equal((await reader.init(1))?.toString(), 'init-bytes');
+  t.ok(await reader.tracks(1));
+});
