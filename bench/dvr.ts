@@ -112,8 +112,8 @@ function pendingSegments(w: LiveWindow): number {
 }
 
 async function originChild(): Promise<void> {
-  const ownDir = opts.dataDir === '';
-  const dataDir = ownDir ? mkdtempSync(join(tmpdir(), 'sigma-bench-dvr-')) : opts.dataDir;
+  // The parent removes the dataDir once this process is gone (GBs: longer than close() may take).
+  const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'sigma-bench-dvr-'));
   const config = configSchema.parse({
     rtmp: { enabled: false, port: 0 },
     http: { host: '127.0.0.1', port: 0, server: opts.server },
@@ -270,7 +270,6 @@ async function originChild(): Promise<void> {
         case 'close':
           clearInterval(live);
           await origin.close();
-          if (ownDir) rmSync(dataDir, { recursive: true, force: true });
           process.exit(0);
           return;
         default: reply = { error: `unknown ${m.cmd}` };
@@ -405,6 +404,7 @@ async function runWindow(windowSec: number): Promise<Record<string, unknown>> {
     };
   } finally {
     await child.close();
+    rmSync(child.ready.dataDir, { recursive: true, force: true });
   }
 }
 
