@@ -1,10 +1,14 @@
 import { stat } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
+import { gzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+
+const gzipAsync = promisify(gzip);
 import type { Channel } from '../media/channel.js';
 import type { ChannelArchive } from '../store/archive/channel-archive.js';
 import { HOUR_DIR } from '../store/archive/archive-layout.js';
 import { OriginError } from '../errors.js';
-import { renderArchivePlaylist } from '../packager/hls/archive-playlist.js';
+import { renderArchivePlaylistPieces } from '../packager/hls/archive-playlist.js';
 import { parseDirectives, playlistReply } from './playlist-responder.js';
 import { fromDisk, INIT_TYPE, SEGMENT_TYPE } from './media-responder.js';
 import { cachePolicy } from './cache-policy.js';
@@ -53,13 +57,21 @@ export class ArchiveResponder {
     const segs = await archive.reader('source').range(from, to);
     if (segs.length === 0) throw new OriginError('ARCHIVE_EMPTY', `${fromSpec}-${toSpec}`);
     const growing = to > now && (ch.state === 'live' || ch.state === 'reconnecting');
-    const text = Buffer.from(renderArchivePlaylist(
-      segs.map((s) => ({ ...s, uri: `source/${s.hour}/${s.msn}.m4s` })),
-      { type: growing ? 'EVENT' : 'VOD', minTargetDurationSec: Math.ceil(ch.profile.segmentTargetSec),
-        initUri: (id) => `source/init-${id}.mp4`, querySuffix: parseDirectives(req.query).querySuffix },
-    ));
+    const pieces: string[] = [];
+    for (const piece of renderArchivePlaylistPieces(segs, {
+      type: growing ? 'EVENT' : 'VOD', minTargetDurationSec: Math.ceil(ch.profile.segmentTargetSec),
+      initUri: (id) => `source/init-${id}.mp4`, segmentUri: (s) => `source/${s.hour}/${s.msn}.m4s`,
+      querySuffix: parseDirectives(req.query).querySuffix,
+    })) {
+      pieces.push(piece);
+      // A day of segments renders in a few hundred ms: live channels' requests go between pieces.
+      await yieldToEventLoop();
+    }
+    const text = Buffer.from(pieces.join(''));
+    // Compressed on the thread pool, not on the event loop (megabytes for a long range).
+    const gzipped = /\bgzip\b/.test(req.header('accept-encoding') ?? '') ? await gzipAsync(text) : undefined;
     const td = Math.ceil(ch.profile.segmentTargetSec);
-    return playlistReply(req, text, gzipSync(text), growing ? cachePolicy.playlist(td) : cachePolicy.archivePlaylist,
+    return playlistReply(req, text, () => gzipped ?? gzipSync(text), growing ? cachePolicy.playlist(td) : cachePolicy.archivePlaylist,
       new Date(now).toUTCString());
   }
 

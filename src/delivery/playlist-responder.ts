@@ -46,7 +46,14 @@ export function parseDirectives(query: string): Directives {
   return d;
 }
 
-interface Rendered { text: Buffer; gzip: Buffer; lastModified: string }
+/** A rendered playlist; its gzip is made on the first request that accepts gzip, then kept. */
+class Rendered {
+  private zipped: Buffer | undefined;
+  constructor(readonly text: Buffer, readonly lastModified: string) {}
+  get gzip(): Buffer {
+    return (this.zipped ??= gzipSync(this.text, { level: 6 }));
+  }
+}
 
 /**
  * Per-window state of delivery: the frozen playlist constants and the rendered text of the
@@ -66,8 +73,7 @@ class WindowPlaylists {
     }
     let r = this.cache.get(key);
     if (!r) {
-      const text = Buffer.from(render());
-      r = { text, gzip: gzipSync(text, { level: 6 }), lastModified: this.lastModified };
+      r = new Rendered(Buffer.from(render()), this.lastModified);
       // Bound the cache: keys differ only by skip and query suffix (tokens), which can be many.
       if (this.cache.size >= 64) this.cache.clear();
       this.cache.set(key, r);
@@ -163,7 +169,7 @@ export class PlaylistResponder {
         .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
     }, cfg, { skip, querySuffix: d.querySuffix }));
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
-    return playlistReply(req, rendered.text, rendered.gzip, cache, rendered.lastModified);
+    return playlistReply(req, rendered.text, () => rendered.gzip, cache, rendered.lastModified);
   }
 
   /** Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06). */
@@ -191,19 +197,19 @@ export class PlaylistResponder {
       };
     });
     const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix));
-    return playlistReply(req, text, gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
+    return playlistReply(req, text, () => gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
   }
 }
 
 /** A playlist reply, gzipped when the client accepts it (AV-08, AAS 10.1). */
-export function playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer, cacheControl: string, lastModified: string): OriginReply {
+export function playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer | (() => Buffer), cacheControl: string, lastModified: string): OriginReply {
   const headers: Record<string, string> = {
     'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, vary: 'Accept-Encoding', 'last-modified': lastModified,
   };
   // Playlists go out gzipped when the client accepts it (AV-08, AAS 10.1).
   if (/\bgzip\b/.test(req.header('accept-encoding') ?? '')) {
     headers['content-encoding'] = 'gzip';
-    return { status: 200, headers, body: gzip };
+    return { status: 200, headers, body: typeof gzip === 'function' ? gzip() : gzip };
   }
   return { status: 200, headers, body: text };
 }

@@ -92,6 +92,18 @@ function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
   return n;
 }
 
+/** PROGRAM-DATE-TIME, EXTINF and URI (without query) of complete segments, by segment object. */
+const settled = new WeakMap<PlaylistSegment, string>();
+
+function settledLines(seg: PlaylistSegment, cfg: MediaPlaylistConfig): string {
+  let text = settled.get(seg);
+  if (text === undefined) {
+    text = `#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTimeMs).toISOString()}\n#EXTINF:${fmtSec(seg.durationMs)},\n${cfg.segmentUri(seg.msn)}`;
+    settled.set(seg, text);
+  }
+  return text;
+}
+
 export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig, opts: RenderOptions): string {
   const q = opts.querySuffix;
   const segs = view.segments;
@@ -125,6 +137,12 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
     if (seg.initId !== currentInit) {
       out.push(`#EXT-X-MAP:URI="${cfg.initUri(seg.initId)}${q}"`);
       currentInit = seg.initId;
+    }
+    if (i < partsFrom && seg.complete) {
+      // A complete segment outside the part zone never renders differently: its lines are
+      // built once and reused, so a long DVR window costs a copy per render, not a format.
+      out.push(settledLines(seg, cfg) + q);
+      continue;
     }
     out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTimeMs).toISOString()}`);
     if (i >= partsFrom) {

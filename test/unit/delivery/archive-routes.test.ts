@@ -21,9 +21,9 @@ t.test('time specs: epoch seconds, ISO 8601 basic UTC, now; impossible dates ref
 });
 
 t.test('catchup playlist: discontinuity and a new MAP at a hole or a new init, PDT on every segment', async (t) => {
-  const seg = (msn: number, initId: number, pdt: number) => ({ msn, initId, discontinuity: false, programDateTimeMs: pdt, durationMs: 2000, uri: `source/h/${msn}.m4s` });
+  const seg = (msn: number, initId: number, pdt: number) => ({ msn, initId, discontinuity: false, programDateTimeMs: pdt, durationMs: 2000 });
   const text = renderArchivePlaylist([seg(10, 1, 0), seg(11, 1, 2000), seg(20, 2, 60_000), seg(21, 2, 62_000)],
-    { type: 'VOD', minTargetDurationSec: 2, initUri: (id) => `source/init-${id}.mp4`, querySuffix: '?token=x' });
+    { type: 'VOD', minTargetDurationSec: 2, initUri: (id) => `source/init-${id}.mp4`, segmentUri: (s) => `source/h/${s.msn}.m4s`, querySuffix: '?token=x' });
   const { manifest, warnings } = parseM3u8(text);
   t.same(warnings, []);
   t.equal(manifest.playlistType, 'VOD');
@@ -108,4 +108,14 @@ t.test('DVR: a segment beyond the hot edge is served from the archive file, byte
   t.equal(r.status, 200);
   t.same(r.body, readFileSync(old!.storedPath!));
   t.equal(w.segments[0].msn, f.firstMsn, 'the DVR window still lists the first segment');
+});
+
+t.test('a long catchup playlist comes out in pieces that join seamlessly', async (t) => {
+  const segs = Array.from({ length: 1234 }, (_, i) => ({ msn: 100 + i, initId: 1, discontinuity: i === 700, programDateTimeMs: i * 2000, durationMs: 2000 }));
+  const text = renderArchivePlaylist(segs, { type: 'VOD', minTargetDurationSec: 2, initUri: () => 'init.mp4', segmentUri: (s) => `${s.msn}.m4s`, querySuffix: '' });
+  const { manifest, warnings } = parseM3u8(text);
+  t.same(warnings, []);
+  t.equal(manifest.segments.length, 1234);
+  t.same(manifest.segments.map((s: any) => s.uri), segs.map((s) => `${s.msn}.m4s`));
+  t.same(manifest.segments.flatMap((s: any, i: number) => (s.discontinuity ? [i] : [])), [700]);
 });
