@@ -7,6 +7,7 @@ import { predictedNextPart } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 import type { CancelSignal } from '../cancellation.js';
 import { readRange } from '../store/disk/read-range.js';
+import { hourKey } from '../store/archive/archive-layout.js';
 
 export const SEGMENT_TYPE = 'video/iso.segment';
 export const INIT_TYPE = 'video/mp4';
@@ -122,8 +123,9 @@ export class MediaResponder {
     const seg = w.segment(msn);
     if (!seg) throw new OriginError(msn < (w.segments[0]?.msn ?? 0) ? 'EXPIRED' : 'NOT_FOUND', `${msn}.m4s`);
     // Further back than the hot edge, the bytes are in the archive (DVR).
-    if (seg.complete && seg.parts.length === 0 && seg.storedPath) {
-      return fromDisk(req, seg.storedPath, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
+    if (seg.complete && seg.parts.length === 0 && seg.archive === 'stored' && r.archive) {
+      const path = r.archive.segmentPath({ hour: hourKey(seg.programDateTimeMs), msn });
+      return fromDisk(req, path, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
     }
     if (seg.complete) return whole(req, seg.parts.map((p) => p.data), SEGMENT_TYPE, cachePolicy.immutableMedia);
     const range = parseRange(req.header('range'));

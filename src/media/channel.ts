@@ -4,6 +4,7 @@ import type { LatencyProfile } from './latency-profile.js';
 import { LiveWindow } from '../store/live-window.js';
 import type { ChannelArchive } from '../store/archive/channel-archive.js';
 import type { ArchiveWriter } from '../store/archive/archive-writer.js';
+import type { ArchiveReader } from '../store/archive/archive-reader.js';
 import type { SourceRecorder } from '../store/recording/source-recorder.js';
 import { aacCodecString, avcCodecString } from './codec-string.js';
 
@@ -44,6 +45,8 @@ export interface Rendition {
   window: LiveWindow;
   tracks: TrackInfo[];
   codecs: string[];
+  /** Where its segments are once they leave the hot edge (DVR), when the channel is archived. */
+  archive?: ArchiveReader;
 }
 
 /**
@@ -127,7 +130,8 @@ export class Channel {
     if (name !== 'source' || !this.window || this.tracks.length === 0) return undefined;
     // Built once per (window, tracks): every playlist request asks for it.
     if (this.source?.window !== this.window || this.source.tracks !== this.tracks) {
-      this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks) };
+      this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks),
+        archive: this.opts.archive?.reader('source') };
     }
     return this.source;
   }

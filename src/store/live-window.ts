@@ -48,12 +48,14 @@ export interface LiveSegment {
   durationMs: number;
   complete: boolean;
   bytes: number;
+  /** 'stored': the archive holds it (the file is found from its hour and msn). */
   archive: ArchiveState;
-  /** The archived file, once stored. */
-  storedPath?: string;
   /** Media time of the window up to this segment's end (set when it closes): distance to the edge. */
   endTotalMs: number;
 }
+
+/** The parts of every segment whose bytes live only on disk: one shared, frozen empty list. */
+const NO_PARTS = Object.freeze([]) as unknown as LivePart[];
 
 export type WaitResult = 'ready' | 'timeout' | 'gone' | 'aborted';
 
@@ -187,13 +189,13 @@ export class LiveWindow {
    * Lists segments already in the archive (restart: the DVR window comes back), oldest first,
    * before any new part. They are complete, their bytes on disk.
    */
-  restore(segs: readonly (SegmentFacts & { msn: number; durationMs: number; bytes: number; storedPath: string })[]): void {
+  restore(segs: readonly (SegmentFacts & { msn: number; durationMs: number; bytes: number })[]): void {
     for (const r of segs) {
       this.totalMs += r.durationMs;
       this.segments.push({
         msn: r.msn, initId: r.initId, discontinuity: r.discontinuity, programDateTimeMs: r.programDateTimeMs,
-        startMs: r.startMs, parts: [], durationMs: r.durationMs, complete: true, bytes: r.bytes,
-        archive: 'stored', storedPath: r.storedPath, endTotalMs: this.totalMs,
+        startMs: r.startMs, parts: NO_PARTS, durationMs: r.durationMs, complete: true, bytes: r.bytes,
+        archive: 'stored', endTotalMs: this.totalMs,
       });
       this.listedMs += r.durationMs;
       this.completeCount++;
@@ -203,11 +205,10 @@ export class LiveWindow {
   }
 
   /** The archive holds segment msn now: its bytes may leave memory once it leaves the hot edge. */
-  archived(msn: number, storedPath: string): void {
+  archived(msn: number): void {
     const seg = this.segment(msn);
     if (!seg) return;
     seg.archive = 'stored';
-    seg.storedPath = storedPath;
     this.slide();
   }
 
@@ -351,7 +352,7 @@ export class LiveWindow {
       const seg = segs[i];
       if (!seg.complete || this.totalMs - seg.endTotalMs < this.hotMs || seg.archive === 'pending') break;
       if (seg.archive === 'stored') {
-        seg.parts = [];
+        seg.parts = NO_PARTS;
       } else {
         // Not on disk and about to leave memory: it and everything before it leave the playlist.
         while (segs.length > 1 && segs[0].msn <= seg.msn && this.completeCount > this.opts.minSegments) this.removeFirst();

@@ -147,7 +147,7 @@ t.test('hls.js seeks 16 s back into the DVR window (segments from disk) and play
     const msn = segmentMsn(r.url());
     if (msn === undefined) return;
     const seg = liveWindow()?.segment(msn);
-    asked.push({ msn, inRam: (seg?.parts.length ?? 0) > 0, onDisk: seg?.storedPath !== undefined, at: Date.now() });
+    asked.push({ msn, inRam: (seg?.parts.length ?? 0) > 0, onDisk: seg?.archive === 'stored', at: Date.now() });
   });
   await page.goto(`${o.http}/player/demo`);
   await page.waitForFunction(() => (window as any).sigmaPlayer?.playing === true, undefined, { timeout: 20_000 });
@@ -180,7 +180,7 @@ t.test('hls.js seeks 16 s back into the DVR window (segments from disk) and play
   t.comment(`whole segments requested since the seek, served from disk: ${fromDisk.join(' ')}; from RAM: ${sinceSeek.filter((a) => a.inRam).map((a) => a.msn).join(' ')}`);
   for (const f of shown) {
     const seg = liveWindow()!.segment(f.sn);
-    t.ok(seg && seg.parts.length === 0 && seg.storedPath !== undefined, `segment ${f.sn} shown after the seek has no parts in RAM and an archived file`);
+    t.ok(seg && seg.parts.length === 0 && seg.archive === 'stored', `segment ${f.sn} shown after the seek has no parts in RAM and an archived file`);
     t.ok(fromDisk.includes(f.sn), `segment ${f.sn} was requested while only on disk`);
     t.ok(Math.abs((f.pdt ?? NaN) - (seg?.programDateTimeMs ?? NaN)) < 1, `hls.js maps segment ${f.sn} to the origin's PROGRAM-DATE-TIME`);
   }

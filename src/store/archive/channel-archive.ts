@@ -11,7 +11,7 @@ import type { ArchivedSegment } from './archive-layout.js';
 
 /** What a restart brings back of a rendition's live window. */
 export interface RestoredRendition {
-  segments: (ArchivedSegment & { storedPath: string })[];
+  segments: ArchivedSegment[];
   inits: Map<number, Buffer>;
   tracks: TrackInfo[];
 }
@@ -39,7 +39,7 @@ export class ChannelArchive {
   /** A writer feeding `window`'s archive state back as segments land on disk. */
   writer(rendition: string, window: LiveWindow): ArchiveWriter {
     return new ArchiveWriter(join(this.dir, rendition), this.gate, {
-      persisted: (msn, _seg, path) => window.archived(msn, path),
+      persisted: (msn) => window.archived(msn),
       notPersisted: (msn) => window.notArchived(msn),
     }, this.log.child({ rendition }));
   }
@@ -73,6 +73,6 @@ export class ChannelArchive {
     let from = segs.length;
     while (from > 0 && inits.has(segs[from - 1].initId)) from--;
     if (!tracks || from === segs.length) return undefined;
-    return { segments: segs.slice(from).map((s) => ({ ...s, storedPath: reader.segmentPath(s) })), inits, tracks };
+    return { segments: segs.slice(from), inits, tracks };
   }
 }

@@ -10,6 +10,7 @@ import { ChannelArchive } from '../../../src/store/archive/channel-archive.js';
 import { OriginHandler } from '../../../src/delivery/handler.js';
 import { parseTimeSpec } from '../../../src/delivery/archive-responder.js';
 import { renderArchivePlaylist } from '../../../src/packager/hls/archive-playlist.js';
+import { hourKey } from '../../../src/store/archive/archive-layout.js';
 
 t.test('time specs: epoch seconds, ISO 8601 basic UTC, now; impossible dates refused', async (t) => {
   t.equal(parseTimeSpec('1764095160', 0), 1764095160_000);
@@ -102,11 +103,11 @@ t.test('DVR: a segment beyond the hot edge is served from the archive file, byte
   const { f, handler } = archived(t);
   f.parts(10 * 16 + 1); // 32 s of 2 s segments; the hot edge is 20 s
   const w = f.channel.rendition()!.window;
-  const old = await waitUntil(() => w.segments.find((s) => s.parts.length === 0 && s.storedPath), 5000, 'an archived segment to leave RAM');
+  const old = await waitUntil(() => w.segments.find((s) => s.parts.length === 0 && s.archive === 'stored'), 5000, 'an archived segment to leave RAM');
   t.ok(old, 'an old segment left RAM');
   const r = await handler.handle(request(`/live/test/source/${old!.msn}.m4s`));
   t.equal(r.status, 200);
-  t.same(r.body, readFileSync(old!.storedPath!));
+  t.same(r.body, readFileSync(f.channel.rendition()!.archive!.segmentPath({ hour: hourKey(old!.programDateTimeMs), msn: old!.msn })));
   t.equal(w.segments[0].msn, f.firstMsn, 'the DVR window still lists the first segment');
 });
 

@@ -38,7 +38,8 @@ t.test('parts land on disk in order; a segment is indexed once whole; the window
   t.same(indexed.map((x) => x.msn), [1, 2, 3, 4, 5, 6], 'the open segment is not indexed');
   const first = s.window.segments[0];
   t.equal(first.parts.length, 0, 'bytes left RAM');
-  const onDisk = readFileSync(first.storedPath!);
+  t.equal(first.archive, 'stored');
+  const onDisk = readFileSync(reader.segmentPath({ hour, msn: first.msn }));
   t.equal(onDisk.length, first.bytes);
   t.equal(indexed[0].bytes, first.bytes);
   t.equal(indexed[0].durationMs, 1000);
@@ -69,7 +70,7 @@ t.test('with the gate closed nothing is written and the playlist keeps only the 
   gate.writable = true;
   feed(5 * 3);
   await writer.flush();
-  t.ok(s.window.segments.some((x) => x.storedPath), 'archiving resumes with the next segment');
+  t.ok(s.window.segments.some((x) => x.archive === 'stored'), 'archiving resumes with the next segment');
 });
 
 t.test('recovery indexes the segment a crash left open, up to its last journaled part', async (t) => {

@@ -5,7 +5,7 @@ import { fakeStream } from '../../helpers/window.js';
 const dvr = (archived = true) => fakeStream({ partsPerSegment: 5, windowMs: 60_000, hotMs: 4_000, archived, minSegments: 3 });
 
 const archiveAll = (s: ReturnType<typeof dvr>) => {
-  for (const seg of s.window.segments) if (seg.complete && seg.archive === 'pending') s.window.archived(seg.msn, `/archive/${seg.msn}.m4s`);
+  for (const seg of s.window.segments) if (seg.complete && seg.archive === 'pending') s.window.archived(seg.msn);
 };
 
 t.test('beyond the hot edge, archived segments keep their facts but drop their bytes', async (t) => {
@@ -17,7 +17,8 @@ t.test('beyond the hot edge, archived segments keep their facts but drop their b
   const inRam = s.window.segments.filter((x) => x.parts.length > 0).map((x) => x.msn);
   t.same(inRam, [17, 18, 19, 20, 21], 'the newest 4 s of complete segments and the open one stay in RAM');
   t.equal(s.window.segments.length, 21, 'the DVR window still lists every segment');
-  t.equal(s.window.segments[0].storedPath, '/archive/1.m4s');
+  t.equal(s.window.segments[0].archive, 'stored');
+  t.equal(s.window.segments[0].parts, s.window.segments[1].parts, 'one shared empty parts list');
   t.equal(s.window.segments[0].durationMs, 1000, 'facts kept');
 });
 
@@ -55,7 +56,7 @@ t.test('a pending segment is kept in RAM past the hot edge until the archive ans
   const s = dvr();
   s.addParts(12 * 5);
   t.equal(s.window.segments[0].parts.length, 5);
-  s.window.archived(1, '/a/1.m4s');
+  s.window.archived(1);
   t.equal(s.window.segments[0].parts.length, 0, 'dropped as soon as it is stored');
   t.equal(s.window.segments[1].parts.length, 5, 'the next one still waits for the archive');
 });
@@ -63,7 +64,7 @@ t.test('a pending segment is kept in RAM past the hot edge until the archive ans
 t.test('restore lists archived segments before new parts; MSNs continue', async (t) => {
   const s = dvr();
   s.window.restore([1, 2, 3].map((msn) => ({ msn, initId: 1, discontinuity: false, programDateTimeMs: msn * 1000, startMs: msn * 1000,
-    durationMs: 1000, bytes: 500, storedPath: `/a/${msn}.m4s` })));
+    durationMs: 1000, bytes: 500 })));
   t.same(s.window.segments.map((x) => [x.msn, x.complete, x.archive]), [[1, true, 'stored'], [2, true, 'stored'], [3, true, 'stored']]);
   s.window.addPart({ msn: 4, index: 0, durationMs: 200, independent: true, data: Buffer.alloc(10) },
     { initId: 2, discontinuity: true, programDateTimeMs: 9000, startMs: 0 });
