@@ -4,7 +4,7 @@
  * away, the disk was full) or the encoding changes, EXT-X-DISCONTINUITY says so, so a player
  * never jumps silently.
  */
-import { fmtSec } from './media-playlist.js';
+import { fmtSec, isoTime } from './media-playlist.js';
 
 export interface ArchivePlaylistSegment {
   msn: number;
@@ -44,7 +44,7 @@ export function* renderArchivePlaylistPieces<S extends ArchivePlaylistSegment>(s
     const s = segs[i];
     if (prev && (s.discontinuity || s.msn !== prev.msn + 1 || s.initId !== prev.initId)) out.push('#EXT-X-DISCONTINUITY');
     if (!prev || s.initId !== prev.initId) out.push(`#EXT-X-MAP:URI="${o.initUri(s.initId)}${q}"`);
-    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`, `#EXTINF:${fmtSec(s.durationMs)},`, `${o.segmentUri(s)}${q}`);
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(s.programDateTimeMs)}`, `#EXTINF:${fmtSec(s.durationMs)},`, `${o.segmentUri(s)}${q}`);
     prev = s;
     if ((i + 1) % PIECE === 0) yield out.splice(0).join('\n') + '\n';
   }

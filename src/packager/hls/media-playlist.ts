@@ -61,7 +61,28 @@ export interface RenderOptions {
 }
 
 /** Seconds with up to 5 decimals, trailing zeros trimmed (EXTINF, PART DURATION). */
-export const fmtSec = (ms: number): string => (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
+export function fmtSec(ms: number): string {
+  // Durations repeat (every segment of a steady stream is as long as the last): a long DVR
+  // playlist formats the same value thousands of times, so the last answer is kept.
+  if (ms !== lastSecMs) { lastSecMs = ms; lastSecText = (ms / 1000).toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0'); }
+  return lastSecText;
+}
+let lastSecMs = NaN, lastSecText = '';
+
+/**
+ * ISO 8601 UTC with milliseconds, as Date.toISOString, for PROGRAM-DATE-TIME. Consecutive
+ * segments share their hour, whose "YYYY-MM-DDTHH:" is formatted once and kept: rendering a
+ * 6-hour DVR playlist formats 10 800 of these, and a Date per segment was its main cost.
+ */
+export function isoTime(epochMs: number): string {
+  const ms = Math.floor(epochMs);
+  const hourStart = ms - (ms % 3_600_000);
+  if (hourStart !== isoHourStart) { isoHourStart = hourStart; isoHourPrefix = new Date(hourStart).toISOString().slice(0, 14); }
+  const inHour = ms - hourStart;
+  const min = Math.floor(inHour / 60_000), sec = Math.floor((inHour % 60_000) / 1000), milli = inHour % 1000;
+  return `${isoHourPrefix}${min < 10 ? '0' : ''}${min}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+let isoHourStart = NaN, isoHourPrefix = '';
 const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
 
 const spanMs = (seg: PlaylistSegment): number => (seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0));
@@ -90,18 +111,6 @@ function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
   let n = firstEndingWithin(view, cfg.canSkipUntilSec * 1000);
   while (n > 0 && !view.segments[n - 1].complete) n--;
   return n;
-}
-
-/** PROGRAM-DATE-TIME, EXTINF and URI (without query) of complete segments, by segment object. */
-const settled = new WeakMap<PlaylistSegment, string>();
-
-function settledLines(seg: PlaylistSegment, cfg: MediaPlaylistConfig): string {
-  let text = settled.get(seg);
-  if (text === undefined) {
-    text = `#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTimeMs).toISOString()}\n#EXTINF:${fmtSec(seg.durationMs)},\n${cfg.segmentUri(seg.msn)}`;
-    settled.set(seg, text);
-  }
-  return text;
 }
 
 export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig, opts: RenderOptions): string {
@@ -138,13 +147,7 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
       out.push(`#EXT-X-MAP:URI="${cfg.initUri(seg.initId)}${q}"`);
       currentInit = seg.initId;
     }
-    if (i < partsFrom && seg.complete) {
-      // A complete segment outside the part zone never renders differently: its lines are
-      // built once and reused, so a long DVR window costs a copy per render, not a format.
-      out.push(settledLines(seg, cfg) + q);
-      continue;
-    }
-    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(seg.programDateTimeMs).toISOString()}`);
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(seg.programDateTimeMs)}`);
     if (i >= partsFrom) {
       for (const p of seg.parts) {
         out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
