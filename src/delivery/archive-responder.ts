@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -100,14 +99,14 @@ export class ArchiveResponder {
     const reader = this.archiveOf(ch).reader(rendition);
     const seg = await reader.find(hour, msn);
     if (!seg) throw new OriginError('NOT_FOUND', `${hour}/${msn}.m4s`);
-    return fromDisk(req, reader.segmentPath(seg), seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
+    return fromDisk(req, { files: reader.files, path: reader.segmentPath(seg) }, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
   }
 
   async init(req: OriginRequest, ch: Channel, rendition: string, initId: number): Promise<OriginReply> {
     const reader = this.archiveOf(ch).reader(rendition);
     const path = reader.paths.init(initId);
-    const size = await stat(path).then((s) => s.size, () => undefined);
+    const size = await reader.files.size(path);
     if (size === undefined) throw new OriginError('NOT_FOUND', `init-${initId}.mp4`);
-    return fromDisk(req, path, size, INIT_TYPE, cachePolicy.immutableMedia);
+    return fromDisk(req, { files: reader.files, path }, size, INIT_TYPE, cachePolicy.immutableMedia);
   }
 }

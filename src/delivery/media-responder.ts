@@ -6,7 +6,7 @@ import { errorReply } from './error-reply.js';
 import { predictedNextPart } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 import type { CancelSignal } from '../cancellation.js';
-import { readRange } from '../store/disk/read-range.js';
+import type { ArchiveFiles } from '../store/archive/archive-files.js';
 import { hourKey } from '../store/archive/archive-layout.js';
 
 export const SEGMENT_TYPE = 'video/iso.segment';
@@ -63,7 +63,7 @@ function rangeReply(req: OriginRequest, total: number, contentType: string, cach
  * Sends an archived file of `total` bytes (a DVR or catchup segment), honouring a byte range.
  * The bytes are read off the event loop; a file deleted by retention meanwhile is a 404.
  */
-export async function fromDisk(req: OriginRequest, path: string, total: number, contentType: string, cacheControl: string): Promise<OriginReply> {
+export async function fromDisk(req: OriginRequest, file: { files: ArchiveFiles; path: string }, total: number, contentType: string, cacheControl: string): Promise<OriginReply> {
   const { range, ...reply } = rangeReply(req, total, contentType, cacheControl);
   if (reply.status === 416) return reply;
   const start = range?.start ?? 0, end = range ? range.end + 1 : total;
@@ -71,7 +71,7 @@ export async function fromDisk(req: OriginRequest, path: string, total: number, 
     reply.headers['content-length'] = String(end - start);
     return reply;
   }
-  const data = await readRange(path, start, end);
+  const data = await file.files.read(file.path, start, end);
   if (!data || data.length !== end - start) throw new OriginError('EXPIRED', 'the archived segment is gone');
   reply.body = data;
   return reply;
@@ -125,7 +125,7 @@ export class MediaResponder {
     // Further back than the hot edge, the bytes are in the archive (DVR).
     if (seg.complete && seg.parts.length === 0 && seg.archive === 'stored' && r.archive) {
       const path = r.archive.segmentPath({ hour: hourKey(seg.programDateTimeMs), msn });
-      return fromDisk(req, path, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
+      return fromDisk(req, { files: r.archive.files, path }, seg.bytes, SEGMENT_TYPE, cachePolicy.immutableMedia);
     }
     if (seg.complete) return whole(req, seg.parts.map((p) => p.data), SEGMENT_TYPE, cachePolicy.immutableMedia);
     const range = parseRange(req.header('range'));

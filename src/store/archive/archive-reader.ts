@@ -1,17 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
 import type { TrackInfo } from '../../media/types.js';
+import { localFiles, type ArchiveFiles } from './archive-files.js';
 import { ArchivePaths, HOUR_DIR, HOUR_MS, hourKey, parseSegmentsLog, type ArchivedSegment } from './archive-layout.js';
-
-const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
-
-async function readOrEmpty(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if (isMissing(err)) return '';
-    throw err;
-  }
-}
 
 /**
  * Reads one rendition's archive: segments by time range, init segments, the tracks behind
@@ -23,23 +12,18 @@ export class ArchiveReader {
   private readonly lookup = new Map<string, Map<number, ArchivedSegment>>();
   private static readonly LOOKUP_HOURS = 4;
 
-  constructor(root: string) {
+  constructor(root: string, readonly files: ArchiveFiles = localFiles) {
     this.paths = new ArchivePaths(root);
   }
 
   /** Hour directories present, oldest first. */
   async hours(): Promise<string[]> {
-    try {
-      return (await readdir(this.paths.root)).filter((d) => HOUR_DIR.test(d)).sort();
-    } catch (err) {
-      if (isMissing(err)) return [];
-      throw err;
-    }
+    return (await this.files.list(this.paths.root)).map((e) => e.name).filter((d) => HOUR_DIR.test(d)).sort();
   }
 
   /** The complete segments of one hour directory, in order. */
   async hour(hour: string): Promise<ArchivedSegment[]> {
-    return parseSegmentsLog(await readOrEmpty(this.paths.segmentsLog(hour)), hour);
+    return parseSegmentsLog(await this.files.readText(this.paths.segmentsLog(hour)) ?? '', hour);
   }
 
   /**
@@ -76,16 +60,13 @@ export class ArchiveReader {
   }
 
   async init(initId: number): Promise<Buffer | undefined> {
-    try {
-      return await readFile(this.paths.init(initId));
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    const path = this.paths.init(initId);
+    const size = await this.files.size(path);
+    return size === undefined ? undefined : this.files.read(path, 0, size);
   }
 
   async tracks(initId: number): Promise<TrackInfo[] | undefined> {
-    const text = await readOrEmpty(this.paths.tracks(initId));
+    const text = await this.files.readText(this.paths.tracks(initId));
     if (!text) return undefined;
     return (JSON.parse(text) as (TrackInfo & { codecConfig: string })[])
       .map((t) => ({ ...t, codecConfig: Buffer.from(t.codecConfig, 'base64') }) as TrackInfo);

@@ -1,4 +1,3 @@
-import { appendFile, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { formatSegmentLine, type ArchivedSegment } from './archive-layout.js';
 import type { ArchiveReader } from './archive-reader.js';
 
@@ -13,12 +12,9 @@ export async function recoverOpenSegment(reader: ArchiveReader): Promise<Archive
   const hours = await reader.hours();
   const hour = hours[hours.length - 1];
   if (!hour) return undefined;
-  let journal: string;
-  try {
-    journal = await readFile(reader.paths.partsLog(hour), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const files = reader.files;
+  const journal = await files.readText(reader.paths.partsLog(hour));
+  if (journal === undefined) return undefined;
   const lines = journal.split('\n');
   let open: string[] | undefined;
   let openAt = -1;
@@ -36,17 +32,17 @@ export async function recoverOpenSegment(reader: ArchiveReader): Promise<Archive
     durationMs += Number(f[4]);
   }
   const path = reader.paths.segment(hour, msn);
-  const size = await stat(path).then((s) => s.size, () => -1);
+  const size = await files.size(path) ?? -1;
   if (bytes === 0 || size < bytes) {
     // Nothing whole was journaled (or the bytes are not all there): nothing to keep.
-    await unlink(path).catch(() => {});
+    await files.remove(path);
     return undefined;
   }
-  if (size > bytes) await truncate(path, bytes);
+  if (size > bytes) await files.truncate(path, bytes);
   const seg: ArchivedSegment = {
     msn, initId: Number(open[2]), discontinuity: open[3] === '1', programDateTimeMs: Number(open[4]),
     startMs: Number(open[5]), durationMs, bytes, hour,
   };
-  await appendFile(reader.paths.segmentsLog(hour), formatSegmentLine(seg));
+  await files.appendText(reader.paths.segmentsLog(hour), formatSegmentLine(seg));
   return seg;
 }

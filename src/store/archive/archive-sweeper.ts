@@ -1,5 +1,3 @@
-import { readdir, rm } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { HOUR_MS, hourStartMs } from './archive-layout.js';
@@ -36,17 +34,6 @@ const FIRST_SWEEP_DELAY_MS = 2_000;
 
 /** An init segment file: `<id>.mp4` or `<id>.json`, or a `.tmp` left by a crash while writing one. */
 const INIT_FILE = /^(\d+)\.(?:mp4|json)(?:\.tmp)?$/;
-
-const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
-
-async function listOrEmpty(dir: string): Promise<Dirent[]> {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (isMissing(err)) return [];
-    throw err;
-  }
-}
 
 /**
  * Retention: deletes archive older than each channel's retention, in the background.
@@ -140,9 +127,9 @@ export class ArchiveSweeper {
 
   /** Sweeps one channel; counts are updated as things go so a failure half-way still reports them. */
   private async sweepChannel(archive: ChannelArchive, cutoffMs: number, counts: SweepResult, signal: AbortSignal): Promise<void> {
-    for (const entry of await listOrEmpty(archive.dir)) {
+    for (const entry of await archive.files.list(archive.dir)) {
       if (signal.aborted) return;
-      if (!entry.isDirectory()) continue;
+      if (!entry.isDirectory) continue;
       const reader = archive.reader(entry.name);
       const remaining = await this.deleteHours(reader, cutoffMs, counts, signal);
       await this.deleteInits(reader, remaining, cutoffMs, counts, signal);
@@ -157,7 +144,7 @@ export class ArchiveSweeper {
     let i = 0;
     for (; i < hours.length && hourStartMs(hours[i]) + HOUR_MS <= cutoffMs; i++) {
       if (signal.aborted) break;
-      await rm(reader.paths.hourDir(hours[i]), { recursive: true, force: true });
+      await reader.files.removeTree(reader.paths.hourDir(hours[i]));
       counts.hoursDeleted++;
     }
     return hours.slice(i);
@@ -173,11 +160,11 @@ export class ArchiveSweeper {
     }
     const dir = reader.paths.initDir();
     const doomed = new Set<number>();
-    for (const entry of await listOrEmpty(dir)) {
+    for (const entry of await reader.files.list(dir)) {
       const m = INIT_FILE.exec(entry.name);
       if (!m || Number(m[1]) >= keepFromId) continue;
       if (signal.aborted) break;
-      await rm(join(dir, entry.name), { force: true });
+      await reader.files.remove(join(dir, entry.name));
       doomed.add(Number(m[1]));
     }
     counts.initsDeleted += doomed.size;

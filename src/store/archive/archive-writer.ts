@@ -1,10 +1,10 @@
-import { appendFile, mkdir, open, rename, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { TrackInfo } from '../../media/types.js';
 import type { LivePart, SegmentFacts } from '../live-window.js';
 import type { StorageGate } from '../disk/storage-gate.js';
 import { SerialWriter } from '../disk/serial-writer.js';
 import { ArchivePaths, formatSegmentLine, hourKey, type ArchivedSegment } from './archive-layout.js';
+import { localFiles, type AppendHandle, type ArchiveFiles } from './archive-files.js';
 
 /** What the live window learns back from the archive about each segment. */
 export interface ArchiveListener {
@@ -18,22 +18,11 @@ interface OpenSegment {
   facts: SegmentFacts & { msn: number };
   hour: string;
   path: string;
-  file?: FileHandle;
+  file?: AppendHandle;
   bytes: number;
   durationMs: number;
   /** Set when any part of it was dropped or failed: the segment is then deleted, never indexed. */
   broken: boolean;
-}
-
-/** Writes a whole buffer at the file's current position (write() may write less than asked). */
-async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += (await file.write(data, off, data.length - off)).bytesWritten;
-}
-
-async function writeAtomically(path: string, data: Buffer | string): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
 }
 
 /**
@@ -46,7 +35,6 @@ export class ArchiveWriter {
   private readonly paths: ArchivePaths;
   private readonly queue: SerialWriter;
   private current: OpenSegment | undefined;
-  private readonly knownDirs = new Set<string>();
   private dropped = 0;
   private unwrittenInit: { initId: number; data: Buffer; tracks: readonly TrackInfo[] } | undefined;
 
@@ -55,6 +43,7 @@ export class ArchiveWriter {
     private readonly gate: StorageGate,
     private readonly listener: ArchiveListener,
     private readonly log: Logger,
+    private readonly files: ArchiveFiles = localFiles,
     maxPendingBytes = 64 * 1024 * 1024,
   ) {
     this.paths = new ArchivePaths(root);
@@ -79,9 +68,8 @@ export class ArchiveWriter {
     this.unwrittenInit = undefined;
     const json = JSON.stringify(init.tracks.map((t) => ({ ...t, codecConfig: t.codecConfig.toString('base64') })));
     this.queue.run(async () => {
-      await this.mkdir(this.paths.initDir());
-      await writeAtomically(this.paths.init(init.initId), init.data);
-      await writeAtomically(this.paths.tracks(init.initId), json);
+      await this.files.writeAtomic(this.paths.init(init.initId), init.data);
+      await this.files.writeAtomic(this.paths.tracks(init.initId), json);
     }, init.data.length);
   }
 
@@ -96,8 +84,8 @@ export class ArchiveWriter {
     const queued = this.queue.run(async () => {
       if (seg.broken || !seg.file) return;
       try {
-        await writeAll(seg.file, part.data);
-        await appendFile(this.paths.partsLog(seg.hour), `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
+        await seg.file.append(part.data);
+        await this.files.appendText(this.paths.partsLog(seg.hour), `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
       } catch (err) {
         seg.broken = true;
         throw err;
@@ -115,9 +103,8 @@ export class ArchiveWriter {
     this.writeInit();
     this.queue.run(async () => {
       try {
-        await this.mkdir(this.paths.hourDir(hour));
-        seg.file = await open(seg.path, 'w');
-        await appendFile(this.paths.partsLog(hour),
+        seg.file = await this.files.create(seg.path);
+        await this.files.appendText(this.paths.partsLog(hour),
           `O ${facts.msn} ${facts.initId} ${facts.discontinuity ? 1 : 0} ${facts.programDateTimeMs} ${facts.startMs}\n`);
       } catch (err) {
         seg.broken = true;
@@ -134,7 +121,7 @@ export class ArchiveWriter {
     this.queue.run(async () => {
       await seg.file?.close();
       if (seg.broken || seg.bytes === 0) {
-        if (seg.file) await unlink(seg.path).catch(() => {});
+        if (seg.file) await this.files.remove(seg.path);
         this.listener.notPersisted(seg.facts.msn);
         return;
       }
@@ -144,10 +131,10 @@ export class ArchiveWriter {
         durationMs: seg.durationMs, bytes: seg.bytes, hour: seg.hour,
       };
       try {
-        await appendFile(this.paths.segmentsLog(seg.hour), formatSegmentLine(archived));
+        await this.files.appendText(this.paths.segmentsLog(seg.hour), formatSegmentLine(archived));
       } catch (err) {
         // Not indexed means not archived: drop the bytes too, and tell the window.
-        await truncate(seg.path, 0).then(() => unlink(seg.path)).catch(() => {});
+        await this.files.remove(seg.path).catch(() => {});
         this.listener.notPersisted(seg.facts.msn);
         throw err;
       }
@@ -159,14 +146,6 @@ export class ArchiveWriter {
     seg.broken = true;
     this.dropped++;
     if (this.dropped === 1 || this.dropped % 100 === 0) this.log.warn({ msn: seg.facts.msn, dropped: this.dropped, reason }, 'segment left out of the archive');
-  }
-
-  private async mkdir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.knownDirs.add(dir);
-    // Hour directories come and go (retention); remember only a few.
-    if (this.knownDirs.size > 8) this.knownDirs.delete(this.knownDirs.values().next().value!);
   }
 
   /** Resolves when everything queued so far is on disk (shutdown, tests). */

@@ -7,6 +7,7 @@ import { ArchiveReader } from './archive-reader.js';
 import { ArchiveWriter } from './archive-writer.js';
 import { recoverOpenSegment } from './archive-recovery.js';
 import { SessionLog } from './session-log.js';
+import { localFiles, type ArchiveFiles } from './archive-files.js';
 import type { ArchivedSegment } from './archive-layout.js';
 
 /** What a restart brings back of a rendition's live window. */
@@ -25,14 +26,15 @@ export class ChannelArchive {
   private readonly readers = new Map<string, ArchiveReader>();
   private readonly log: Logger;
 
-  constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger) {
-    this.sessions = new SessionLog(dir);
+  constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger,
+    readonly files: ArchiveFiles = localFiles) {
+    this.sessions = new SessionLog(dir, files);
     this.log = logger.child({ component: 'archive', channel: channelId });
   }
 
   reader(rendition: string): ArchiveReader {
     let r = this.readers.get(rendition);
-    if (!r) this.readers.set(rendition, (r = new ArchiveReader(join(this.dir, rendition))));
+    if (!r) this.readers.set(rendition, (r = new ArchiveReader(join(this.dir, rendition), this.files)));
     return r;
   }
 
@@ -41,7 +43,7 @@ export class ChannelArchive {
     return new ArchiveWriter(join(this.dir, rendition), this.gate, {
       persisted: (msn) => window.archived(msn),
       notPersisted: (msn) => window.notArchived(msn),
-    }, this.log.child({ rendition }));
+    }, this.log.child({ rendition }), this.files);
   }
 
   /**

@@ -1,5 +1,5 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { localFiles, type ArchiveFiles } from './archive-files.js';
 
 /** One publish session (publish to unpublish) as the archive lists it. */
 export interface ArchiveSession {
@@ -18,7 +18,7 @@ export class SessionLog {
   /** Appends and the retention rewrite run one at a time, so a rewrite never loses an append. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string, private readonly files: ArchiveFiles = localFiles) {
     this.path = join(dir, 'sessions.log');
   }
 
@@ -29,24 +29,15 @@ export class SessionLog {
   }
 
   started(startMs: number): Promise<void> {
-    return this.serial(async () => {
-      await mkdir(this.dir, { recursive: true });
-      await appendFile(this.path, `S ${startMs}\n`);
-    });
+    return this.serial(() => this.files.appendText(this.path, `S ${startMs}\n`));
   }
 
   ended(endMs: number): Promise<void> {
-    return this.serial(() => appendFile(this.path, `E ${endMs}\n`));
+    return this.serial(() => this.files.appendText(this.path, `E ${endMs}\n`));
   }
 
   async list(): Promise<ArchiveSession[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const text = await this.files.readText(this.path) ?? '';
     const out: ArchiveSession[] = [];
     for (const line of text.split('\n')) {
       const [kind, t] = line.split(' ');
@@ -65,8 +56,7 @@ export class SessionLog {
       const kept = all.filter((s) => s.endMs === undefined || s.endMs >= cutoffMs);
       if (kept.length === all.length) return 0;
       const text = kept.map((s) => `S ${s.startMs}\n${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`).join('');
-      await writeFile(`${this.path}.tmp`, text);
-      await rename(`${this.path}.tmp`, this.path);
+      await this.files.writeAtomic(this.path, text);
       return all.length - kept.length;
     });
   }
