@@ -2,13 +2,14 @@ import { gzipSync } from 'node:zlib';
 import type { Channel, Rendition } from '../media/channel.js';
 import type { LiveWindow } from '../store/live-window.js';
 import {
-  renderMediaPlaylist, reportFor, type MediaPlaylistConfig, type SkipRequest,
+  renderMediaPlaylistPieces, reportFor, type MediaPlaylistConfig, type SkipRequest,
 } from '../packager/hls/media-playlist.js';
 import { renderMultivariantPlaylist, type VariantInfo } from '../packager/hls/multivariant-playlist.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
 import type { OriginReply, OriginRequest } from './types.js';
+import { PiecewisePlaylist, SettledBlocks, type CompressedBlock } from './settled-blocks.js';
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 
@@ -47,13 +48,6 @@ export function parseDirectives(query: string): Directives {
 }
 
 /** A rendered playlist; its gzip is made on the first request that accepts gzip, then kept. */
-class Rendered {
-  private zipped: Buffer | undefined;
-  constructor(readonly text: Buffer, readonly lastModified: string) {}
-  get gzip(): Buffer {
-    return (this.zipped ??= gzipSync(this.text, { level: 6 }));
-  }
-}
 
 /**
  * Per-window state of delivery: the frozen playlist constants and the rendered text of the
@@ -62,10 +56,12 @@ class Rendered {
 class WindowPlaylists {
   config: MediaPlaylistConfig | undefined;
   private version = -1;
-  private cache = new Map<string, Rendered>();
+  private cache = new Map<string, PiecewisePlaylist>();
   private lastModified = new Date().toUTCString();
+  /** Settled segments' lines, compressed once: a long DVR window costs its live edge per render. */
+  readonly blocks = new SettledBlocks();
 
-  get(window: LiveWindow, key: string, render: () => string): Rendered {
+  get(window: LiveWindow, key: string, render: () => (string | CompressedBlock)[]): PiecewisePlaylist {
     if (window.version !== this.version) {
       this.version = window.version;
       this.cache.clear();
@@ -73,7 +69,7 @@ class WindowPlaylists {
     }
     let r = this.cache.get(key);
     if (!r) {
-      r = new Rendered(Buffer.from(render()), this.lastModified);
+      r = new PiecewisePlaylist(render(), this.lastModified);
       // Bound the cache: keys differ only by skip and query suffix (tokens), which can be many.
       if (this.cache.size >= 64) this.cache.clear();
       this.cache.set(key, r);
@@ -161,15 +157,19 @@ export class PlaylistResponder {
 
     const skip = window.ended ? 'NO' : d.skip;
     // The view is only built on a cache miss: one render per window version, however many wait.
-    const rendered = this.state(window).get(window, `${skip}|${d.querySuffix}`, () => renderMediaPlaylist({
-      segments: window.segments,
-      discontinuitySequence: window.discontinuitySequence,
-      ended: window.ended,
-      renditionReports: channel.renditions().filter((o) => o.name !== rendition.name)
-        .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
-    }, cfg, { skip, querySuffix: d.querySuffix }));
+    const state = this.state(window);
+    const rendered = state.get(window, `${skip}|${d.querySuffix}`, () => {
+      state.blocks.prune(window.segments[0]?.msn ?? 0);
+      return renderMediaPlaylistPieces({
+        segments: window.segments,
+        discontinuitySequence: window.discontinuitySequence,
+        ended: window.ended,
+        renditionReports: channel.renditions().filter((o) => o.name !== rendition.name)
+          .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
+      }, cfg, { skip, querySuffix: d.querySuffix }, state.blocks);
+    });
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
-    return playlistReply(req, rendered.text, () => rendered.gzip, cache, rendered.lastModified);
+    return playlistReply(req, () => rendered.text, () => rendered.gzip, cache, rendered.lastModified);
   }
 
   /** Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06). */
@@ -202,7 +202,7 @@ export class PlaylistResponder {
 }
 
 /** A playlist reply, gzipped when the client accepts it (AV-08, AAS 10.1). */
-export function playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer | (() => Buffer), cacheControl: string, lastModified: string): OriginReply {
+export function playlistReply(req: OriginRequest, text: Buffer | (() => Buffer), gzip: Buffer | (() => Buffer), cacheControl: string, lastModified: string): OriginReply {
   const headers: Record<string, string> = {
     'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, vary: 'Accept-Encoding', 'last-modified': lastModified,
   };
@@ -211,7 +211,7 @@ export function playlistReply(req: OriginRequest, text: Buffer, gzip: Buffer | (
     headers['content-encoding'] = 'gzip';
     return { status: 200, headers, body: typeof gzip === 'function' ? gzip() : gzip };
   }
-  return { status: 200, headers, body: text };
+  return { status: 200, headers, body: typeof text === 'function' ? text() : text };
 }
 
 /** Bandwidth is measured over the newest this-much media: a DVR window of hours would make every request walk it. */

@@ -113,7 +113,37 @@ function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
   return n;
 }
 
+/** Settled segments per cached block: a 6-hour window of 2-s segments is ~170 blocks. */
+export const SETTLED_BLOCK_SEGMENTS = 64;
+
+/** A run of settled segments whose lines were rendered once and are kept by a SettledBlockCache. */
+export interface SettledBlock {
+  readonly firstMsn: number;
+  /** The init id in force before the block (decides the block's first EXT-X-MAP). */
+  readonly initBefore: number;
+}
+
+/**
+ * Where blocks are kept between renders (one per rendition's window), in whatever form the
+ * keeper likes (playlist-responder.ts keeps them compressed).
+ */
+export interface SettledBlockCache<B extends SettledBlock> {
+  get(firstMsn: number): B | undefined;
+  /** Keeps the lines (ending with a newline) of a new block; returns it. */
+  put(firstMsn: number, initBefore: number, text: string): B;
+}
+
 export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig, opts: RenderOptions): string {
+  return renderMediaPlaylistPieces(view, cfg, opts).join('');
+}
+
+/**
+ * The playlist as text pieces and cached blocks of settled segments (given a block cache and
+ * no query suffix): a long DVR window then costs its few live-edge lines per render, and the
+ * caller can reuse each block's compressed form too.
+ */
+export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: PlaylistView, cfg: MediaPlaylistConfig,
+  opts: RenderOptions, blocks?: SettledBlockCache<B>): (string | B)[] {
   const q = opts.querySuffix;
   const segs = view.segments;
   const hasParts = cfg.partTargetSec !== undefined;
@@ -138,25 +168,19 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
       : `#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
   }
   const partsFrom = partsListedFrom(view, cfg);
+  const pieces: (string | B)[] = [];
   let currentInit = -1;
   for (let i = skipped; i < segs.length; i++) {
     const seg = segs[i];
-    if (seg.discontinuity && i > 0) out.push('#EXT-X-DISCONTINUITY');
-    // EXT-X-MAP before the first listed segment and wherever the init changes (MAP-02, PT-07).
-    if (seg.initId !== currentInit) {
-      out.push(`#EXT-X-MAP:URI="${cfg.initUri(seg.initId)}${q}"`);
-      currentInit = seg.initId;
+    const block = blocks && q === '' && i > skipped ? settledBlock(segs, i, partsFrom, currentInit, cfg, blocks) : undefined;
+    if (block) {
+      if (out.length > 0) pieces.push(out.splice(0).join('\n') + '\n');
+      pieces.push(block);
+      i += SETTLED_BLOCK_SEGMENTS - 1;
+      currentInit = segs[i].initId;
+      continue;
     }
-    out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(seg.programDateTimeMs)}`);
-    if (i >= partsFrom) {
-      for (const p of seg.parts) {
-        out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
-      }
-    }
-    if (seg.complete) {
-      out.push(`#EXTINF:${fmtSec(seg.durationMs)},`);
-      out.push(`${cfg.segmentUri(seg.msn)}${q}`);
-    }
+    currentInit = pushSegment(out, seg, i, i >= partsFrom, currentInit, cfg, q);
   }
   if (view.ended) {
     out.push('#EXT-X-ENDLIST');
@@ -169,7 +193,50 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
       out.push(`#EXT-X-RENDITION-REPORT:URI="${r.uri}${q}",LAST-MSN=${r.lastMsn}${r.lastPart !== undefined ? `,LAST-PART=${r.lastPart}` : ''}`);
     }
   }
-  return out.join('\n') + '\n';
+  if (out.length > 0) pieces.push(out.join('\n') + '\n');
+  return pieces;
+}
+
+/** The lines of segment i (index in the listed segments); returns the init id now in force. */
+function pushSegment(out: string[], seg: PlaylistSegment, i: number, listParts: boolean, currentInit: number, cfg: MediaPlaylistConfig, q: string): number {
+  if (seg.discontinuity && i > 0) out.push('#EXT-X-DISCONTINUITY');
+  // EXT-X-MAP before the first listed segment and wherever the init changes (MAP-02, PT-07).
+  if (seg.initId !== currentInit) {
+    out.push(`#EXT-X-MAP:URI="${cfg.initUri(seg.initId)}${q}"`);
+    currentInit = seg.initId;
+  }
+  out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(seg.programDateTimeMs)}`);
+  if (listParts) {
+    for (const p of seg.parts) {
+      out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+    }
+  }
+  if (seg.complete) {
+    out.push(`#EXTINF:${fmtSec(seg.durationMs)},`);
+    out.push(`${cfg.segmentUri(seg.msn)}${q}`);
+  }
+  return currentInit;
+}
+
+/**
+ * The cached block of SETTLED_BLOCK_SEGMENTS segments starting at listed index i, when one may
+ * stand there: aligned on the MSN grid, all complete and outside the part zone, and not the
+ * first rendered segment (whose MAP and DISCONTINUITY depend on its position). Its lines then
+ * depend only on its segments and on the init before it, which never change while it is listed.
+ */
+function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], i: number, partsFrom: number, currentInit: number,
+  cfg: MediaPlaylistConfig, blocks: SettledBlockCache<B>): B | undefined {
+  const seg = segs[i];
+  const lastIndex = i + SETTLED_BLOCK_SEGMENTS - 1;
+  if (seg.msn % SETTLED_BLOCK_SEGMENTS !== 0 || lastIndex >= Math.min(partsFrom, segs.length) || !segs[lastIndex].complete) return undefined;
+  let block = blocks.get(seg.msn);
+  if (!block || block.initBefore !== currentInit) {
+    const lines: string[] = [];
+    let init = currentInit;
+    for (let k = i; k <= lastIndex; k++) init = pushSegment(lines, segs[k], k, false, init, cfg, '');
+    block = blocks.put(seg.msn, currentInit, lines.join('\n') + '\n');
+  }
+  return block;
 }
 
 /**
