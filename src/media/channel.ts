@@ -331,7 +331,7 @@ export class Publication implements PublicationSink {
       this.window.endSegment(false);
       this.archive?.endSegment();
       // The recording is finalized per session (unpublish); the archive just closes its segment.
-      await Promise.all([this.archive?.flush(), this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
+      await Promise.all([this.archive?.close(), this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
       this.channel.publicationEnded(this, reason);
     })();
     return this.finished;

@@ -19,6 +19,8 @@ export interface ArchiveFiles {
   create(path: string): Promise<AppendHandle>;
   /** Appends text to a log, creating it and its directory. */
   appendText(path: string, text: string): Promise<void>;
+  /** Opens a log for many appends (a journal written at every part), creating it and its directory. */
+  openLog(path: string): Promise<AppendHandle>;
   /** Replaces a file's content at once: readers see the old or the new content, never a mix. */
   writeAtomic(path: string, data: Buffer | string): Promise<void>;
   /** The whole file as text; undefined when it does not exist. */
@@ -59,6 +61,11 @@ export const localFiles: ArchiveFiles = {
       await mkdir(dirname(path), { recursive: true });
       await appendFile(path, text);
     }
+  },
+  async openLog(path) {
+    await mkdir(dirname(path), { recursive: true });
+    const file = await open(path, 'a');
+    return { append: (data) => writeAll(file, data), close: () => file.close() };
   },
   async writeAtomic(path, data) {
     await mkdir(dirname(path), { recursive: true });

@@ -36,6 +36,8 @@ export class ArchiveWriter {
   private readonly queue: SerialWriter;
   private current: OpenSegment | undefined;
   private dropped = 0;
+  /** The open hour's parts.log, kept open: it gets a line at every part. Only touched by queued ops. */
+  private journal: { hour: string; log: AppendHandle } | undefined;
   private unwrittenInit: { initId: number; data: Buffer; tracks: readonly TrackInfo[] } | undefined;
 
   constructor(
@@ -85,7 +87,7 @@ export class ArchiveWriter {
       if (seg.broken || !seg.file) return;
       try {
         await seg.file.append(part.data);
-        await this.files.appendText(this.paths.partsLog(seg.hour), `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
+        await this.journalLine(seg.hour, `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
       } catch (err) {
         seg.broken = true;
         throw err;
@@ -104,7 +106,7 @@ export class ArchiveWriter {
     this.queue.run(async () => {
       try {
         seg.file = await this.files.create(seg.path);
-        await this.files.appendText(this.paths.partsLog(hour),
+        await this.journalLine(hour,
           `O ${facts.msn} ${facts.initId} ${facts.discontinuity ? 1 : 0} ${facts.programDateTimeMs} ${facts.startMs}\n`);
       } catch (err) {
         seg.broken = true;
@@ -146,6 +148,27 @@ export class ArchiveWriter {
     seg.broken = true;
     this.dropped++;
     if (this.dropped === 1 || this.dropped % 100 === 0) this.log.warn({ msn: seg.facts.msn, dropped: this.dropped, reason }, 'segment left out of the archive');
+  }
+
+  /** Appends a line to the hour's journal; runs inside queued ops only, so calls never overlap. */
+  private async journalLine(hour: string, line: string): Promise<void> {
+    if (this.journal?.hour !== hour) {
+      const old = this.journal;
+      this.journal = undefined;
+      await old?.log.close();
+      this.journal = { hour, log: await this.files.openLog(this.paths.partsLog(hour)) };
+    }
+    await this.journal.log.append(Buffer.from(line));
+  }
+
+  /** Closes the journal (the publication ended); queued after everything else. */
+  close(): Promise<void> {
+    this.queue.run(async () => {
+      const j = this.journal;
+      this.journal = undefined;
+      await j?.log.close();
+    });
+    return this.queue.idle();
   }
 
   /** Resolves when everything queued so far is on disk (shutdown, tests). */
