@@ -113,8 +113,8 @@ function skippableCount(view: PlaylistView, cfg: MediaPlaylistConfig): number {
   return n;
 }
 
-/** Settled segments per cached block: a 6-hour window of 2-s segments is ~170 blocks. */
-export const SETTLED_BLOCK_SEGMENTS = 64;
+/** Settled segments per cached block: a 6-hour window of 2-s segments is ~42 blocks. */
+export const SETTLED_BLOCK_SEGMENTS = 256;
 
 /** A run of settled segments whose lines were rendered once and are kept by a SettledBlockCache. */
 export interface SettledBlock {
