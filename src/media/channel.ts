@@ -219,6 +219,9 @@ export class Channel {
     clearTimeout(this.dropTimer);
     await this.publication?.finish('server closing');
     await this.opts.recorder?.close();
+    // The session's end line is written after the publication ends: wait for it, so nothing
+    // writes under dataDir once close() resolves.
+    await this.opts.archive?.sessions.idle();
     this.window?.close();
   }
 }

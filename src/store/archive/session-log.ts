@@ -28,6 +28,11 @@ export class SessionLog {
     return run;
   }
 
+  /** Resolves once every write asked for so far is done (shutdown waits for it). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
   started(startMs: number): Promise<void> {
     return this.serial(() => this.files.appendText(this.path, `S ${startMs}\n`));
   }
