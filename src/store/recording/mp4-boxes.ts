@@ -126,6 +126,11 @@ const TFHD_BASE_DATA_OFFSET = 0x01, TFHD_SAMPLE_DESC = 0x02, TFHD_DEFAULT_DURATI
 const TRUN_DATA_OFFSET = 0x01, TRUN_FIRST_FLAGS = 0x04;
 const TRUN_DURATION = 0x100, TRUN_SIZE = 0x200, TRUN_FLAGS = 0x400, TRUN_CTO = 0x800;
 
+/** The 24-bit flags of a full box (after its version byte). */
+function fullBoxFlags(buf: Buffer, box: BoxHeader): number {
+  return buf.readUIntBE(box.start + box.headerSize + 1, 3);
+}
+
 /** Timing of every traf of the moof that starts at `offset` in buf. */
 export function parseMoof(buf: Buffer, offset = 0, tracks?: Map<number, TrackFacts>): TrafTiming[] {
   const moof = readBoxHeader(buf, offset);
@@ -134,7 +139,7 @@ export function parseMoof(buf: Buffer, offset = 0, tracks?: Map<number, TrackFac
   for (const traf of childBoxes(buf, moof.start + moof.headerSize, moof.start + moof.size)) {
     if (traf.type !== 'traf') continue;
     const tfhd = required(buf, traf, 'tfhd');
-    const tfhdFlags = buf.readUIntBE(tfhd.start + tfhd.headerSize + 1, 3);
+    const tfhdFlags = fullBoxFlags(buf, tfhd);
     let at = fullBoxBody(tfhd);
     const trackId = buf.readUInt32BE(at);
     at += 4;
@@ -150,7 +155,7 @@ export function parseMoof(buf: Buffer, offset = 0, tracks?: Map<number, TrackFac
     let duration = 0;
     for (const trun of childBoxes(buf, traf.start + traf.headerSize, traf.start + traf.size)) {
       if (trun.type !== 'trun') continue;
-      const flags = buf.readUIntBE(trun.start + trun.headerSize + 1, 3);
+      const flags = fullBoxFlags(buf, trun);
       let p = fullBoxBody(trun);
       const count = buf.readUInt32BE(p);
       p += 4;
