@@ -22,6 +22,19 @@ export type PipelineFactory = (
 
 export type ChannelState = 'idle' | 'live' | 'reconnecting' | 'ended';
 
+/**
+ * Watches the source access units of every publish session beside the pipeline (thumbnails).
+ * Called on the event loop for every AU: must return at once and never throw.
+ */
+export interface SourceTap {
+  /** A publish session declared its tracks (once per session, before its first write). */
+  setTracks(tracks: TrackInfo[]): void;
+  /** One source AU and the wall-clock time (PROGRAM-DATE-TIME, ms) of its dts. */
+  write(au: AccessUnit, programDateTimeMs: number): void;
+  /** The publish session ended. */
+  endSession(): void;
+}
+
 export interface ChannelOptions {
   id: string;
   streamKey: string;
@@ -36,6 +49,8 @@ export interface ChannelOptions {
   dvrWindowMs?: number;
   /** Records the source of every publish session to files, when the channel asks for it. */
   recorder?: SourceRecorder;
+  /** Further consumers of the source AUs (thumbnails), fed after the pipeline. */
+  taps?: SourceTap[];
   now?: () => number;
 }
 
@@ -159,7 +174,7 @@ export class Channel {
     const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
     this.opts.recorder?.startSession();
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
-      this.opts.archive?.writer('source', this.window), this.opts.recorder);
+      this.opts.archive?.writer('source', this.window), this.opts.recorder, this.opts.taps ?? []);
     this.publication = pub;
     this.opts.archive?.sessions.started(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session start'));
     this.state = 'live';
@@ -250,6 +265,7 @@ export class Publication implements PublicationSink {
     private readonly log: Logger,
     private readonly archive?: ArchiveWriter,
     private readonly recorder?: SourceRecorder,
+    private readonly taps: readonly SourceTap[] = [],
   ) {
     this.pendingDiscontinuity = continuing;
   }
@@ -261,6 +277,7 @@ export class Publication implements PublicationSink {
     this.log.info({ video: video && { codec: avcCodecString(video.codecConfig), width: video.width, height: video.height, frameRate: video.frameRate },
       audio: audio && { codec: aacCodecString(audio.codecConfig), sampleRate: audio.sampleRate, channels: audio.channels } }, 'tracks');
     this.channel.setTracks(tracks);
+    for (const tap of this.taps) tap.setTracks(tracks);
     if (video && !video.frameRate) this.frameProbe = { trackId: video.id, firstDts: NaN, frames: 0 };
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
@@ -284,6 +301,7 @@ export class Publication implements PublicationSink {
       this.errorCount++;
       if (this.errorCount === 1 || this.errorCount % 1000 === 0) this.log.warn({ dropped: this.errorCount }, 'access units dropped');
     }
+    for (const tap of this.taps) tap.write(au, this.wallOffsetMs + au.dts);
   }
 
   /** Frames per second over the first 120 frames: exact enough for 29.97 with millisecond timestamps. */
@@ -333,6 +351,7 @@ export class Publication implements PublicationSink {
       }
       this.window.endSegment(false);
       this.archive?.endSegment();
+      for (const tap of this.taps) tap.endSession();
       // The recording is finalized per session (unpublish); the archive just closes its segment.
       await Promise.all([this.archive?.close(), this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
       this.channel.publicationEnded(this, reason);
