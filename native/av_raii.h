@@ -7,7 +7,9 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/frame.h>
 #include <libavutil/mem.h>
+#include <libswscale/swscale.h>
 }
 
 namespace sigma {
@@ -35,6 +37,21 @@ struct AvioDeleter {
   }
 };
 using AvioPtr = std::unique_ptr<AVIOContext, AvioDeleter>;
+
+struct FrameDeleter {
+  void operator()(AVFrame* f) const noexcept { av_frame_free(&f); }
+};
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+
+struct CodecContextDeleter {
+  void operator()(AVCodecContext* c) const noexcept { avcodec_free_context(&c); }
+};
+using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+
+struct SwsDeleter {
+  void operator()(SwsContext* c) const noexcept { sws_freeContext(c); }
+};
+using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 
 /// Allocates an empty packet; throws std::bad_alloc when libav cannot.
 inline PacketPtr MakePacket() {

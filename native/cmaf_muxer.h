@@ -82,6 +82,11 @@ class CmafMuxer {
   /// Access units handed to libavformat so far (held-back ones count once written).
   uint64_t written() const { return written_; }
 
+  /// Whether stream `streamIndex` (as StreamIndexOf returns) is the video track.
+  bool IsVideo(int streamIndex) const {
+    return streamIndex >= 0 && streamIndex < int(tracks_.size()) && tracks_[size_t(streamIndex)].cfg.kind == TrackKind::kVideo;
+  }
+
   /// Index of a track id in opts.tracks, -1 when unknown.
   int StreamIndexOf(int trackId) const;
 

@@ -110,4 +110,62 @@ bool IsPlausibleRawAac(const uint8_t* p, size_t n) {
   return true;
 }
 
+namespace {
+
+/// Calls fn(nal, size) for each NAL unit of an Annex B stream.
+template <typename Fn>
+void ForEachAnnexBNal(const uint8_t* p, size_t n, Fn fn) {
+  size_t i = 0;
+  auto startCodeAt = [&](size_t k) { return k + 3 <= n && p[k] == 0 && p[k + 1] == 0 && p[k + 2] == 1; };
+  while (i < n && !startCodeAt(i)) i++;
+  while (i < n) {
+    const size_t begin = i + 3;
+    size_t end = begin;
+    while (end < n && !startCodeAt(end)) end++;
+    size_t last = end;
+    // Trailing zeros belong to the next start code (00 00 00 01) or are padding.
+    while (last > begin && p[last - 1] == 0) last--;
+    if (last > begin) fn(p + begin, last - begin);
+    i = end;
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> AnnexBToAvcc(const uint8_t* p, size_t n) {
+  std::vector<uint8_t> out;
+  out.reserve(n + 16);
+  ForEachAnnexBNal(p, n, [&](const uint8_t* nal, size_t len) {
+    const uint32_t l = uint32_t(len);
+    const uint8_t hdr[4] = {uint8_t(l >> 24), uint8_t(l >> 16), uint8_t(l >> 8), uint8_t(l)};
+    out.insert(out.end(), hdr, hdr + 4);
+    out.insert(out.end(), nal, nal + len);
+  });
+  return out;
+}
+
+std::vector<uint8_t> AvcCFromAnnexB(const uint8_t* p, size_t n) {
+  std::vector<uint8_t> sps, pps;
+  ForEachAnnexBNal(p, n, [&](const uint8_t* nal, size_t len) {
+    const int type = nal[0] & 0x1f;
+    if (type == 7 && sps.empty() && len >= 4 && len <= 0xffff) sps.assign(nal, nal + len);
+    if (type == 8 && pps.empty() && len <= 0xffff) pps.assign(nal, nal + len);
+  });
+  if (sps.empty() || pps.empty()) return {};
+  std::vector<uint8_t> c = {1, sps[1], sps[2], sps[3], 0xff /* 4-byte lengths */, 0xe1 /* one SPS */};
+  c.push_back(uint8_t(sps.size() >> 8));
+  c.push_back(uint8_t(sps.size()));
+  c.insert(c.end(), sps.begin(), sps.end());
+  c.push_back(1);
+  c.push_back(uint8_t(pps.size() >> 8));
+  c.push_back(uint8_t(pps.size()));
+  c.insert(c.end(), pps.begin(), pps.end());
+  const int profile = sps[1];
+  if (profile == 100 || profile == 110 || profile == 122 || profile == 144) {
+    // ISO/IEC 14496-15 §5.3.3.1.2: chroma_format 1 (4:2:0), 8-bit luma and chroma, no SPS ext.
+    c.insert(c.end(), {0xfc | 1, 0xf8 | 0, 0xf8 | 0, 0});
+  }
+  return c;
+}
+
 }  // namespace sigma

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sigma {
 
@@ -31,5 +32,15 @@ bool IsWellFormedAvcc(const uint8_t* p, size_t n);
 /// True when the bytes could be one raw AAC frame (not ADTS: libavformat's mp4 muxer treats a
 /// first frame starting with the ADTS sync word as a fatal error).
 bool IsPlausibleRawAac(const uint8_t* p, size_t n);
+
+/// Converts an Annex B byte stream (start-code delimited NAL units, as libx264 emits them) to
+/// AVCC framing (4-byte big-endian lengths), the form the muxer and FLV carry. Empty NAL units
+/// and trailing zero bytes are dropped. Returns an empty vector when no NAL unit is found.
+std::vector<uint8_t> AnnexBToAvcc(const uint8_t* p, size_t n);
+
+/// Builds an AVCDecoderConfigurationRecord from Annex B parameter sets (an encoder's global
+/// header: SPS, PPS, maybe SEI). The encoder's output is 8-bit 4:2:0, which the high-profile
+/// extension fields state. Returns an empty vector when there is no SPS or no PPS.
+std::vector<uint8_t> AvcCFromAnnexB(const uint8_t* p, size_t n);
 
 }  // namespace sigma

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -66,6 +67,44 @@ TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
   return t;
 }
 
+std::string GetString(Napi::Env env, const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsString()) ThrowConfig(env, std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// ladder: { rungs: [{ name, width, height, videoBitrate, maxFrameRate?, profile? }], preset?, tune?,
+//           encoderThreads?, decoderThreads?, maxFrameQueue? }
+TranscodeOptions ParseLadder(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) ThrowConfig(env, "ladder must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  TranscodeOptions t;
+  Napi::Value rungs = o.Get("rungs");
+  if (!rungs.IsArray()) ThrowConfig(env, "ladder.rungs must be an array");
+  Napi::Array arr = rungs.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    if (!arr.Get(i).IsObject()) ThrowConfig(env, "ladder.rungs[] entries must be objects");
+    Napi::Object r = arr.Get(i).As<Napi::Object>();
+    RungOptions ro;
+    ro.name = GetString(env, r, "name", "");
+    if (ro.name.empty()) ThrowConfig(env, "ladder rung name must not be empty");
+    ro.width = int(GetInteger(env, r, "width", true, 0));
+    ro.height = int(GetInteger(env, r, "height", true, 0));
+    ro.videoBitrate = GetInteger(env, r, "videoBitrate", true, 0);
+    ro.maxFrameRate = GetNumber(env, r, "maxFrameRate", false, 0);
+    ro.profile = GetString(env, r, "profile", "high");
+    t.rungs.push_back(ro);
+  }
+  t.preset = GetString(env, o, "preset", t.preset);
+  t.tune = GetString(env, o, "tune", t.tune);
+  t.encoderThreads = int(GetInteger(env, o, "encoderThreads", false, t.encoderThreads));
+  t.decoderThreads = int(GetInteger(env, o, "decoderThreads", false, t.decoderThreads));
+  t.maxInputQueue = size_t(std::max<int64_t>(8, GetInteger(env, o, "maxInputQueue", false, int64_t(t.maxInputQueue))));
+  t.maxFrameQueue = size_t(std::max<int64_t>(1, GetInteger(env, o, "maxFrameQueue", false, int64_t(t.maxFrameQueue))));
+  return t;
+}
+
 }  // namespace
 
 Napi::Function Pipeline::Init(Napi::Env env) {
@@ -105,6 +144,40 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
     throw CodedError(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
     throw CodedError(env, "ERR_NATIVE_NOMEM", "out of memory creating the pipeline");
+  }
+
+  Napi::Value ladder = o.Get("ladder");
+  if (!ladder.IsUndefined() && !ladder.IsNull()) {
+    TranscodeOptions to = ParseLadder(env, ladder);
+    for (const auto& r : to.rungs) rungNames_.push_back(r.name);
+    try {
+      transcoder_ = std::make_unique<Transcoder>(
+          mo, to,
+          [this](int rung, std::unique_ptr<Chunk> c) {
+            auto ev = std::make_unique<Event>();
+            ev->kind = Event::kChunk;
+            ev->rendition = rung + 1;
+            ev->chunk = std::move(c);
+            Post(std::move(ev));
+          },
+          [this](int rung, const TrackConfig& video) {
+            auto ev = std::make_unique<Event>();
+            ev->kind = Event::kRendition;
+            ev->rendition = rung + 1;
+            ev->track = video;
+            Post(std::move(ev));
+          },
+          [this](int rung, const std::string& code, const std::string& message) {
+            auto ev = std::make_unique<Event>();
+            ev->kind = Event::kProblem;
+            ev->rendition = rung < 0 ? -1 : rung + 1;
+            ev->code = code;
+            ev->message = message;
+            Post(std::move(ev));
+          });
+    } catch (const NativeError& e) {
+      throw CodedError(env, e.code(), e.what());
+    }
   }
 
   for (const auto& t : mo.tracks) {
@@ -222,7 +295,44 @@ Napi::Value Pipeline::Stats(const Napi::CallbackInfo& info) {
   o.Set("queued", Napi::Number::New(env, double(queued_.load())));
   o.Set("dropped", Napi::Number::New(env, double(dropped_.load())));
   o.Set("written", Napi::Number::New(env, double(written_.load())));
+  if (!rungNames_.empty()) {
+    // Counters live in the transcoder, which the worker frees at close; read them while it exists.
+    Napi::Array rungs = Napi::Array::New(env, rungNames_.size());
+    std::lock_guard<std::mutex> lock(statsMu_);
+    SnapshotLadder();
+    rungStats_.resize(rungNames_.size());
+    for (size_t i = 0; i < rungNames_.size(); i++) {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("name", rungNames_[i]);
+      r.Set("encoded", double(rungStats_[i].encoded));
+      r.Set("dropped", double(rungStats_[i].dropped));
+      r.Set("decimated", double(rungStats_[i].decimated));
+      rungs.Set(uint32_t(i), r);
+    }
+    o.Set("rungs", rungs);
+    o.Set("decoderDropped", double(ladderDecoderDropped_));
+    o.Set("decodeErrors", double(ladderDecodeErrors_));
+  }
   return o;
+}
+
+void Pipeline::SnapshotLadder() {
+  if (!transcoder_) return;
+  rungStats_.resize(transcoder_->rungCount());
+  for (size_t i = 0; i < rungStats_.size(); i++) {
+    const RungCounters& c = transcoder_->counters(int(i));
+    rungStats_[i] = RungStat{c.encoded.load(), c.dropped.load(), c.decimated.load()};
+  }
+  ladderDecoderDropped_ = transcoder_->decoderDropped();
+  ladderDecodeErrors_ = transcoder_->decodeErrors();
+}
+
+void Pipeline::ResetTranscoder() {
+  if (!transcoder_) return;
+  transcoder_->Abort();  // no-op after Finish; joins the ladder's threads otherwise
+  std::lock_guard<std::mutex> lock(statsMu_);
+  SnapshotLadder();
+  transcoder_.reset();
 }
 
 void Pipeline::Post(std::unique_ptr<Event> ev) {
@@ -248,6 +358,21 @@ void Pipeline::Run() {
   } catch (const std::exception& e) {
     ReportError("ERR_NATIVE_MUX", e.what());
   }
+  if (transcoder_) {
+    try {
+      transcoder_->Start();
+    } catch (const std::exception& e) {
+      // The ladder is lost; the source rendition goes on.
+      const auto* ne = dynamic_cast<const NativeError*>(&e);
+      auto ev = std::make_unique<Event>();
+      ev->kind = Event::kProblem;
+      ev->rendition = -1;
+      ev->code = ne ? ne->code() : "ERR_TRANSCODE";
+      ev->message = e.what();
+      Post(std::move(ev));
+      ResetTranscoder();
+    }
+  }
   for (;;) {
     std::deque<Item> batch;
     bool closing;
@@ -266,8 +391,11 @@ void Pipeline::Run() {
         continue;
       }
       try {
+        // The ladder decodes the same bytes: a reference, not a copy.
+        PacketPtr forLadder(transcoder_ ? av_packet_clone(it.pkt.get()) : nullptr);
         PushResult r = muxer_->Push(it.stream, it.dts, it.pts, it.keyframe, std::move(it.pkt));
         if (r != PushResult::kAccepted) dropped_.fetch_add(1, std::memory_order_relaxed);
+        else if (forLadder) transcoder_->Push(muxer_->IsVideo(it.stream), it.dts, it.pts, it.keyframe, std::move(forLadder));
         written_.store(muxer_->written(), std::memory_order_relaxed);
         if (failAfterWrites_ && muxer_->written() >= failAfterWrites_)
           throw NativeError("ERR_NATIVE_MUX", "injected muxing failure (testFailAfterWrites)");
@@ -290,6 +418,9 @@ void Pipeline::Run() {
           ReportError("ERR_NATIVE_MUX", e.what());
         }
       }
+      // The ladder's last parts go out before 'done'; its threads end before the TSFN does.
+      if (transcoder_) transcoder_->Finish();
+      ResetTranscoder();
       muxer_.reset();  // free libav state on the worker, off the event loop
       auto ev = std::make_unique<Event>();
       ev->kind = Event::kDone;
@@ -299,7 +430,9 @@ void Pipeline::Run() {
     }
   }
   // Aborted (GC finalizer or environment teardown): nobody is listening any more; queued
-  // events are freed by the TSFN teardown (CallJs with env == nullptr).
+  // events are freed by the TSFN teardown (CallJs with env == nullptr). The ladder's threads
+  // post through the TSFN, so they end first.
+  ResetTranscoder();
   tsfn_.Abort();
 }
 
@@ -322,6 +455,7 @@ void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw)
       buf = Napi::Buffer<uint8_t>::New(
           env, vec->data(), vec->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec);
     }
+    o.Set("rendition", Napi::Number::New(env, ev->rendition));
     if (c.init) {
       o.Set("kind", "init");
       o.Set("data", buf);
@@ -339,6 +473,22 @@ void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw)
   } else if (ev->kind == Event::kError) {
     kind = "error";
     payload = CodedError(env, ev->code, ev->message).Value();
+  } else if (ev->kind == Event::kRendition) {
+    kind = "rendition";
+    const TrackConfig& t = ev->track;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rendition", Napi::Number::New(env, ev->rendition));
+    o.Set("name", self->rungNames_.at(size_t(ev->rendition - 1)));
+    o.Set("codecConfig", Napi::Buffer<uint8_t>::Copy(env, t.codecConfig.data(), t.codecConfig.size()));
+    o.Set("width", Napi::Number::New(env, t.width));
+    o.Set("height", Napi::Number::New(env, t.height));
+    o.Set("frameRate", Napi::Number::New(env, t.frameRate));
+    payload = o;
+  } else if (ev->kind == Event::kProblem) {
+    kind = "problem";
+    Napi::Object o = CodedError(env, ev->code, ev->message).Value();
+    o.Set("rendition", Napi::Number::New(env, ev->rendition));
+    payload = o;
   } else {
     kind = "done";
     // The worker posted 'done' as its last act; joining returns at once.

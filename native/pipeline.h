@@ -16,14 +16,17 @@
 
 #include "av_raii.h"
 #include "cmaf_muxer.h"
+#include "transcoder.h"
 
 namespace sigma {
 
 /// What the worker hands to the JS thread.
 struct Event {
-  enum Kind { kChunk, kError, kDone } kind = kChunk;
+  enum Kind { kChunk, kError, kDone, kRendition, kProblem } kind = kChunk;
+  int rendition = 0;  // 0: the source; 1..n: ladder rungs (kProblem: -1 means the decoder)
   std::unique_ptr<Chunk> chunk;
   std::string code, message;
+  TrackConfig track;  // kRendition: the rung's encoded video track
 };
 
 class Pipeline : public Napi::ObjectWrap<Pipeline> {
@@ -54,6 +57,18 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   void StopAndJoin();              // abort path: GC finalizer or environment teardown
 
   std::unique_ptr<CmafMuxer> muxer_;  // touched only by the worker once it runs
+  std::unique_ptr<Transcoder> transcoder_;  // the ABR ladder, when asked for; driven by the worker
+  std::vector<std::string> rungNames_;
+  // Ladder counters as stats() last read them; the worker snapshots them before it frees the
+  // transcoder. statsMu_ guards these and the transcoder_ pointer itself (not its work).
+  struct RungStat {
+    uint64_t encoded = 0, dropped = 0, decimated = 0;
+  };
+  std::mutex statsMu_;
+  std::vector<RungStat> rungStats_;
+  uint64_t ladderDecoderDropped_ = 0, ladderDecodeErrors_ = 0;
+  void SnapshotLadder();     // caller holds statsMu_
+  void ResetTranscoder();    // worker: snapshot, then abort/free the ladder
   std::vector<int> streamOfTrackId_;  // JS thread's copy: track id -> stream index (-1)
   Tsfn tsfn_;
   std::thread worker_;

@@ -9,6 +9,47 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccessUnit, CmafChunk, TrackInfo } from '../media/types.js';
 
+/** One rung of the ABR ladder as the addon takes it (sizes already fitted to the source). */
+export interface LadderRung {
+  name: string;
+  width: number;
+  height: number;
+  /** Target video bit rate, bits/s. */
+  videoBitrate: number;
+  /** Frames per second at most; 0 or absent keeps the source's rate. */
+  maxFrameRate?: number;
+  profile?: 'baseline' | 'main' | 'high';
+}
+
+export interface LadderOptions {
+  rungs: LadderRung[];
+  /** libx264 preset, e.g. 'veryfast'. */
+  preset?: string;
+  /** libx264 tune, e.g. 'zerolatency'. */
+  tune?: string;
+  /** x264 threads per rung (0: x264 decides). */
+  encoderThreads?: number;
+  decoderThreads?: number;
+  /** Source AUs that may wait for the decoder before video is dropped up to a keyframe (default 300). */
+  maxInputQueue?: number;
+  /** Decoded frames that may wait for one rung's encoder before that rung drops frames (default 4). */
+  maxFrameQueue?: number;
+}
+
+/** A rung's encoder is open: its video track as the init segment describes it. */
+export interface RungReady {
+  /** 1-based index into ladder.rungs (0 is the source). */
+  rendition: number;
+  name: string;
+  codecConfig: Buffer;
+  width: number;
+  height: number;
+  frameRate: number;
+}
+
+/** A problem that degrades the ladder but not the source (rendition -1: the shared decoder). */
+export type LadderProblem = NativeError & { rendition: number };
+
 export interface CmafPipelineOptions {
   tracks: TrackInfo[];
   segmentTargetMs: number;
@@ -20,6 +61,8 @@ export interface CmafPipelineOptions {
    * queueing; default 2000. Bounds memory when the worker falls behind.
    */
   maxQueue?: number;
+  /** Also transcode the video into these rungs (decode once, scale + x264 per rung, same time grid). */
+  ladder?: LadderOptions;
   /** @internal Test hook: the worker fails with ERR_NATIVE_MUX after this many written AUs. */
   testFailAfterWrites?: number;
 }
@@ -31,6 +74,11 @@ export interface CmafPipelineStats {
   dropped: number;
   /** Access units handed to the muxer. */
   written: number;
+  /** Per rung, with a ladder: frames encoded, dropped (encoder behind), skipped for the frame-rate cap. */
+  rungs?: Array<{ name: string; encoded: number; dropped: number; decimated: number }>;
+  /** Video AUs the ladder's decoder skipped because it was behind (up to the next keyframe). */
+  decoderDropped?: number;
+  decodeErrors?: number;
 }
 
 export type NativeError = Error & { code: string };
@@ -41,7 +89,13 @@ interface NativePipeline {
   stats(): CmafPipelineStats;
 }
 
-type NativeEvent = (kind: 'chunk' | 'error' | 'done', payload: unknown) => void;
+type NativeEvent = (kind: 'chunk' | 'error' | 'done' | 'rendition' | 'problem', payload: unknown) => void;
+
+/** What a ladder reports besides chunks; optional for a pipeline without one. */
+export interface LadderListener {
+  onRungReady(r: RungReady): void;
+  onProblem(p: LadderProblem): void;
+}
 
 interface NativeModule {
   CmafPipeline: new (opts: CmafPipelineOptions, onEvent: NativeEvent) => NativePipeline;
@@ -91,6 +145,7 @@ export class CmafPipeline {
     opts: CmafPipelineOptions,
     onChunk: (c: CmafChunk) => void,
     onError: (e: NativeError) => void,
+    ladder?: LadderListener,
   ) {
     const { CmafPipeline: Native } = loadNative();
     this.#native = new Native(opts, (kind, payload) => {
@@ -105,6 +160,8 @@ export class CmafPipeline {
           onError(e);
         }
       } else if (kind === 'error') onError(payload as NativeError);
+      else if (kind === 'rendition') ladder?.onRungReady(payload as RungReady);
+      else if (kind === 'problem') ladder?.onProblem(payload as LadderProblem);
       else {
         this.#done = true;
         this.#resolveClosed?.();

@@ -62,11 +62,15 @@ export interface PublicationSink {
 /** One CMAF chunk produced by the native pipeline. */
 export interface CmafInit {
   kind: 'init';
+  /** 0: the source (remux); 1..n: the ABR ladder's rungs, in ladder order. */
+  rendition?: number;
   data: Buffer;
 }
 
 export interface CmafPart {
   kind: 'part';
+  /** 0: the source (remux); 1..n: the ABR ladder's rungs, in ladder order. */
+  rendition?: number;
   /** Media sequence number of the parent segment. */
   msn: number;
   /** Index of this part within its parent segment, from 0. */

@@ -17,8 +17,8 @@ export interface ParsedTrackRun {
 export interface ParsedCmaf {
   boxes: string[];
   hasMvex: boolean;
-  /** trackId → { kind, timescale } from the init segment. */
-  tracks: Map<number, { kind: string; timescale: number }>;
+  /** trackId → { kind, timescale, codec (RFC 6381, from the sample entry), width, height } from the init segment. */
+  tracks: Map<number, { kind: string; timescale: number; codec: string; width: number; height: number }>;
   /** One entry per part (one moof each), its trafs. */
   parts: ParsedTrackRun[][];
 }
@@ -32,11 +32,13 @@ export function parseCmaf(init: Buffer, parts: Buffer[]): ParsedCmaf {
     pos += b.length;
   }
   f.flush();
-  const tracks = new Map<number, { kind: string; timescale: number }>();
+  const tracks: ParsedCmaf['tracks'] = new Map();
   const trex = new Map<number, any>();
   for (const t of f.moov?.mvex?.trexs ?? []) trex.set(t.track_id, t);
   for (const trak of f.moov?.traks ?? []) {
-    tracks.set(trak.tkhd.track_id, { kind: trak.mdia.hdlr.handler, timescale: trak.mdia.mdhd.timescale });
+    const entry = trak.mdia.minf.stbl.stsd.entries[0];
+    tracks.set(trak.tkhd.track_id, { kind: trak.mdia.hdlr.handler, timescale: trak.mdia.mdhd.timescale,
+      codec: entry?.getCodec?.() ?? '', width: entry?.width ?? 0, height: entry?.height ?? 0 });
   }
   const result: ParsedCmaf = {
     boxes: f.boxes.map((b: any) => b.type),

@@ -12,6 +12,8 @@ export interface TestSourceOptions {
   audio?: boolean;
   /** Seconds of media; omit for endless (live publishing). */
   durationSec?: number;
+  /** B-frames between references (OBS's x264 default is 2); 0 or absent: none (tune zerolatency). */
+  bframes?: number;
   /** Burn the wall clock into the picture (not needed by tests; handy by eye). */
   realtime?: boolean;
 }
@@ -24,7 +26,7 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (o.durationSec !== undefined) args.push('-t', String(o.durationSec));
-  args.push('-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+  args.push('-c:v', 'libx264', '-preset', 'veryfast', ...(o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']), '-pix_fmt', 'yuv420p',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k');
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2');
   return args;
