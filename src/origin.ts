@@ -24,7 +24,7 @@ export interface OriginAddresses {
   h2c?: number;
 }
 
-const nativePipeline: PipelineFactory = (opts, onChunk, onError) => new CmafPipeline(opts, onChunk, onError);
+const nativePipeline: PipelineFactory = (opts, onChunk, onError, ladder) => new CmafPipeline(opts, onChunk, onError, ladder);
 
 /**
  * The composition root: builds the stages in data-path order (channels ▶ ingest ▶ delivery)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resolveLadder } from '../media/transcode/ladder.js';
 
 /**
  * The one config schema: defaults, validation and (through the README table) documentation.
@@ -19,6 +20,32 @@ const modeSettings = (segmentTargetSec: number, partTargetSec: number | null, pl
       { message: 'partTargetSec must be at most half of segmentTargetSec' })
     .default({});
 
+/** Names a rendition may not take: they are other routes under /live/<channel>/. */
+const RESERVED_RENDITION_NAMES = new Set(['source', 'index', 'archive', 'thumbnail', 'thumbnails', 'previews', 'player']);
+
+const rungSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'rung name: lowercase letters, digits, "-" and "_", at most 32')
+    .refine((n) => !RESERVED_RENDITION_NAMES.has(n), { message: 'rung name is reserved (source, index, archive, thumbnail(s), previews, player)' }),
+  height: z.number().int().min(16).max(4320).refine((h) => h % 2 === 0, { message: 'height must be even' }),
+  /** Default: the source's aspect ratio at this height. */
+  width: z.number().int().min(16).max(7680).refine((w) => w % 2 === 0, { message: 'width must be even' }).optional(),
+  videoBitrateKbps: z.number().int().min(50).max(100_000),
+  maxFrameRate: z.number().min(1).max(240).optional(),
+  profile: z.enum(['baseline', 'main', 'high']).optional(),
+}).strict();
+
+const rungRef = z.union([z.string().min(1), rungSchema]);
+
+/**
+ * A channel's transcode profile: 'passthrough' (the source only), a ladder name ('hd', 'sd',
+ * 'mobile' or one of transcode.ladders), a slash list of rung presets ('720p/480p/360p'), or
+ * { rungs: [...preset names or custom rungs], keepSource }.
+ */
+const transcodeValue = z.union([
+  z.string().min(1),
+  z.object({ rungs: z.array(rungRef).min(1).max(8), keepSource: z.boolean().default(true) }).strict(),
+]);
+
 export const channelSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel id: lowercase letters, digits, "-" and "_", at most 64'),
   streamKey: z.string().min(8, 'streamKey must be at least 8 characters').max(256)
@@ -30,6 +57,8 @@ export const channelSchema = z.object({
   record: z.boolean().default(false),
   /** Catchup archive retention for this channel, hours; default archive.retentionHours. */
   retentionHours: z.number().min(1).max(24 * 3650).optional(),
+  /** ABR ladder of this channel (see transcodeValue); the source is remuxed either way. */
+  transcode: transcodeValue.default('passthrough'),
 }).strict();
 
 export const configSchema = z.object({
@@ -90,6 +119,16 @@ export const configSchema = z.object({
     resumeMarginMb: z.number().min(0).max(1024 * 1024).default(128),
     checkIntervalSec: z.number().min(0.1).max(3600).default(5),
   }).strict().default({}),
+  transcode: z.object({
+    /** libx264 preset of every rung (ultra-low mode adds tune=zerolatency). */
+    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+    /** x264 threads per rung; 0 lets x264 decide (more threads: more parallel, a little less efficient). */
+    encoderThreads: z.number().int().min(0).max(16).default(1),
+    /** Threads of the one decoder per channel; 0 lets libavcodec decide. */
+    decoderThreads: z.number().int().min(0).max(16).default(1),
+    /** Named ladders a channel's `transcode` can refer to, besides hd, sd and mobile. */
+    ladders: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/), z.array(rungRef).min(1).max(8)).default({}),
+  }).strict().default({}),
   /** After the publisher leaves, a reconnect within this time continues the same playlist. */
   reconnectWindowSec: z.number().min(0).max(3600).default(15),
   /** An ended playlist (with ENDLIST) stays available this long, then the channel answers 404. */
@@ -106,6 +145,11 @@ export const configSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['channels', i, 'dvrWindowSec'],
         message: `the DVR window (${dvrSec} s) is longer than the archive retention (${retentionSec} s): the playlist would list deleted segments` });
     }
+    try {
+      resolveLadder(ch.transcode, c.transcode.ladders);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['channels', i, 'transcode'], message: (err as Error).message });
+    }
     if (ids.has(ch.id)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'id'], message: `duplicate channel id "${ch.id}"` });
     if (keys.has(ch.streamKey)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'streamKey'], message: 'duplicate streamKey' });
     ids.add(ch.id); keys.add(ch.streamKey);
@@ -119,4 +163,4 @@ export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 
 /** The channel `npm start` runs when no config names any. */
-export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false };
+export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough' };

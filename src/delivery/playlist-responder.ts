@@ -53,7 +53,11 @@ export function parseDirectives(query: string): Directives {
  * Per-window state of delivery: the frozen playlist constants and the rendered text of the
  * current window version, so 10k requests woken by one part cost one render and one gzip.
  */
+/** What a rendition's playlist fixes at its first render besides its URIs. */
+type PlaylistConstants = Omit<MediaPlaylistConfig, 'initUri' | 'segmentUri' | 'partUri'>;
+
 class WindowPlaylists {
+  constants: PlaylistConstants | undefined;
   config: MediaPlaylistConfig | undefined;
   private version = -1;
   private cache = new Map<string, PiecewisePlaylist>();
@@ -92,28 +96,37 @@ export class PlaylistResponder {
    * segment target, raised to the longest segment seen so far when the publisher's keyframe
    * interval is longer than the target (TD-02); it never changes afterwards (TD-03).
    */
-  playlistConfig(channel: Channel, window: LiveWindow): MediaPlaylistConfig {
+  playlistConfig(channel: Channel, window: LiveWindow, rendition: string): MediaPlaylistConfig {
     const s = this.state(window);
-    if (s.config) return s.config;
+    // A window belongs to one rendition for its whole life, so its URIs are fixed with the rest.
+    s.config ??= {
+      ...this.constants(channel, window),
+      initUri: (id) => `${rendition}/init-${id}.mp4`,
+      segmentUri: (msn) => `${rendition}/${msn}.m4s`,
+      partUri: (msn, i) => `${rendition}/${msn}.${i}.m4s`,
+    };
+    return s.config;
+  }
+
+  private constants(channel: Channel, window: LiveWindow): PlaylistConstants {
+    const s = this.state(window);
+    if (s.constants) return s.constants;
     const p = channel.profile;
     const longestMs = window.segments.reduce((m, seg) => (seg.complete ? Math.max(m, seg.durationMs) : m), 0);
     const td = Math.max(1, Math.round(p.segmentTargetSec), Math.round(longestMs / 1000));
-    s.config = {
+    s.constants = {
       targetDurationSec: td,
       segmentTargetMs: p.segmentTargetMs,
       partTargetSec: p.advertisedPartTargetSec,
       partHoldBackSec: p.partHoldBackSec,
       holdBackSec: 3 * td,
       canSkipUntilSec: 6 * td,
-      initUri: (id) => `source/init-${id}.mp4`,
-      segmentUri: (msn) => `source/${msn}.m4s`,
-      partUri: (msn, i) => `source/${msn}.${i}.m4s`,
     };
-    return s.config;
+    return s.constants;
   }
 
   targetDuration(channel: Channel, window: LiveWindow): number {
-    return this.playlistConfig(channel, window).targetDurationSec;
+    return this.constants(channel, window).targetDurationSec;
   }
 
   async media(req: OriginRequest, channel: Channel, rendition: Rendition): Promise<OriginReply> {
@@ -130,7 +143,7 @@ export class PlaylistResponder {
       if (r === 'aborted') throw new OriginError('BLOCK_TIMEOUT');
       if (!window.lastCompleteSegment) return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
     }
-    const cfg = this.playlistConfig(channel, window);
+    const cfg = this.playlistConfig(channel, window, rendition.name);
     const td = cfg.targetDurationSec;
 
     if (blocking) {
@@ -176,14 +189,21 @@ export class PlaylistResponder {
   async multivariant(req: OriginRequest, channel: Channel): Promise<OriginReply> {
     const d = parseDirectives(req.query);
     let renditions = channel.renditions();
-    const source = renditions[0];
-    if (source && !source.window.lastCompleteSegment && !source.window.ended) {
-      // Bandwidth is measured, so the multivariant playlist waits for the first segment.
-      const first = source.window.segments[0];
-      if (first) await source.window.waitFor(first.msn, -1, 3 * channel.profile.segmentTargetSec * 1000 + 2000, req.signal);
+    // Bandwidth is measured, so the multivariant playlist waits for each rendition's first
+    // segment (the ladder's rungs come a little after the source: encoder delay).
+    // Renditions share MSNs, so a rung with no part yet waits for the segment the others are on.
+    const firstMsn = renditions.find((r) => r.window.segments[0])?.window.segments[0].msn;
+    const waitMs = 3 * channel.profile.segmentTargetSec * 1000 + 2000;
+    const waits = renditions.filter((r) => !r.window.lastCompleteSegment && !r.window.ended).flatMap((r) => {
+      const msn = r.window.segments[0]?.msn ?? firstMsn;
+      return msn === undefined ? [] : [r.window.waitFor(msn, -1, waitMs, req.signal)];
+    });
+    if (waits.length > 0) {
+      await Promise.all(waits);
       renditions = channel.renditions();
     }
-    if (renditions.length === 0 || !renditions[0].window.lastCompleteSegment) {
+    renditions = renditions.filter((r) => r.window.lastCompleteSegment);
+    if (renditions.length === 0) {
       throw new OriginError('CHANNEL_NOT_LIVE', channel.id);
     }
     const variants: VariantInfo[] = renditions.map((r) => {
@@ -194,6 +214,7 @@ export class PlaylistResponder {
         width: video?.kind === 'video' ? video.width : undefined,
         height: video?.kind === 'video' ? video.height : undefined,
         frameRate: video?.kind === 'video' ? measureFrameRate(video.frameRate) : undefined,
+        hasAudio: r.tracks.some((t) => t.kind === 'audio'),
       };
     });
     const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix));

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { Channel, type PipelineFactory } from './channel.js';
+import { Channel, type PipelineFactory, type TranscodeProfile } from './channel.js';
+import { resolveLadder } from './transcode/ladder.js';
 import { latencyProfile } from './latency-profile.js';
 import { ChannelArchive } from '../store/archive/channel-archive.js';
 import { ArchivePaths } from '../store/archive/archive-layout.js';
@@ -12,6 +13,16 @@ import { join } from 'node:path';
 
 /** SHA-256 so every comparison is over 32 bytes: equal-length, constant-time, no length leak. */
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** The channel's ladder with the shared encoder settings; undefined for passthrough. */
+function transcodeProfile(config: Config, c: Config['channels'][number]): TranscodeProfile | undefined {
+  const ladder = resolveLadder(c.transcode, config.transcode.ladders);
+  if (!ladder) return undefined;
+  const t = config.transcode;
+  // zerolatency: no lookahead, no frame threads; the encoder adds no delay beyond one frame.
+  return { ladder, preset: t.preset, tune: c.latencyMode === 'ultra-low' ? 'zerolatency' : undefined,
+    encoderThreads: t.encoderThreads, decoderThreads: t.decoderThreads };
+}
 
 /** The channels this origin serves, by id and by stream key. */
 export class ChannelRegistry {
@@ -34,7 +45,8 @@ export class ChannelRegistry {
           channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,
           gate, events, logger, now,
         }) : undefined,
-        createPipeline, logger, now,
+        transcode: transcodeProfile(config, c),
+        createPipeline, logger, now, events,
       });
       this.byId.set(c.id, ch);
       this.keys.push({ digest: digest(c.streamKey), channel: ch });

@@ -7,6 +7,9 @@ import type { ArchiveWriter } from '../store/archive/archive-writer.js';
 import type { ArchiveReader } from '../store/archive/archive-reader.js';
 import type { SourceRecorder } from '../store/recording/source-recorder.js';
 import { aacCodecString, avcCodecString } from './codec-string.js';
+import type { LadderListener, LadderOptions, LadderRung, RungReady, LadderProblem } from '../addon/cmaf-pipeline.js';
+import { fitLadder, type LadderSpec } from './transcode/ladder.js';
+import type { EventBus } from '../events.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
 export interface PipelineLike {
@@ -15,10 +18,21 @@ export interface PipelineLike {
 }
 
 export type PipelineFactory = (
-  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; firstMsn: number },
+  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; firstMsn: number; ladder?: LadderOptions },
   onChunk: (c: CmafChunk) => void,
   onError: (e: Error & { code?: string }) => void,
+  ladder?: LadderListener,
 ) => PipelineLike;
+
+/** A channel's transcode profile: the ladder and the encoder settings every rung shares. */
+export interface TranscodeProfile {
+  ladder: LadderSpec;
+  /** libx264 preset and tune ('zerolatency' in ultra-low mode). */
+  preset: string;
+  tune?: string;
+  encoderThreads: number;
+  decoderThreads: number;
+}
 
 export type ChannelState = 'idle' | 'live' | 'reconnecting' | 'ended';
 
@@ -51,6 +65,10 @@ export interface ChannelOptions {
   recorder?: SourceRecorder;
   /** Further consumers of the source AUs (thumbnails), fed after the pipeline. */
   taps?: SourceTap[];
+  /** The ABR ladder; without it the channel serves the source alone (passthrough). */
+  transcode?: TranscodeProfile;
+  /** Where the channel reports problems that do not stop it (channel.error). */
+  events?: EventBus;
   now?: () => number;
 }
 
@@ -77,6 +95,8 @@ export class Channel {
   private window: LiveWindow | undefined;
   private tracks: TrackInfo[] = [];
   private source: Rendition | undefined;
+  /** The ladder's renditions in ladder order (top first); they outlive sessions like the source window. */
+  private readonly rungs = new Map<string, RungState>();
   private publication: Publication | undefined;
   private lastMsn = 0;
   private lastInitId = 0;
@@ -117,8 +137,16 @@ export class Channel {
     this.tracks = restored.tracks;
     this.lastMsn = last.msn;
     this.lastInitId = Math.max(...restored.inits.keys());
+    for (const r of this.opts.transcode?.ladder.rungs ?? []) {
+      const rung = await archive.recover(r.name, dvrMs);
+      if (!rung || rung.segments.length === 0) continue;
+      const window = this.newWindow();
+      for (const [id, data] of rung.inits) window.addInit(id, data);
+      window.restore(rung.segments);
+      this.rungs.set(r.name, { name: r.name, window, tracks: rung.tracks, maxFrameRate: r.maxFrameRate ?? 0 });
+    }
     this.state = 'reconnecting';
-    this.log.info({ segments: restored.segments.length, lastMsn: last.msn }, 'DVR window restored from the archive');
+    this.log.info({ segments: restored.segments.length, lastMsn: last.msn, rungs: [...this.rungs.keys()] }, 'DVR window restored from the archive');
     this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
   }
 
@@ -140,9 +168,17 @@ export class Channel {
     return this.publication !== undefined && !this.publication.closed;
   }
 
-  /** The source rendition, once a publish session has produced an init segment. */
+  /** A rendition by name ('source' or a rung), once a publish session has produced its init segment. */
   rendition(name = 'source'): Rendition | undefined {
-    if (name !== 'source' || !this.window || this.tracks.length === 0) return undefined;
+    if (name !== 'source') {
+      const rung = this.rungs.get(name);
+      if (!rung || rung.tracks.length === 0) return undefined;
+      if (rung.view?.window !== rung.window || rung.view.tracks !== rung.tracks) {
+        rung.view = { name, window: rung.window, tracks: rung.tracks, codecs: codecsOf(rung.tracks), archive: this.opts.archive?.reader(name) };
+      }
+      return rung.view;
+    }
+    if (!this.window || this.tracks.length === 0 || this.sourceHidden) return undefined;
     // Built once per (window, tracks): every playlist request asks for it.
     if (this.source?.window !== this.window || this.source.tracks !== this.tracks) {
       this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks),
@@ -151,9 +187,79 @@ export class Channel {
     return this.source;
   }
 
+  /** Every playable rendition: the source (unless the ladder replaces it), then the rungs, top first. */
   renditions(): Rendition[] {
-    const r = this.rendition();
-    return r ? [r] : [];
+    const out: Rendition[] = [];
+    const source = this.rendition();
+    if (source) out.push(source);
+    for (const name of this.rungs.keys()) {
+      const r = this.rendition(name);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** A ladder with keepSource false lists only its rungs (the source is still packaged, for recording). */
+  private get sourceHidden(): boolean {
+    return this.opts.transcode?.ladder.keepSource === false && this.rungs.size > 0;
+  }
+
+  /** The ladder a new session of this source gets, with the encoder settings; undefined for passthrough. */
+  ladderFor(video: VideoTrackInfo | undefined): LadderOptions | undefined {
+    const t = this.opts.transcode;
+    if (!t || !video) return undefined;
+    const rungs = fitLadder(t.ladder, video);
+    if (rungs.length === 0) return undefined;
+    return { rungs, preset: t.preset, tune: t.tune, encoderThreads: t.encoderThreads, decoderThreads: t.decoderThreads };
+  }
+
+  /**
+   * The rung windows of a session: existing ones continue (a reconnect), new rungs get a new
+   * window, rungs this session does not have end (their playlists get ENDLIST and leave).
+   */
+  rungWindows(rungs: readonly LadderRung[]): Map<string, LiveWindow> {
+    const wanted = new Set(rungs.map((r) => r.name));
+    for (const [name, state] of this.rungs) {
+      if (!wanted.has(name)) {
+        state.window.endSegment(true);
+        state.window.close();
+        this.rungs.delete(name);
+      }
+    }
+    const out = new Map<string, LiveWindow>();
+    for (const r of rungs) {
+      let state = this.rungs.get(r.name);
+      if (!state || state.window.ended) {
+        state?.window.close();
+        state = { name: r.name, window: this.newWindow(), tracks: [], maxFrameRate: r.maxFrameRate ?? 0 };
+      }
+      this.rungs.delete(r.name);  // re-inserted below so the map keeps this session's ladder order
+      this.rungs.set(r.name, state);
+      out.set(r.name, state.window);
+    }
+    return out;
+  }
+
+  /** A rung's encoder opened: its video track (from the encoder's avcC) with the source's audio. */
+  setRungTracks(r: RungReady): void {
+    const state = this.rungs.get(r.name);
+    if (!state) return;
+    const source = this.tracks.find((t): t is VideoTrackInfo => t.kind === 'video');
+    const video: VideoTrackInfo = {
+      kind: 'video', id: source?.id ?? 0, codec: 'h264', timescale: source?.timescale ?? 1000,
+      codecConfig: r.codecConfig, width: r.width, height: r.height, frameRate: rungFrameRate(source?.frameRate ?? 0, state.maxFrameRate),
+    };
+    state.tracks = [video, ...this.tracks.filter((t) => t.kind === 'audio')];
+  }
+
+  rungTracks(name: string): readonly TrackInfo[] {
+    return this.rungs.get(name)?.tracks ?? [];
+  }
+
+  /** A ladder problem (encoder behind, undecodable frames): logged and told, the channel goes on. */
+  ladderProblem(p: LadderProblem): void {
+    this.log.warn({ code: p.code, rendition: p.rendition }, p.message);
+    this.opts.events?.emit('channel.error', { channel: this.id, code: p.code, message: p.message });
   }
 
   /** Starts a publish session. The caller (ingest) has checked the key and that nobody else publishes. */
@@ -199,6 +305,9 @@ export class Channel {
   /** FRAME-RATE measured at ingest, for publishers whose metadata did not announce it. */
   setMeasuredFrameRate(fps: number): void {
     this.tracks = this.tracks.map((t) => (t.kind === 'video' && !t.frameRate ? { ...t, frameRate: fps } : t));
+    for (const r of this.rungs.values()) {
+      r.tracks = r.tracks.map((t) => (t.kind === 'video' ? { ...t, frameRate: rungFrameRate(fps, r.maxFrameRate) } : t));
+    }
   }
 
   createPipeline(...args: Parameters<PipelineFactory>): PipelineLike {
@@ -218,6 +327,7 @@ export class Channel {
   private endPlaylist(): void {
     if (this.isPublishing || !this.window) return;
     this.window.endSegment(true);
+    for (const r of this.rungs.values()) r.window.endSegment(true);
     this.state = 'ended';
     this.log.info('playlist ended');
     this.dropTimer = setTimeout(() => {
@@ -225,8 +335,14 @@ export class Channel {
       this.window?.close();
       this.window = undefined;
       this.tracks = [];
+      this.closeRungs();
       this.state = 'idle';
     }, this.opts.endedRetentionMs);
+  }
+
+  private closeRungs(): void {
+    for (const r of this.rungs.values()) r.window.close();
+    this.rungs.clear();
   }
 
   async close(): Promise<void> {
@@ -238,36 +354,64 @@ export class Channel {
     // writes under dataDir once close() resolves.
     await this.opts.archive?.sessions.idle();
     this.window?.close();
+    this.closeRungs();
   }
+}
+
+interface RungState {
+  name: string;
+  window: LiveWindow;
+  /** Empty until the rung's encoder opened in some session. */
+  tracks: TrackInfo[];
+  maxFrameRate: number;
+  view?: Rendition;
+}
+
+/** A rung's frame rate: the source's, capped (0 = unknown). */
+function rungFrameRate(sourceFps: number, cap: number): number {
+  if (!sourceFps) return 0;
+  return cap > 0 ? Math.min(sourceFps, cap) : sourceFps;
 }
 
 function codecsOf(tracks: TrackInfo[]): string[] {
   return tracks.map((t) => (t.kind === 'video' ? avcCodecString(t.codecConfig) : aacCodecString(t.codecConfig)));
 }
 
-/** One publish session: AccessUnits in, CMAF parts into the channel's live window. */
+/** Where one rendition's chunks go during a session. */
+interface Output {
+  name: string;
+  window: LiveWindow;
+  archive?: ArchiveWriter;
+  /** The first segment of this session follows earlier media in the same playlist. */
+  pendingDiscontinuity: boolean;
+  /** The tracks stored beside each init in the archive. */
+  tracks: () => readonly TrackInfo[];
+}
+
+/** One publish session: AccessUnits in, CMAF parts into the live windows of the source and its rungs. */
 export class Publication implements PublicationSink {
   closed = false;
   private pipeline: PipelineLike | undefined;
   private wallOffsetMs: number | undefined;
-  private pendingDiscontinuity: boolean;
   private errorCount = 0;
   private finished: Promise<void> | undefined;
   /** Counts video frames to measure the frame rate when the publisher did not announce one. */
   private frameProbe: { trackId: number; firstDts: number; frames: number } | undefined;
+  /** Index 0 is the source; 1..n the ladder's rungs in the order the pipeline numbers them. */
+  private readonly outputs: Output[];
 
   constructor(
     private readonly channel: Channel,
-    private readonly window: LiveWindow,
+    window: LiveWindow,
     private readonly firstMsn: number,
     private readonly initId: number,
     continuing: boolean,
     private readonly log: Logger,
-    private readonly archive?: ArchiveWriter,
+    archive?: ArchiveWriter,
     private readonly recorder?: SourceRecorder,
     private readonly taps: readonly SourceTap[] = [],
   ) {
-    this.pendingDiscontinuity = continuing;
+    this.outputs = [{ name: 'source', window, archive, pendingDiscontinuity: continuing, tracks: () => channel.sourceTracks }];
   }
 
   setTracks(tracks: TrackInfo[]): void {
@@ -279,13 +423,27 @@ export class Publication implements PublicationSink {
     this.channel.setTracks(tracks);
     for (const tap of this.taps) tap.setTracks(tracks);
     if (video && !video.frameRate) this.frameProbe = { trackId: video.id, firstDts: NaN, frames: 0 };
+    const ladder = this.channel.ladderFor(video);
+    if (ladder) {
+      for (const [name, window] of this.channel.rungWindows(ladder.rungs)) {
+        this.outputs.push({ name, window, archive: this.channel.archive?.writer(name, window),
+          pendingDiscontinuity: window.segments.length > 0, tracks: () => this.channel.rungTracks(name) });
+      }
+      this.log.info({ rungs: ladder.rungs.map((r) => `${r.name} ${r.width}x${r.height} ${r.videoBitrate / 1000}k`), preset: ladder.preset, tune: ladder.tune }, 'transcoding');
+    } else {
+      this.channel.rungWindows([]);
+    }
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
-      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn: this.firstMsn },
+      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn: this.firstMsn, ladder },
       (chunk) => this.onChunk(chunk),
       (err) => {
         this.log.error({ err, code: err.code }, 'pipeline failed; closing the publish session');
         this.close(`pipeline error: ${err.message}`);
+      },
+      ladder && {
+        onRungReady: (r) => this.channel.setRungTracks(r),
+        onProblem: (problem) => this.channel.ladderProblem(problem),
       },
     );
   }
@@ -315,31 +473,37 @@ export class Publication implements PublicationSink {
   }
 
   private onChunk(chunk: CmafChunk): void {
+    const out = this.outputs[chunk.rendition ?? 0];
+    if (!out) return;
+    const source = out === this.outputs[0];
     if (chunk.kind === 'init') {
-      this.window.addInit(this.initId, chunk.data);
-      this.archive?.addInit(this.initId, chunk.data, this.channel.sourceTracks);
-      this.recorder?.addInit(chunk.data);
+      out.window.addInit(this.initId, chunk.data);
+      out.archive?.addInit(this.initId, chunk.data, out.tracks());
+      if (source) this.recorder?.addInit(chunk.data);
       return;
     }
-    this.channel.noteMsn(chunk.msn);
+    // Every rendition cuts on the same grid with the same first MSN, so the source's numbers stand for all.
+    if (source) this.channel.noteMsn(chunk.msn);
     const part = { msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data };
     const facts = {
       initId: this.initId,
-      discontinuity: chunk.partIndex === 0 && this.pendingDiscontinuity,
+      discontinuity: chunk.partIndex === 0 && out.pendingDiscontinuity,
       programDateTimeMs: (this.wallOffsetMs ?? Date.now()) + chunk.startMs,
       startMs: chunk.startMs,
     };
-    this.window.addPart(part, facts);
-    this.archive?.addPart(part, facts);
-    this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
-    if (chunk.partIndex === 0) this.pendingDiscontinuity = false;
+    out.window.addPart(part, facts);
+    out.archive?.addPart(part, facts);
+    if (source) {
+      this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
+    }
+    if (chunk.partIndex === 0) out.pendingDiscontinuity = false;
   }
 
   close(reason: string): void {
     void this.finish(reason);
   }
 
-  /** Flushes the pipeline (the final part reaches the window), then tells the channel. */
+  /** Flushes the pipeline (the final parts reach the windows), then tells the channel. */
   finish(reason: string): Promise<void> {
     if (this.finished) return this.finished;
     this.closed = true;
@@ -349,11 +513,14 @@ export class Publication implements PublicationSink {
       } catch (err) {
         this.log.error({ err }, 'pipeline close failed');
       }
-      this.window.endSegment(false);
-      this.archive?.endSegment();
+      for (const out of this.outputs) {
+        out.window.endSegment(false);
+        out.archive?.endSegment();
+      }
       for (const tap of this.taps) tap.endSession();
       // The recording is finalized per session (unpublish); the archive just closes its segment.
-      await Promise.all([this.archive?.close(), this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
+      await Promise.all([...this.outputs.map((o) => o.archive?.close()),
+        this.recorder?.endSession().catch((err) => this.log.error({ err }, 'recording finalize failed'))]);
       this.channel.publicationEnded(this, reason);
     })();
     return this.finished;

@@ -1,7 +1,12 @@
 /**
- * Multivariant playlist rendering (pure). One EXT-X-STREAM-INF per rendition; audio is muxed
- * with video in each rendition (docs/adr/001-muxed-av-cmaf.md), so there is no audio group.
+ * Multivariant playlist rendering (pure). One EXT-X-STREAM-INF per rendition. Audio is muxed
+ * with video in each rendition (docs/adr/001-muxed-av-cmaf.md); with several variants (an ABR
+ * ladder) the audio is declared once as a rendition group without URI, which says "the same
+ * audio, carried in every variant" (RFC 8216bis §4.4.6.1), so players keep the audio track
+ * across a rung switch.
  */
+
+const AUDIO_GROUP = 'audio';
 
 export interface VariantInfo {
   /** Media playlist URI relative to the multivariant playlist, without query. */
@@ -14,6 +19,8 @@ export interface VariantInfo {
   width?: number;
   height?: number;
   frameRate?: number;
+  /** The rendition carries the (one) audio track. */
+  hasAudio?: boolean;
 }
 
 export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string): string {
@@ -22,12 +29,15 @@ export function renderMultivariantPlaylist(variants: readonly VariantInfo[], que
     '#EXT-X-INDEPENDENT-SEGMENTS'];
   // Highest bandwidth first is conventional; hls.js sorts anyway and starts by its own estimate.
   const sorted = [...variants].sort((a, b) => b.bandwidth - a.bandwidth);
+  const audioGroup = sorted.length > 1 && sorted.every((v) => v.hasAudio);
+  if (audioGroup) out.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="main",DEFAULT=YES,AUTOSELECT=YES`);
   for (const v of sorted) {
     const attrs = [`BANDWIDTH=${Math.max(1, Math.round(v.bandwidth))}`,
       `AVERAGE-BANDWIDTH=${Math.max(1, Math.round(v.averageBandwidth))}`,
       `CODECS="${v.codecs.join(',')}"`];
     if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
     if (v.frameRate) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    if (audioGroup) attrs.push(`AUDIO="${AUDIO_GROUP}"`);
     // No CEA-608/708 captions are announced (the origin does not inspect SEI). Saying so spares
     // players from probing segments for them: Shaka 5 probes and, on a live playlist with fewer
     // than three complete segments, picks the open parent segment, which has no URI, and fails.

@@ -150,3 +150,19 @@ t.test('multivariant playlist (golden)', async (t) => {
   t.same(v.attributes.RESOLUTION, { width: 1280, height: 720 });
   t.equal(v.uri, 'source.m3u8?token=abc');
 });
+
+t.test('multivariant playlist of a ladder (golden): every rung, audio declared once as a group', async (t) => {
+  const rung = (name: string, bw: number, codec: string, w: number, h: number, fps: number) =>
+    ({ uri: `${name}.m3u8`, bandwidth: bw, averageBandwidth: bw * 0.9, codecs: [codec, 'mp4a.40.2'], width: w, height: h, frameRate: fps, hasAudio: true });
+  const text = renderMultivariantPlaylist([rung('360p', 900_000, 'avc1.42c01e', 640, 360, 15),
+    rung('source', 5_500_000, 'avc1.640028', 1920, 1080, 30), rung('720p', 3_100_000, 'avc1.64001f', 1280, 720, 30)], '');
+  golden(t, 'multivariant-ladder.m3u8', text);
+  const { manifest, warnings } = parseM3u8(text);
+  t.same(warnings, []);
+  t.same(manifest.playlists.map((p: { uri: string }) => p.uri), ['source.m3u8', '720p.m3u8', '360p.m3u8'], 'highest bandwidth first');
+  t.ok(manifest.playlists.every((p: { attributes: Record<string, unknown> }) => p.attributes.AUDIO === 'audio'), 'every variant names the audio group');
+  const group = manifest.mediaGroups.AUDIO.audio as Record<string, { default: boolean; uri?: string }>;
+  t.same(Object.keys(group), ['main'], 'one audio rendition');
+  t.equal(group.main.uri, undefined, 'without URI: the audio is in each variant');
+  t.equal(manifest.playlists[2].attributes['FRAME-RATE'], 15, 'a capped rung announces its own frame rate');
+});
