@@ -443,57 +443,65 @@ void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw)
   Napi::Object target = self->Value();
   Napi::Value payload = env.Undefined();
   const char* kind = "chunk";
-  if (ev->kind == Event::kChunk) {
-    Chunk& c = *ev->chunk;
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Buffer<uint8_t> buf;
-    if (c.data.empty()) {
-      buf = Napi::Buffer<uint8_t>::New(env, 0);
+  try {
+    if (ev->kind == Event::kChunk) {
+      Chunk& c = *ev->chunk;
+      Napi::Object o = Napi::Object::New(env);
+      Napi::Buffer<uint8_t> buf;
+      if (c.data.empty()) {
+        buf = Napi::Buffer<uint8_t>::New(env, 0);
+      } else {
+        // Hand the bytes to JS without a copy; the finalizer frees them when the Buffer dies.
+        // Owned here until the Buffer exists (New may throw at teardown), then by its finalizer.
+        auto vec = std::make_unique<std::vector<uint8_t>>(std::move(c.data));
+        buf = Napi::Buffer<uint8_t>::New(
+            env, vec->data(), vec->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec.get());
+        vec.release();
+      }
+      o.Set("rendition", Napi::Number::New(env, ev->rendition));
+      if (c.init) {
+        o.Set("kind", "init");
+        o.Set("data", buf);
+      } else {
+        o.Set("kind", "part");
+        o.Set("msn", Napi::Number::New(env, double(c.msn)));
+        o.Set("partIndex", Napi::Number::New(env, c.partIndex));
+        o.Set("independent", Napi::Boolean::New(env, c.independent));
+        o.Set("segmentStart", Napi::Boolean::New(env, c.segmentStart));
+        o.Set("startMs", Napi::Number::New(env, double(c.startMs)));
+        o.Set("durationMs", Napi::Number::New(env, double(c.durationMs)));
+        o.Set("data", buf);
+      }
+      payload = o;
+    } else if (ev->kind == Event::kError) {
+      kind = "error";
+      payload = CodedError(env, ev->code, ev->message).Value();
+    } else if (ev->kind == Event::kRendition) {
+      kind = "rendition";
+      const TrackConfig& t = ev->track;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("rendition", Napi::Number::New(env, ev->rendition));
+      o.Set("name", self->rungNames_.at(size_t(ev->rendition - 1)));
+      o.Set("codecConfig", Napi::Buffer<uint8_t>::Copy(env, t.codecConfig.data(), t.codecConfig.size()));
+      o.Set("width", Napi::Number::New(env, t.width));
+      o.Set("height", Napi::Number::New(env, t.height));
+      o.Set("frameRate", Napi::Number::New(env, t.frameRate));
+      payload = o;
+    } else if (ev->kind == Event::kProblem) {
+      kind = "problem";
+      Napi::Object o = CodedError(env, ev->code, ev->message).Value();
+      o.Set("rendition", Napi::Number::New(env, ev->rendition));
+      payload = o;
     } else {
-      // Hand the bytes to JS without a copy; the finalizer frees them when the Buffer dies.
-      auto* vec = new std::vector<uint8_t>(std::move(c.data));
-      buf = Napi::Buffer<uint8_t>::New(
-          env, vec->data(), vec->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec);
+      kind = "done";
+      // The worker posted 'done' as its last act; joining returns at once.
+      if (self->worker_.joinable()) self->worker_.join();
+      self->Unref();
     }
-    o.Set("rendition", Napi::Number::New(env, ev->rendition));
-    if (c.init) {
-      o.Set("kind", "init");
-      o.Set("data", buf);
-    } else {
-      o.Set("kind", "part");
-      o.Set("msn", Napi::Number::New(env, double(c.msn)));
-      o.Set("partIndex", Napi::Number::New(env, c.partIndex));
-      o.Set("independent", Napi::Boolean::New(env, c.independent));
-      o.Set("segmentStart", Napi::Boolean::New(env, c.segmentStart));
-      o.Set("startMs", Napi::Number::New(env, double(c.startMs)));
-      o.Set("durationMs", Napi::Number::New(env, double(c.durationMs)));
-      o.Set("data", buf);
-    }
-    payload = o;
-  } else if (ev->kind == Event::kError) {
-    kind = "error";
-    payload = CodedError(env, ev->code, ev->message).Value();
-  } else if (ev->kind == Event::kRendition) {
-    kind = "rendition";
-    const TrackConfig& t = ev->track;
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("rendition", Napi::Number::New(env, ev->rendition));
-    o.Set("name", self->rungNames_.at(size_t(ev->rendition - 1)));
-    o.Set("codecConfig", Napi::Buffer<uint8_t>::Copy(env, t.codecConfig.data(), t.codecConfig.size()));
-    o.Set("width", Napi::Number::New(env, t.width));
-    o.Set("height", Napi::Number::New(env, t.height));
-    o.Set("frameRate", Napi::Number::New(env, t.frameRate));
-    payload = o;
-  } else if (ev->kind == Event::kProblem) {
-    kind = "problem";
-    Napi::Object o = CodedError(env, ev->code, ev->message).Value();
-    o.Set("rendition", Napi::Number::New(env, ev->rendition));
-    payload = o;
-  } else {
-    kind = "done";
-    // The worker posted 'done' as its last act; joining returns at once.
-    if (self->worker_.joinable()) self->worker_.join();
-    self->Unref();
+  } catch (const Napi::Error&) {
+    // Values cannot be made while the environment shuts down (an unclosed pipeline's worker
+    // still posting at exit): the event is dropped, there is nobody left to tell.
+    return;
   }
   if (target.IsEmpty()) return;
   try {

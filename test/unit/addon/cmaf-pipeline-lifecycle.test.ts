@@ -23,9 +23,10 @@ t.before(async () => {
 });
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runChild(mode: string): Promise<{ code: number | null; out: Record<string, number>; stderr: string; ms: number }> {
+async function runChild(mode: string, withLadder = false): Promise<{ code: number | null; out: Record<string, number>; stderr: string; ms: number }> {
   const t0 = Date.now();
-  const p = spawn(process.execPath, ['--expose-gc', CHILD, mode, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--expose-gc', CHILD, mode, file],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIGMA_LADDER: withLadder ? '1' : '0' } });
   let stdout = '', stderr = '';
   p.stdout.on('data', (d) => { stdout += d; });
   p.stderr.on('data', (d) => { stderr += d; });
@@ -61,4 +62,24 @@ t.test('pipelines garbage-collected without close: threads end, no crash', async
   const r = await runChild('gc');
   t.equal(r.code, 0, `child exited 0 ${r.stderr}`);
   t.equal(r.out.after, r.out.baseline, `collected pipelines joined their workers (peak ${r.out.peak} → ${r.out.after})`);
+});
+
+// The same with a transcode ladder: the decoder and rung threads (and x264's) end with the pipeline.
+t.test('with a ladder: 20 pipelines in a loop, threads back to baseline', async (t) => {
+  const r = await runChild('loop', true);
+  t.equal(r.code, 0, `child exited 0 ${r.stderr}`);
+  t.equal(r.out.after, r.out.baseline, `threads back to baseline (${r.out.baseline} → peak ${r.out.peak} → ${r.out.after})`);
+});
+
+t.test('with a ladder: never-closed pipelines do not keep the process alive or crash it at exit', async (t) => {
+  const r = await runChild('unclosed', true);
+  t.equal(r.code, 0, `child exited 0 ${r.stderr}`);
+  t.ok(r.ms < 15_000 * SLOW, `exited on its own in ${r.ms} ms`);
+});
+
+t.test('with a ladder: pipelines garbage-collected without close join every ladder thread', async (t) => {
+  const r = await runChild('gc', true);
+  t.equal(r.code, 0, `child exited 0 ${r.stderr}`);
+  t.ok(r.out.peak >= r.out.baseline + 20, `ladder threads started ( (peak ${r.out.peak}, baseline ${r.out.baseline})`);
+  t.equal(r.out.after, r.out.baseline, `collected pipelines joined their threads (peak ${r.out.peak} → ${r.out.after})`);
 });

@@ -4,6 +4,7 @@
  *  parallel  20 open at once, then all closed
  *  unclosed  open pipelines, write, never close; the process must still exit by itself
  *  gc        pipelines dropped without close, then collected; their threads must end
+ * With SIGMA_LADDER=1 every pipeline also transcodes one rung (decoder + rung threads, x264).
  * Prints one JSON line with thread counts; exits 0.
  */
 import { readdirSync } from 'node:fs';
@@ -15,7 +16,9 @@ const fx = loadMp4(file);
 const threads = () => readdirSync('/proc/self/task').length;
 const SLOW = Number(process.env.SIGMA_SLOW_FACTOR ?? 1) || 1;
 const tick = () => new Promise((r) => setTimeout(r, 20 * SLOW));
-const make = () => new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks }, () => {}, (e) => { throw e; });
+const ladder = process.env.SIGMA_LADDER === '1'
+  ? { rungs: [{ name: 'small', width: 160, height: 90, videoBitrate: 100_000 }], preset: 'ultrafast' } : undefined;
+const make = () => new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks, ladder }, () => {}, (e) => { throw e; });
 const feed = (p: CmafPipeline, n: number) => { for (const au of fx.aus.slice(0, n)) p.write(au); };
 
 // Load the addon and let the runtime's own threads settle before the baseline.
