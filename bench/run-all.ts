@@ -1,7 +1,7 @@
 /**
  * Runs every scenario with its default parameters, one after another (each alone on the
- * machine): fan-out, throughput, latency, then resources (120 s, last so its CPU figure comes
- * from a quiet machine). `npm run bench` = bootstrap --bench, then this.
+ * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), then resources
+ * (120 s, last so its CPU figure comes from a quiet machine). `npm run bench` = bootstrap --bench, then this.
  *
  *   node dist/bench/run-all.js [--skip fanout,latency]
  *
@@ -17,6 +17,7 @@ const SCENARIOS: [string, string[]][] = [
   ['fanout', []],
   ['throughput', []],
   ['latency', []],
+  ['transcode', []],
   ['resources', ['--duration', '120']],
 ];
 

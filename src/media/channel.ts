@@ -258,8 +258,7 @@ export class Channel {
 
   /** A ladder problem (encoder behind, undecodable frames): logged and told, the channel goes on. */
   ladderProblem(p: LadderProblem): void {
-    this.log.warn({ code: p.code, rendition: p.rendition }, p.message);
-    this.opts.events?.emit('channel.error', { channel: this.id, code: p.code, message: p.message });
+    this.reportError(p.code, p.message, { rendition: p.rendition });
   }
 
   /** Starts a publish session. The caller (ingest) has checked the key and that nobody else publishes. */
@@ -277,7 +276,7 @@ export class Channel {
     // target on average, so this stays ahead of any earlier run.
     const firstMsn = continuing ? this.lastMsn + 1
       : Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
-    const initId = this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
+    const initId = this.newInitId();
     this.opts.recorder?.startSession();
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
       this.opts.archive?.writer('source', this.window), this.opts.recorder, this.opts.taps ?? []);
@@ -291,6 +290,22 @@ export class Channel {
   /** Called by the publication when its pipeline produced a part. */
   noteMsn(msn: number): void {
     this.lastMsn = Math.max(this.lastMsn, msn);
+  }
+
+  /** The MSN a pipeline started now begins at: the next after every segment so far. */
+  get nextMsn(): number {
+    return this.lastMsn + 1;
+  }
+
+  /** An id for a new init segment: above every earlier one, even across restarts (a clock in seconds). */
+  newInitId(): number {
+    return this.lastInitId = Math.max(this.lastInitId + 1, Math.floor(this.now() / 1000));
+  }
+
+  /** Something went wrong that the channel survives: logged and told as channel.error. */
+  reportError(code: string, message: string, extra: Record<string, unknown> = {}): void {
+    this.log.warn({ code, ...extra }, message);
+    this.opts.events?.emit('channel.error', { channel: this.id, code, message });
   }
 
   setTracks(tracks: TrackInfo[]): void {
@@ -377,6 +392,9 @@ function codecsOf(tracks: TrackInfo[]): string[] {
   return tracks.map((t) => (t.kind === 'video' ? avcCodecString(t.codecConfig) : aacCodecString(t.codecConfig)));
 }
 
+/** AUs (about 10 s at 30 fps with audio) held while a codec change restarts the pipeline. */
+const MAX_HELD_DURING_RESTART = 800;
+
 /** Where one rendition's chunks go during a session. */
 interface Output {
   name: string;
@@ -399,12 +417,16 @@ export class Publication implements PublicationSink {
   private frameProbe: { trackId: number; firstDts: number; frames: number } | undefined;
   /** Index 0 is the source; 1..n the ladder's rungs in the order the pipeline numbers them. */
   private readonly outputs: Output[];
+  /** A codec change is restarting the pipeline; AUs are held until it runs again. */
+  private restarting: Promise<void> | undefined;
+  private nextTracks: TrackInfo[] | undefined;
+  private held: AccessUnit[] = [];
 
   constructor(
     private readonly channel: Channel,
     window: LiveWindow,
     private readonly firstMsn: number,
-    private readonly initId: number,
+    private initId: number,
     continuing: boolean,
     private readonly log: Logger,
     archive?: ArchiveWriter,
@@ -414,8 +436,18 @@ export class Publication implements PublicationSink {
     this.outputs = [{ name: 'source', window, archive, pendingDiscontinuity: continuing, tracks: () => channel.sourceTracks }];
   }
 
+  /**
+   * The publisher declared its tracks: the pipeline starts. Declared again with a different
+   * configuration (OBS changing resolution, a new encoder), the pipeline is restarted on the new
+   * one: the open segment ends, a new init segment follows a discontinuity, MSNs go on.
+   */
   setTracks(tracks: TrackInfo[]): void {
-    if (this.pipeline || this.closed) return;
+    if (this.closed) return;
+    if (this.pipeline || this.restarting) this.restart(tracks);
+    else this.start(tracks, this.firstMsn);
+  }
+
+  private start(tracks: TrackInfo[], firstMsn: number): void {
     const video = tracks.find((t): t is VideoTrackInfo => t.kind === 'video');
     const audio = tracks.find((t): t is AudioTrackInfo => t.kind === 'audio');
     this.log.info({ video: video && { codec: avcCodecString(video.codecConfig), width: video.width, height: video.height, frameRate: video.frameRate },
@@ -424,6 +456,7 @@ export class Publication implements PublicationSink {
     for (const tap of this.taps) tap.setTracks(tracks);
     if (video && !video.frameRate) this.frameProbe = { trackId: video.id, firstDts: NaN, frames: 0 };
     const ladder = this.channel.ladderFor(video);
+    this.outputs.length = 1; // the rungs of this pipeline follow
     if (ladder) {
       for (const [name, window] of this.channel.rungWindows(ladder.rungs)) {
         this.outputs.push({ name, window, archive: this.channel.archive?.writer(name, window),
@@ -435,7 +468,7 @@ export class Publication implements PublicationSink {
     }
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
-      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn: this.firstMsn, ladder },
+      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn, ladder },
       (chunk) => this.onChunk(chunk),
       (err) => {
         this.log.error({ err, code: err.code }, 'pipeline failed; closing the publish session');
@@ -448,8 +481,49 @@ export class Publication implements PublicationSink {
     );
   }
 
+  /** Closes the running pipeline, then starts one on the latest tracks; AUs wait meanwhile (bounded). */
+  private restart(tracks: TrackInfo[]): void {
+    this.nextTracks = tracks;
+    if (this.restarting) return;
+    const describe = (ts: readonly TrackInfo[]) => ts.map((t) => (t.kind === 'video' ? `${t.width}x${t.height} ${avcCodecString(t.codecConfig)}` : aacCodecString(t.codecConfig))).join(' + ');
+    this.channel.reportError('CODEC_CHANGED', `the publisher changed its codec configuration mid-stream (${describe(this.channel.sourceTracks)} ▶ ${describe(tracks)}); a new init segment follows a discontinuity`);
+    this.restarting = (async () => {
+      while (this.nextTracks && !this.closed) {
+        const next = this.nextTracks;
+        this.nextTracks = undefined;
+        const old = this.pipeline;
+        this.pipeline = undefined;
+        try {
+          await old?.close();
+        } catch (err) {
+          this.log.error({ err }, 'pipeline close failed');
+        }
+        for (const out of this.outputs) {
+          out.window.endSegment(false);
+          out.archive?.endSegment();
+          out.pendingDiscontinuity = true;
+        }
+        await Promise.all(this.outputs.slice(1).map((o) => o.archive?.close()));
+        if (this.closed) break;
+        this.initId = this.channel.newInitId();
+        this.start(next, this.channel.nextMsn);
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+      const held = this.held;
+      this.held = [];
+      for (const au of held) this.write(au);
+    });
+  }
+
   write(au: AccessUnit): void {
-    if (this.closed || !this.pipeline) return;
+    if (this.closed) return;
+    if (this.restarting) {
+      // A restart takes milliseconds; past this bound the publisher's frames are dropped, not stored.
+      if (this.held.length < MAX_HELD_DURING_RESTART) this.held.push(au);
+      return;
+    }
+    if (!this.pipeline) return;
     if (this.wallOffsetMs === undefined) {
       // PROGRAM-DATE-TIME is stamped at ingest: the wall clock when the first frame arrived.
       this.wallOffsetMs = Date.now() - au.dts;
@@ -508,6 +582,7 @@ export class Publication implements PublicationSink {
     if (this.finished) return this.finished;
     this.closed = true;
     this.finished = (async () => {
+      await this.restarting;
       try {
         await this.pipeline?.close();
       } catch (err) {

@@ -66,7 +66,7 @@ t.test('hls.js plays every rung of a transcoded channel and switches between the
   const latencies: number[] = after.latencies.slice(before.latencies.length);
   const med = median(latencies);
   t.comment(`latency median over the switches ${med.toFixed(2)} s (${latencies.length} samples)`);
-  t.ok(med > 0 && med < 3, `glass-to-glass latency median ${med.toFixed(2)} s < 3 s through the ladder`);
+  t.ok(med > 0 && med < 4, `glass-to-glass latency median ${med.toFixed(2)} s < 4 s through the ladder`);
   const stalledMs = after.stalledMs - before.stalledMs;
   t.comment(`stalls while switching: ${after.stalls - before.stalls}, ${stalledMs.toFixed(0)} ms in all`);
   t.ok(stalledMs < STALL_BUDGET_MS, `stalled ${stalledMs.toFixed(0)} ms over ${order.length} switches (< ${STALL_BUDGET_MS} ms)`);

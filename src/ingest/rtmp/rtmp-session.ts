@@ -417,16 +417,17 @@ export class RtmpSession {
     const isVideo = r.sps !== undefined;
     const prev = isVideo ? this.video : this.audio;
     if (this.tracks) {
-      if (prev && prev.codecConfig.equals(r.codecConfig)) return;
-      // Tracks are declared once per publication; a different configuration mid-stream would
-      // need a new init segment downstream, which this seam does not carry.
-      this.drop(`${isVideo ? 'video' : 'audio'} configuration changed mid-stream (ignored)`);
-      return;
+      // A track that appears mid-stream is not taken: players were told the tracks in the
+      // multivariant playlist already.
+      if (!prev) return this.drop(`${isVideo ? 'video' : 'audio'} sequence header for a track not declared (ignored)`);
+      if (prev.codecConfig.equals(r.codecConfig)) return; // repeated (OBS resends it)
     }
     const codecConfig = Buffer.from(r.codecConfig); // own it: detach from the message buffer
     if (isVideo) this.video = { codecConfig, sps: r.sps! };
     else this.audio = { codecConfig, aac: r.aac! };
-    if (this.configsComplete()) this.declareTracks();
+    // A new configuration mid-stream (OBS changing resolution) is declared again: downstream
+    // starts a new init segment after a discontinuity.
+    if (this.tracks || this.configsComplete()) this.declareTracks();
   }
 
   /** True when onMetaData announced the set of tracks and all of their sequence headers arrived. */

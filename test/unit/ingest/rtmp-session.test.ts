@@ -255,3 +255,21 @@ t.test('a throwing sink ends the publish without throwing out of receive()', asy
   t.same(h2.ended, ['sink error: disk full']);
   t.ok(h);
 });
+
+t.test('a new video configuration mid-stream (resolution change) declares the tracks again; a repeat does not', async (t) => {
+  const h = harness();
+  publish(h);
+  h.send(h.client.data(1, '@setDataFrame', 'onMetaData', new Amf0EcmaArray({ width: 640, height: 360, framerate: 30, videocodecid: 7, audiocodecid: 10 })));
+  h.send(h.client.media(9, 0, avcSeq));
+  h.send(h.client.media(8, 0, aacSeq));
+  h.send(h.client.media(9, 0, keyframe));
+  h.send(h.client.media(9, 33, avcSeq)); // OBS repeats the same header: nothing happens
+  t.equal(h.sink.tracks.length, 1, 'a repeated sequence header is not a change');
+  const small = h264Fixture({ width: 320, height: 180, profile: 'main', level: '3.0' });
+  h.send(h.client.media(9, 66, Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), small.avcC])));
+  t.equal(h.sink.tracks.length, 2, 'the new configuration is declared');
+  t.match(h.sink.tracks[1], [{ kind: 'video', width: 320, height: 180 }, { kind: 'audio', sampleRate: 48000 }], 'new video, same audio');
+  h.send(h.client.media(9, 66, Buffer.concat([Buffer.from([0x17, 1, 0, 0, 0]), avcc(small.frameNals)])));
+  t.same(h.sink.units.map((u) => [u.trackId, u.dts, u.keyframe]), [[0, 0, true], [0, 66, true]], 'frames go on after it');
+  t.same(h.ended, [], 'the connection stays up');
+});

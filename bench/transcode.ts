@@ -1,0 +1,169 @@
+/**
+ * Scenario 6: the ABR ladder's cost, beside the ffmpeg command line doing the same work.
+ *
+ *   node dist/bench/transcode.js [--seconds 60] [--runs 3] [--ladder 720p/480p/360p] [--preset veryfast] [--live 60]
+ *
+ * 1. A 1920x1080 30 fps source file (H.264 with 2 B-frames and a keyframe every 2 s, as OBS
+ *    sends it, 6 Mb/s, plus AAC) is made once with ffmpeg.
+ * 2. Throughput, --runs times each, alternating: (a) the whole file through CmafPipeline with
+ *    the ladder, as fast as it goes (the source remuxed + every rung decoded once, scaled,
+ *    x264-encoded and muxed to CMAF), CPU = this process's user+sys over the run; (b) ffmpeg
+ *    with the same ladder and settings: one decode (1 thread), split, bicubic scale per rung,
+ *    libx264 with the same preset, 1 thread, no B-frames, the same bit rate and VBV, keyframes
+ *    where the source has them, audio copied, plus the source remuxed, all to fragmented MP4;
+ *    CPU = its rusage (read from the shell that waited for it). Real-time factor = media
+ *    seconds / wall seconds; CPU is reported per media second.
+ * 3. Live, --live seconds: the origin process (`node dist/src/main.js`) with one channel on
+ *    the ladder, fed the same file in real time over RTMP (`ffmpeg -re -c copy`, so the
+ *    publisher costs nothing), no viewers: CPU % of one core and RSS of the origin, and
+ *    whether any rung dropped frames (the origin logs ERR_TRANSCODE_BEHIND).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { flags, median, procSample, report, round, sleep, startOriginProcess, tmpDir, waitFor200, CLK_TCK } from './common.js';
+import { loadMp4 } from '../test/unit/addon/fixtures.js';
+import { CmafPipeline, type LadderOptions } from '../src/addon/cmaf-pipeline.js';
+import { fitLadder, resolveLadder } from '../src/media/transcode/ladder.js';
+import type { VideoTrackInfo } from '../src/media/types.js';
+
+const opts = flags({ seconds: 60, runs: 3, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, keep: false });
+
+function makeSource(dir: string): string {
+  const file = join(dir, 'source-1080p30.mp4');
+  if (existsSync(file)) return file;
+  // Temporal noise over the test pattern: the encoders work as on camera footage, not on a still.
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(opts.seconds), '-vf', 'noise=alls=12:allf=t',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+    '-b:v', '6M', '-maxrate', '6M', '-bufsize', '12M', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2', file]);
+  return file;
+}
+
+interface Run { wallMs: number; cpuMs: number }
+
+async function runPipeline(file: string, ladder: LadderOptions): Promise<Run & { dropped: number; outBytes: number }> {
+  const fx = loadMp4(file); // demuxed before the clock starts: ffmpeg's demuxing is part of its number, ours is not (it is tiny)
+  let outBytes = 0;
+  const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: 2000, partTargetMs: 200, firstMsn: 1,
+    ladder: { ...ladder, maxInputQueue: 1e6, maxFrameQueue: 1e6 } }, (c) => { outBytes += c.data.length; }, (e) => { throw e; });
+  const cpu0 = process.cpuUsage(), t0 = performance.now();
+  for (const au of fx.aus) p.write(au);
+  await p.close();
+  const cpu = process.cpuUsage(cpu0);
+  const dropped = (p.stats().rungs ?? []).reduce((a, r) => a + r.dropped, 0);
+  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, dropped, outBytes };
+}
+
+function ffmpegArgs(file: string, ladder: LadderOptions, outDir: string): string[] {
+  const n = ladder.rungs.length;
+  const split = `[0:v]split=${n}${ladder.rungs.map((_, i) => `[s${i}]`).join('')}`;
+  const scales = ladder.rungs.map((r, i) => {
+    const fps = r.maxFrameRate ? `fps=${r.maxFrameRate},` : '';
+    return `[s${i}]${fps}scale=${r.width}:${r.height}:flags=bicubic[v${i}]`;
+  });
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-threads', '1', '-i', file,
+    '-filter_complex_threads', '1', '-filter_complex', [split, ...scales].join(';')];
+  const frag = ['-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'];
+  ladder.rungs.forEach((r, i) => {
+    args.push('-map', `[v${i}]`, '-map', '0:a', '-c:v', 'libx264', '-preset', ladder.preset ?? 'veryfast',
+      ...(ladder.tune ? ['-tune', ladder.tune] : []), '-threads', '1', '-profile:v', r.profile ?? 'high', '-bf', '0',
+      '-b:v', String(r.videoBitrate), '-maxrate', String(Math.round(r.videoBitrate * 1.1)), '-bufsize', String(Math.round(r.videoBitrate * 1.5)),
+      '-force_key_frames', 'expr:gte(t,n_forced*2)', '-sc_threshold', '0', '-x264-params', 'keyint=infinite:open-gop=0',
+      '-c:a', 'copy', ...frag, join(outDir, `${r.name}.mp4`));
+  });
+  args.push('-map', '0:v', '-map', '0:a', '-c', 'copy', ...frag, join(outDir, 'source.mp4'));
+  return args;
+}
+
+/** Runs ffmpeg under a shell that reports its children's rusage (cutime + cstime) after waiting for it. */
+async function runFfmpeg(file: string, ladder: LadderOptions, outDir: string): Promise<Run> {
+  const t0 = performance.now();
+  const script = 'ffmpeg "$@" || exit 1; cat /proc/$$/stat';
+  const p = spawn('bash', ['-c', script, 'bash', ...ffmpegArgs(file, ladder, outDir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  p.stdout!.on('data', (d) => { out += d; });
+  p.stderr!.on('data', (d) => { err += d; });
+  const [code] = await once(p, 'exit');
+  const wallMs = performance.now() - t0;
+  if (code !== 0) throw new Error(`ffmpeg failed: ${err}`);
+  const f = out.slice(out.lastIndexOf(')') + 2).trim().split(' ');
+  // Fields 16 and 17 (cutime, cstime) are f[13], f[14] counted from field 3.
+  const cpuMs = ((Number(f[13]) + Number(f[14])) / CLK_TCK) * 1000;
+  return { wallMs, cpuMs };
+}
+
+async function live(file: string): Promise<Record<string, unknown>> {
+  const origin = await startOriginProcess({
+    http2: { enabled: false },
+    log: { level: 'info' },
+    transcode: { preset: opts.preset },
+    channels: [{ id: 'tc', streamKey: 'bench-transcode-key', latencyMode: 'ultra-low', transcode: { rungs: opts.ladder.split('/') } }],
+  });
+  let logs = '';
+  origin.proc.stdout!.on('data', (d) => { logs += d; if (logs.length > 1e6) logs = logs.slice(-5e5); });
+  const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file,
+    '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${origin.ports.rtmp}/live/bench-transcode-key`], { stdio: 'ignore' });
+  try {
+    await waitFor200(`${origin.http}/live/tc/index.m3u8`, 30000, 'the ladder');
+    await sleep(10_000);
+    const a = procSample(origin.pid);
+    const rss: number[] = [];
+    const end = performance.now() + opts.live * 1000;
+    while (performance.now() < end) {
+      await sleep(5000);
+      rss.push(procSample(origin.pid).rssBytes);
+    }
+    const b = procSample(origin.pid);
+    const mv = await (await fetch(`${origin.http}/live/tc/index.m3u8`)).text();
+    return {
+      cpuPctOfCore: round(((b.ticks - a.ticks) / CLK_TCK) / ((b.t - a.t) / 1000) * 100, 1),
+      rssMiB: { median: round(median(rss) / 2 ** 20, 1), last: round(rss[rss.length - 1] / 2 ** 20, 1) },
+      behindReports: (logs.match(/ERR_TRANSCODE_BEHIND/g) ?? []).length,
+      variants: (mv.match(/#EXT-X-STREAM-INF/g) ?? []).length,
+    };
+  } finally {
+    pub.kill('SIGKILL');
+    await origin.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = tmpDir('transcode');
+  try {
+    const file = makeSource(dir);
+    const spec = resolveLadder(opts.ladder)!;
+    const source = loadMp4(file).tracks.find((t): t is VideoTrackInfo => t.kind === 'video')!;
+    const ladder: LadderOptions = { rungs: fitLadder(spec, { ...source, frameRate: 30 }), preset: opts.preset, encoderThreads: 1, decoderThreads: 1 };
+    const ours: Run[] = [], theirs: Run[] = [];
+    let dropped = 0;
+    for (let i = 0; i < opts.runs; i++) {
+      const r = await runPipeline(file, ladder);
+      dropped += r.dropped;
+      ours.push(r);
+      const out = join(dir, `ff${i}`);
+      execFileSync('mkdir', ['-p', out]);
+      theirs.push(await runFfmpeg(file, ladder, out));
+      process.stdout.write(`run ${i + 1}: ours ${round(r.wallMs / 1000)} s wall ${round(r.cpuMs / 1000)} s cpu; ffmpeg ${round(theirs[i].wallMs / 1000)} s wall ${round(theirs[i].cpuMs / 1000)} s cpu\n`);
+    }
+    const sum = (rs: Run[]) => ({
+      realTimeFactor: round(opts.seconds / (median(rs.map((r) => r.wallMs)) / 1000)),
+      cpuSecPerMediaSec: round(median(rs.map((r) => r.cpuMs)) / 1000 / opts.seconds, 3),
+      runs: rs.map((r) => ({ wallS: round(r.wallMs / 1000), cpuS: round(r.cpuMs / 1000) })),
+    });
+    const o = sum(ours), f = sum(theirs);
+    report('transcode', {
+      source: '1920x1080 30 fps, 6 Mb/s, 2 B-frames, keyframe every 2 s', seconds: opts.seconds, preset: opts.preset,
+      rungs: ladder.rungs.map((r) => `${r.name} ${r.width}x${r.height} ${r.videoBitrate / 1000}k`),
+      ours: { ...o, dropped }, ffmpeg: f, cpuRatioOursToFfmpeg: round(o.cpuSecPerMediaSec / f.cpuSecPerMediaSec, 3),
+      live: opts.live > 0 ? await live(file) : undefined,
+    });
+  } finally {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
