@@ -65,6 +65,7 @@ struct Transcoder::Rung {
   TrackConfig video;
   CodecContextPtr enc;
   SwsPtr sws;
+  FramePtr scaled;  // the rung's picture buffer, reused frame after frame
   std::unique_ptr<CmafMuxer> muxer;
   int videoStream = -1, audioStream = -1;
   std::thread thread;
@@ -443,16 +444,25 @@ void Transcoder::RungLoop(Rung& r) {
     AVFrame* in = it.frame.get();
     r.sws.reset(sws_getCachedContext(r.sws.release(), in->width, in->height, AVPixelFormat(in->format), r.opt.width,
                                      r.opt.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr, nullptr, nullptr));
-    FramePtr scaled(av_frame_alloc());
-    if (!r.sws || !scaled) {
+    // One picture buffer per rung, reused: x264 copies its input, so after the packets of a
+    // frame are received the encoder holds no reference and the buffer is free again
+    // (av_frame_make_writable copies only if something still does).
+    if (!r.scaled) {
+      r.scaled.reset(av_frame_alloc());
+      if (r.scaled) {
+        r.scaled->width = r.opt.width;
+        r.scaled->height = r.opt.height;
+        r.scaled->format = AV_PIX_FMT_YUV420P;
+        if (av_frame_get_buffer(r.scaled.get(), 0) < 0) r.scaled.reset();
+      }
+    }
+    if (!r.sws || !r.scaled) {
       fail("ERR_TRANSCODE_SCALE", "cannot scale " + std::to_string(in->width) + "x" + std::to_string(in->height));
       continue;
     }
-    scaled->width = r.opt.width;
-    scaled->height = r.opt.height;
-    scaled->format = AV_PIX_FMT_YUV420P;
-    int err = av_frame_get_buffer(scaled.get(), 0);
-    if (err >= 0) err = sws_scale_frame(r.sws.get(), scaled.get(), in);
+    AVFrame* scaled = r.scaled.get();
+    int err = av_frame_make_writable(scaled);
+    if (err >= 0) err = sws_scale_frame(r.sws.get(), scaled, in);
     if (err < 0) {
       fail("ERR_TRANSCODE_SCALE", "sws_scale_frame: " + AvErr(err));
       continue;
@@ -461,7 +471,7 @@ void Transcoder::RungLoop(Rung& r) {
     scaled->pts = it.pts;
     scaled->pict_type = it.key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
     r.dtsOfSubmitted.push_back(it.dts);
-    err = avcodec_send_frame(r.enc.get(), scaled.get());
+    err = avcodec_send_frame(r.enc.get(), scaled);
     if (err < 0) {
       fail("ERR_TRANSCODE_ENCODE", "avcodec_send_frame: " + AvErr(err));
       continue;
@@ -520,6 +530,7 @@ void Transcoder::StopAll() {
     r->muxer.reset();
     r->enc.reset();
     r->sws.reset();
+    r->scaled.reset();
     std::lock_guard<std::mutex> lock(r->mu);
     r->queue.clear();
     r->framesQueued = 0;

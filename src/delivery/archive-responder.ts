@@ -8,6 +8,9 @@ import type { ChannelArchive } from '../store/archive/channel-archive.js';
 import { HOUR_DIR } from '../store/archive/archive-layout.js';
 import { OriginError } from '../errors.js';
 import { renderArchivePlaylistPieces } from '../packager/hls/archive-playlist.js';
+import { renderMultivariantPlaylist, type VariantInfo } from '../packager/hls/multivariant-playlist.js';
+import { measureBitRates } from '../packager/hls/bandwidth.js';
+import { codecStrings } from '../media/codec-string.js';
 import { parseDirectives, playlistReply } from './playlist-responder.js';
 import { fromDisk, INIT_TYPE, SEGMENT_TYPE } from './media-responder.js';
 import { cachePolicy } from './cache-policy.js';
@@ -43,9 +46,8 @@ export class ArchiveResponder {
     return ch.archive;
   }
 
-  /** `/live/<ch>/archive/<from>-<to>.m3u8`: VOD for a closed range, EVENT while it still grows. */
-  async playlist(req: OriginRequest, ch: Channel, fromSpec: string, toSpec: string): Promise<OriginReply> {
-    const archive = this.archiveOf(ch);
+  /** The range of a catchup URL, checked: a 400 says what is wrong with it. */
+  private range(fromSpec: string, toSpec: string): { from: number; to: number; now: number } {
     const now = this.now();
     const from = parseTimeSpec(fromSpec, now), to = parseTimeSpec(toSpec, now);
     if (from === undefined || to === undefined || fromSpec === 'now') {
@@ -53,13 +55,33 @@ export class ArchiveResponder {
     }
     if (to <= from) throw new OriginError('BAD_TIME_RANGE', 'the end must be after the start');
     if (to - from > MAX_RANGE_MS) throw new OriginError('BAD_TIME_RANGE', `at most ${MAX_RANGE_MS / 3600000} hours per playlist`);
-    const segs = await archive.reader('source').range(from, to);
-    if (segs.length === 0) throw new OriginError('ARCHIVE_EMPTY', `${fromSpec}-${toSpec}`);
-    const growing = to > now && (ch.state === 'live' || ch.state === 'reconnecting');
+    return { from, to, now };
+  }
+
+  /** A range still growing (it reaches the future of a channel that is live) is an EVENT playlist. */
+  private growing(ch: Channel, to: number, now: number): boolean {
+    return to > now && (ch.state === 'live' || ch.state === 'reconnecting');
+  }
+
+  private cacheOf(ch: Channel, growing: boolean): string {
+    return growing ? cachePolicy.playlist(Math.ceil(ch.profile.segmentTargetSec)) : cachePolicy.archivePlaylist;
+  }
+
+  /**
+   * `/live/<ch>/archive/<from>-<to>.m3u8` (the source, `prefix` '') and
+   * `/live/<ch>/archive/<from>-<to>/<rendition>.m3u8` (any rendition, `prefix` '../'):
+   * VOD for a closed range, EVENT while it still grows.
+   */
+  async playlist(req: OriginRequest, ch: Channel, fromSpec: string, toSpec: string, rendition = 'source', prefix = ''): Promise<OriginReply> {
+    const archive = this.archiveOf(ch);
+    const { from, to, now } = this.range(fromSpec, toSpec);
+    const segs = await archive.reader(rendition).range(from, to);
+    if (segs.length === 0) throw new OriginError('ARCHIVE_EMPTY', `${rendition} ${fromSpec}-${toSpec}`);
+    const growing = this.growing(ch, to, now);
     const pieces: string[] = [];
     for (const piece of renderArchivePlaylistPieces(segs, {
       type: growing ? 'EVENT' : 'VOD', minTargetDurationSec: Math.ceil(ch.profile.segmentTargetSec),
-      initUri: (id) => `source/init-${id}.mp4`, segmentUri: (s) => `source/${s.hour}/${s.msn}.m4s`,
+      initUri: (id) => `${prefix}${rendition}/init-${id}.mp4`, segmentUri: (s) => `${prefix}${rendition}/${s.hour}/${s.msn}.m4s`,
       querySuffix: parseDirectives(req.query).querySuffix,
     })) {
       pieces.push(piece);
@@ -69,9 +91,37 @@ export class ArchiveResponder {
     const text = Buffer.from(pieces.join(''));
     // Compressed on the thread pool, not on the event loop (megabytes for a long range).
     const gzipped = /\bgzip\b/.test(req.header('accept-encoding') ?? '') ? await gzipAsync(text) : undefined;
+    return playlistReply(req, text, () => gzipped ?? gzipSync(text), this.cacheOf(ch, growing), new Date(now).toUTCString());
+  }
+
+  /**
+   * `/live/<ch>/archive/<from>-<to>/index.m3u8`: the multivariant playlist of a catchup range,
+   * one variant per rendition archived in it (the source and the ladder's rungs), with CODECS
+   * and RESOLUTION from the archived tracks and BANDWIDTH measured over the range's segments.
+   */
+  async multivariant(req: OriginRequest, ch: Channel, fromSpec: string, toSpec: string): Promise<OriginReply> {
+    const archive = this.archiveOf(ch);
+    const { from, to, now } = this.range(fromSpec, toSpec);
     const td = Math.ceil(ch.profile.segmentTargetSec);
-    return playlistReply(req, text, () => gzipped ?? gzipSync(text), growing ? cachePolicy.playlist(td) : cachePolicy.archivePlaylist,
-      new Date(now).toUTCString());
+    const variants: VariantInfo[] = [];
+    for (const name of await archive.renditions()) {
+      const reader = archive.reader(name);
+      const segs = await reader.range(from, to);
+      if (segs.length === 0) continue;
+      const tracks = await reader.tracks(segs[segs.length - 1].initId);
+      if (!tracks) continue;
+      const video = tracks.find((x) => x.kind === 'video');
+      const { peak, average } = measureBitRates(segs, Math.max(td, ...segs.map((x) => Math.round(x.durationMs / 1000))));
+      variants.push({
+        uri: `${name}.m3u8`, bandwidth: peak, averageBandwidth: average, codecs: codecStrings(tracks),
+        width: video?.kind === 'video' ? video.width : undefined, height: video?.kind === 'video' ? video.height : undefined,
+        frameRate: video?.kind === 'video' && video.frameRate > 0 ? video.frameRate : undefined,
+        hasAudio: tracks.some((x) => x.kind === 'audio'),
+      });
+    }
+    if (variants.length === 0) throw new OriginError('ARCHIVE_EMPTY', `${fromSpec}-${toSpec}`);
+    const text = Buffer.from(renderMultivariantPlaylist(variants, parseDirectives(req.query).querySuffix));
+    return playlistReply(req, text, () => gzipSync(text), this.cacheOf(ch, this.growing(ch, to, now)), new Date(now).toUTCString());
   }
 
   /** `/live/<ch>/archive/sessions.json`: each publish session with its start, end and playlist URL. */
@@ -85,6 +135,8 @@ export class ArchiveResponder {
         endedAt: s.endMs === undefined ? null : new Date(s.endMs).toISOString(),
         live: s.endMs === undefined,
         playlist: `/live/${ch.id}/archive/${from}-${to}.m3u8`,
+        /** Every archived rendition of the session (the ladder's rungs too). */
+        multivariant: `/live/${ch.id}/archive/${from}-${to}/index.m3u8`,
       };
     });
     return {

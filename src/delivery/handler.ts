@@ -35,6 +35,8 @@ const ROUTES = {
   segment: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.m4s$/,
   player: /^\/player\/([a-z0-9_-]+)$/,
   archivePlaylist: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\.m3u8$/,
+  archiveMultivariant: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\/index\.m3u8$/,
+  archiveRendition: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\/([a-z0-9_-]+)\.m3u8$/,
   archiveSessions: /^\/live\/([a-z0-9_-]+)\/archive\/sessions\.json$/,
   archiveSegment: /^\/live\/([a-z0-9_-]+)\/archive\/([a-z0-9_-]+)\/(\d{10})\/(\d{1,16})\.m4s$/,
   archiveInit: /^\/live\/([a-z0-9_-]+)\/archive\/([a-z0-9_-]+)\/init-(\d{1,16})\.mp4$/,
@@ -109,6 +111,8 @@ export class OriginHandler {
     }
     if ((m = ROUTES.segment.exec(path))) return this.media.segment(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
     if ((m = ROUTES.archivePlaylist.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3]);
+    if ((m = ROUTES.archiveMultivariant.exec(path))) return this.archive.multivariant(req, this.channel(m[1]), m[2], m[3]);
+    if ((m = ROUTES.archiveRendition.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3], m[4], '../');
     if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(this.channel(m[1]));
     if ((m = ROUTES.archiveSegment.exec(path))) return this.archive.segment(req, this.channel(m[1]), m[2], m[3], Number(m[4]));
     if ((m = ROUTES.archiveInit.exec(path))) return this.archive.init(req, this.channel(m[1]), m[2], Number(m[3]));

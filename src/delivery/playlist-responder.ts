@@ -5,6 +5,7 @@ import {
   renderMediaPlaylistPieces, reportFor, type MediaPlaylistConfig, type SkipRequest,
 } from '../packager/hls/media-playlist.js';
 import { renderMultivariantPlaylist, type VariantInfo } from '../packager/hls/multivariant-playlist.js';
+import { measureBitRates } from '../packager/hls/bandwidth.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
@@ -238,33 +239,16 @@ export function playlistReply(req: OriginRequest, text: Buffer | (() => Buffer),
 /** Bandwidth is measured over the newest this-much media: a DVR window of hours would make every request walk it. */
 const BANDWIDTH_SPAN_MS = 10 * 60 * 1000;
 
-/**
- * Peak and average bit rate over the newest complete segments (up to 10 minutes). The peak is the largest rate of
- * any run of consecutive segments lasting at least 0.5 × TD (a lone short segment would
- * otherwise overstate it), per the definition of BANDWIDTH in §4.1 / §4.4.6.2.
- */
+/** Peak and average bit rate over the newest complete segments (up to 10 minutes). */
 export function measureBandwidth(window: LiveWindow, td: number): { peak: number; average: number } {
   const newestFirst: (typeof window.segments)[number][] = [];
   for (let i = window.segments.length - 1, spanMs = 0; i >= 0 && spanMs < BANDWIDTH_SPAN_MS; i--) {
     const s = window.segments[i];
     if (s.complete && s.durationMs > 0) { newestFirst.push(s); spanMs += s.durationMs; }
   }
-  const segs = newestFirst.reverse();
-  let totalBytes = 0, totalMs = 0, peak = 0;
-  for (let i = 0; i < segs.length; i++) {
-    totalBytes += segs[i].bytes;
-    totalMs += segs[i].durationMs;
-    let bytes = 0, ms = 0;
-    for (let j = i; j < segs.length && ms < 1.5 * td * 1000; j++) {
-      bytes += segs[j].bytes;
-      ms += segs[j].durationMs;
-      if (ms >= 0.5 * td * 1000) peak = Math.max(peak, (bytes * 8000) / ms);
-    }
-  }
-  const average = totalMs > 0 ? (totalBytes * 8000) / totalMs : 0;
-  return { peak: Math.max(peak, average), average };
+  return measureBitRates(newestFirst.reverse(), td);
 }
 
-function measureFrameRate(announced: number): number | undefined {
+export function measureFrameRate(announced: number): number | undefined {
   return announced > 0 ? announced : undefined;
 }

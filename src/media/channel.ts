@@ -6,7 +6,7 @@ import type { ChannelArchive } from '../store/archive/channel-archive.js';
 import type { ArchiveWriter } from '../store/archive/archive-writer.js';
 import type { ArchiveReader } from '../store/archive/archive-reader.js';
 import type { SourceRecorder } from '../store/recording/source-recorder.js';
-import { aacCodecString, avcCodecString } from './codec-string.js';
+import { aacCodecString, avcCodecString, codecStrings } from './codec-string.js';
 import type { LadderListener, LadderOptions, LadderRung, RungReady, LadderProblem } from '../addon/cmaf-pipeline.js';
 import { fitLadder, type LadderSpec } from './transcode/ladder.js';
 import type { EventBus } from '../events.js';
@@ -174,14 +174,14 @@ export class Channel {
       const rung = this.rungs.get(name);
       if (!rung || rung.tracks.length === 0) return undefined;
       if (rung.view?.window !== rung.window || rung.view.tracks !== rung.tracks) {
-        rung.view = { name, window: rung.window, tracks: rung.tracks, codecs: codecsOf(rung.tracks), archive: this.opts.archive?.reader(name) };
+        rung.view = { name, window: rung.window, tracks: rung.tracks, codecs: codecStrings(rung.tracks), archive: this.opts.archive?.reader(name) };
       }
       return rung.view;
     }
     if (!this.window || this.tracks.length === 0 || this.sourceHidden) return undefined;
     // Built once per (window, tracks): every playlist request asks for it.
     if (this.source?.window !== this.window || this.source.tracks !== this.tracks) {
-      this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecsOf(this.tracks),
+      this.source = { name: 'source', window: this.window, tracks: this.tracks, codecs: codecStrings(this.tracks),
         archive: this.opts.archive?.reader('source') };
     }
     return this.source;
@@ -388,9 +388,6 @@ function rungFrameRate(sourceFps: number, cap: number): number {
   return cap > 0 ? Math.min(sourceFps, cap) : sourceFps;
 }
 
-function codecsOf(tracks: TrackInfo[]): string[] {
-  return tracks.map((t) => (t.kind === 'video' ? avcCodecString(t.codecConfig) : aacCodecString(t.codecConfig)));
-}
 
 /** AUs (about 10 s at 30 fps with audio) held while a codec change restarts the pipeline. */
 const MAX_HELD_DURING_RESTART = 800;

@@ -1,3 +1,4 @@
+import type { TrackInfo } from './types.js';
 /**
  * RFC 6381 codec strings for the CODECS attribute, read from the codec configuration the
  * publisher sent, so they are exact rather than guessed.
@@ -16,4 +17,9 @@ export function aacCodecString(asc: Buffer): string {
   let aot = asc[0] >> 3;
   if (aot === 31) aot = 32 + (((asc[0] & 0x07) << 3) | (asc[1] >> 5));
   return `mp4a.40.${aot}`;
+}
+
+/** The RFC 6381 CODECS entries of a rendition's tracks, in track order. */
+export function codecStrings(tracks: readonly TrackInfo[]): string[] {
+  return tracks.map((t) => (t.kind === 'video' ? avcCodecString(t.codecConfig) : aacCodecString(t.codecConfig)));
 }

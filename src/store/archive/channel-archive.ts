@@ -10,6 +10,9 @@ import { SessionLog } from './session-log.js';
 import { localFiles, type ArchiveFiles } from './archive-files.js';
 import type { ArchivedSegment } from './archive-layout.js';
 
+/** A rendition's directory name (the same rule as the config's rung names). */
+const RENDITION_DIR = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
 /** What a restart brings back of a rendition's live window. */
 export interface RestoredRendition {
   segments: ArchivedSegment[];
@@ -36,6 +39,12 @@ export class ChannelArchive {
     let r = this.readers.get(rendition);
     if (!r) this.readers.set(rendition, (r = new ArchiveReader(join(this.dir, rendition), this.files)));
     return r;
+  }
+
+  /** The renditions that have an archive (the source, and each ladder rung ever archived), source first. */
+  async renditions(): Promise<string[]> {
+    const names = (await this.files.list(this.dir)).filter((e) => e.isDirectory && RENDITION_DIR.test(e.name)).map((e) => e.name);
+    return names.sort((a, b) => (a === 'source' ? -1 : b === 'source' ? 1 : a.localeCompare(b)));
   }
 
   /** A writer feeding `window`'s archive state back as segments land on disk. */

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { waitUntil } from '../../helpers/origin.js';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeChannel, request, bodyText } from '../../helpers/fake-channel.js';
@@ -119,4 +119,37 @@ t.test('a long catchup playlist comes out in pieces that join seamlessly', async
   t.equal(manifest.segments.length, 1234);
   t.same(manifest.segments.map((s: any) => s.uri), segs.map((s) => `${s.msn}.m4s`));
   t.same(manifest.segments.flatMap((s: any, i: number) => (s.discontinuity ? [i] : [])), [700]);
+});
+
+t.test('catchup of a ladder: a multivariant playlist over every archived rendition, each playable from its own directory', async (t) => {
+  const { f, archive, handler } = archived(t);
+  const t0 = Date.now();
+  f.parts(10 * 3 + 1);
+  await f.pub.finish('test over');
+  // A second rendition on disk, as the transcoder's 360p rung would leave it: same segments, its own tracks.
+  cpSync(join(archive.dir, 'source'), join(archive.dir, '360p'), { recursive: true });
+  for (const name of readdirSync(join(archive.dir, '360p', 'init')).filter((n) => n.endsWith('.json'))) {
+    const file = join(archive.dir, '360p', 'init', name);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"width":1280', '"width":640').replace('"height":720', '"height":360'));
+  }
+  t.same(await archive.renditions(), ['source', '360p'], 'renditions found on disk, source first');
+  const from = Math.floor(t0 / 1000) - 1, to = Math.ceil(Date.now() / 1000) + 20;
+  const mv = await handler.handle(request(`/live/test/archive/${from}-${to}/index.m3u8?token=abc`));
+  t.equal(mv.status, 200);
+  const { manifest, warnings } = parseM3u8(await bodyText(mv.body));
+  t.same(warnings, []);
+  t.same(manifest.playlists.map((p: any) => [p.uri, p.attributes.RESOLUTION.width, p.attributes.RESOLUTION.height]),
+    [['source.m3u8?token=abc', 1280, 720], ['360p.m3u8?token=abc', 640, 360]], 'one variant per rendition, tokens carried');
+  t.ok(manifest.playlists.every((p: any) => p.attributes.CODECS === 'avc1.64001f,mp4a.40.2' && p.attributes.BANDWIDTH > 0), 'CODECS from the archived tracks, measured BANDWIDTH');
+  const media = parseM3u8(await bodyText((await handler.handle(request(`/live/test/archive/${from}-${to}/360p.m3u8`))).body)).manifest;
+  t.ok(media.segments.length >= 3, `${media.segments.length} segments of the rung`);
+  const uri = media.segments[0].uri as string;
+  t.match(uri, /^\.\.\/360p\/\d{10}\/\d+\.m4s$/, 'segment URIs lead back to the rendition directory');
+  // Resolved against /live/test/archive/<from>-<to>/, '../360p/…' is /live/test/archive/360p/….
+  t.equal((await handler.handle(request(`/live/test/archive/${uri.slice(3)}`))).status, 200, 'and the segment is served');
+  t.equal((await handler.handle(request(`/live/test/archive/${media.segments[0].map.uri.slice(3)}`))).status, 200, 'and its init');
+  const sessions = JSON.parse(await bodyText((await handler.handle(request('/live/test/archive/sessions.json'))).body));
+  t.match(sessions.sessions[0].multivariant, /^\/live\/test\/archive\/\d+-\d+\/index\.m3u8$/, 'sessions name the multivariant playlist');
+  const missing = await handler.handle(request(`/live/test/archive/${from}-${to}/720p.m3u8`));
+  t.equal(missing.status, 404, 'a rendition never archived is a 404');
 });
