@@ -4,35 +4,10 @@
 #include <cstring>
 #include <vector>
 
+#include "napi_args.h"
+
 namespace sigma {
 namespace {
-
-constexpr double kMaxSafeInteger = 9007199254740991.0;
-
-Napi::Error CodedError(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-[[noreturn]] void ThrowConfig(Napi::Env env, const std::string& message) {
-  throw CodedError(env, "ERR_NATIVE_CONFIG", message);
-}
-
-double GetNumber(Napi::Env env, const Napi::Object& o, const char* key, bool required, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return fallback;
-  if (!v.IsNumber()) ThrowConfig(env, std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) ThrowConfig(env, std::string(key) + " must be finite");
-  return d;
-}
-
-int64_t GetInteger(Napi::Env env, const Napi::Object& o, const char* key, bool required, int64_t fallback) {
-  double d = GetNumber(env, o, key, required, double(fallback));
-  if (d != std::floor(d) || std::fabs(d) > kMaxSafeInteger) ThrowConfig(env, std::string(key) + " must be an integer");
-  return int64_t(d);
-}
 
 TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) ThrowConfig(env, "tracks[] entries must be objects");
@@ -58,11 +33,7 @@ TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
   if (id < 0 || id > 65535) ThrowConfig(env, "track id out of range (0..65535)");
   t.id = int(id);
   t.timescale = GetInteger(env, o, "timescale", true, 0);
-  Napi::Value cfg = o.Get("codecConfig");
-  if (!cfg.IsTypedArray() || cfg.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    ThrowConfig(env, "codecConfig must be a Buffer");
-  Napi::Uint8Array a = cfg.As<Napi::Uint8Array>();
-  t.codecConfig.assign(a.Data(), a.Data() + a.ElementLength());
+  t.codecConfig = GetBytes(env, o, "codecConfig");
   return t;
 }
 
