@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/codec_config.cc",
         "native/cmaf_muxer.cc",
-        "native/pipeline.cc"
+        "native/pipeline.cc",
+        "native/thumbnail_engine.cc",
+        "native/thumbnailer.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
