@@ -3,6 +3,10 @@
 #include <cmath>
 #include <cstring>
 
+#ifdef __linux__
+#include <pthread.h>
+#endif
+
 #include "napi_args.h"
 
 namespace sigma {
@@ -185,6 +189,9 @@ void Thumbnailer::Process(Job& job) {
 }
 
 void Thumbnailer::Run() {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "sigma-thumbs");  // its CPU shows by name in top and /proc
+#endif
   for (;;) {
     std::deque<Job> batch;
     bool closing;
