@@ -46,7 +46,7 @@ Napi::Function Pipeline::Init(Napi::Env env) {
 }
 
 // new CmafPipeline(options, onEvent(kind, payload))
-Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(info), env_(info.Env()) {
+Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
     ThrowConfig(env, "expected (options, onEvent)");
@@ -59,9 +59,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   mo.segmentTargetMs = GetInteger(env, o, "segmentTargetMs", true, 0);
   mo.partTargetMs = GetInteger(env, o, "partTargetMs", true, 0);
   mo.firstMsn = GetInteger(env, o, "firstMsn", true, 0);
-  int64_t maxQueue = GetInteger(env, o, "maxQueue", false, 2000);
-  if (maxQueue < 1 || maxQueue > 1'000'000) ThrowConfig(env, "maxQueue out of range (1..1000000)");
-  maxQueue_ = size_t(maxQueue);
+  const size_t maxQueue = size_t(GetIntIn(env, o, "maxQueue", 1, 1'000'000, false, 2000));
   int64_t failAfter = GetInteger(env, o, "testFailAfterWrites", false, 0);
   failAfterWrites_ = failAfter > 0 ? uint64_t(failAfter) : 0;
 
@@ -70,7 +68,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
       auto ev = std::make_unique<Event>();
       ev->kind = Event::kChunk;
       ev->chunk = std::move(c);
-      Post(std::move(ev));
+      host_.Post(std::move(ev));
     });
   } catch (const NativeError& e) {
     throw CodedError(env, e.code(), e.what());
@@ -87,47 +85,25 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   // pipeline alive forever (the callback's closure references the facade).
   info.This().As<Napi::Object>().Set("onEvent", info[1]);
 
-  tsfn_ = Tsfn::New(env, "sigma_native.CmafPipeline", 0, 1, this);
-  // An open pipeline alone does not keep the process alive; close() holds it until done.
-  tsfn_.Unref(env);
-  try {
-    worker_ = std::thread(&Pipeline::Run, this);
-  } catch (const std::system_error& e) {
-    tsfn_.Abort();
-    throw CodedError(env, "ERR_NATIVE_THREAD", std::string("cannot start worker thread: ") + e.what());
-  }
-  // Runs before the thread-safe function's own teardown (hooks run in reverse order).
-  if (napi_add_env_cleanup_hook(env, &Pipeline::OnEnvCleanup, this) == napi_ok) cleanupHookRegistered_ = true;
-}
-
-Pipeline::~Pipeline() {
-  StopAndJoin();
-  if (cleanupHookRegistered_) {
-    napi_remove_env_cleanup_hook(env_, &Pipeline::OnEnvCleanup, this);
-    cleanupHookRegistered_ = false;
-  }
-}
-
-void Pipeline::OnEnvCleanup(void* arg) {
-  auto* self = static_cast<Pipeline*>(arg);
-  self->cleanupHookRegistered_ = false;
-  self->StopAndJoin();
-}
-
-void Pipeline::StopAndJoin() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    abort_ = true;
-  }
-  abortFlag_.store(true);
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  host_.Start(env, this, "sigma_native.CmafPipeline", maxQueue, {
+      [this] {
+        try {
+          muxer_->Start();
+        } catch (const NativeError& e) {
+          ReportError(e.code(), e.what());
+        } catch (const std::exception& e) {
+          ReportError("ERR_NATIVE_MUX", e.what());
+        }
+      },
+      [this](Item& item) { Process(item); },
+      [this] { return Finish(); },
+  });
 }
 
 // write(trackId, dts, pts, keyframe, data) -> boolean
 Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closeCalled_ || failed_.load(std::memory_order_relaxed)) return Napi::Boolean::New(env, false);
+  if (host_.closeCalled() || failed_.load(std::memory_order_relaxed)) return Napi::Boolean::New(env, false);
   auto drop = [&]() {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return Napi::Boolean::New(env, false);
@@ -147,13 +123,7 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   const int stream = (id >= 0 && id < double(streamOfTrackId_.size())) ? streamOfTrackId_[size_t(id)] : -1;
   const size_t size = data.ElementLength();
   if (stream < 0 || size == 0 || size > (64u << 20)) return drop();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= maxQueue_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return Napi::Boolean::New(env, false);
-    }
-  }
+  if (host_.Full()) return drop();
   // Copy now: the caller may reuse or drop its Buffer as soon as we return.
   PacketPtr pkt;
   try {
@@ -163,43 +133,23 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
     return drop();
   }
   std::memcpy(pkt->data, data.Data(), size);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Item{stream, int64_t(dts), int64_t(pts), key, std::move(pkt)});
-    queued_.fetch_add(1, std::memory_order_relaxed);
-  }
-  cv_.notify_one();
+  if (!host_.Push(Item{stream, int64_t(dts), int64_t(pts), key, std::move(pkt)})) return drop();
   return Napi::Boolean::New(env, true);
 }
 
 // close(): the worker drains the queue, emits the final part, then posts 'done'.
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closeCalled_) return env.Undefined();
-  closeCalled_ = true;
-  Ref();             // keep the wrapper (and its onEvent) alive until 'done' is delivered
-  tsfn_.Ref(env);    // and the event loop
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closing_ = true;
-  }
-  cv_.notify_all();
-  return env.Undefined();
+  host_.Close(info.Env(), this);
+  return info.Env().Undefined();
 }
 
 Napi::Value Pipeline::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("queued", Napi::Number::New(env, double(queued_.load())));
+  o.Set("queued", Napi::Number::New(env, double(host_.queued())));
   o.Set("dropped", Napi::Number::New(env, double(dropped_.load())));
   o.Set("written", Napi::Number::New(env, double(written_.load())));
   return o;
-}
-
-void Pipeline::Post(std::unique_ptr<Event> ev) {
-  // Non-blocking with an unbounded TSFN queue: the worker must never wait on the JS thread
-  // (close/teardown joins the worker from the JS thread).
-  if (tsfn_.NonBlockingCall(ev.get()) == napi_ok) ev.release();
 }
 
 void Pipeline::ReportError(const std::string& code, const std::string& message) {
@@ -208,81 +158,50 @@ void Pipeline::ReportError(const std::string& code, const std::string& message) 
   ev->kind = Event::kError;
   ev->code = code;
   ev->message = message;
-  Post(std::move(ev));
+  host_.Post(std::move(ev));
 }
 
-void Pipeline::Run() {
+void Pipeline::Process(Item& it) {
+  if (failed_.load(std::memory_order_relaxed)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   try {
-    muxer_->Start();
+    PushResult r = muxer_->Push(it.stream, it.dts, it.pts, it.keyframe, std::move(it.pkt));
+    if (r != PushResult::kAccepted) dropped_.fetch_add(1, std::memory_order_relaxed);
+    written_.store(muxer_->written(), std::memory_order_relaxed);
+    if (failAfterWrites_ && muxer_->written() >= failAfterWrites_)
+      throw NativeError("ERR_NATIVE_MUX", "injected muxing failure (testFailAfterWrites)");
   } catch (const NativeError& e) {
     ReportError(e.code(), e.what());
   } catch (const std::exception& e) {
     ReportError("ERR_NATIVE_MUX", e.what());
   }
-  for (;;) {
-    std::deque<Item> batch;
-    bool closing;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return abort_ || closing_ || !queue_.empty(); });
-      if (abort_) break;
-      batch.swap(queue_);
-      closing = closing_;
-    }
-    for (auto& it : batch) {
-      if (abortFlag_.load(std::memory_order_relaxed)) break;
-      queued_.fetch_sub(1, std::memory_order_relaxed);
-      if (failed_.load(std::memory_order_relaxed)) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      try {
-        PushResult r = muxer_->Push(it.stream, it.dts, it.pts, it.keyframe, std::move(it.pkt));
-        if (r != PushResult::kAccepted) dropped_.fetch_add(1, std::memory_order_relaxed);
-        written_.store(muxer_->written(), std::memory_order_relaxed);
-        if (failAfterWrites_ && muxer_->written() >= failAfterWrites_)
-          throw NativeError("ERR_NATIVE_MUX", "injected muxing failure (testFailAfterWrites)");
-      } catch (const NativeError& e) {
-        ReportError(e.code(), e.what());
-      } catch (const std::exception& e) {
-        ReportError("ERR_NATIVE_MUX", e.what());
-      }
-    }
-    if (abortFlag_.load()) break;
-    if (closing) {
-      // close() refuses further writes before setting closing_, so the batch held everything.
-      if (!failed_.load()) {
-        try {
-          muxer_->Finish();
-          written_.store(muxer_->written(), std::memory_order_relaxed);
-        } catch (const NativeError& e) {
-          ReportError(e.code(), e.what());
-        } catch (const std::exception& e) {
-          ReportError("ERR_NATIVE_MUX", e.what());
-        }
-      }
-      muxer_.reset();  // free libav state on the worker, off the event loop
-      auto ev = std::make_unique<Event>();
-      ev->kind = Event::kDone;
-      Post(std::move(ev));
-      tsfn_.Release();
-      return;
-    }
-  }
-  // Aborted (GC finalizer or environment teardown): nobody is listening any more; queued
-  // events are freed by the TSFN teardown (CallJs with env == nullptr).
-  tsfn_.Abort();
 }
 
-void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw) {
-  std::unique_ptr<Event> ev(raw);
-  if (env == nullptr || ev == nullptr) return;  // teardown: just free the event
-  Napi::HandleScope scope(env);
+std::unique_ptr<Event> Pipeline::Finish() {
+  if (!failed_.load()) {
+    try {
+      muxer_->Finish();
+      written_.store(muxer_->written(), std::memory_order_relaxed);
+    } catch (const NativeError& e) {
+      ReportError(e.code(), e.what());
+    } catch (const std::exception& e) {
+      ReportError("ERR_NATIVE_MUX", e.what());
+    }
+  }
+  muxer_.reset();  // free libav state on the worker, off the event loop
+  auto ev = std::make_unique<Event>();
+  ev->kind = Event::kDone;
+  return ev;
+}
+
+void Pipeline::Deliver(Napi::Env env, Pipeline* self, Event& ev) {
   Napi::Object target = self->Value();
   Napi::Value payload = env.Undefined();
   const char* kind = "chunk";
-  if (ev->kind == Event::kChunk) {
-    Chunk& c = *ev->chunk;
+  if (ev.kind == Event::kChunk) {
+    Chunk& c = *ev.chunk;
     Napi::Object o = Napi::Object::New(env);
     Napi::Buffer<uint8_t> buf;
     if (c.data.empty()) {
@@ -307,22 +226,14 @@ void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw)
       o.Set("data", buf);
     }
     payload = o;
-  } else if (ev->kind == Event::kError) {
+  } else if (ev.kind == Event::kError) {
     kind = "error";
-    payload = CodedError(env, ev->code, ev->message).Value();
+    payload = CodedError(env, ev.code, ev.message).Value();
   } else {
     kind = "done";
-    // The worker posted 'done' as its last act; joining returns at once.
-    if (self->worker_.joinable()) self->worker_.join();
-    self->Unref();
+    self->host_.Done(self);
   }
-  if (target.IsEmpty()) return;
-  try {
-    Napi::Value fn = target.Get("onEvent");
-    if (fn.IsFunction()) fn.As<Napi::Function>().Call(target, {Napi::String::New(env, kind), payload});
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();  // surfaces as an uncaught exception, like an emitter's
-  }
+  Host::Emit(env, target, kind, payload);
 }
 
 }  // namespace sigma
