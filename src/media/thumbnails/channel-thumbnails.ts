@@ -52,6 +52,8 @@ interface Session {
   videoTrackId: number;
   sheetIds: Map<number, number>;
   failures: number;
+  /** Per submitted keyframe still in the worker, oldest first: how many pictures it will give. */
+  expected: number[];
 }
 
 /** A sheet of the current or the previous session held in RAM. */
@@ -61,6 +63,11 @@ interface SheetState {
   complete: boolean;
   /** Tiles whose pixels are in `data` but not yet in the file (and not yet in tiles.log). */
   unsaved: TileRecord[];
+}
+
+/** One result of the session's oldest keyframe in the worker arrived (an error ends the keyframe). */
+function received(session: Session, failed: boolean): void {
+  if (failed || --session.expected[0] <= 0) session.expected.shift();
 }
 
 /**
@@ -111,15 +118,15 @@ export class ChannelThumbnails implements SourceTap {
     const video = tracks.find((t): t is VideoTrackInfo => t.kind === 'video');
     if (!video || this.closed) return;
     const s = this.opts.settings;
-    const session: Partial<Session> = { videoTrackId: video.id, sheetIds: new Map(), failures: 0 };
+    const session: Partial<Session> = { videoTrackId: video.id, sheetIds: new Map(), failures: 0, expected: [] };
     try {
       session.thumbnailer = this.opts.createThumbnailer({
         codecConfig: video.codecConfig, width: video.width, height: video.height, thumbnailWidth: s.width, quality: s.quality,
         tileWidth: s.preview.tileWidth, columns: s.preview.columns, rows: s.preview.rows,
       }, {
-        onThumbnail: (p) => this.onThumbnail(p),
-        onTile: (t) => this.onTile(session as Session, t),
-        onError: (e) => this.onError(session as Session, e),
+        onThumbnail: (p) => { this.onThumbnail(p); received(session as Session, false); },
+        onTile: (t) => { this.onTile(session as Session, t); received(session as Session, false); },
+        onError: (e) => { this.onError(session as Session, e); received(session as Session, true); },
       });
       this.session = session as Session;
     } catch (err) {
@@ -141,6 +148,7 @@ export class ChannelThumbnails implements SourceTap {
       this.busyLog.note({ stats: th.stats() });
       return;
     }
+    this.session!.expected.push(Number(thumbnail) + Number(tile));
     if (thumbnail) this.thumbPicker.taken(programDateTimeMs);
     if (tile) this.tilePicker.taken(programDateTimeMs);
   }
@@ -218,6 +226,11 @@ export class ChannelThumbnails implements SourceTap {
     while (n < this.recentTiles.length
       && (this.recentTiles[n].timeMs < cutoff || (!this.opts.store && this.recentTiles[n].sheetId < oldestSheet))) n++;
     if (n > 0) this.recentTiles.splice(0, n);
+  }
+
+  /** Keyframes of the current session handed to the thumbnailer whose pictures have not all come back. */
+  get pending(): number {
+    return this.session?.expected.length ?? 0;
   }
 
   /** The newest periodic thumbnail, before the first one undefined. */

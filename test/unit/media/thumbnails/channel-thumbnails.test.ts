@@ -18,6 +18,7 @@ import { hourKey } from '../../../../src/store/archive/archive-layout.js';
 import { EventBus, type OriginEvents } from '../../../../src/events.js';
 import { silentLogger } from '../../../../src/log.js';
 import { jpegSize } from '../../../helpers/jpeg.js';
+import { waitUntil } from '../../../helpers/origin.js';
 
 const T0 = Date.UTC(2026, 10, 25, 18, 59, 50); // crosses an hour boundary 10 s in
 const native: ThumbnailerFactory = (o, h) => new Thumbnailer(o, h);
@@ -41,14 +42,18 @@ function make(name: string, o: { writable?: () => boolean; events?: EventBus; st
   return { th, paths, store };
 }
 
-/** Feeds the video AUs with dts in [fromMs, toMs), pausing at keyframes so the worker keeps up (as live input would). */
-async function feed(th: ChannelThumbnails, fromMs: number, toMs: number, base = T0): Promise<void> {
+/**
+ * Feeds the video AUs with dts in [fromMs, toMs), waiting at each keyframe until the worker has
+ * answered (as live input, a keyframe a second, would), then until the writes have landed.
+ */
+async function feed(th: ChannelThumbnails, fromMs: number, toMs: number, base = T0, store?: ThumbnailStore): Promise<void> {
   for (const au of fx.aus) {
     if (au.dts < fromMs || au.dts >= toMs) continue;
     th.write(au, base + au.dts);
-    if (au.keyframe) await new Promise((r) => setTimeout(r, 40));
+    if (au.keyframe) await waitUntil(() => th.pending === 0, 10_000, 'the thumbnailer to catch up');
   }
-  await new Promise((r) => setTimeout(r, 100));
+  await waitUntil(() => th.pending === 0, 10_000, 'the thumbnailer to catch up');
+  await store?.idle();
 }
 
 const filesUnder = (dir: string): string[] => (existsSync(dir)
@@ -57,10 +62,10 @@ const filesUnder = (dir: string): string[] => (existsSync(dir)
 const tileLines = (dir: string) => filesUnder(dir).filter((f) => f.endsWith('tiles.log')).flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'));
 
 t.test('one session: a thumbnail every 10 s, a tile every 2 s; sheets written per row and at the end', async (t) => {
-  const { th, paths } = make('a');
+  const { th, paths, store } = make('a');
   th.setTracks(fx.tracks);
   t.equal(th.latest(), undefined, 'no thumbnail before the first keyframe');
-  await feed(th, 0, 7000);
+  await feed(th, 0, 7000, T0, store);
   t.equal(th.latest()?.timeMs, T0, 'the first keyframe gave the first thumbnail');
   t.same(th.liveTiles(T0).map((x) => x.timeMs - T0), [0, 2000, 4000, 6000], 'tiles at 0, 2, 4, 6 s');
   // The first row (3 tiles) is complete: on disk with its 3 tiles; the 4th is in RAM only.
@@ -108,7 +113,7 @@ t.test('disk low: nothing written, pictures still served from RAM; the tiles go 
   let writable = false;
   const { th, paths, store } = make('c', { writable: () => writable });
   th.setTracks(fx.tracks);
-  await feed(th, 0, 7000);
+  await feed(th, 0, 7000, T0, store);
   t.same(filesUnder(paths.root), [], 'no file while the gate is closed');
   t.ok(store!.dropped >= 2, `writes dropped and counted (${store!.dropped})`);
   t.ok(th.latest(), 'the newest thumbnail is served anyway');
