@@ -87,9 +87,9 @@ export class ChannelRegistry {
     return found;
   }
 
-  /** Brings back each channel's DVR window from the archive (process start). */
+  /** Brings back each channel's DVR window from the archive, and its thumbnails (process start). */
   async restore(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.restore()));
+    await Promise.all([...this.all().map((c) => c.restore()), ...[...this.thumbnailsById.values()].map((t) => t.restore())]);
   }
 
   async close(): Promise<void> {

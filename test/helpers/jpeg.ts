@@ -1,21 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { jpegSize as sofSize } from '../../src/media/thumbnails/jpeg-size.js';
 
 /** Width and height from a JPEG's start-of-frame marker; throws when the bytes are not a JPEG. */
 export function jpegSize(buf: Buffer): { width: number; height: number } {
-  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) throw new Error('not a JPEG (no SOI marker)');
-  let pos = 2;
-  while (pos + 4 <= buf.length) {
-    if (buf[pos] !== 0xff) throw new Error(`JPEG marker expected at ${pos}`);
-    const marker = buf[pos + 1];
-    const len = buf.readUInt16BE(pos + 2);
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: buf.readUInt16BE(pos + 5), width: buf.readUInt16BE(pos + 7) };
-    }
-    pos += 2 + len;
-  }
-  throw new Error('JPEG without a start-of-frame marker');
+  const size = sofSize(buf);
+  if (size.width === 0 || size.height === 0) throw new Error('not a JPEG with a start-of-frame marker');
+  return size;
 }
 
 /**

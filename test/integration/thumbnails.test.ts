@@ -53,6 +53,7 @@ function checkSpacing(t: Test, cues: ThumbnailCue[], what: string): void {
 t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheets, catchup .vtt', async (t) => {
   const o: RunningOrigin = await startOrigin({
     thumbnails: { intervalSec: 4, width: 320, preview: { intervalSec: PREVIEW_MS / 1000, tileWidth: 160, columns: COLUMNS, rows: ROWS } },
+    channels: [{ id: 'demo', streamKey: 'demo-key-123' }, { id: 'off', streamKey: 'off-key-1234', thumbnails: { enabled: false } }],
   });
   t.teardown(() => o.close());
   const base = `${o.http}/live/demo`;
@@ -170,5 +171,22 @@ t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheet
     t.equal((await get(`${base}/thumbnails/1000.jpg`)).status, 404);
     t.equal((await get(`${base}/previews/1000.jpg`)).status, 404);
     t.equal(JSON.parse((await get(`${o.http}/live/nope/thumbnail.jpg`)).body.toString()).error.code, 'CHANNEL_NOT_FOUND');
+    const off = await get(`${o.http}/live/off/previews.vtt`);
+    t.same([off.status, JSON.parse(off.body.toString()).error.code], [404, 'THUMBNAILS_DISABLED'], 'a channel with thumbnails off says so');
+  });
+  await t.test('a restart on the same dataDir: thumbnail.jpg and the restored window\'s previews come back', async (t) => {
+    const before = parseThumbnailVtt((await get(`${base}/previews.vtt`)).body.toString()).cues;
+    const latest = (await get(`${base}/thumbnail.jpg`)).headers.get('content-location');
+    await o.origin.close();
+    const again = await startOrigin({ dataDir: o.config.dataDir, thumbnails: o.config.thumbnails });
+    t.teardown(() => again.close());
+    const r = await get(`${again.http}/live/demo/thumbnail.jpg`);
+    t.equal(r.status, 200, 'thumbnail.jpg answers at once');
+    t.equal(r.headers.get('content-location'), latest, 'with the newest kept thumbnail');
+    const vtt = await get(`${again.http}/live/demo/previews.vtt`);
+    t.equal(vtt.status, 200);
+    const cues = parseThumbnailVtt(vtt.body.toString()).cues;
+    t.ok(cues.length >= before.length - 1, `the restored DVR window has its previews (${cues.length} cues, ${before.length} before the restart)`);
+    await checkSheets(t, `${again.http}/live/demo/previews.vtt`, cues);
   });
 });

@@ -5,6 +5,7 @@ import type { EventBus } from '../../events.js';
 import type { PreviewTile, ThumbnailError, ThumbnailerHandlers, ThumbnailerOptions, ThumbnailerStats, ThumbnailPicture } from '../../addon/thumbnailer.js';
 import { RateLimitedLog } from '../../store/recording/rate-limited-log.js';
 import { KeyframePicker } from './keyframe-picker.js';
+import { jpegSize } from './jpeg-size.js';
 import type { ThumbnailSettings } from './thumbnail-settings.js';
 import type { ThumbnailStore } from './thumbnail-store.js';
 import type { TileRecord } from './thumbnail-layout.js';
@@ -226,6 +227,23 @@ export class ChannelThumbnails implements SourceTap {
     while (n < this.recentTiles.length
       && (this.recentTiles[n].timeMs < cutoff || (!this.opts.store && this.recentTiles[n].sheetId < oldestSheet))) n++;
     if (n > 0) this.recentTiles.splice(0, n);
+  }
+
+  /**
+   * At start: brings back from disk the newest thumbnail and the tiles of the last retainMs, so
+   * after a restart thumbnail.jpg answers and the restored DVR window has its previews again.
+   */
+  async restore(): Promise<void> {
+    const store = this.opts.store;
+    if (!store) return;
+    const now = this.now();
+    const [newest, tiles] = await Promise.all([store.newestThumbnail(), store.tiles(now - this.opts.retainMs, now + 1)]);
+    if (newest && !this.latestPicture) {
+      const { width, height } = jpegSize(newest.data);
+      this.latestPicture = { ...newest, width, height };
+    }
+    const firstLive = this.recentTiles[0]?.timeMs ?? Infinity;
+    this.recentTiles.unshift(...tiles.filter((t) => t.timeMs < firstLive));
   }
 
   /** Keyframes of the current session handed to the thumbnailer whose pictures have not all come back. */

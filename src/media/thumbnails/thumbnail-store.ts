@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { localFiles, type ArchiveFiles } from '../../store/archive/archive-files.js';
-import { HOUR_MS, hourKey } from '../../store/archive/archive-layout.js';
+import { HOUR_DIR, HOUR_MS, hourKey } from '../../store/archive/archive-layout.js';
 import type { StorageGate } from '../../store/disk/storage-gate.js';
 import { SerialWriter } from '../../store/disk/serial-writer.js';
 import { RateLimitedLog } from '../../store/recording/rate-limited-log.js';
@@ -78,6 +78,19 @@ export class ThumbnailStore {
     if (size === undefined) return undefined;
     const data = await this.files.read(path, 0, size);
     return data && data.length === size ? data : undefined;
+  }
+
+  /** The newest kept periodic thumbnail (restart: thumbnail.jpg shows it again), if any. */
+  async newestThumbnail(): Promise<{ timeMs: number; data: Buffer } | undefined> {
+    const hours = (await this.files.list(this.paths.root)).filter((e) => e.isDirectory && HOUR_DIR.test(e.name)).map((e) => e.name).sort();
+    for (let i = hours.length - 1; i >= 0; i--) {
+      const times = (await this.files.list(this.paths.hourDir(hours[i]))).map((e) => /^(\d{1,16})\.jpg$/.exec(e.name)).filter((m) => m !== null).map((m) => Number(m[1]));
+      if (times.length === 0) continue;
+      const timeMs = Math.max(...times);
+      const data = await this.thumbnail(timeMs);
+      if (data) return { timeMs, data };
+    }
+    return undefined;
   }
 
   /** Indexed tiles with fromMs ≤ timeMs < toMs, oldest first. */

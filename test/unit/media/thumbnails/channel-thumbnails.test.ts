@@ -95,6 +95,18 @@ t.test('one session: a thumbnail every 10 s, a tile every 2 s; sheets written pe
   t.equal(await th.thumbnail(T0 + 1), undefined, 'no thumbnail at another time');
 });
 
+t.test('a restart: the newest thumbnail and the window\'s tiles come back from disk', async (t) => {
+  const { th } = make('a'); // the directory the first test filled
+  t.equal(th.latest(), undefined);
+  await th.restore();
+  t.equal(th.latest()?.timeMs, T0 + 20_000, 'thumbnail.jpg answers again with the newest kept one');
+  t.same({ w: th.latest()?.width, h: th.latest()?.height }, { w: 320, h: 180 });
+  t.same(th.liveTiles(T0).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'the live track lists the restored tiles');
+  const sheet = await th.sheet(T0 + 12_000);
+  t.same({ complete: sheet?.complete, size: sheet && jpegSize(sheet.data) }, { complete: true, size: { width: 192, height: 72 } }, 'their sheets are served from disk');
+  await th.close();
+});
+
 t.test('a second session starts a new sheet; the first session\'s last sheet is final', async (t) => {
   const { th } = make('b');
   th.setTracks(fx.tracks);
