@@ -7,7 +7,9 @@
         "native/codec_config.cc",
         "native/cmaf_muxer.cc",
         "native/pipeline.cc",
-        "native/transcoder.cc"
+        "native/transcoder.cc",
+        "native/thumbnail_engine.cc",
+        "native/thumbnailer.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

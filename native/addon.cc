@@ -1,4 +1,4 @@
-// sigma_native: module entry. Exports the per-channel CMAF pipeline class.
+// sigma_native: module entry. Exports the per-channel CMAF pipeline and thumbnailer classes.
 #include <napi.h>
 
 extern "C" {
@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include "pipeline.h"
+#include "thumbnailer.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // libavformat warns per packet in some edge cases; errors reach JS through onError instead.
   av_log_set_level(AV_LOG_ERROR);
   exports.Set("CmafPipeline", sigma::Pipeline::Init(env));
+  exports.Set("Thumbnailer", sigma::Thumbnailer::Init(env));
   return exports;
 }
 

@@ -38,26 +38,33 @@ struct AvioDeleter {
 };
 using AvioPtr = std::unique_ptr<AVIOContext, AvioDeleter>;
 
-struct FrameDeleter {
-  void operator()(AVFrame* f) const noexcept { av_frame_free(&f); }
-};
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-
 struct CodecContextDeleter {
   void operator()(AVCodecContext* c) const noexcept { avcodec_free_context(&c); }
 };
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
 
-struct SwsDeleter {
+struct FrameDeleter {
+  void operator()(AVFrame* f) const noexcept { av_frame_free(&f); }
+};
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+
+struct SwsContextDeleter {
   void operator()(SwsContext* c) const noexcept { sws_freeContext(c); }
 };
-using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
+using SwsContextPtr = std::unique_ptr<SwsContext, SwsContextDeleter>;
 
 /// Allocates an empty packet; throws std::bad_alloc when libav cannot.
 inline PacketPtr MakePacket() {
   AVPacket* p = av_packet_alloc();
   if (!p) throw std::bad_alloc();
   return PacketPtr(p);
+}
+
+/// Allocates an empty frame; throws std::bad_alloc when libav cannot.
+inline FramePtr MakeFrame() {
+  AVFrame* f = av_frame_alloc();
+  if (!f) throw std::bad_alloc();
+  return FramePtr(f);
 }
 
 }  // namespace sigma

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "av_raii.h"
+#include "native_error.h"
 
 namespace sigma {
 
@@ -31,17 +32,6 @@ struct MuxerOptions {
   int64_t segmentTargetMs = 2000;
   int64_t partTargetMs = 200;
   int64_t firstMsn = 1;
-};
-
-/// Error with a stable code, surfaced to JS as Error.code.
-class NativeError : public std::runtime_error {
- public:
-  NativeError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
 };
 
 struct Chunk {

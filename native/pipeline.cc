@@ -5,35 +5,10 @@
 #include <cstring>
 #include <vector>
 
+#include "napi_args.h"
+
 namespace sigma {
 namespace {
-
-constexpr double kMaxSafeInteger = 9007199254740991.0;
-
-Napi::Error CodedError(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-[[noreturn]] void ThrowConfig(Napi::Env env, const std::string& message) {
-  throw CodedError(env, "ERR_NATIVE_CONFIG", message);
-}
-
-double GetNumber(Napi::Env env, const Napi::Object& o, const char* key, bool required, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return fallback;
-  if (!v.IsNumber()) ThrowConfig(env, std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) ThrowConfig(env, std::string(key) + " must be finite");
-  return d;
-}
-
-int64_t GetInteger(Napi::Env env, const Napi::Object& o, const char* key, bool required, int64_t fallback) {
-  double d = GetNumber(env, o, key, required, double(fallback));
-  if (d != std::floor(d) || std::fabs(d) > kMaxSafeInteger) ThrowConfig(env, std::string(key) + " must be an integer");
-  return int64_t(d);
-}
 
 TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) ThrowConfig(env, "tracks[] entries must be objects");
@@ -59,11 +34,7 @@ TrackConfig ParseTrack(Napi::Env env, const Napi::Value& v) {
   if (id < 0 || id > 65535) ThrowConfig(env, "track id out of range (0..65535)");
   t.id = int(id);
   t.timescale = GetInteger(env, o, "timescale", true, 0);
-  Napi::Value cfg = o.Get("codecConfig");
-  if (!cfg.IsTypedArray() || cfg.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    ThrowConfig(env, "codecConfig must be a Buffer");
-  Napi::Uint8Array a = cfg.As<Napi::Uint8Array>();
-  t.codecConfig.assign(a.Data(), a.Data() + a.ElementLength());
+  t.codecConfig = GetBytes(env, o, "codecConfig");
   return t;
 }
 
@@ -75,7 +46,7 @@ std::string GetString(Napi::Env env, const Napi::Object& o, const char* key, con
 }
 
 // ladder: { rungs: [{ name, width, height, videoBitrate, maxFrameRate?, profile? }], preset?, tune?,
-//           encoderThreads?, decoderThreads?, maxFrameQueue? }
+//           encoderThreads?, decoderThreads?, maxInputQueue?, maxFrameQueue? }
 TranscodeOptions ParseLadder(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) ThrowConfig(env, "ladder must be an object");
   Napi::Object o = v.As<Napi::Object>();
@@ -114,7 +85,7 @@ Napi::Function Pipeline::Init(Napi::Env env) {
 }
 
 // new CmafPipeline(options, onEvent(kind, payload))
-Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(info), env_(info.Env()) {
+Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
     ThrowConfig(env, "expected (options, onEvent)");
@@ -127,9 +98,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   mo.segmentTargetMs = GetInteger(env, o, "segmentTargetMs", true, 0);
   mo.partTargetMs = GetInteger(env, o, "partTargetMs", true, 0);
   mo.firstMsn = GetInteger(env, o, "firstMsn", true, 0);
-  int64_t maxQueue = GetInteger(env, o, "maxQueue", false, 2000);
-  if (maxQueue < 1 || maxQueue > 1'000'000) ThrowConfig(env, "maxQueue out of range (1..1000000)");
-  maxQueue_ = size_t(maxQueue);
+  const size_t maxQueue = size_t(GetIntIn(env, o, "maxQueue", 1, 1'000'000, false, 2000));
   int64_t failAfter = GetInteger(env, o, "testFailAfterWrites", false, 0);
   failAfterWrites_ = failAfter > 0 ? uint64_t(failAfter) : 0;
 
@@ -138,7 +107,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
       auto ev = std::make_unique<Event>();
       ev->kind = Event::kChunk;
       ev->chunk = std::move(c);
-      Post(std::move(ev));
+      host_.Post(std::move(ev));
     });
   } catch (const NativeError& e) {
     throw CodedError(env, e.code(), e.what());
@@ -150,30 +119,30 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   if (!ladder.IsUndefined() && !ladder.IsNull()) {
     TranscodeOptions to = ParseLadder(env, ladder);
     for (const auto& r : to.rungs) rungNames_.push_back(r.name);
+    auto post = [](Event::Kind kind, int rendition) {
+      auto ev = std::make_unique<Event>();
+      ev->kind = kind;
+      ev->rendition = rendition;
+      return ev;
+    };
     try {
       transcoder_ = std::make_unique<Transcoder>(
           mo, to,
-          [this](int rung, std::unique_ptr<Chunk> c) {
-            auto ev = std::make_unique<Event>();
-            ev->kind = Event::kChunk;
-            ev->rendition = rung + 1;
+          [this, post](int rung, std::unique_ptr<Chunk> c) {
+            auto ev = post(Event::kChunk, rung + 1);
             ev->chunk = std::move(c);
-            Post(std::move(ev));
+            host_.Post(std::move(ev));
           },
-          [this](int rung, const TrackConfig& video) {
-            auto ev = std::make_unique<Event>();
-            ev->kind = Event::kRendition;
-            ev->rendition = rung + 1;
+          [this, post](int rung, const TrackConfig& video) {
+            auto ev = post(Event::kRendition, rung + 1);
             ev->track = video;
-            Post(std::move(ev));
+            host_.Post(std::move(ev));
           },
-          [this](int rung, const std::string& code, const std::string& message) {
-            auto ev = std::make_unique<Event>();
-            ev->kind = Event::kProblem;
-            ev->rendition = rung < 0 ? -1 : rung + 1;
+          [this, post](int rung, const std::string& code, const std::string& message) {
+            auto ev = post(Event::kProblem, rung < 0 ? -1 : rung + 1);
             ev->code = code;
             ev->message = message;
-            Post(std::move(ev));
+            host_.Post(std::move(ev));
           });
     } catch (const NativeError& e) {
       throw CodedError(env, e.code(), e.what());
@@ -189,47 +158,28 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   // pipeline alive forever (the callback's closure references the facade).
   info.This().As<Napi::Object>().Set("onEvent", info[1]);
 
-  tsfn_ = Tsfn::New(env, "sigma_native.CmafPipeline", 0, 1, this);
-  // An open pipeline alone does not keep the process alive; close() holds it until done.
-  tsfn_.Unref(env);
-  try {
-    worker_ = std::thread(&Pipeline::Run, this);
-  } catch (const std::system_error& e) {
-    tsfn_.Abort();
-    throw CodedError(env, "ERR_NATIVE_THREAD", std::string("cannot start worker thread: ") + e.what());
-  }
-  // Runs before the thread-safe function's own teardown (hooks run in reverse order).
-  if (napi_add_env_cleanup_hook(env, &Pipeline::OnEnvCleanup, this) == napi_ok) cleanupHookRegistered_ = true;
-}
-
-Pipeline::~Pipeline() {
-  StopAndJoin();
-  if (cleanupHookRegistered_) {
-    napi_remove_env_cleanup_hook(env_, &Pipeline::OnEnvCleanup, this);
-    cleanupHookRegistered_ = false;
-  }
-}
-
-void Pipeline::OnEnvCleanup(void* arg) {
-  auto* self = static_cast<Pipeline*>(arg);
-  self->cleanupHookRegistered_ = false;
-  self->StopAndJoin();
-}
-
-void Pipeline::StopAndJoin() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    abort_ = true;
-  }
-  abortFlag_.store(true);
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  host_.Start(env, this, "sigma_native.CmafPipeline", maxQueue, {
+      [this] {
+        try {
+          muxer_->Start();
+        } catch (const NativeError& e) {
+          ReportError(e.code(), e.what());
+        } catch (const std::exception& e) {
+          ReportError("ERR_NATIVE_MUX", e.what());
+        }
+        StartLadder();
+      },
+      [this](Item& item) { Process(item); },
+      [this] { return Finish(); },
+      // Aborted (GC or teardown): the ladder's threads post through the TSFN, so they end first.
+      [this] { ResetTranscoder(); },
+  });
 }
 
 // write(trackId, dts, pts, keyframe, data) -> boolean
 Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closeCalled_ || failed_.load(std::memory_order_relaxed)) return Napi::Boolean::New(env, false);
+  if (host_.closeCalled() || failed_.load(std::memory_order_relaxed)) return Napi::Boolean::New(env, false);
   auto drop = [&]() {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return Napi::Boolean::New(env, false);
@@ -249,13 +199,7 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   const int stream = (id >= 0 && id < double(streamOfTrackId_.size())) ? streamOfTrackId_[size_t(id)] : -1;
   const size_t size = data.ElementLength();
   if (stream < 0 || size == 0 || size > (64u << 20)) return drop();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= maxQueue_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return Napi::Boolean::New(env, false);
-    }
-  }
+  if (host_.Full()) return drop();
   // Copy now: the caller may reuse or drop its Buffer as soon as we return.
   PacketPtr pkt;
   try {
@@ -265,42 +209,27 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
     return drop();
   }
   std::memcpy(pkt->data, data.Data(), size);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Item{stream, int64_t(dts), int64_t(pts), key, std::move(pkt)});
-    queued_.fetch_add(1, std::memory_order_relaxed);
-  }
-  cv_.notify_one();
+  if (!host_.Push(Item{stream, int64_t(dts), int64_t(pts), key, std::move(pkt)})) return drop();
   return Napi::Boolean::New(env, true);
 }
 
 // close(): the worker drains the queue, emits the final part, then posts 'done'.
 Napi::Value Pipeline::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closeCalled_) return env.Undefined();
-  closeCalled_ = true;
-  Ref();             // keep the wrapper (and its onEvent) alive until 'done' is delivered
-  tsfn_.Ref(env);    // and the event loop
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closing_ = true;
-  }
-  cv_.notify_all();
-  return env.Undefined();
+  host_.Close(info.Env(), this);
+  return info.Env().Undefined();
 }
 
 Napi::Value Pipeline::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("queued", Napi::Number::New(env, double(queued_.load())));
+  o.Set("queued", Napi::Number::New(env, double(host_.queued())));
   o.Set("dropped", Napi::Number::New(env, double(dropped_.load())));
   o.Set("written", Napi::Number::New(env, double(written_.load())));
   if (!rungNames_.empty()) {
-    // Counters live in the transcoder, which the worker frees at close; read them while it exists.
-    Napi::Array rungs = Napi::Array::New(env, rungNames_.size());
     std::lock_guard<std::mutex> lock(statsMu_);
     SnapshotLadder();
     rungStats_.resize(rungNames_.size());
+    Napi::Array rungs = Napi::Array::New(env, rungNames_.size());
     for (size_t i = 0; i < rungNames_.size(); i++) {
       Napi::Object r = Napi::Object::New(env);
       r.Set("name", rungNames_[i]);
@@ -314,6 +243,23 @@ Napi::Value Pipeline::Stats(const Napi::CallbackInfo& info) {
     o.Set("decodeErrors", double(ladderDecodeErrors_));
   }
   return o;
+}
+
+void Pipeline::StartLadder() {
+  if (!transcoder_) return;
+  try {
+    transcoder_->Start();
+  } catch (const std::exception& e) {
+    // The ladder is lost; the source rendition goes on.
+    const auto* ne = dynamic_cast<const NativeError*>(&e);
+    auto ev = std::make_unique<Event>();
+    ev->kind = Event::kProblem;
+    ev->rendition = -1;
+    ev->code = ne ? ne->code() : "ERR_TRANSCODE";
+    ev->message = e.what();
+    host_.Post(std::move(ev));
+    ResetTranscoder();
+  }
 }
 
 void Pipeline::SnapshotLadder() {
@@ -335,181 +281,113 @@ void Pipeline::ResetTranscoder() {
   transcoder_.reset();
 }
 
-void Pipeline::Post(std::unique_ptr<Event> ev) {
-  // Non-blocking with an unbounded TSFN queue: the worker must never wait on the JS thread
-  // (close/teardown joins the worker from the JS thread).
-  if (tsfn_.NonBlockingCall(ev.get()) == napi_ok) ev.release();
-}
-
 void Pipeline::ReportError(const std::string& code, const std::string& message) {
   if (failed_.exchange(true)) return;  // once
   auto ev = std::make_unique<Event>();
   ev->kind = Event::kError;
   ev->code = code;
   ev->message = message;
-  Post(std::move(ev));
+  host_.Post(std::move(ev));
 }
 
-void Pipeline::Run() {
+void Pipeline::Process(Item& it) {
+  if (failed_.load(std::memory_order_relaxed)) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   try {
-    muxer_->Start();
+    // The ladder decodes the same bytes: a reference, not a copy.
+    PacketPtr forLadder(transcoder_ ? av_packet_clone(it.pkt.get()) : nullptr);
+    PushResult r = muxer_->Push(it.stream, it.dts, it.pts, it.keyframe, std::move(it.pkt));
+    if (r != PushResult::kAccepted) dropped_.fetch_add(1, std::memory_order_relaxed);
+    else if (forLadder) transcoder_->Push(muxer_->IsVideo(it.stream), it.dts, it.pts, it.keyframe, std::move(forLadder));
+    written_.store(muxer_->written(), std::memory_order_relaxed);
+    if (failAfterWrites_ && muxer_->written() >= failAfterWrites_)
+      throw NativeError("ERR_NATIVE_MUX", "injected muxing failure (testFailAfterWrites)");
   } catch (const NativeError& e) {
     ReportError(e.code(), e.what());
   } catch (const std::exception& e) {
     ReportError("ERR_NATIVE_MUX", e.what());
   }
-  if (transcoder_) {
-    try {
-      transcoder_->Start();
-    } catch (const std::exception& e) {
-      // The ladder is lost; the source rendition goes on.
-      const auto* ne = dynamic_cast<const NativeError*>(&e);
-      auto ev = std::make_unique<Event>();
-      ev->kind = Event::kProblem;
-      ev->rendition = -1;
-      ev->code = ne ? ne->code() : "ERR_TRANSCODE";
-      ev->message = e.what();
-      Post(std::move(ev));
-      ResetTranscoder();
-    }
-  }
-  for (;;) {
-    std::deque<Item> batch;
-    bool closing;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return abort_ || closing_ || !queue_.empty(); });
-      if (abort_) break;
-      batch.swap(queue_);
-      closing = closing_;
-    }
-    for (auto& it : batch) {
-      if (abortFlag_.load(std::memory_order_relaxed)) break;
-      queued_.fetch_sub(1, std::memory_order_relaxed);
-      if (failed_.load(std::memory_order_relaxed)) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      try {
-        // The ladder decodes the same bytes: a reference, not a copy.
-        PacketPtr forLadder(transcoder_ ? av_packet_clone(it.pkt.get()) : nullptr);
-        PushResult r = muxer_->Push(it.stream, it.dts, it.pts, it.keyframe, std::move(it.pkt));
-        if (r != PushResult::kAccepted) dropped_.fetch_add(1, std::memory_order_relaxed);
-        else if (forLadder) transcoder_->Push(muxer_->IsVideo(it.stream), it.dts, it.pts, it.keyframe, std::move(forLadder));
-        written_.store(muxer_->written(), std::memory_order_relaxed);
-        if (failAfterWrites_ && muxer_->written() >= failAfterWrites_)
-          throw NativeError("ERR_NATIVE_MUX", "injected muxing failure (testFailAfterWrites)");
-      } catch (const NativeError& e) {
-        ReportError(e.code(), e.what());
-      } catch (const std::exception& e) {
-        ReportError("ERR_NATIVE_MUX", e.what());
-      }
-    }
-    if (abortFlag_.load()) break;
-    if (closing) {
-      // close() refuses further writes before setting closing_, so the batch held everything.
-      if (!failed_.load()) {
-        try {
-          muxer_->Finish();
-          written_.store(muxer_->written(), std::memory_order_relaxed);
-        } catch (const NativeError& e) {
-          ReportError(e.code(), e.what());
-        } catch (const std::exception& e) {
-          ReportError("ERR_NATIVE_MUX", e.what());
-        }
-      }
-      // The ladder's last parts go out before 'done'; its threads end before the TSFN does.
-      if (transcoder_) transcoder_->Finish();
-      ResetTranscoder();
-      muxer_.reset();  // free libav state on the worker, off the event loop
-      auto ev = std::make_unique<Event>();
-      ev->kind = Event::kDone;
-      Post(std::move(ev));
-      tsfn_.Release();
-      return;
-    }
-  }
-  // Aborted (GC finalizer or environment teardown): nobody is listening any more; queued
-  // events are freed by the TSFN teardown (CallJs with env == nullptr). The ladder's threads
-  // post through the TSFN, so they end first.
-  ResetTranscoder();
-  tsfn_.Abort();
 }
 
-void Pipeline::CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* raw) {
-  std::unique_ptr<Event> ev(raw);
-  if (env == nullptr || ev == nullptr) return;  // teardown: just free the event
-  Napi::HandleScope scope(env);
+std::unique_ptr<Event> Pipeline::Finish() {
+  if (!failed_.load()) {
+    try {
+      muxer_->Finish();
+      written_.store(muxer_->written(), std::memory_order_relaxed);
+    } catch (const NativeError& e) {
+      ReportError(e.code(), e.what());
+    } catch (const std::exception& e) {
+      ReportError("ERR_NATIVE_MUX", e.what());
+    }
+  }
+  // The ladder's last parts go out before 'done'; its threads end before the TSFN does.
+  if (transcoder_) transcoder_->Finish();
+  ResetTranscoder();
+  muxer_.reset();  // free libav state on the worker, off the event loop
+  auto ev = std::make_unique<Event>();
+  ev->kind = Event::kDone;
+  return ev;
+}
+
+void Pipeline::Deliver(Napi::Env env, Pipeline* self, Event& ev) {
   Napi::Object target = self->Value();
   Napi::Value payload = env.Undefined();
   const char* kind = "chunk";
-  try {
-    if (ev->kind == Event::kChunk) {
-      Chunk& c = *ev->chunk;
-      Napi::Object o = Napi::Object::New(env);
-      Napi::Buffer<uint8_t> buf;
-      if (c.data.empty()) {
-        buf = Napi::Buffer<uint8_t>::New(env, 0);
-      } else {
-        // Hand the bytes to JS without a copy; the finalizer frees them when the Buffer dies.
-        // Owned here until the Buffer exists (New may throw at teardown), then by its finalizer.
-        auto vec = std::make_unique<std::vector<uint8_t>>(std::move(c.data));
-        buf = Napi::Buffer<uint8_t>::New(
-            env, vec->data(), vec->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec.get());
-        vec.release();
-      }
-      o.Set("rendition", Napi::Number::New(env, ev->rendition));
-      if (c.init) {
-        o.Set("kind", "init");
-        o.Set("data", buf);
-      } else {
-        o.Set("kind", "part");
-        o.Set("msn", Napi::Number::New(env, double(c.msn)));
-        o.Set("partIndex", Napi::Number::New(env, c.partIndex));
-        o.Set("independent", Napi::Boolean::New(env, c.independent));
-        o.Set("segmentStart", Napi::Boolean::New(env, c.segmentStart));
-        o.Set("startMs", Napi::Number::New(env, double(c.startMs)));
-        o.Set("durationMs", Napi::Number::New(env, double(c.durationMs)));
-        o.Set("data", buf);
-      }
-      payload = o;
-    } else if (ev->kind == Event::kError) {
-      kind = "error";
-      payload = CodedError(env, ev->code, ev->message).Value();
-    } else if (ev->kind == Event::kRendition) {
-      kind = "rendition";
-      const TrackConfig& t = ev->track;
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("rendition", Napi::Number::New(env, ev->rendition));
-      o.Set("name", self->rungNames_.at(size_t(ev->rendition - 1)));
-      o.Set("codecConfig", Napi::Buffer<uint8_t>::Copy(env, t.codecConfig.data(), t.codecConfig.size()));
-      o.Set("width", Napi::Number::New(env, t.width));
-      o.Set("height", Napi::Number::New(env, t.height));
-      o.Set("frameRate", Napi::Number::New(env, t.frameRate));
-      payload = o;
-    } else if (ev->kind == Event::kProblem) {
-      kind = "problem";
-      Napi::Object o = CodedError(env, ev->code, ev->message).Value();
-      o.Set("rendition", Napi::Number::New(env, ev->rendition));
-      payload = o;
+  if (ev.kind == Event::kChunk) {
+    Chunk& c = *ev.chunk;
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Buffer<uint8_t> buf;
+    if (c.data.empty()) {
+      buf = Napi::Buffer<uint8_t>::New(env, 0);
     } else {
-      kind = "done";
-      // The worker posted 'done' as its last act; joining returns at once.
-      if (self->worker_.joinable()) self->worker_.join();
-      self->Unref();
+      // Hand the bytes to JS without a copy; the finalizer frees them when the Buffer dies.
+      // Owned here until the Buffer exists (New may throw at teardown), then by its finalizer.
+      auto vec = std::make_unique<std::vector<uint8_t>>(std::move(c.data));
+      buf = Napi::Buffer<uint8_t>::New(
+          env, vec->data(), vec->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec.get());
+      vec.release();
     }
-  } catch (const Napi::Error&) {
-    // Values cannot be made while the environment shuts down (an unclosed pipeline's worker
-    // still posting at exit): the event is dropped, there is nobody left to tell.
-    return;
+    o.Set("rendition", Napi::Number::New(env, ev.rendition));
+    if (c.init) {
+      o.Set("kind", "init");
+      o.Set("data", buf);
+    } else {
+      o.Set("kind", "part");
+      o.Set("msn", Napi::Number::New(env, double(c.msn)));
+      o.Set("partIndex", Napi::Number::New(env, c.partIndex));
+      o.Set("independent", Napi::Boolean::New(env, c.independent));
+      o.Set("segmentStart", Napi::Boolean::New(env, c.segmentStart));
+      o.Set("startMs", Napi::Number::New(env, double(c.startMs)));
+      o.Set("durationMs", Napi::Number::New(env, double(c.durationMs)));
+      o.Set("data", buf);
+    }
+    payload = o;
+  } else if (ev.kind == Event::kError) {
+    kind = "error";
+    payload = CodedError(env, ev.code, ev.message).Value();
+  } else if (ev.kind == Event::kRendition) {
+    kind = "rendition";
+    const TrackConfig& t = ev.track;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rendition", Napi::Number::New(env, ev.rendition));
+    o.Set("name", self->rungNames_.at(size_t(ev.rendition - 1)));
+    o.Set("codecConfig", Napi::Buffer<uint8_t>::Copy(env, t.codecConfig.data(), t.codecConfig.size()));
+    o.Set("width", Napi::Number::New(env, t.width));
+    o.Set("height", Napi::Number::New(env, t.height));
+    o.Set("frameRate", Napi::Number::New(env, t.frameRate));
+    payload = o;
+  } else if (ev.kind == Event::kProblem) {
+    kind = "problem";
+    Napi::Object o = CodedError(env, ev.code, ev.message).Value();
+    o.Set("rendition", Napi::Number::New(env, ev.rendition));
+    payload = o;
+  } else {
+    kind = "done";
+    self->host_.Done(self);
   }
-  if (target.IsEmpty()) return;
-  try {
-    Napi::Value fn = target.Get("onEvent");
-    if (fn.IsFunction()) fn.As<Napi::Function>().Call(target, {Napi::String::New(env, kind), payload});
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();  // surfaces as an uncaught exception, like an emitter's
-  }
+  Host::Emit(env, target, kind, payload);
 }
 
 }  // namespace sigma

@@ -1,22 +1,21 @@
 // N-API face of one channel's CMAF pipeline: a bounded queue feeding a native worker thread
-// that owns a CmafMuxer; chunks come back through a thread-safe function.
+// that owns a CmafMuxer (and, with a ladder, the Transcoder); chunks come back through a
+// thread-safe function.
 #pragma once
 
 #include <napi.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "av_raii.h"
 #include "cmaf_muxer.h"
 #include "transcoder.h"
+#include "worker_host.h"
 
 namespace sigma {
 
@@ -33,7 +32,6 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit Pipeline(const Napi::CallbackInfo& info);
-  ~Pipeline() override;
 
  private:
   struct Item {
@@ -43,18 +41,20 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
     PacketPtr pkt;
   };
 
-  static void CallJs(Napi::Env env, Napi::Function, Pipeline* self, Event* ev);
-  using Tsfn = Napi::TypedThreadSafeFunction<Pipeline, Event, &Pipeline::CallJs>;
-  static void OnEnvCleanup(void* arg);
+  using Host = WorkerHost<Pipeline, Item, Event>;
+  friend Host;
+  static void Deliver(Napi::Env env, Pipeline* self, Event& ev);  // on the JS thread, through the host
 
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
-  void Run();                      // worker thread body
-  void Post(std::unique_ptr<Event> ev);
+  void Process(Item& item);                // on the worker: one AU into the muxer
+  std::unique_ptr<Event> Finish();         // on the worker at close: final part, trailer, free
   void ReportError(const std::string& code, const std::string& message);
-  void StopAndJoin();              // abort path: GC finalizer or environment teardown
+  void StartLadder();                      // on the worker, after the muxer's header
+  void SnapshotLadder();                   // caller holds statsMu_
+  void ResetTranscoder();                  // on the worker: snapshot, then abort/free the ladder
 
   std::unique_ptr<CmafMuxer> muxer_;  // touched only by the worker once it runs
   std::unique_ptr<Transcoder> transcoder_;  // the ABR ladder, when asked for; driven by the worker
@@ -67,29 +67,15 @@ class Pipeline : public Napi::ObjectWrap<Pipeline> {
   std::mutex statsMu_;
   std::vector<RungStat> rungStats_;
   uint64_t ladderDecoderDropped_ = 0, ladderDecodeErrors_ = 0;
-  void SnapshotLadder();     // caller holds statsMu_
-  void ResetTranscoder();    // worker: snapshot, then abort/free the ladder
   std::vector<int> streamOfTrackId_;  // JS thread's copy: track id -> stream index (-1)
-  Tsfn tsfn_;
-  std::thread worker_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;          // guarded by mu_
-  bool closing_ = false;            // guarded by mu_
-  bool abort_ = false;              // guarded by mu_
   std::atomic<bool> failed_{false};
-  std::atomic<bool> abortFlag_{false};
 
-  size_t maxQueue_ = 2000;
   uint64_t failAfterWrites_ = 0;    // test hook: inject a muxing error after N written AUs
-  std::atomic<uint64_t> queued_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> written_{0};
 
-  bool closeCalled_ = false;        // JS thread only
-  bool cleanupHookRegistered_ = false;
-  napi_env env_ = nullptr;
+  // Last member, destroyed first: joins the worker before the muxer goes.
+  Host host_;
 };
 
 }  // namespace sigma

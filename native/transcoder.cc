@@ -5,6 +5,9 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#ifdef __linux__
+#include <pthread.h>
+#endif
 
 #include "codec_config.h"
 
@@ -64,7 +67,7 @@ struct Transcoder::Rung {
   RungOptions opt;
   TrackConfig video;
   CodecContextPtr enc;
-  SwsPtr sws;
+  SwsContextPtr sws;
   FramePtr scaled;  // the rung's picture buffer, reused frame after frame
   std::unique_ptr<CmafMuxer> muxer;
   int videoStream = -1, audioStream = -1;
@@ -233,6 +236,9 @@ bool Transcoder::Push(bool video, int64_t dts, int64_t pts, bool keyframe, Packe
 }
 
 void Transcoder::DecodeLoop() {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "sigma-decode");  // its CPU shows by name in top and /proc
+#endif
   FramePtr frame(av_frame_alloc());
   if (!frame) {
     problem_(-1, "ERR_NATIVE_NOMEM", "cannot allocate a frame");
@@ -356,6 +362,9 @@ void Transcoder::EndRungs() {
 
 void Transcoder::RungLoop(Rung& r) {
   const int index = int(std::find_if(rungs_.begin(), rungs_.end(), [&](const auto& p) { return p.get() == &r; }) - rungs_.begin());
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), ("sigma-rung-" + std::to_string(index)).c_str());
+#endif
   auto fail = [&](const std::string& code, const std::string& message) {
     if (r.dead.exchange(true)) return;
     problem_(index, code, "rung '" + r.opt.name + "' stopped: " + message);

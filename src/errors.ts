@@ -17,6 +17,8 @@ export const ERRORS = {
   BAD_TIME_RANGE: { status: 400, message: 'invalid archive time range' },
   ARCHIVE_DISABLED: { status: 404, message: 'this channel is not archived' },
   ARCHIVE_EMPTY: { status: 404, message: 'the archive holds nothing in this time range' },
+  THUMBNAILS_DISABLED: { status: 404, message: 'thumbnails are off for this channel' },
+  NO_THUMBNAIL: { status: 404, message: 'no thumbnail yet' },
   RECORDING_IN_PROGRESS: { status: 409, message: 'the recording is still being written' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },

@@ -4,6 +4,9 @@ import type { Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
 import type { PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
+import { Thumbnailer } from './addon/thumbnailer.js';
+import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.js';
+import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
 import { RtmpServer, type PublishDecision, type PublishRequest } from './ingest/rtmp/index.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
@@ -25,6 +28,7 @@ export interface OriginAddresses {
 }
 
 const nativePipeline: PipelineFactory = (opts, onChunk, onError, ladder) => new CmafPipeline(opts, onChunk, onError, ladder);
+const nativeThumbnailer: ThumbnailerFactory = (opts, handlers) => new Thumbnailer(opts, handlers);
 
 /**
  * The composition root: builds the stages in data-path order (channels ▶ ingest ▶ delivery)
@@ -47,11 +51,12 @@ export class Origin {
       dataDir: config.dataDir, minFreeBytes: config.storage.minFreeMb * mb, resumeMarginBytes: config.storage.resumeMarginMb * mb,
       checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
     });
-    this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events });
+    this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer });
     this.sweeper = config.archive.enabled ? new ArchiveSweeper({
       archives: () => config.channels.flatMap((c) => {
         const archive = this.channels.get(c.id)?.archive;
-        return archive ? [{ archive, retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000 }] : [];
+        return archive ? [{ archive, retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000,
+          hourTrees: [ThumbnailPaths.channel(config.dataDir, c.id)] }] : [];
       }),
       intervalMs: config.archive.sweepIntervalSec * 1000,
       logger: log,

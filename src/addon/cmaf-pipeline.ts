@@ -1,12 +1,8 @@
 /**
- * Typed facade over the native CMAF pipeline (build/Release/sigma_native.node). This is the
- * only module that loads the addon; everything else sees TrackInfo/AccessUnit in and
- * CmafChunk out, never a libav type.
+ * Typed facade over the native CMAF pipeline (loaded by native-module.ts). Everything else
+ * sees TrackInfo/AccessUnit in and CmafChunk out, never a libav type.
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { callGuarded, loadNative, WorkerClose, type NativeError } from './native-module.js';
 import type { AccessUnit, CmafChunk, TrackInfo } from '../media/types.js';
 
 /** One rung of the ABR ladder as the addon takes it (sizes already fitted to the source). */
@@ -81,7 +77,7 @@ export interface CmafPipelineStats {
   decodeErrors?: number;
 }
 
-export type NativeError = Error & { code: string };
+export type { NativeError };
 
 interface NativePipeline {
   write(trackId: number, dts: number, pts: number, keyframe: boolean, data: Buffer): boolean;
@@ -101,32 +97,6 @@ interface NativeModule {
   CmafPipeline: new (opts: CmafPipelineOptions, onEvent: NativeEvent) => NativePipeline;
 }
 
-/** Walks up from this file to the package root (the folder with package.json). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('sigma-live package root not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
-
-let nativeModule: NativeModule | undefined;
-function loadNative(): NativeModule {
-  if (!nativeModule) {
-    const root = packageRoot();
-    const path = join(root, 'build', 'Release', 'sigma_native.node');
-    if (!existsSync(path)) {
-      const e = new Error(`native addon missing at ${path}; run npx node-gyp rebuild`) as NativeError;
-      e.code = 'ERR_NATIVE_MISSING';
-      throw e;
-    }
-    nativeModule = createRequire(import.meta.url)(path) as NativeModule;
-  }
-  return nativeModule;
-}
-
 /**
  * One channel's packager: access units in, CMAF init segment + parts out, on a native worker
  * thread. write() copies the bytes and returns at once; chunks arrive via onChunk on the event
@@ -136,9 +106,7 @@ function loadNative(): NativeModule {
  */
 export class CmafPipeline {
   readonly #native: NativePipeline;
-  #closed: Promise<void> | undefined;
-  #resolveClosed: (() => void) | undefined;
-  #done = false;
+  readonly #close = new WorkerClose();
 
   /** Throws an Error with code ERR_NATIVE_CONFIG on bad options or codec configuration. */
   constructor(
@@ -147,25 +115,13 @@ export class CmafPipeline {
     onError: (e: NativeError) => void,
     ladder?: LadderListener,
   ) {
-    const { CmafPipeline: Native } = loadNative();
+    const { CmafPipeline: Native } = loadNative<NativeModule>();
     this.#native = new Native(opts, (kind, payload) => {
-      if (kind === 'chunk') {
-        // A throw here would surface from the thread-safe function as an uncaught exception and
-        // take the whole process (every channel) down: it becomes this pipeline's error instead.
-        try {
-          onChunk(payload as CmafChunk);
-        } catch (err) {
-          const e = (err instanceof Error ? err : new Error(String(err))) as NativeError;
-          e.code ??= 'ERR_CHUNK_HANDLER';
-          onError(e);
-        }
-      } else if (kind === 'error') onError(payload as NativeError);
+      if (kind === 'chunk') callGuarded(onChunk, payload as CmafChunk, onError, 'ERR_CHUNK_HANDLER');
+      else if (kind === 'error') onError(payload as NativeError);
       else if (kind === 'rendition') ladder?.onRungReady(payload as RungReady);
       else if (kind === 'problem') ladder?.onProblem(payload as LadderProblem);
-      else {
-        this.#done = true;
-        this.#resolveClosed?.();
-      }
+      else this.#close.done();
     });
   }
 
@@ -176,14 +132,7 @@ export class CmafPipeline {
 
   /** Flushes, emits the final part, joins the worker; resolves after the last onChunk. Idempotent. */
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = new Promise<void>((resolve) => {
-        if (this.#done) resolve();
-        else this.#resolveClosed = resolve;
-      });
-      this.#native.close();
-    }
-    return this.#closed;
+    return this.#close.close(() => this.#native.close());
   }
 
   stats(): CmafPipelineStats {

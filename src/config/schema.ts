@@ -46,6 +46,45 @@ const transcodeValue = z.union([
   z.object({ rungs: z.array(rungRef).min(1).max(8), keepSource: z.boolean().default(true) }).strict(),
 ]);
 
+const evenWidth = (min: number, max: number) => z.number().int().min(min).max(max).multipleOf(2, 'must be even (4:2:0 pictures)');
+
+/** Constraints of the thumbnail keys, once: the top level adds defaults, a channel may override any. */
+const thumbnailKeys = {
+  enabled: z.boolean(),
+  /** A periodic thumbnail at most every this many seconds (at the next keyframe). */
+  intervalSec: z.number().min(1).max(3600),
+  /** Thumbnail width, pixels; the height follows the source's aspect ratio. */
+  width: evenWidth(16, 3840),
+  /** JPEG quantizer, 2 (best) … 31 (as ffmpeg's -q:v). */
+  quality: z.number().int().min(2).max(31),
+};
+const previewKeys = {
+  /** Sprite sheets + a WebVTT track for scrubbing through the DVR window and catchup. */
+  enabled: z.boolean(),
+  /** A preview tile at most every this many seconds (at the next keyframe). */
+  intervalSec: z.number().min(0.5).max(600),
+  tileWidth: evenWidth(16, 1280),
+  /** Tiles per sheet: columns × rows. */
+  columns: z.number().int().min(1).max(32),
+  rows: z.number().int().min(1).max(32),
+};
+
+const thumbnailsSchema = z.object({
+  enabled: thumbnailKeys.enabled.default(true),
+  intervalSec: thumbnailKeys.intervalSec.default(10),
+  width: thumbnailKeys.width.default(320),
+  quality: thumbnailKeys.quality.default(4),
+  preview: z.object({
+    enabled: previewKeys.enabled.default(true),
+    intervalSec: previewKeys.intervalSec.default(2),
+    tileWidth: previewKeys.tileWidth.default(160),
+    columns: previewKeys.columns.default(10),
+    rows: previewKeys.rows.default(10),
+  }).strict().default({}),
+}).strict();
+
+const thumbnailsOverride = z.object({ ...thumbnailKeys, preview: z.object(previewKeys).partial().strict() }).partial().strict();
+
 export const channelSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel id: lowercase letters, digits, "-" and "_", at most 64'),
   streamKey: z.string().min(8, 'streamKey must be at least 8 characters').max(256)
@@ -59,6 +98,8 @@ export const channelSchema = z.object({
   retentionHours: z.number().min(1).max(24 * 3650).optional(),
   /** ABR ladder of this channel (see transcodeValue); the source is remuxed either way. */
   transcode: transcodeValue.default('passthrough'),
+  /** Thumbnail settings of this channel, over the top-level `thumbnails`. */
+  thumbnails: thumbnailsOverride.optional(),
 }).strict();
 
 export const configSchema = z.object({
@@ -104,6 +145,7 @@ export const configSchema = z.object({
     /** How often archive older than the retention is deleted. */
     sweepIntervalSec: z.number().min(1).max(86400).default(600),
   }).strict().default({}),
+  thumbnails: thumbnailsSchema.default({}),
   dvr: z.object({
     /** Default DVR window of live playlists, seconds (needs the archive; RAM holds only the live edge). */
     windowSec: z.number().int().min(0).max(86400).default(7200),
@@ -161,6 +203,7 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
+export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
 /** The channel `npm start` runs when no config names any. */
 export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough' };

@@ -34,6 +34,17 @@ export function parseTimeSpec(spec: string, nowMs: number): number | undefined {
   return new Date(t).toISOString().slice(0, 19).replace(/[-:]/g, '') === spec.slice(0, 15) ? t : undefined;
 }
 
+/** The range of a catchup URL `<from>-<to>`, epoch ms; BAD_TIME_RANGE when malformed, empty or too long. */
+export function parseTimeRange(fromSpec: string, toSpec: string, nowMs: number): { from: number; to: number } {
+  const from = parseTimeSpec(fromSpec, nowMs), to = parseTimeSpec(toSpec, nowMs);
+  if (from === undefined || to === undefined || fromSpec === 'now') {
+    throw new OriginError('BAD_TIME_RANGE', 'use <from>-<to> as epoch seconds or YYYYMMDDTHHMMSSZ, or now as the end');
+  }
+  if (to <= from) throw new OriginError('BAD_TIME_RANGE', 'the end must be after the start');
+  if (to - from > MAX_RANGE_MS) throw new OriginError('BAD_TIME_RANGE', `at most ${MAX_RANGE_MS / 3600000} hours per playlist`);
+  return { from, to };
+}
+
 /**
  * Catchup: playlists for any time range of the archive, the list of broadcast sessions, and
  * the archived segments and init segments they name, all read from disk.
@@ -49,13 +60,7 @@ export class ArchiveResponder {
   /** The range of a catchup URL, checked: a 400 says what is wrong with it. */
   private range(fromSpec: string, toSpec: string): { from: number; to: number; now: number } {
     const now = this.now();
-    const from = parseTimeSpec(fromSpec, now), to = parseTimeSpec(toSpec, now);
-    if (from === undefined || to === undefined || fromSpec === 'now') {
-      throw new OriginError('BAD_TIME_RANGE', 'use <from>-<to> as epoch seconds or YYYYMMDDTHHMMSSZ, or now as the end');
-    }
-    if (to <= from) throw new OriginError('BAD_TIME_RANGE', 'the end must be after the start');
-    if (to - from > MAX_RANGE_MS) throw new OriginError('BAD_TIME_RANGE', `at most ${MAX_RANGE_MS / 3600000} hours per playlist`);
-    return { from, to, now };
+    return { ...parseTimeRange(fromSpec, toSpec, now), now };
   }
 
   /** A range still growing (it reaches the future of a channel that is live) is an EVENT playlist. */

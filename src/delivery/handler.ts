@@ -7,10 +7,14 @@ import { MediaResponder } from './media-responder.js';
 import { PlaylistResponder } from './playlist-responder.js';
 import { PlayerAssets } from './player-page.js';
 import { ArchiveResponder } from './archive-responder.js';
+import { ThumbnailResponder } from './thumbnail-responder.js';
+import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.js';
 import type { OriginReply, OriginRequest } from './types.js';
 
 export interface ChannelLookup {
   get(id: string): Channel | undefined;
+  /** A channel's thumbnails and previews, when it has them on. */
+  thumbnails?(id: string): ChannelThumbnails | undefined;
 }
 
 /** Headers every response carries so browsers on other origins can play (CA-03). */
@@ -51,8 +55,10 @@ export class OriginHandler {
   private readonly media: MediaResponder;
   private readonly player = new PlayerAssets();
   private readonly archive = new ArchiveResponder();
+  private readonly thumbnails: ThumbnailResponder;
 
   constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
+    this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id));
     this.media = new MediaResponder(
       (w) => {
         const ch = this.channelOfWindow.get(w);
@@ -116,6 +122,8 @@ export class OriginHandler {
     if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(this.channel(m[1]));
     if ((m = ROUTES.archiveSegment.exec(path))) return this.archive.segment(req, this.channel(m[1]), m[2], m[3], Number(m[4]));
     if ((m = ROUTES.archiveInit.exec(path))) return this.archive.init(req, this.channel(m[1]), m[2], Number(m[3]));
+    const thumbnails = this.thumbnails.route(req, path, (id) => this.channel(id));
+    if (thumbnails) return thumbnails;
     if ((m = ROUTES.player.exec(path))) {
       this.channel(m[1]);
       return this.player.page(m[1]);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { HOUR_MS, hourStartMs } from './archive-layout.js';
+import { HOUR_DIR, HOUR_MS, hourStartMs } from './archive-layout.js';
+import type { ArchiveFiles } from './archive-files.js';
 import type { ArchiveReader } from './archive-reader.js';
 import type { ChannelArchive } from './channel-archive.js';
 
@@ -8,11 +9,16 @@ import type { ChannelArchive } from './channel-archive.js';
 export interface SweepTarget {
   archive: ChannelArchive;
   retentionMs: number;
+  /**
+   * Directories beside the archive organised by the same YYYYMMDDHH hour directories (the
+   * channel's thumbnails), whose hours expire with the archive's.
+   */
+  hourTrees?: string[];
 }
 
 /** What one sweep deleted, over all channels. */
 export interface SweepResult {
-  /** Hour directories (YYYYMMDDHH) removed, over all renditions. */
+  /** Hour directories (YYYYMMDDHH) removed, over all renditions and hour trees. */
   hoursDeleted: number;
   /** Init segments removed (an id's .mp4 and .json count as one). */
   initsDeleted: number;
@@ -106,11 +112,12 @@ export class ArchiveSweeper {
       this.log.error({ err }, 'cannot list the archives to sweep');
       return total;
     }
-    for (const { archive, retentionMs } of targets) {
+    for (const { archive, retentionMs, hourTrees = [] } of targets) {
       if (signal.aborted) break;
       const counts: SweepResult = { hoursDeleted: 0, initsDeleted: 0, sessionsDropped: 0 };
       try {
         await this.sweepChannel(archive, started - retentionMs, counts, signal);
+        for (const dir of hourTrees) await this.deleteTreeHours(archive.files, dir, started - retentionMs, counts, signal);
       } catch (err) {
         this.log.child({ channel: archive.channelId }).error({ err }, 'archive sweep failed; retrying at the next sweep');
       }
@@ -148,6 +155,16 @@ export class ArchiveSweeper {
       counts.hoursDeleted++;
     }
     return hours.slice(i);
+  }
+
+  /** Deletes the hour directories of an hour tree that ended at or before the cutoff, oldest first. */
+  private async deleteTreeHours(files: ArchiveFiles, dir: string, cutoffMs: number, counts: SweepResult, signal: AbortSignal): Promise<void> {
+    const hours = (await files.list(dir)).filter((e) => e.isDirectory && HOUR_DIR.test(e.name)).map((e) => e.name).sort();
+    for (const hour of hours) {
+      if (signal.aborted || hourStartMs(hour) + HOUR_MS > cutoffMs) return;
+      await files.removeTree(join(dir, hour));
+      counts.hoursDeleted++;
+    }
   }
 
   /** Deletes the init segments no remaining indexed segment needs. */

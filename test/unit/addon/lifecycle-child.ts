@@ -1,25 +1,39 @@
 /**
- * Child process for cmaf-pipeline-lifecycle.test.ts (run with --expose-gc). Modes:
- *  loop      create + write + close 20 pipelines one after another
+ * Child process for the lifecycle tests (lifecycle-suite.ts; run with --expose-gc):
+ *  node lifecycle-child.js <mode> <mp4 file> [pipeline|ladder|thumbnailer]
+ * Modes, for CmafPipelines (with a one-rung transcode ladder for 'ladder': decoder and rung
+ * threads, x264's too) or Thumbnailers:
+ *  loop      create + write + close 20 one after another
  *  parallel  20 open at once, then all closed
- *  unclosed  open pipelines, write, never close; the process must still exit by itself
- *  gc        pipelines dropped without close, then collected; their threads must end
- * With SIGMA_LADDER=1 every pipeline also transcodes one rung (decoder + rung threads, x264).
+ *  unclosed  open ones, write, never close; the process must still exit by itself
+ *  gc        dropped without close, then collected; their threads must end
  * Prints one JSON line with thread counts; exits 0.
  */
 import { readdirSync } from 'node:fs';
 import { CmafPipeline } from '../../../src/addon/cmaf-pipeline.js';
+import { Thumbnailer } from '../../../src/addon/thumbnailer.js';
 import { loadMp4, LL_OPTIONS } from './fixtures.js';
 
-const [mode, file] = process.argv.slice(2);
+export type WorkerKind = 'pipeline' | 'ladder' | 'thumbnailer';
+interface Worker { close(): Promise<void> }
+
+const [mode, file, kind = 'pipeline'] = process.argv.slice(2);
 const fx = loadMp4(file);
 const threads = () => readdirSync('/proc/self/task').length;
 const SLOW = Number(process.env.SIGMA_SLOW_FACTOR ?? 1) || 1;
 const tick = () => new Promise((r) => setTimeout(r, 20 * SLOW));
-const ladder = process.env.SIGMA_LADDER === '1'
-  ? { rungs: [{ name: 'small', width: 160, height: 90, videoBitrate: 100_000 }], preset: 'ultrafast' } : undefined;
-const make = () => new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks, ladder }, () => {}, (e) => { throw e; });
-const feed = (p: CmafPipeline, n: number) => { for (const au of fx.aus.slice(0, n)) p.write(au); };
+const v = fx.video!;
+const keyframes = fx.aus.filter((a) => a.trackId === v.id && a.keyframe);
+const LADDER = { rungs: [{ name: 'small', width: 160, height: 90, videoBitrate: 100_000 }], preset: 'ultrafast' };
+const make = (): Worker => kind === 'thumbnailer'
+  ? new Thumbnailer({ codecConfig: v.codecConfig, width: v.width, height: v.height, thumbnailWidth: 320, tileWidth: 160, columns: 10, rows: 10 },
+    { onThumbnail() {}, onTile() {}, onError: (e) => { throw e; } })
+  : new CmafPipeline({ ...LL_OPTIONS, tracks: fx.tracks, ladder: kind === 'ladder' ? LADDER : undefined }, () => {}, (e) => { throw e; });
+/** n access units to a pipeline; to a thumbnailer its keyframes (each for a thumbnail and a tile). */
+const feed = (w: Worker, n: number) => {
+  if (w instanceof Thumbnailer) for (const au of keyframes) w.submit(au.data, au.dts, { thumbnail: true, tile: true });
+  else if (w instanceof CmafPipeline) for (const au of fx.aus.slice(0, n)) w.write(au);
+};
 
 // Load the addon and let the runtime's own threads settle before the baseline.
 await make().close();
