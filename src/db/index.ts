@@ -1,0 +1,9 @@
+/** The control plane's persistence: open a database by URL, use its repositories. */
+export { openDatabase, type OpenDatabaseOptions } from './open-database.js';
+export { defaultDatabaseUrl, parseDatabaseUrl } from './database-url.js';
+export type * from './repository.js';
+export type * from './types.js';
+export * from './errors.js';
+export { KeyedHash } from './keyed-hash.js';
+export { newId } from './ids.js';
+export { MIGRATIONS } from './migrations/index.js';
