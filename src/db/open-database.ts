@@ -14,7 +14,7 @@ import { SqlWebhookEndpointRepository } from './repositories/webhook-endpoint-re
 import { SqlWebhookOutbox } from './repositories/webhook-outbox.js';
 import type { SqlDriver, SqlExecutor } from './sql/executor.js';
 import { PostgresDriver } from './sql/postgres-driver.js';
-import { SqliteDriver } from './sql/sqlite-driver.js';
+import { openSqlite } from './sql/sqlite-driver.js';
 
 export interface OpenDatabaseOptions {
   /** Default Date.now; tests inject one to drive leases and retries. */
@@ -39,22 +39,25 @@ function repositoriesOn(sql: SqlExecutor, clock: Clock): Repositories {
   };
 }
 
+/** The driver for a connection URL; the SQLite file's folder is created when missing. */
+export async function createDriver(url: string, opts: Pick<OpenDatabaseOptions, 'poolSize' | 'logger'> = {}): Promise<SqlDriver> {
+  const target = parseDatabaseUrl(url);
+  if (target.kind === 'postgres') {
+    return new PostgresDriver({ connectionString: target.connectionString, max: opts.poolSize, logger: opts.logger });
+  }
+  if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true });
+  return openSqlite(target.file);
+}
+
 /**
  * Opens the database a connection URL names (see parseDatabaseUrl), creating the SQLite
  * file's folder when needed, and brings its schema up to date.
  */
 export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}): Promise<Database> {
-  const target = parseDatabaseUrl(url);
   const clock = opts.clock ?? Date.now;
-  let driver: SqlDriver;
-  if (target.kind === 'sqlite') {
-    if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true });
-    driver = new SqliteDriver(target.file);
-  } else {
-    driver = new PostgresDriver({ connectionString: target.connectionString, max: opts.poolSize, logger: opts.logger });
-  }
+  const driver = await createDriver(url, opts);
   const db: Database = {
-    kind: target.kind,
+    kind: driver.dialect.name,
     ...repositoriesOn(driver, clock),
     transaction: (fn) => driver.transaction((tx) => fn(repositoriesOn(tx, clock))),
     migrate: () => migrate(driver, undefined, clock),

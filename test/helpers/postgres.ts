@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePorts } from './origin-process.js';
 
 /**
  * A throwaway PostgreSQL server for tests: Debian's binaries (installed by
@@ -44,17 +44,6 @@ function runAs(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = binDir();
   const user = runAs();
@@ -68,7 +57,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
   }
-  const port = await freePort();
+  const [port] = await freePorts(1);
   // The postmaster runs as our child (not daemonized by pg_ctl), so stop() can wait for it
   // and an exit handler can end it if a test dies before stop().
   const server: ChildProcess = spawn(join(bin, 'postgres'), [

@@ -2,10 +2,10 @@ import { newId } from '../ids.js';
 import type { ApiTokenRepository } from '../repository.js';
 import type { Row, SqlExecutor } from '../sql/executor.js';
 import { keysetPage } from '../sql/keyset.js';
-import { json, num, numOrNull, toJson } from '../sql/values.js';
+import { json, num, toJson } from '../sql/values.js';
 import type { ApiScope, ApiToken, ApiTokenInput, Page, PageRequest } from '../types.js';
 import type { Clock } from './clock.js';
-import { SecretRowRepository } from './secret-rows.js';
+import { SecretRowRepository, secretTimes } from './secret-rows.js';
 
 function fromRow(r: Row): ApiToken {
   return {
@@ -13,9 +13,7 @@ function fromRow(r: Row): ApiToken {
     name: String(r.name),
     secretHash: String(r.secret_hash),
     scopes: json<ApiScope[]>(r.scopes),
-    createdAt: num(r.created_at),
-    lastUsedAt: numOrNull(r.last_used_at),
-    revokedAt: numOrNull(r.revoked_at),
+    ...secretTimes(r),
   };
 }
 

@@ -1,5 +1,11 @@
 import type { Row, SqlExecutor } from '../sql/executor.js';
+import { num, numOrNull } from '../sql/values.js';
 import type { Clock } from './clock.js';
+
+/** The life-cycle times of a stream key or token row. */
+export function secretTimes(r: Row): { createdAt: number; lastUsedAt: number | null; revokedAt: number | null } {
+  return { createdAt: num(r.created_at), lastUsedAt: numOrNull(r.last_used_at), revokedAt: numOrNull(r.revoked_at) };
+}
 
 /**
  * What stream keys and API tokens have in common: a row found by the digest of its secret,

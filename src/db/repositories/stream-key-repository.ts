@@ -2,10 +2,10 @@ import { newId } from '../ids.js';
 import type { StreamKeyRepository } from '../repository.js';
 import type { Row, SqlExecutor } from '../sql/executor.js';
 import { keysetPage } from '../sql/keyset.js';
-import { num, numOrNull, strOrNull } from '../sql/values.js';
+import { strOrNull } from '../sql/values.js';
 import type { Page, PageRequest, StreamKey, StreamKeyInput } from '../types.js';
 import type { Clock } from './clock.js';
-import { SecretRowRepository } from './secret-rows.js';
+import { SecretRowRepository, secretTimes } from './secret-rows.js';
 
 function fromRow(r: Row): StreamKey {
   return {
@@ -14,9 +14,7 @@ function fromRow(r: Row): StreamKey {
     keyHash: String(r.key_hash),
     hint: String(r.hint),
     name: strOrNull(r.name),
-    createdAt: num(r.created_at),
-    lastUsedAt: numOrNull(r.last_used_at),
-    revokedAt: numOrNull(r.revoked_at),
+    ...secretTimes(r),
   };
 }
 

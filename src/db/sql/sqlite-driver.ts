@@ -120,3 +120,38 @@ function translateErrors<T>(fn: () => T): T {
     throw constraintError(SQLITE_CONSTRAINTS[code], table, e) ?? e;
   }
 }
+
+const openFiles = new Map<string, { driver: SqliteDriver; handles: number }>();
+
+/**
+ * A handle on the one connection this process keeps per SQLite file. Two connections to one
+ * file in one process would deadlock: a transaction awaiting between statements holds the
+ * write lock while the other connection's BEGIN blocks the event loop in SQLite's busy wait.
+ * Sharing the connection makes its SerialQueue order them instead. The file closes with its
+ * last handle. `:memory:` is a new database each time.
+ */
+export function openSqlite(file: string): SqlDriver {
+  if (file === ':memory:') return new SqliteDriver(file);
+  let entry = openFiles.get(file);
+  if (!entry) {
+    entry = { driver: new SqliteDriver(file), handles: 0 };
+    openFiles.set(file, entry);
+  }
+  entry.handles++;
+  const { driver } = entry;
+  let closed = false;
+  return {
+    dialect: SQLITE,
+    query: (sql, params) => driver.query(sql, params),
+    run: (sql, params) => driver.run(sql, params),
+    transaction: (fn) => driver.transaction(fn),
+    lockForMigration: () => driver.lockForMigration(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (--entry.handles > 0) return;
+      openFiles.delete(file);
+      await driver.close();
+    },
+  };
+}
