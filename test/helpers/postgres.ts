@@ -10,7 +10,8 @@ import { freePorts } from './origin-process.js';
  * scripts/bootstrap.sh), a fresh cluster in a temp dir, listening on a free port of 127.0.0.1
  * and a socket in that dir, trust auth, no fsync. Root cannot run PostgreSQL, so as root the
  * server runs as the `postgres` user the Debian package creates. stop() ends the server and
- * deletes everything; a test process that exits without calling it still stops the server.
+ * deletes everything; a test process that exits or is killed without calling it still stops
+ * the server (its temp dir then stays behind).
  */
 export interface PostgresServer {
   /** URL of the `postgres` database (superuser `sigma`). */
@@ -70,6 +71,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const killOnExit = () => server.kill('SIGQUIT');
   process.once('exit', killOnExit);
+  // A test process killed outright (tap's timeout, SIGKILL) runs no exit handler: a watchdog
+  // outside it ends the server once this process is gone, so no cluster outlives its test.
+  const watchdog = spawn('/bin/sh', ['-c', `while [ -d /proc/${process.pid} ]; do sleep 1; done; kill -QUIT ${server.pid} 2>/dev/null`],
+    { detached: true, stdio: 'ignore' });
+  watchdog.unref();
 
   const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
@@ -83,6 +89,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (stopped) return;
     stopped = true;
     process.off('exit', killOnExit);
+    watchdog.kill();
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGINT'); // "fast" shutdown: sessions are ended, no waiting for clients
       await exited;
