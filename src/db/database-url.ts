@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
 
 export type DatabaseTarget =
   | { kind: 'sqlite'; file: string }
@@ -7,6 +8,11 @@ export type DatabaseTarget =
 /** Default `database.url`: the embedded SQLite file in dataDir. */
 export function defaultDatabaseUrl(dataDir: string): string {
   return `sqlite:${join(dataDir, 'sigma.db')}`;
+}
+
+/** The URL the origin opens: `database.url`, else the SQLite file in dataDir. */
+export function databaseUrlOf(config: Pick<Config, 'database' | 'dataDir'>): string {
+  return config.database.url ?? defaultDatabaseUrl(config.dataDir);
 }
 
 /**

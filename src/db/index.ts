@@ -1,6 +1,6 @@
 /** The control plane's persistence: open a database by URL, use its repositories. */
 export { openDatabase, createDriver, type OpenDatabaseOptions } from './open-database.js';
-export { defaultDatabaseUrl, parseDatabaseUrl } from './database-url.js';
+export { databaseUrlOf, defaultDatabaseUrl, parseDatabaseUrl } from './database-url.js';
 export type * from './repository.js';
 export type * from './types.js';
 export * from './errors.js';

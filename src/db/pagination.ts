@@ -12,8 +12,13 @@ type Key = string | number;
  * while rows are added and cost the same however deep one reads.
  */
 export function pageLimit(req: PageRequest): number {
-  const limit = req.limit ?? DEFAULT_PAGE_LIMIT;
-  return Math.min(MAX_PAGE_LIMIT, Math.max(1, Math.floor(limit)));
+  return clampLimit(req.limit, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT);
+}
+
+/** A row limit: whole, 1…max, `fallback` when absent or not a number. */
+export function clampLimit(limit: number | undefined, fallback: number, max: number): number {
+  const n = limit === undefined || !Number.isFinite(limit) ? fallback : Math.floor(limit);
+  return Math.min(max, Math.max(1, n));
 }
 
 export function encodeCursor(key: Key[]): string {

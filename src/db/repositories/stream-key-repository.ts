@@ -41,8 +41,9 @@ export class SqlStreamKeyRepository extends SecretRowRepository<StreamKey> imple
     return this.sql.transaction(async (tx) => {
       const keys = new SqlStreamKeyRepository(tx, this.clock);
       const old = await keys.get(id);
-      if (!old || old.revokedAt !== null) return undefined;
-      await keys.revoke(id);
+      // revoke() is the guard: of two rotations of one key at once, the second waits for the
+      // first's row lock (PostgreSQL), then finds the key revoked and creates nothing.
+      if (!old || !(await keys.revoke(id))) return undefined;
       return keys.create({ ...replacement, channelId: old.channelId });
     });
   }

@@ -2,6 +2,7 @@ import type { ClaimOptions, WebhookOutbox } from '../repository.js';
 import type { Param, Row, SqlExecutor } from '../sql/executor.js';
 import { inList } from '../sql/columns.js';
 import { keysetPage } from '../sql/keyset.js';
+import { clampLimit } from '../pagination.js';
 import { num, numOrNull, strOrNull } from '../sql/values.js';
 import type { AttemptResult, ClaimedDelivery, Delivery, DeliveryState, Page, PageRequest, StoredEvent } from '../types.js';
 import type { Clock } from './clock.js';
@@ -55,7 +56,7 @@ export class SqlWebhookOutbox implements WebhookOutbox {
 
   claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
     const now = this.clock();
-    const limit = Math.min(MAX_CLAIM, Math.max(1, Math.floor(opts.limit ?? 10)));
+    const limit = clampLimit(opts.limit, 10, MAX_CLAIM);
     return this.sql.transaction(async (tx) => {
       // SKIP LOCKED (PostgreSQL): rows another sender is claiming right now are passed over
       // instead of waited for, and re-checked against the lease once that claim commits.

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { resolve } from 'node:path';
 import { configSchema } from '../../../src/config/schema.js';
-import { defaultDatabaseUrl, InvalidCursorError, KeyedHash, parseDatabaseUrl } from '../../../src/db/index.js';
+import { databaseUrlOf, defaultDatabaseUrl, InvalidCursorError, KeyedHash, parseDatabaseUrl } from '../../../src/db/index.js';
 import { decodeCursor, encodeCursor, pageLimit } from '../../../src/db/pagination.js';
 
 t.test('connection URLs', async (t) => {
@@ -21,7 +21,9 @@ t.test('connection URLs', async (t) => {
 });
 
 t.test('config: database.url is optional and checked', async (t) => {
-  t.same(configSchema.parse({}).database, {}, 'absent: the origin uses sqlite:<dataDir>/sigma.db');
+  t.same(configSchema.parse({}).database, {});
+  t.equal(databaseUrlOf(configSchema.parse({ dataDir: '/srv/sigma' })), 'sqlite:/srv/sigma/sigma.db', 'absent: the SQLite file in dataDir');
+  t.equal(databaseUrlOf(configSchema.parse({ database: { url: 'sqlite::memory:' } })), 'sqlite::memory:');
   t.equal(configSchema.parse({ database: { url: 'postgres://h/db' } }).database.url, 'postgres://h/db');
   const bad = configSchema.safeParse({ database: { url: 'mysql://h/db' } });
   t.equal(bad.success, false);
@@ -45,5 +47,6 @@ t.test('page cursors and limits', async (t) => {
   for (const bad of ['', '!!!', encodeCursor(['x']), encodeCursor([1.5, 'a']), encodeCursor(['a', 'b'])]) {
     t.throws(() => decodeCursor(bad, ['n', 's']), InvalidCursorError, JSON.stringify(bad));
   }
-  t.same([pageLimit({}), pageLimit({ limit: 0 }), pageLimit({ limit: 7.9 }), pageLimit({ limit: 10_000 })], [50, 1, 7, 500]);
+  t.same([pageLimit({}), pageLimit({ limit: 0 }), pageLimit({ limit: 7.9 }), pageLimit({ limit: 10_000 }), pageLimit({ limit: NaN })],
+    [50, 1, 7, 500, 50]);
 });

@@ -171,6 +171,22 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     t.equal(await db.streamKeys.get(k3!.id), undefined, 'deleting the channel deletes its keys');
   });
 
+  t.test('stream keys: two rotations of one key at once make one replacement', async (t) => {
+    const { db, open } = await setup(t);
+    const other = await open(); // on PostgreSQL another pool: the two rotations really overlap
+    await db.channels.create({ id: 'news', name: 'News' });
+    for (let round = 0; round < 5; round++) {
+      const key = await db.streamKeys.create({ channelId: 'news', keyHash: streamKeys.digest(`old-${round}`), hint: 'old' });
+      const results = await Promise.all([
+        db.streamKeys.rotate(key.id, { keyHash: streamKeys.digest(`a-${round}`), hint: 'a' }),
+        other.streamKeys.rotate(key.id, { keyHash: streamKeys.digest(`b-${round}`), hint: 'b' }),
+      ]);
+      t.equal(results.filter((r) => r !== undefined).length, 1, `round ${round}: one rotation wins, the other returns undefined`);
+    }
+    const active = (await db.streamKeys.listForChannel('news', { limit: 100 })).items.filter((k) => k.revokedAt === null);
+    t.equal(active.length, 5, 'one live replacement per rotated key');
+  });
+
   t.test('API tokens: stored hashed with scopes; lookup, last used, revoke, count, pages', async (t) => {
     const { db, clock } = await setup(t);
     t.equal(await db.apiTokens.countActive(), 0, 'no token yet: the first start prints an admin token');
