@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,8 @@ export interface PostgresServer {
   port: number;
   /** A new empty database on this server, for one test's isolation; returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops and starts the server on the same port and data: every open connection is cut. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,57 +61,45 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
   }
   const [port] = await freePorts(1);
-  // The postmaster runs as our child (not daemonized by pg_ctl), so stop() can wait for it
-  // and an exit handler can end it if a test dies before stop().
-  const server: ChildProcess = spawn(join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', 'shared_buffers=16MB', '-c', 'max_connections=60', '-c', 'log_min_messages=warning',
-  ], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], ...user });
-  let log = '';
-  server.stderr?.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-4000); });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  const killOnExit = () => server.kill('SIGQUIT');
-  process.once('exit', killOnExit);
-  // A test process killed outright (tap's timeout, SIGKILL) runs no exit handler: a watchdog
-  // outside it ends the server once this process is gone, so no cluster outlives its test.
-  const watchdog = spawn('/bin/sh', ['-c', `while [ -d /proc/${process.pid} ]; do sleep 1; done; kill -QUIT ${server.pid} 2>/dev/null`],
-    { detached: true, stdio: 'ignore' });
-  watchdog.unref();
-
   const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try { return await fn(c); } finally { await c.end(); }
   };
+  const launch = () => new Postmaster(join(bin, 'postgres'), [
+    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    '-c', 'shared_buffers=16MB', '-c', 'max_connections=60', '-c', 'log_min_messages=warning',
+  ], { cwd: dir, env, ...user });
 
+  /** Waits until the server answers; throws with its log if it dies or takes over 30 s. */
+  const ready = async (server: Postmaster) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await admin((c) => c.query('SELECT 1'));
+        return;
+      } catch (e) {
+        if (server.exited || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${(e as Error).message}\n${server.log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+
+  let server = launch();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    process.off('exit', killOnExit);
-    watchdog.kill();
-    if (server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGINT'); // "fast" shutdown: sessions are ended, no waiting for clients
-      await exited;
-    }
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await admin((c) => c.query('SELECT 1'));
-      break;
-    } catch (e) {
-      if (server.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        const logFile = join(data, 'log');
-        throw new Error(`PostgreSQL did not start: ${(e as Error).message}\n${log}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  try {
+    await ready(server);
+  } catch (e) {
+    await stop();
+    throw e;
   }
 
   return {
@@ -120,6 +110,46 @@ export async function startPostgres(): Promise<PostgresServer> {
       await admin((c) => c.query(`CREATE DATABASE ${name}`));
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`;
     },
+    async restart() {
+      await server.stop();
+      server = launch();
+      await ready(server);
+    },
     stop,
   };
+}
+
+/**
+ * One run of the postmaster, as our child (not daemonized by pg_ctl), so stop() can wait for
+ * it and it ends with the test process: an exit handler for a normal exit, and a watchdog
+ * outside the process for a test killed outright (tap's timeout, SIGKILL).
+ */
+class Postmaster {
+  private readonly proc: ChildProcess;
+  private readonly done: Promise<void>;
+  private readonly watchdog: ChildProcess;
+  private readonly onExit = () => this.proc.kill('SIGQUIT');
+  log = '';
+
+  constructor(file: string, args: string[], opts: SpawnOptions) {
+    this.proc = spawn(file, args, { ...opts, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc.stderr?.on('data', (b: Buffer) => { this.log = (this.log + b.toString()).slice(-4000); });
+    this.done = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    process.once('exit', this.onExit);
+    this.watchdog = spawn('/bin/sh', ['-c', `while [ -d /proc/${process.pid} ]; do sleep 1; done; kill -QUIT ${this.proc.pid} 2>/dev/null`],
+      { detached: true, stdio: 'ignore' });
+    this.watchdog.unref();
+  }
+
+  get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  /** "Fast" shutdown (SIGINT): sessions are ended, no waiting for clients. */
+  async stop(): Promise<void> {
+    process.off('exit', this.onExit);
+    this.watchdog.kill();
+    if (!this.exited) this.proc.kill('SIGINT');
+    await this.done;
+  }
 }
