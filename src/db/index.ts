@@ -7,3 +7,4 @@ export * from './errors.js';
 export { KeyedHash } from './keyed-hash.js';
 export { newId } from './ids.js';
 export { MIGRATIONS } from './migrations/index.js';
+export { recordEvent } from './record-event.js';

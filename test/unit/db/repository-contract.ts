@@ -5,7 +5,7 @@
  */
 import type { Test } from 'tap';
 import {
-  createDriver, ForeignKeyViolationError, InvalidCursorError, KeyedHash, openDatabase, SchemaTooNewError, UniqueViolationError,
+  createDriver, ForeignKeyViolationError, InvalidCursorError, KeyedHash, openDatabase, recordEvent, SchemaTooNewError, UniqueViolationError,
   MIGRATIONS, type Database, type Page, type PageRequest, type StoredEvent,
 } from '../../../src/db/index.js';
 import { migrate } from '../../../src/db/migrations/migrator.js';
@@ -277,11 +277,7 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     const live = await s.db.webhooks.create({ url: 'http://127.0.0.1:9/live', secret: 's1', eventTypes: ['channel.live'] });
     const all = await s.db.webhooks.create({ url: 'http://127.0.0.1:9/all', secret: 's2', eventTypes: ['*'] });
     const off = await s.db.webhooks.create({ url: 'http://127.0.0.1:9/off', secret: 's3', eventTypes: ['*'], enabled: false });
-    const record = (type: string, db = s.db) => db.transaction(async (tx) => {
-      const event = await tx.events.append({ type, channelId: 'news', payload: { type } });
-      await tx.outbox.enqueueForEvent(event);
-      return event;
-    });
+    const record = async (type: string) => (await recordEvent(s.db, { type, channelId: 'news', payload: { type } })).event;
     return { ...s, live, all, off, record };
   };
 
@@ -369,9 +365,9 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     const { db, open } = await setup(t);
     const endpoints = [];
     for (let i = 0; i < 3; i++) endpoints.push(await db.webhooks.create({ url: `http://127.0.0.1:9/${i}`, secret: 's', eventTypes: ['*'] }));
-    for (let i = 0; i < 40; i++) {
-      await db.transaction(async (tx) => tx.outbox.enqueueForEvent(await tx.events.append({ type: 'channel.live', payload: { i } })));
-    }
+    let enqueued = 0;
+    for (let i = 0; i < 40; i++) enqueued += (await recordEvent(db, { type: 'channel.live', payload: { i } })).deliveries;
+    t.equal(enqueued, 120, 'recordEvent: 40 events × 3 endpoints');
     // A second database object: its own pool on PostgreSQL, as a second origin process would have.
     const other = await open();
     const drain = async (sender: Database, owner: string) => {
