@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One idempotent set-up for `npm start`, `npm test` and `npm run bench`: installs what is missing
 # and rebuilds what changed, and does nothing else (a second run takes about a second).
-#   1. Debian packages (ffmpeg, libav*-dev, pkg-config, chromium) with apt-get when root;
+#   1. Debian packages (ffmpeg, libav*-dev, pkg-config, chromium, postgresql) with apt-get when root
+#      (of postgresql only the binaries are used: the tests start throwaway servers of their own,
+#      test/helpers/postgres.ts; the package's default cluster is left as it is);
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium)
+packages=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql)
 [[ " $* " == *" --bench "* ]] && packages+=(nginx-light nghttp2-client)
 
 missing=()

@@ -175,6 +175,10 @@ export const configSchema = z.object({
   reconnectWindowSec: z.number().min(0).max(3600).default(15),
   /** An ended playlist (with ENDLIST) stays available this long, then the channel answers 404. */
   endedRetentionSec: z.number().min(0).max(86400).default(60),
+  database: z.object({
+    /** `sqlite:PATH` (embedded, default `sqlite:<dataDir>/sigma.db`) or `postgres://user:pass@host:port/db`. */
+    url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'database.url: sqlite:PATH or postgres://…').optional(),
+  }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
   channels: z.array(channelSchema).default([]),

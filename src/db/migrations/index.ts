@@ -1,0 +1,15 @@
+import type { Dialect } from '../sql/executor.js';
+import { initialSchema } from './001-initial-schema.js';
+
+/**
+ * One schema for both databases: each migration writes its DDL once, with the few type names
+ * that differ taken from the dialect. Append only: a released migration is never edited,
+ * the next change is a new version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements(d: Dialect): string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [initialSchema];

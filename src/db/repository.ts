@@ -1,0 +1,130 @@
+import type {
+  ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
+  DeliveryState, EventInput, EventQuery, Page, PageRequest, StoredEvent, StreamKey, StreamKeyInput, WebhookEndpoint,
+  WebhookEndpointInput, WebhookEndpointPatch,
+} from './types.js';
+import type { MigrationReport } from './migrations/migrator.js';
+
+/**
+ * The persistence of the control plane: one async interface, served by SQLite (embedded
+ * default) and PostgreSQL (several origins) alike. Every method may reject with the typed
+ * errors of src/db/errors.ts (UniqueViolationError, ForeignKeyViolationError, …); "not found"
+ * is an undefined or false result, never an error.
+ */
+export interface ChannelRepository {
+  create(input: ChannelInput): Promise<Channel>;
+  get(id: string): Promise<Channel | undefined>;
+  /** By id. */
+  list(page?: PageRequest): Promise<Page<Channel>>;
+  /** Changes the given fields and updatedAt; undefined when there is no such channel. */
+  update(id: string, patch: ChannelPatch): Promise<Channel | undefined>;
+  /** Deletes the channel and its stream keys (its events stay). */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface StreamKeyRepository {
+  create(input: StreamKeyInput): Promise<StreamKey>;
+  get(id: string): Promise<StreamKey | undefined>;
+  /** The publish lookup: the unrevoked key with this digest (KeyedHash of what the publisher sent). */
+  findActiveByHash(keyHash: string): Promise<StreamKey | undefined>;
+  /** Revoked keys too, oldest first. */
+  listForChannel(channelId: string, page?: PageRequest): Promise<Page<StreamKey>>;
+  /** False when there is no such key or it was already revoked. */
+  revoke(id: string): Promise<boolean>;
+  /** Creates the replacement for the same channel and revokes the old key, in one transaction. */
+  rotate(id: string, replacement: Omit<StreamKeyInput, 'channelId'>): Promise<StreamKey | undefined>;
+  markUsed(id: string): Promise<void>;
+}
+
+export interface ApiTokenRepository {
+  create(input: ApiTokenInput): Promise<ApiToken>;
+  get(id: string): Promise<ApiToken | undefined>;
+  /** The unrevoked token with this digest. */
+  findActiveByHash(secretHash: string): Promise<ApiToken | undefined>;
+  /** Revoked tokens too, oldest first. */
+  list(page?: PageRequest): Promise<Page<ApiToken>>;
+  countActive(): Promise<number>;
+  revoke(id: string): Promise<boolean>;
+  markUsed(id: string): Promise<void>;
+}
+
+export interface EventRepository {
+  /** Stores an event (id and occurredAt assigned when absent). */
+  append(input: EventInput): Promise<StoredEvent>;
+  get(id: string): Promise<StoredEvent | undefined>;
+  /** Newest first, filtered by channel, type and time range. */
+  query(q?: EventQuery): Promise<Page<StoredEvent>>;
+}
+
+export interface WebhookEndpointRepository {
+  create(input: WebhookEndpointInput): Promise<WebhookEndpoint>;
+  get(id: string): Promise<WebhookEndpoint | undefined>;
+  /** Oldest first. */
+  list(page?: PageRequest): Promise<Page<WebhookEndpoint>>;
+  update(id: string, patch: WebhookEndpointPatch): Promise<WebhookEndpoint | undefined>;
+  /** Deletes the endpoint, its outbox rows and its delivery log. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface ClaimOptions {
+  /** Who holds the lease (unique per sender process); only the holder can complete the delivery. */
+  owner: string;
+  /** How long the claim is exclusive; after that another sender may take the delivery again. */
+  leaseMs: number;
+  /** 1…100, default 10. */
+  limit?: number;
+}
+
+/**
+ * The durable webhook outbox: one row per endpoint × event. Enqueued in the transaction that
+ * stores the event, claimed with a lease by any number of senders (FOR UPDATE SKIP LOCKED on
+ * PostgreSQL), completed or rescheduled by the lease holder; a sender that dies leaves a lease
+ * that expires, and the delivery is claimed again.
+ */
+export interface WebhookOutbox {
+  /** A pending delivery for each enabled endpoint subscribed to the event's type (or `*`). */
+  enqueueForEvent(event: Pick<StoredEvent, 'id' | 'type'>): Promise<number>;
+  /** Manual redelivery: the delivery is (re)created pending, due now, with a fresh attempt count. */
+  redeliver(endpointId: string, eventId: string): Promise<Delivery>;
+  /** Due, unleased, pending deliveries of enabled endpoints, oldest due first; each attempt counted. */
+  claim(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /** Records a successful attempt; false when the lease is no longer this owner's. */
+  complete(id: number, owner: string, result: AttemptResult): Promise<boolean>;
+  /** Records a failed attempt: pending again at retryAt, or `failed` for good when retryAt is null. */
+  fail(id: number, owner: string, result: AttemptResult, retryAt: number | null): Promise<boolean>;
+  get(id: number): Promise<Delivery | undefined>;
+  /** Newest first. */
+  listForEndpoint(endpointId: string, q?: PageRequest & { state?: DeliveryState }): Promise<Page<Delivery>>;
+  countByState(): Promise<Record<DeliveryState, number>>;
+}
+
+/** Every attempt made, per endpoint: what the API's delivery log shows. */
+export interface DeliveryLog {
+  /** Newest first. */
+  listForEndpoint(endpointId: string, page?: PageRequest): Promise<Page<DeliveryAttempt>>;
+  /** Oldest first. */
+  listForDelivery(deliveryId: number): Promise<DeliveryAttempt[]>;
+}
+
+export interface Repositories {
+  readonly channels: ChannelRepository;
+  readonly streamKeys: StreamKeyRepository;
+  readonly apiTokens: ApiTokenRepository;
+  readonly events: EventRepository;
+  readonly webhooks: WebhookEndpointRepository;
+  readonly outbox: WebhookOutbox;
+  readonly deliveryLog: DeliveryLog;
+}
+
+export interface Database extends Repositories {
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Runs fn in one transaction over repositories bound to it: all its writes commit together
+   * or not at all (e.g. an event and its outbox rows). Use only the repositories fn receives.
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** Applies pending migrations (openDatabase already did); idempotent. */
+  migrate(): Promise<MigrationReport>;
+  /** Idempotent; waits for statements in flight. */
+  close(): Promise<void>;
+}
