@@ -26,7 +26,7 @@ export const initialSchema: Migration = {
       updated_at ${d.bigint} NOT NULL
     )`,
     // key_hash is the publish lookup: the RTMP ingest hashes the key it receives and finds
-    // the row through this unique index (docs/adr/003-database.md).
+    // the row through this unique index (docs/adr/004-database.md).
     `CREATE TABLE stream_keys (
       id TEXT PRIMARY KEY,
       channel_id TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
