@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
  */
 const STALL_BUDGET_MS = 250;
 
-// Both players live in one file so their subtests run one after the other: two browsers and two
+// Every browser scenario runs from one file (browsers.test.ts), one after the other: two browsers and two
 // encoders at once on a 2-core CI machine measure the machine, not the origin.
 
 /** The test pattern every scenario publishes: 640x360 at 30 fps, a keyframe a second. */

@@ -11,7 +11,7 @@ import { launchChromium, median } from '../helpers/browser.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { watchedPage } from '../helpers/player-probe.js';
 
-/** Visible freezing allowed over all the switches (see players.test.ts for why not zero on CI). */
+/** Visible freezing allowed over all the switches (see players.ts for why not zero on CI). */
 const STALL_BUDGET_MS = 250;
 
 interface Level { height: number; width: number; codecs: string; bitrate: number }
