@@ -73,6 +73,8 @@ TranscodeOptions ParseLadder(Napi::Env env, const Napi::Value& v) {
   t.decoderThreads = int(GetInteger(env, o, "decoderThreads", false, t.decoderThreads));
   t.maxInputQueue = size_t(std::max<int64_t>(8, GetInteger(env, o, "maxInputQueue", false, int64_t(t.maxInputQueue))));
   t.maxFrameQueue = size_t(std::max<int64_t>(1, GetInteger(env, o, "maxFrameQueue", false, int64_t(t.maxFrameQueue))));
+  Napi::Value wait = o.Get("waitWhenBehind");
+  t.waitWhenBehind = wait.IsBoolean() && wait.As<Napi::Boolean>().Value();
   return t;
 }
 

@@ -76,6 +76,7 @@ struct Transcoder::Rung {
 
   std::mutex mu;
   std::condition_variable cv;
+  std::condition_variable space;  // a frame left the queue (waitWhenBehind)
   std::deque<Item> queue;   // guarded by mu
   size_t framesQueued = 0;  // guarded by mu
   bool forceKeyNext = false;  // guarded by mu: a keyframe was dropped, the next frame takes its role
@@ -306,7 +307,9 @@ void Transcoder::Deliver(AVFrame* frame, int64_t dts) {
     Rung& r = *rp;
     if (r.dead) continue;
     {
-      std::lock_guard<std::mutex> lock(r.mu);
+      std::unique_lock<std::mutex> lock(r.mu);
+      if (opts_.waitWhenBehind)
+        r.space.wait(lock, [&] { return abort_.load() || r.dead.load() || r.framesQueued < opts_.maxFrameQueue; });
       const bool full = r.framesQueued >= opts_.maxFrameQueue;
       // A keyframe may exceed the bound a little: dropping it would cost the rung a segment start.
       if (full && (!key || r.framesQueued >= 2 * opts_.maxFrameQueue + 2)) {
@@ -367,6 +370,8 @@ void Transcoder::RungLoop(Rung& r) {
 #endif
   auto fail = [&](const std::string& code, const std::string& message) {
     if (r.dead.exchange(true)) return;
+    { std::lock_guard<std::mutex> lock(r.mu); }  // a waiter has checked `dead` and is waiting, not between
+    r.space.notify_all();  // a decoder waiting for room in this rung goes on
     problem_(index, code, "rung '" + r.opt.name + "' stopped: " + message);
   };
   const AVRational srcTb{1, int(video_.timescale)};
@@ -430,6 +435,7 @@ void Transcoder::RungLoop(Rung& r) {
       r.queue.pop_front();
       if (it.frame) r.framesQueued--;
     }
+    if (it.frame) r.space.notify_one();
     if (it.end) break;
     if (it.audio) {
       r.pendingAudio.push_back(std::move(it));
@@ -526,6 +532,7 @@ void Transcoder::Abort() {
   for (auto& r : rungs_) {
     { std::lock_guard<std::mutex> lock(r->mu); }
     r->cv.notify_all();
+    r->space.notify_all();
   }
   if (decodeThread_.joinable()) decodeThread_.join();
   for (auto& r : rungs_)

@@ -38,6 +38,9 @@ struct TranscodeOptions {
   int decoderThreads = 1;
   size_t maxInputQueue = 300;       // AUs waiting for the decoder (~5 s at 30 fps + audio)
   size_t maxFrameQueue = 4;         // decoded frames waiting for one rung's encoder
+  // Offline use (files, benchmarks): a full rung makes the decoder wait instead of dropping
+  // the frame. Live never waits: a slow encoder must not hold back the other rungs.
+  bool waitWhenBehind = false;
 };
 
 /// Counters of one rung, readable from any thread.

@@ -30,6 +30,11 @@ export interface LadderOptions {
   maxInputQueue?: number;
   /** Decoded frames that may wait for one rung's encoder before that rung drops frames (default 4). */
   maxFrameQueue?: number;
+  /**
+   * Offline use (a file, a benchmark): a full rung makes the decoder wait instead of dropping,
+   * so nothing is dropped and memory stays at maxFrameQueue frames. Never for live input.
+   */
+  waitWhenBehind?: boolean;
 }
 
 /** A rung's encoder is open: its video track as the init segment describes it. */
