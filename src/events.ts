@@ -5,6 +5,14 @@ import { EventEmitter } from 'node:events';
  * subscribes. Payloads are plain JSON-able records so they can be stored and sent as they are.
  */
 export interface OriginEvents {
+  /** A publisher connected and the session's media plays only with a preview token (until started). */
+  'channel.preview': { channel: string; sessionId: string; remoteAddress: string };
+  /** The session is public: started by an operator (`api`) or at once on a channel with autoStart (`auto`). */
+  'channel.live': { channel: string; sessionId: string; startedBy: 'auto' | 'api' };
+  /** The publisher came back within the reconnect window: the same session and playlist go on after a discontinuity. */
+  'channel.reconnected': { channel: string; sessionId: string; remoteAddress: string; gapMs: number };
+  /** The session is over (ENDLIST): stopped by an operator, or the publisher left and did not come back in time. */
+  'channel.ended': { channel: string; sessionId: string; reason: string };
   /** Archiving or recording stopped because the disk is (nearly) full; live delivery goes on. */
   'storage.low': { dataDir: string; freeBytes: number; minFreeBytes: number; reason: string };
   /** Free space came back: archiving and recording resume. */
@@ -17,12 +25,25 @@ export interface OriginEvents {
 
 export type OriginEventName = keyof OriginEvents;
 
+export type AnyEventListener = <K extends OriginEventName>(name: K, payload: OriginEvents[K]) => void;
+
 /** A typed EventEmitter: emit and on only accept the names and payloads of OriginEvents. */
 export class EventBus {
   private readonly emitter = new EventEmitter();
+  private readonly anyListeners = new Set<AnyEventListener>();
 
   emit<K extends OriginEventName>(name: K, payload: OriginEvents[K]): void {
     this.emitter.emit(name, payload);
+    // A listener that throws must not stop the others nor the stage that emitted (ingest, delivery).
+    for (const l of this.anyListeners) {
+      try { l(name, payload); } catch { /* the listener logs its own failures */ }
+    }
+  }
+
+  /** Every event, in emit order: what the event store and the webhook outbox subscribe with. */
+  onAny(listener: AnyEventListener): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
   }
 
   on<K extends OriginEventName>(name: K, listener: (payload: OriginEvents[K]) => void): () => void {

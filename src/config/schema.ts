@@ -100,6 +100,12 @@ export const channelSchema = z.object({
   transcode: transcodeValue.default('passthrough'),
   /** Thumbnail settings of this channel, over the top-level `thumbnails`. */
   thumbnails: thumbnailsOverride.optional(),
+  /** true: a publisher goes live at once; false: preview (plays with a preview token) until started through the API. */
+  autoStart: z.boolean().default(true),
+  /** `required`: playlists, parts and segments need a signed playback token (?token=…). */
+  playbackTokens: z.enum(['none', 'required']).default('none'),
+  /** Addresses or CIDR blocks a publisher may connect from; empty: anywhere. */
+  ipAllowList: z.array(z.string().min(1).max(64)).max(256).default([]),
 }).strict();
 
 export const configSchema = z.object({
@@ -179,6 +185,34 @@ export const configSchema = z.object({
     /** `sqlite:PATH` (embedded, default `sqlite:<dataDir>/sigma.db`) or `postgres://user:pass@host:port/db`. */
     url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'database.url: sqlite:PATH or postgres://…').optional(),
   }).strict().default({}),
+  api: z.object({
+    /** The REST control API (/v1), on its own port. */
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    port: port.default(8081),
+    /** A bootstrap admin token (≥ 32 characters; env SIGMA__API__ADMIN_TOKEN). Without it, the first start prints a new one once. */
+    adminToken: z.string().min(32, 'api.adminToken must be at least 32 characters').max(256).optional(),
+    /** Failed authentications allowed per client address per minute before 429. */
+    maxFailedAuthPerMinute: z.number().int().min(1).max(10000).default(20),
+  }).strict().default({}),
+  /**
+   * The server secret: the key of the stream-key and API-token digests and of playback tokens
+   * (env SIGMA__SECRET). Default: 32 random bytes kept in dataDir/secret.key (mode 0600), made at first start.
+   * Every origin sharing one PostgreSQL database must have the same.
+   */
+  secret: z.string().min(32, 'secret must be at least 32 characters').max(1024).optional(),
+  playback: z.object({
+    /** HS256 key of playback tokens, for a back end that signs its own (≥ 32 characters); default: derived from `secret`. */
+    tokenSecret: z.string().min(32, 'playback.tokenSecret must be at least 32 characters').max(1024).optional(),
+  }).strict().default({}),
+  webhooks: z.object({
+    /** One delivery attempt waits this long for the endpoint's answer. */
+    timeoutSec: z.number().min(1).max(120).default(10),
+    /** Retries with exponential backoff stop this many hours after the event (≥ 24). */
+    retryForHours: z.number().min(24).max(24 * 14).default(25),
+    /** Deliveries in flight at once per origin. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+  }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
   channels: z.array(channelSchema).default([]),
@@ -200,7 +234,7 @@ export const configSchema = z.object({
     if (keys.has(ch.streamKey)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'streamKey'], message: 'duplicate streamKey' });
     ids.add(ch.id); keys.add(ch.streamKey);
   });
-  const ports = [c.rtmp.enabled && c.rtmp.port, c.http.enabled && c.http.port,
+  const ports = [c.rtmp.enabled && c.rtmp.port, c.http.enabled && c.http.port, c.api.enabled && c.api.port,
     c.http2.enabled && c.http2.port, c.http2.enabled && c.http2.cleartextPort].filter((p) => typeof p === 'number' && p > 0);
   if (new Set(ports).size !== ports.length) ctx.addIssue({ code: 'custom', path: [], message: `ports must differ: ${ports.join(', ')}` });
 });
@@ -210,4 +244,5 @@ export type ChannelConfig = z.infer<typeof channelSchema>;
 export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
 /** The channel `npm start` runs when no config names any. */
-export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough' };
+export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
+  autoStart: true, playbackTokens: 'none', ipAllowList: [] };

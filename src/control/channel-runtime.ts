@@ -1,0 +1,95 @@
+import type { Channel as ChannelRecord } from '../db/types.js';
+
+/**
+ * What the REST API asks of the running origin, beyond the database: the live state of each
+ * channel, the start/stop actions, what is on disk (sessions, recordings, catchup ranges), and
+ * the URLs and tokens handed to broadcasters and players. The origin implements it
+ * (src/control/origin-runtime.ts); the API only calls it.
+ */
+
+/** idle: nobody publishes · preview: a publisher is on, playback needs a preview token until `start` ·
+ * live: public · reconnecting: the publisher left, the playlist waits for it within the reconnect window ·
+ * ended: the playlist carries ENDLIST (kept for endedRetentionSec, then idle). */
+export type ChannelLiveState = 'idle' | 'preview' | 'live' | 'reconnecting' | 'ended';
+
+export interface ChannelStatus {
+  state: ChannelLiveState;
+  /** The current (or last, while ended) publish session; null when idle. */
+  sessionId: string | null;
+  /** When the channel entered this state, epoch ms. */
+  since: number | null;
+  /** The connected publisher's address; null unless preview or live. */
+  publisher: { remoteAddress: string } | null;
+  /** Renditions being served (e.g. ['source'] or ['source', '720p', '360p']). */
+  renditions: string[];
+}
+
+/** A channel defined in the config file: served, shown by the API, never changed through it. */
+export interface StaticChannel {
+  id: string;
+  latencyMode: ChannelRecord['latencyMode'];
+  record: boolean;
+  dvrWindowSec: number | null;
+  retentionHours: number | null;
+  transcode: unknown;
+}
+
+export interface PublishSession {
+  /** Epoch ms. */
+  startedAt: number;
+  /** null while the session is on. */
+  endedAt: number | null;
+}
+
+export interface RecordingSummary {
+  /** File name, unique within the channel (what download and delete take). */
+  name: string;
+  bytes: number;
+  durationMs: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface ChannelUrls {
+  /** rtmp://host:1935/live — OBS "Server". */
+  publishServer: string;
+  /** The multivariant playlist. */
+  playback: string;
+  /** The origin's hls.js player page. */
+  player: string;
+}
+
+export interface ChannelRuntime {
+  /** Serves a database channel with these settings (create, or update: applied from the next session). */
+  apply(channel: ChannelRecord): Promise<void>;
+  /** Stops serving a database channel: its publisher is disconnected and its playlists answer 404. */
+  remove(channelId: string): Promise<void>;
+  /** Config-file channels (read-only in the API). */
+  staticChannels(): StaticChannel[];
+  /** undefined when the origin does not serve this channel. */
+  status(channelId: string): ChannelStatus | undefined;
+  /** preview → live (emits channel.live); live stays live. Throws ControlError 409 when nobody publishes. */
+  start(channelId: string): Promise<ChannelStatus>;
+  /** Ends the session now: the publisher is disconnected, the playlist ends (emits channel.ended). 409 when idle. */
+  stop(channelId: string): Promise<ChannelStatus>;
+  /** Publish sessions of the channel recorded in its archive, oldest first. */
+  sessions(channelId: string): Promise<PublishSession[]>;
+  recordings(channelId: string): Promise<RecordingSummary[]>;
+  /** The file to send for a download; undefined when there is no such recording. */
+  recordingPath(channelId: string, name: string): Promise<string | undefined>;
+  /** false when there is no such recording. */
+  deleteRecording(channelId: string, name: string): Promise<boolean>;
+  /** The catchup playlist URL for a time range (epoch ms), relative to the playback URL's host. */
+  catchupUrl(channelId: string, fromMs: number, toMs: number): string;
+  urls(channelId: string): ChannelUrls;
+  /** A signed playback token for the channel (preview: also plays before `start`). */
+  playbackToken(channelId: string, opts: { expiresInSec: number; preview?: boolean }): Promise<{ token: string; expiresAt: number }>;
+}
+
+/** A refusal the API turns into a JSON error with this HTTP status. */
+export class ControlError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'ControlError';
+  }
+}
