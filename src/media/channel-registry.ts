@@ -215,6 +215,11 @@ export class ChannelRegistry {
     return this.entries.get(id)?.thumbnails;
   }
 
+  /** Each archived channel with its retention: what the archive sweeper works through. */
+  archived(): { channel: Channel; retentionMs: number }[] {
+    return [...this.entries.values()].filter((e) => e.channel.archive).map((e) => ({ channel: e.channel, retentionMs: e.settings.retentionMs }));
+  }
+
   all(): Channel[] {
     return [...this.entries.values()].map((e) => e.channel);
   }

@@ -25,6 +25,7 @@ export async function startOrigin(overrides: Record<string, unknown> = {}): Prom
     rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 5 },
     http: { port: 0, host: '127.0.0.1' },
     http2: { port: 0, cleartextPort: 0, host: '127.0.0.1' },
+    api: { port: 0, host: '127.0.0.1' },
     dataDir,
     reconnectWindowSec: 2,
     channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low' }],
