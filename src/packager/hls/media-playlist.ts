@@ -83,7 +83,7 @@ export function isoTime(epochMs: number): string {
   return `${isoHourPrefix}${min < 10 ? '0' : ''}${min}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 let isoHourStart = NaN, isoHourPrefix = '';
-const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
+export const fmtAttrSec = (s: number): string => (Math.round(s * 1000) / 1000).toString();
 
 const spanMs = (seg: PlaylistSegment): number => (seg.complete ? seg.durationMs : seg.parts.reduce((s, p) => s + p.durationMs, 0));
 

@@ -6,6 +6,8 @@
  * across a rung switch.
  */
 
+import { imageStreamInfLine, type ImageStreamInfo } from './image-playlist.js';
+
 const AUDIO_GROUP = 'audio';
 
 export interface VariantInfo {
@@ -23,7 +25,11 @@ export interface VariantInfo {
   hasAudio?: boolean;
 }
 
-export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string): string {
+/**
+ * `images`: image playlists of scrubbing previews (EXT-X-IMAGE-STREAM-INF, after the variants:
+ * hls.js and AVFoundation ignore the tag, as RFC 8216 §6.3.1 asks of unknown tags; Shaka reads it).
+ */
+export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string, images: readonly ImageStreamInfo[] = []): string {
   const out = ['#EXTM3U', '#EXT-X-VERSION:6',
     // Every segment starts with an IDR (the cutter only opens segments at keyframes): AAS 9.11.
     '#EXT-X-INDEPENDENT-SEGMENTS'];
@@ -44,5 +50,6 @@ export function renderMultivariantPlaylist(variants: readonly VariantInfo[], que
     attrs.push('CLOSED-CAPTIONS=NONE');
     out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.uri}${querySuffix}`);
   }
+  for (const img of images) out.push(imageStreamInfLine(img, querySuffix));
   return out.join('\n') + '\n';
 }
