@@ -33,7 +33,7 @@ const PREFLIGHT: Record<string, string> = {
 
 const ROUTES = {
   multivariant: /^\/live\/([a-z0-9_-]+)\/index\.m3u8$/,
-  media: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\.m3u8$/,
+  media: /^\/live\/([a-z0-9_-]+)\/(?!previews\.)([a-z0-9_-]+)\.m3u8$/,
   init: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/init-(\d{1,16})\.mp4$/,
   part: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.(\d{1,6})\.m4s$/,
   segment: /^\/live\/([a-z0-9_-]+)\/([a-z0-9_-]+)\/(\d{1,16})\.m4s$/,
@@ -51,14 +51,14 @@ const ROUTES = {
  * the uWS, node:http and node:http2 adapters translate to and from it, and tests call it directly.
  */
 export class OriginHandler {
-  private readonly playlists = new PlaylistResponder();
+  private readonly playlists = new PlaylistResponder((ch) => this.thumbnails.liveImageStreams(ch));
   private readonly media: MediaResponder;
   private readonly player = new PlayerAssets();
   private readonly archive = new ArchiveResponder();
   private readonly thumbnails: ThumbnailResponder;
 
   constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
-    this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id));
+    this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id), Date.now, (ch, w) => this.playlists.playlistConfig(ch, w, 'source'));
     this.media = new MediaResponder(
       (w) => {
         const ch = this.channelOfWindow.get(w);

@@ -5,6 +5,7 @@ import {
   renderMediaPlaylistPieces, reportFor, type MediaPlaylistConfig, type SkipRequest,
 } from '../packager/hls/media-playlist.js';
 import { renderMultivariantPlaylist, type VariantInfo } from '../packager/hls/multivariant-playlist.js';
+import type { ImageStreamInfo } from '../packager/hls/image-playlist.js';
 import { measureBitRates } from '../packager/hls/bandwidth.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
@@ -85,6 +86,9 @@ class WindowPlaylists {
 
 export class PlaylistResponder {
   private readonly perWindow = new WeakMap<LiveWindow, WindowPlaylists>();
+
+  /** `imageStreams`: a channel's image playlists of previews, for the multivariant playlist. */
+  constructor(private readonly imageStreams: (channel: Channel) => ImageStreamInfo[] = () => []) {}
 
   private state(window: LiveWindow): WindowPlaylists {
     let s = this.perWindow.get(window);
@@ -218,7 +222,7 @@ export class PlaylistResponder {
         hasAudio: r.tracks.some((t) => t.kind === 'audio'),
       };
     });
-    const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix));
+    const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix, this.imageStreams(channel)));
     return playlistReply(req, text, () => gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
   }
 }

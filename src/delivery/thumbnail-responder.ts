@@ -1,12 +1,14 @@
+import { gzipSync } from 'node:zlib';
 import type { Channel } from '../media/channel.js';
 import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.js';
 import { renderPreviewVtt, type TimelineSegment } from '../media/thumbnails/preview-vtt.js';
 import type { TileRecord } from '../media/thumbnails/thumbnail-layout.js';
-import type { LiveSegment } from '../store/live-window.js';
+import type { LiveSegment, LiveWindow } from '../store/live-window.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { parseTimeRange } from './archive-responder.js';
-import { parseDirectives } from './playlist-responder.js';
+import { parseDirectives, playlistReply } from './playlist-responder.js';
+import { planSheets, renderImagePlaylist, type ImagePlaylistOptions, type ImageSheet, type ImageStreamInfo } from '../packager/hls/image-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 
 const JPEG = 'image/jpeg';
@@ -16,6 +18,7 @@ const ROUTES = {
   latest: /^\/live\/([a-z0-9_-]+)\/thumbnail\.jpg$/,
   byTime: /^\/live\/([a-z0-9_-]+)\/thumbnails\/(\d{1,16})\.jpg$/,
   liveTrack: /^\/live\/([a-z0-9_-]+)\/previews\.vtt$/,
+  liveImages: /^\/live\/([a-z0-9_-]+)\/previews\.m3u8$/,
   sheet: /^\/live\/([a-z0-9_-]+)\/previews\/(\d{1,16})\.jpg$/,
   catchupTrack: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\.vtt$/,
 };
@@ -29,6 +32,8 @@ export class ThumbnailResponder {
   constructor(
     private readonly thumbnailsOf: (channelId: string) => ChannelThumbnails | undefined,
     private readonly now: () => number = Date.now,
+    /** The source's media playlist constants (the image playlist repeats its hold-backs and part target). */
+    private readonly videoTimingOf?: (ch: Channel, window: LiveWindow) => ImagePlaylistOptions['videoTiming'],
   ) {}
 
   /** The reply when `path` is one of these routes, else undefined. */
@@ -37,6 +42,7 @@ export class ThumbnailResponder {
     if ((m = ROUTES.latest.exec(path))) return this.latest(channel(m[1]));
     if ((m = ROUTES.byTime.exec(path))) return this.byTime(channel(m[1]), Number(m[2]));
     if ((m = ROUTES.liveTrack.exec(path))) return this.liveTrack(req, channel(m[1]));
+    if ((m = ROUTES.liveImages.exec(path))) return this.liveImages(req, channel(m[1]));
     if ((m = ROUTES.sheet.exec(path))) return this.sheet(channel(m[1]), Number(m[2]));
     if ((m = ROUTES.catchupTrack.exec(path))) return this.catchupTrack(req, channel(m[1]), m[2], m[3]);
     return undefined;
@@ -87,6 +93,55 @@ export class ThumbnailResponder {
   }
 
   /**
+   * `/live/<ch>/previews.m3u8`: the HLS image playlist of the live window (what Shaka reads for
+   * live previews; it refuses an external WebVTT track on live streams): one segment per sprite
+   * sheet reaching into the window, aligned with the video by PROGRAM-DATE-TIME, numbered by
+   * ChannelThumbnails so EXT-X-MEDIA-SEQUENCE goes up as sheets leave the window. The newest
+   * sheet grows (its EXTINF with its tiles) like its JPEG; ENDLIST once the window has ended.
+   */
+  private async liveImages(req: OriginRequest, ch: Channel): Promise<OriginReply> {
+    const th = this.thumbnails(ch);
+    if (!th.previews.enabled) throw new OriginError('THUMBNAILS_DISABLED', `${ch.id} (scrubbing previews)`);
+    const window = ch.rendition('source')?.window;
+    // Like the media playlist, offered once a segment is complete (its hold-backs are fixed then).
+    if (!window || !(window.lastCompleteSegment || window.ended)) throw new OriginError('CHANNEL_NOT_LIVE', ch.id);
+    const sheets = liveSheets(window, th);
+    if (sheets.length === 0) throw new OriginError('NO_THUMBNAIL', 'no preview sheet in the live window yet');
+    const { columns, rows } = th.previews;
+    const text = Buffer.from(renderImagePlaylist(sheets, {
+      columns, rows, mediaSequence: th.sheetNumber(sheets[0].id)!, ended: window.ended, videoTiming: this.videoTimingOf?.(ch, window),
+      minTargetDurationSec: Math.ceil((columns * rows * th.previewIntervalMs) / 1000),
+      sheetUri: (id) => `previews/${id}.jpg`, querySuffix: parseDirectives(req.query).querySuffix,
+    }));
+    const newest = sheets[sheets.length - 1];
+    return playlistReply(req, text, () => gzipSync(text), cachePolicy.playlist(targetDuration(ch)),
+      new Date(newest.startMs + newest.durationMs).toUTCString());
+  }
+
+  /**
+   * The live image playlist as the multivariant playlist lists it (EXT-X-IMAGE-STREAM-INF), when
+   * the channel has previews, a sheet reaches into the window, and the window is live: a player
+   * loading an ended window sees a VOD, and Shaka places a VOD's image segments end to end from
+   * 0 rather than by PROGRAM-DATE-TIME, which puts a sheet begun before the window at the wrong
+   * time; the .vtt serves VOD (Shaka accepts external thumbnails there).
+   */
+  liveImageStreams(ch: Channel): ImageStreamInfo[] {
+    const th = this.thumbnailsOf(ch.id);
+    const window = ch.rendition('source')?.window;
+    if (!th?.previews.enabled || !window || window.ended || !window.lastCompleteSegment) return [];
+    const sheets = liveSheets(window, th);
+    if (sheets.length === 0) return [];
+    // Measured on the sheets still in RAM (the newest two): bits per second of preview time.
+    let bandwidth = 1;
+    for (const s of sheets) {
+      const bytes = th.sheetBytesInRam(s.id);
+      if (bytes !== undefined && s.durationMs > 0) bandwidth = Math.max(bandwidth, (bytes * 8000) / s.durationMs);
+    }
+    const newest = sheets[sheets.length - 1];
+    return [{ uri: 'previews.m3u8', bandwidth, tileWidth: newest.tileWidth, tileHeight: newest.tileHeight }];
+  }
+
+  /**
    * `/live/<ch>/archive/<from>-<to>.vtt`: the thumbnails track of the catchup playlist of the
    * same range, on that playlist's timeline (time 0 = its first segment, which may start a little
    * before `from`).
@@ -112,6 +167,14 @@ function vttReply(tiles: TileRecord[], segments: readonly TimelineSegment[], th:
   const query = parseDirectives(req.query).querySuffix;
   const text = renderPreviewVtt(tiles, { segments, intervalMs: th.previewIntervalMs, sheetUri: (id) => `${sheetDir}${id}.jpg${query}` });
   return { status: 200, headers: { 'content-type': VTT, 'cache-control': cacheControl }, body: Buffer.from(text) };
+}
+
+/** The sheets of the live tiles reaching into the source playlist's window, cut at its newest media. */
+function liveSheets(window: LiveWindow, th: ChannelThumbnails): ImageSheet[] {
+  const first = timelineOf(window.segments[0]), last = timelineOf(window.segments[window.segments.length - 1]);
+  return planSheets(th.liveTiles(first.programDateTimeMs), {
+    columns: th.previews.columns, intervalMs: th.previewIntervalMs, untilMs: last.programDateTimeMs + last.durationMs,
+  }).filter((s) => s.startMs + s.durationMs > first.programDateTimeMs && th.sheetNumber(s.id) !== undefined);
 }
 
 /** A live segment on the timeline; the open one's duration is what its parts have so far. */

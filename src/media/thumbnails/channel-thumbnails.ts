@@ -92,6 +92,9 @@ export class ChannelThumbnails implements SourceTap {
   private latestPicture: LatestThumbnail | undefined;
   /** Tiles of the live track, oldest first, pruned to retainMs. */
   private readonly recentTiles: TileRecord[] = [];
+  /** Media sequence numbers of the sheets recentTiles holds: the image playlist's numbering. */
+  private readonly sheetNumbers = new Map<number, number>();
+  private nextSheetNumber: number | undefined;
   private readonly sheets: SheetState[] = [];
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
@@ -112,6 +115,12 @@ export class ChannelThumbnails implements SourceTap {
   /** The preview interval, ms (how long a cue lasts). */
   get previewIntervalMs(): number {
     return this.tilePicker.intervalMs;
+  }
+
+  /** Whether scrubbing previews (tiles, sheets) are made, and how a sheet lays its tiles out. */
+  get previews(): { enabled: boolean; columns: number; rows: number } {
+    const { enabled, columns, rows } = this.opts.settings.preview;
+    return { enabled, columns, rows };
   }
 
   setTracks(tracks: TrackInfo[]): void {
@@ -193,6 +202,7 @@ export class ChannelThumbnails implements SourceTap {
     sheet.data = t.data;
     sheet.unsaved.push(tile);
     this.recentTiles.push(tile);
+    this.numberSheets([id]);
     this.prune();
     const { columns, rows } = this.opts.settings.preview;
     if (t.index === columns * rows - 1) this.completeSheet(sheet);
@@ -226,7 +236,25 @@ export class ChannelThumbnails implements SourceTap {
     let n = 0;
     while (n < this.recentTiles.length
       && (this.recentTiles[n].timeMs < cutoff || (!this.opts.store && this.recentTiles[n].sheetId < oldestSheet))) n++;
-    if (n > 0) this.recentTiles.splice(0, n);
+    if (n === 0) return;
+    const kept = this.recentTiles[n]?.sheetId;
+    for (const t of this.recentTiles.splice(0, n)) if (t.sheetId !== kept) this.sheetNumbers.delete(t.sheetId);
+  }
+
+  /**
+   * Gives sheets not numbered yet the next media sequence numbers, in order. Numbering starts
+   * at the first sheet's id (epoch ms) and goes up by one per sheet; ids grow by at least 1 ms
+   * per sheet, so a restart, which starts again from the first restored sheet's id, never gives
+   * a sheet a smaller number than before (players following the image playlist never see its
+   * EXT-X-MEDIA-SEQUENCE go back). Sheets restored behind live ones are numbered just below them.
+   */
+  private numberSheets(ids: readonly number[], before = false): void {
+    const fresh = [...new Set(ids)].filter((id) => !this.sheetNumbers.has(id));
+    if (fresh.length === 0) return;
+    const lowest = before && this.sheetNumbers.size > 0 ? Math.min(...this.sheetNumbers.values()) : undefined;
+    let n = lowest !== undefined ? lowest - fresh.length : (this.nextSheetNumber ?? fresh[0]);
+    for (const id of fresh) this.sheetNumbers.set(id, n++);
+    if (lowest === undefined) this.nextSheetNumber = n;
   }
 
   /**
@@ -243,7 +271,9 @@ export class ChannelThumbnails implements SourceTap {
       this.latestPicture = { ...newest, width, height };
     }
     const firstLive = this.recentTiles[0]?.timeMs ?? Infinity;
-    this.recentTiles.unshift(...tiles.filter((t) => t.timeMs < firstLive));
+    const restored = tiles.filter((t) => t.timeMs < firstLive);
+    this.recentTiles.unshift(...restored);
+    this.numberSheets(restored.map((t) => t.sheetId), true);
   }
 
   /** Keyframes of the current session handed to the thumbnailer whose pictures have not all come back. */
@@ -270,6 +300,16 @@ export class ChannelThumbnails implements SourceTap {
     const seen = new Set(stored.map((t) => t.timeMs));
     const pending = this.sheets.flatMap((s) => s.unsaved).filter((t) => t.timeMs >= fromMs && t.timeMs < toMs && !seen.has(t.timeMs));
     return pending.length === 0 ? stored : [...stored, ...pending].sort((a, b) => a.timeMs - b.timeMs);
+  }
+
+  /** The media sequence number of a sheet of the live tiles (image playlist), if it holds one. */
+  sheetNumber(sheetId: number): number | undefined {
+    return this.sheetNumbers.get(sheetId);
+  }
+
+  /** A sheet's size in bytes while it is in RAM (the newest two), without reading the disk. */
+  sheetBytesInRam(sheetId: number): number | undefined {
+    return this.sheets.find((x) => x.id === sheetId)?.data.length;
   }
 
   /** A sprite sheet: from RAM while recent (the current one changes), else from disk. */

@@ -102,6 +102,8 @@ t.test('a restart: the newest thumbnail and the window\'s tiles come back from d
   t.equal(th.latest()?.timeMs, T0 + 20_000, 'thumbnail.jpg answers again with the newest kept one');
   t.same({ w: th.latest()?.width, h: th.latest()?.height }, { w: 320, h: 180 });
   t.same(th.liveTiles(T0).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'the live track lists the restored tiles');
+  t.same([th.sheetNumber(T0), th.sheetNumber(T0 + 12_000)], [T0, T0 + 1],
+    'restored sheets numbered for the image playlist from the first one\'s id, one by one (never below the numbers before the restart)');
   const sheet = await th.sheet(T0 + 12_000);
   t.same({ complete: sheet?.complete, size: sheet && jpegSize(sheet.data) }, { complete: true, size: { width: 192, height: 72 } }, 'their sheets are served from disk');
   await th.close();
@@ -118,6 +120,7 @@ t.test('a second session starts a new sheet; the first session\'s last sheet is 
   const tiles = th.liveTiles(0);
   t.same(tiles.map((x) => [(x.timeMs - T0) / 1000, (x.sheetId - T0) / 1000, x.x]), [[0, 0, 0], [2, 0, 64], [60, 60, 0], [62, 60, 64]],
     'session 2 starts at tile 0 of its own sheet');
+  t.same([th.sheetNumber(T0), th.sheetNumber(T0 + 60_000)], [T0, T0 + 1], 'the image playlist numbers sheets one by one across sessions');
   t.equal((await th.sheet(T0))?.complete, true);
 });
 
