@@ -1,26 +1,65 @@
 /**
- * A real player reads the previews: Shaka Player in Chromium loads a catchup playlist of a
- * finished session, adds `/live/<ch>/archive/<from>-<to>.vtt` as its thumbnails track
- * (player.addThumbnailsTrack) and answers getThumbnails(time) for times of its own timeline.
- * The tile it picks must show that moment: its wall-clock time (the sheet's first tile time plus
- * its cell's offset) matches the PROGRAM-DATE-TIME of that position.
+ * A real player reads the previews: Shaka Player in Chromium answers getThumbnails(time) for
+ * times of its own timeline, and the tile it picks must show that moment: its wall-clock time
+ * (the sheet's first tile time plus its cell's offset) matches the PROGRAM-DATE-TIME of that
+ * position.
  *
- * Shaka refuses external thumbnail tracks on live streams (error 4045,
- * CANNOT_ADD_EXTERNAL_THUMBNAILS_TO_LIVE_STREAM): for live it reads only image playlists
- * (EXT-X-IMAGE-STREAM-INF), which the origin does not serve yet (README, known limitations).
+ * - Catchup (VOD): Shaka loads the catchup playlist of a finished session and adds
+ *   `/live/<ch>/archive/<from>-<to>.vtt` as its thumbnails track (player.addThumbnailsTrack).
+ * - Live: Shaka refuses external thumbnail tracks on live streams (error 4045,
+ *   CANNOT_ADD_EXTERNAL_THUMBNAILS_TO_LIVE_STREAM) and reads the image playlist the multivariant
+ *   playlist lists (EXT-X-IMAGE-STREAM-INF ▶ /live/<ch>/previews.m3u8) instead; with it the live
+ *   edge and latency stay as without it, and hls.js, which does not know the tag, plays on.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createRequire } from 'node:module';
-import { startOrigin, waitUntil } from '../helpers/origin.js';
+import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
-import { launchChromium } from '../helpers/browser.js';
-import { watchedPage } from '../helpers/player-probe.js';
+import { launchChromium, median } from '../helpers/browser.js';
+import { playWithHlsJs, watchedPage, type WatchedPage } from '../helpers/player-probe.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { jpegSize } from '../helpers/jpeg.js';
+import { imageStreams, parseImagePlaylist } from '../helpers/image-playlist.js';
 
 const require = createRequire(import.meta.url);
 
-interface ShakaThumb { startTime: number; duration: number; uris: string[]; width: number; height: number; positionX: number; positionY: number }
+interface ShakaThumb {
+  startTime: number; duration: number; uris: string[]; width: number; height: number; positionX: number; positionY: number;
+  imageWidth: number; imageHeight: number;
+}
+
+/** A Chromium page of the origin (same origin as the stream) with Shaka Player loaded and a <video>. */
+async function shakaPage(t: Test, o: RunningOrigin): Promise<WatchedPage> {
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const w = await watchedPage(browser, o.http);
+  await w.page.goto(`${o.http}/healthz`);
+  await w.page.setContent('<video id="v" muted autoplay playsinline></video>');
+  await w.page.addScriptTag({ path: require.resolve('shaka-player/dist/shaka-player.compiled.debug.js') });
+  return w;
+}
+
+/**
+ * Shaka's thumbnail for `time` shows that moment: its area lies inside its sheet's real JPEG,
+ * and its tile (the sheet's first tile time, its id, plus its cell's offset, a tile every 2 s
+ * with the publisher's 1 s GOP) is the last one taken at or before `wallMs`.
+ */
+async function checkThumb(t: Test, o: RunningOrigin, time: number, wallMs: number, thumb: ShakaThumb | null, columns: number): Promise<void> {
+  t.ok(thumb, `a thumbnail for ${time.toFixed(1)} s`);
+  if (!thumb) return;
+  t.ok(thumb.startTime <= time + 0.001 && time < thumb.startTime + thumb.duration, `its cue ${thumb.startTime.toFixed(3)} + ${thumb.duration.toFixed(3)} s covers ${time.toFixed(1)} s`);
+  const uri = thumb.uris[0];
+  const sheetId = Number(/\/previews\/(\d{13})\.jpg/.exec(uri)?.[1]);
+  t.ok(sheetId > 0, `its sheet ${uri.slice(o.http.length)}`);
+  const r = await fetch(uri);
+  t.equal(r.status, 200, 'the sheet is served');
+  const size = jpegSize(Buffer.from(await r.arrayBuffer()));
+  t.ok(thumb.positionX + thumb.width <= size.width && thumb.positionY + thumb.height <= size.height,
+    `area ${thumb.positionX},${thumb.positionY} ${thumb.width}x${thumb.height} inside the ${size.width}x${size.height} sheet`);
+  const tileWallMs = sheetId + ((thumb.positionY / thumb.height) * columns + thumb.positionX / thumb.width) * 2000;
+  t.ok(wallMs - tileWallMs >= 0 && wallMs - tileWallMs < 2000 + 50,
+    `at ${time.toFixed(1)} s (${new Date(wallMs).toISOString()}) the tile shows ${new Date(tileWallMs).toISOString()}, the last one before it`);
+}
 
 t.test('Shaka Player reads a catchup .vtt: getThumbnails(time) gives the tile of that moment, inside a real sheet', async (t) => {
   const o = await startOrigin();
@@ -45,12 +84,7 @@ t.test('Shaka Player reads a catchup .vtt: getThumbnails(time) gives the tile of
   const pdt0 = new Date(segments[0].dateTimeString).getTime();
   const totalSec = segments.reduce((s, x) => s + x.duration, 0);
 
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const { page, pageErrors, failed } = await watchedPage(browser, o.http);
-  await page.goto(`${o.http}/healthz`); // same origin as the stream
-  await page.setContent('<video id="v" muted playsinline></video>');
-  await page.addScriptTag({ path: require.resolve('shaka-player/dist/shaka-player.compiled.debug.js') });
+  const { page, pageErrors, failed } = await shakaPage(t, o);
   const times = [1, totalSec / 2, totalSec - 1.5];
   const result = await page.evaluate(async ({ url, vtt, times }) => {
     const w = window as any;
@@ -70,22 +104,98 @@ t.test('Shaka Player reads a catchup .vtt: getThumbnails(time) gives the tile of
   t.same(pageErrors, [], 'no page errors');
   t.same(failed, [], 'no failed request');
   t.equal(result.isLive, false, `Shaka sees a VOD of ${result.duration.toFixed(1)} s`);
-  for (const { time, thumb } of result.out as Array<{ time: number; thumb: ShakaThumb | null }>) {
-    t.ok(thumb, `a thumbnail for ${time.toFixed(1)} s`);
-    if (!thumb) continue;
-    t.ok(thumb.startTime <= time + 0.001 && time < thumb.startTime + thumb.duration, `its cue ${thumb.startTime.toFixed(3)} + ${thumb.duration.toFixed(3)} s covers ${time.toFixed(1)} s`);
-    const uri = thumb.uris[0];
-    const sheetId = Number(/\/previews\/(\d{13})\.jpg/.exec(uri)?.[1]);
-    t.ok(sheetId > 0, `its sheet ${uri.slice(o.http.length)}`);
-    const r = await fetch(uri);
-    t.equal(r.status, 200, 'the sheet is served');
-    const size = jpegSize(Buffer.from(await r.arrayBuffer()));
-    t.ok(thumb.positionX + thumb.width <= size.width && thumb.positionY + thumb.height <= size.height,
-      `area ${thumb.positionX},${thumb.positionY} ${thumb.width}x${thumb.height} inside the ${size.width}x${size.height} sheet`);
-    // Default layout: 160x90 cells, 10 a row, a tile every 2 s from the sheet's first tile (its id).
-    const tileWallMs = sheetId + ((thumb.positionY / 90) * 10 + thumb.positionX / 160) * 2000;
-    const wallMs = pdt0 + time * 1000;
-    t.ok(wallMs - tileWallMs >= 0 && wallMs - tileWallMs < 2000 + 50,
-      `at ${time.toFixed(1)} s (${new Date(wallMs).toISOString()}) the tile shows ${new Date(tileWallMs).toISOString()}, the last one before it`);
+  // Default layout: 10 tiles a row.
+  for (const { time, thumb } of result.out as Array<{ time: number; thumb: ShakaThumb | null }>) await checkThumb(t, o, time, pdt0 + time * 1000, thumb, 10);
+});
+
+/**
+ * Live: sheets of 3x2 tiles (12 s) and a 20 s DVR window, so after 30 s the first sheet has left
+ * the window and the window starts inside a sheet. Shaka (low-latency mode, as a live viewer
+ * would use it) loads the multivariant playlist with a token and must find the image stream,
+ * keep the live edge (the image playlist repeats the video's hold-backs: without them Shaka
+ * took its delay from the sheets' durations, 24 s in this setup), and answer getThumbnails
+ * across the seekable window with the tile of each moment.
+ */
+t.test('Shaka Player reads live previews from the image playlist: getThumbnails(time) across the DVR window; hls.js plays on', async (t) => {
+  const COLUMNS = 3;
+  const o = await startOrigin({
+    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: COLUMNS, rows: 2 } },
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', dvrWindowSec: 20 }],
+  });
+  t.teardown(() => o.close());
+  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
+  t.teardown(() => stopPublisher(pub));
+  const base = `${o.http}/live/demo`;
+  await waitUntil(async () => (await fetch(`${base}/index.m3u8`)).status === 200, 20_000, 'the stream');
+  const firstImages = await waitUntil(async () => {
+    const r = await fetch(`${base}/previews.m3u8`);
+    return r.status === 200 ? parseImagePlaylist(await r.text()) : undefined;
+  }, 10_000, 'the image playlist');
+  // Until a sheet has left the 20 s window: EXT-X-MEDIA-SEQUENCE goes up.
+  const images = await waitUntil(async () => {
+    const p = parseImagePlaylist(await (await fetch(`${base}/previews.m3u8?token=e2e`)).text());
+    return p.mediaSequence > firstImages.mediaSequence ? p : undefined;
+  }, 45_000, 'a sheet to leave the DVR window');
+  t.ok(images.segments.every((s) => s.uri.endsWith('?token=e2e')), 'the token is carried onto every sheet URI');
+  const mv = await (await fetch(`${base}/index.m3u8?token=e2e`)).text();
+  t.same(imageStreams(mv).map((x) => [x.RESOLUTION, x.CODECS, x.URI]), [['160x90', 'jpeg', 'previews.m3u8?token=e2e']], 'the multivariant playlist lists the image playlist');
+
+  const { page, pageErrors, failed } = await shakaPage(t, o);
+  const result = await page.evaluate(async (url) => {
+    const w = window as any;
+    w.shaka.polyfill.installAll();
+    const player = new w.shaka.Player();
+    const video = document.getElementById('v') as HTMLVideoElement;
+    await player.attach(video);
+    player.configure({ streaming: { lowLatencyMode: true } });
+    const errors: string[] = [];
+    player.addEventListener('error', (e: any) => errors.push(String(e.detail?.code)));
+    try {
+      await player.load(url);
+    } catch (e: any) {
+      throw new Error(`shaka error ${e.code} ${JSON.stringify(e.data)}`);
+    }
+    await video.play().catch(() => undefined);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (video.paused || video.currentTime < 1)) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 3000)); // settled at the live edge
+    const latencies: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      latencies.push((Date.now() - player.getPlayheadTimeAsDate().getTime()) / 1000);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const tracks = player.getImageTracks();
+    const range = player.seekRange();
+    const startMs = player.getPresentationStartTimeAsDate().getTime();
+    const out = [];
+    for (let time = range.start + 0.5; time < range.end - 0.5; time += 2.5) {
+      out.push({ time, wallMs: startMs + time * 1000, thumb: tracks[0] ? await player.getThumbnails(tracks[0].id, time) : null });
+    }
+    return { tracks, range, out, errors, latencies, live: player.isLive(), playing: !video.paused && video.currentTime > 0 };
+  }, `${base}/index.m3u8?token=e2e`);
+  t.same(pageErrors, [], 'no page errors');
+  t.same(failed, [], 'no failed request');
+  t.same(result.errors, [], 'no Shaka error');
+  t.ok(result.live && result.playing, 'Shaka plays the channel live');
+  t.same(result.tracks.map((x: any) => [x.type, x.mimeType, x.width, x.height]), [['image', 'image/jpeg', 3 * 160, 2 * 90]],
+    'one image track, sized by Shaka as RESOLUTION × LAYOUT (a sheet)');
+  const seekable = result.range.end - result.range.start;
+  t.ok(seekable > 14, `the seekable window is the DVR window (${seekable.toFixed(1)} s of 20 s), not shortened by sheet durations`);
+  const latency = median(result.latencies);
+  t.ok(latency > 0 && latency < 4, `latency ${latency.toFixed(2)} s < 4 s: the image playlist did not pull the live edge back`);
+  t.ok(result.out.length >= 5, `${result.out.length} times probed across the window`);
+  for (const { time, wallMs, thumb } of result.out as Array<{ time: number; wallMs: number; thumb: ShakaThumb | null }>) {
+    await checkThumb(t, o, time, wallMs, thumb, COLUMNS);
+    if (thumb) t.ok(thumb.uris[0].endsWith('?token=e2e') && thumb.imageWidth === 480 && thumb.imageHeight === 180, 'the sheet URI carries the token');
   }
+
+  // hls.js does not know EXT-X-IMAGE-STREAM-INF: it must ignore it and play the one variant.
+  const hls = await watchedPage(page.context().browser()!, o.http);
+  await playWithHlsJs(hls.page, o.http, `${base}/index.m3u8?token=e2e`);
+  await hls.page.waitForFunction(() => (window as any).sigmaPlayer.playing === true, undefined, { timeout: 20_000 });
+  const levels = await hls.page.evaluate(() => (window as any).sigmaHls.levels.map((l: any) => l.url[0] ?? l.uri));
+  t.same(levels.map((u: string) => u.replace(o.http, '')), ['/live/demo/source.m3u8?token=e2e'], 'hls.js sees the one video variant');
+  const errors = await hls.page.evaluate(() => (window as any).sigmaPlayer.errors);
+  t.same(errors.filter((e: { fatal: boolean }) => e.fatal), [], 'no fatal hls.js error');
+  t.same([hls.pageErrors, hls.failed], [[], []], 'no page error, no failed request');
 });
