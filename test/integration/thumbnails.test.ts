@@ -12,6 +12,7 @@ import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { decodeJpegLuma, jpegSize, lumaStats } from '../helpers/jpeg.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { parseThumbnailVtt, type ThumbnailCue } from '../helpers/webvtt.js';
+import { imageStreams, parseImagePlaylist } from '../helpers/image-playlist.js';
 
 const PREVIEW_MS = 2000;
 const COLUMNS = 3, ROWS = 2;
@@ -123,6 +124,37 @@ t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheet
     if (fullSheet) t.equal(fullSheet.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'a full sheet never changes');
   });
 
+  await t.test('previews.m3u8: the same tiles as previews.vtt, as sheets of an image playlist the multivariant playlist lists', async (t) => {
+    const [vtt, imgRes, mv, src] = await Promise.all(['previews.vtt', 'previews.m3u8', 'index.m3u8', 'source.m3u8'].map((p) => get(`${base}/${p}`)));
+    const [vttText, mvText, srcText] = [vtt, mv, src].map((r) => r.body.toString());
+    t.equal(imgRes.status, 200);
+    const img = parseImagePlaylist(imgRes.body.toString());
+    t.same(imageStreams(mvText).map((x) => [x.RESOLUTION, x.CODECS, x.URI]), [['160x90', 'jpeg', 'previews.m3u8']], 'listed in the multivariant playlist');
+    t.ok(img.segments.every((s) => s.columns === COLUMNS && s.rows === ROWS && s.tileWidth === 160 && s.tileHeight === 90), `LAYOUT ${COLUMNS}x${ROWS}, tiles 160x90`);
+    const { cues } = parseThumbnailVtt(vttText);
+    const firstPdt = new Date(parseM3u8(srcText).manifest.segments[0].dateTimeString).getTime();
+    // Every cue's tile, looked up the way an image-playlist player does: the sheet whose span
+    // holds the moment, cell floor((t - PROGRAM-DATE-TIME) / DURATION), row-major.
+    let same = 0;
+    const misses: string[] = [];
+    for (const c of cues) {
+      const wall = firstPdt + (c.startMs + c.endMs) / 2;
+      const seg = img.segments.find((s) => s.programDateTimeMs <= wall && wall < s.programDateTimeMs + s.durationSec * 1000);
+      if (!seg) { misses.push(`${c.startMs} ms: no sheet`); continue; }
+      const cell = Math.floor((wall - seg.programDateTimeMs) / (seg.tileSec * 1000));
+      const xy = [(cell % COLUMNS) * 160, Math.floor(cell / COLUMNS) * 90];
+      if (seg.uri === c.uri && xy[0] === c.xywh.x && xy[1] === c.xywh.y) same++;
+      else misses.push(`${c.startMs} ms: ${seg.uri} ${xy} vs ${c.uri} ${c.xywh.x},${c.xywh.y}`);
+    }
+    t.equal(same, cues.length, `every one of the ${cues.length} cues: the image playlist points at the same tile ${misses.slice(0, 3).join('; ')}`);
+    for (const s of img.segments) {
+      const r = await get(`${base}/${s.uri}`);
+      const size = jpegSize(r.body);
+      t.ok(r.status === 200 && size.width === COLUMNS * 160 && size.height >= Math.ceil(Math.round(s.durationSec / s.tileSec) / COLUMNS) * 90,
+        `${s.uri}: a ${size.width}x${size.height} JPEG holding the tiles it stands for`);
+    }
+  });
+
   await t.test('the publisher leaves; the catchup track of the session lines up with the catchup playlist', async (t) => {
     await stopPublisher(pub);
     const sessions = await waitUntil(async () => {
@@ -183,6 +215,11 @@ t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheet
     const r = await get(`${again.http}/live/demo/thumbnail.jpg`);
     t.equal(r.status, 200, 'thumbnail.jpg answers at once');
     t.equal(r.headers.get('content-location'), latest, 'with the newest kept thumbnail');
+    // The restored window waits for the publisher (reconnectWindowSec, 2 s here), then ends.
+    await waitUntil(async () => (await (await fetch(`${again.http}/live/demo/source.m3u8`)).text()).includes('#EXT-X-ENDLIST'), 10_000, 'the restored playlist to end');
+    const images = await (await fetch(`${again.http}/live/demo/previews.m3u8`)).text();
+    t.match(images, /#EXT-X-ENDLIST\n$/, 'the ended window\'s image playlist has ENDLIST');
+    t.same(imageStreams(await (await fetch(`${again.http}/live/demo/index.m3u8`)).text()), [], 'and the multivariant playlist of an ended window does not list it');
     const vtt = await get(`${again.http}/live/demo/previews.vtt`);
     t.equal(vtt.status, 200);
     const cues = parseThumbnailVtt(vtt.body.toString()).cues;
