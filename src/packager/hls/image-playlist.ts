@@ -14,18 +14,10 @@
  * with EXT-X-IMAGE-STREAM-INF.
  */
 import { fmtAttrSec, fmtSec, isoTime, type MediaPlaylistConfig } from './media-playlist.js';
+import type { TileRecord } from '../../media/thumbnails/thumbnail-layout.js';
 
-/** A preview tile as the planner needs it (TileRecord satisfies it). */
-export interface ImageTile {
-  /** Wall-clock time of its keyframe, epoch ms. */
-  timeMs: number;
-  /** The sheet holding it: epoch ms of the sheet's first tile (cell 0). */
-  sheetId: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** A preview tile: its keyframe's wall-clock time, its sheet (named by the time of its cell 0), its area there. */
+export type ImageTile = TileRecord;
 
 /** One sprite sheet as a segment of the image playlist. */
 export interface ImageSheet {

@@ -78,6 +78,22 @@ export async function makeFixture(o: TestSourceOptions & { durationSec: number }
   return { ...fx, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * For a test file: a fixture made before its tests and an empty temp dir, both removed at its
+ * end. Read `fx` and `root` inside the tests (they are set once t.before has run).
+ */
+export function fixtureAndDir(t: { before(fn: () => Promise<void>): void; teardown(fn: () => void): void },
+  o: TestSourceOptions & { durationSec: number }, dirPrefix: string): { readonly fx: Fixture; readonly root: string } {
+  let fx: (Fixture & { remove(): void }) | undefined;
+  let root: string | undefined;
+  t.before(async () => {
+    fx = await makeFixture(o);
+    root = mkdtempSync(join(tmpdir(), dirPrefix));
+  });
+  t.teardown(() => { fx?.remove(); if (root) rmSync(root, { recursive: true, force: true }); });
+  return { get fx() { return fx!; }, get root() { return root!; } };
+}
+
 export interface RunResult {
   init?: Buffer;
   parts: CmafPart[];

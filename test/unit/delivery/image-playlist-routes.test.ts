@@ -8,8 +8,6 @@
  */
 import t, { type Test } from 'tap';
 import { gunzipSync } from 'node:zlib';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OriginHandler } from '../../../src/delivery/handler.js';
 import { Thumbnailer } from '../../../src/addon/thumbnailer.js';
@@ -19,7 +17,7 @@ import { ThumbnailPaths } from '../../../src/media/thumbnails/thumbnail-layout.j
 import { thumbnailSettings } from '../../../src/media/thumbnails/thumbnail-settings.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/log.js';
-import { makeFixture, type Fixture } from '../addon/fixtures.js';
+import { fixtureAndDir } from '../addon/fixtures.js';
 import { bodyText, fakeChannel, request } from '../../helpers/fake-channel.js';
 import { imageStreams, parseAttributes, parseImagePlaylist, type ImagePlaylist } from '../../helpers/image-playlist.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
@@ -30,16 +28,11 @@ const COLUMNS = 3, ROWS = 2, TILE = { width: 64, height: 36 }; // 320x180 source
 const preview = (enabled: boolean) => thumbnailSettings(configSchema.parse({}).thumbnails,
   { preview: { enabled, intervalSec: 2, tileWidth: TILE.width, columns: COLUMNS, rows: ROWS } });
 
-let fx: Fixture & { remove(): void };
-let root: string;
-t.before(async () => {
-  // A keyframe a second for 41 s: tiles every 2 s, sheets of 6 tiles (12 s).
-  fx = await makeFixture({ width: 320, height: 180, fps: 30, gop: 30, audio: false, durationSec: 41 });
-  root = mkdtempSync(join(tmpdir(), 'sigma-image-playlist-'));
-});
-t.teardown(() => { fx?.remove(); rmSync(root, { recursive: true, force: true }); });
+// A keyframe a second for 41 s: tiles every 2 s, sheets of 6 tiles (12 s).
+const files = fixtureAndDir(t, { width: 320, height: 180, fps: 30, gop: 30, audio: false, durationSec: 41 }, 'sigma-image-playlist-');
 
 function setup(o: { previews?: boolean } = {}) {
+  const { fx, root } = files;
   const f = fakeChannel('ultra-low'); // 2 s segments of 0.2 s parts, a 20 s window
   // The first frame stamps the publication's wall clock: parts and keyframes share it, as from ingest.
   f.pub.write(fx.aus[0]);

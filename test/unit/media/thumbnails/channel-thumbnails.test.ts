@@ -4,10 +4,9 @@
  * would serve and what lands on disk (per row, at session end, behind the disk gate).
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeFixture, type Fixture } from '../../addon/fixtures.js';
+import { fixtureAndDir } from '../../addon/fixtures.js';
 import { Thumbnailer } from '../../../../src/addon/thumbnailer.js';
 import { ChannelThumbnails, type ThumbnailerFactory } from '../../../../src/media/thumbnails/channel-thumbnails.js';
 import { ThumbnailStore } from '../../../../src/media/thumbnails/thumbnail-store.js';
@@ -25,16 +24,10 @@ const native: ThumbnailerFactory = (o, h) => new Thumbnailer(o, h);
 const settings = thumbnailSettings(configSchema.parse({}).thumbnails,
   { intervalSec: 10, preview: { intervalSec: 2, tileWidth: 64, columns: 3, rows: 2 } });
 
-let fx: Fixture & { remove(): void };
-let root: string;
-t.before(async () => {
-  fx = await makeFixture({ width: 320, height: 180, fps: 30, gop: 30, audio: false, durationSec: 21 });
-  root = mkdtempSync(join(tmpdir(), 'sigma-thumbs-'));
-});
-t.teardown(() => { fx?.remove(); rmSync(root, { recursive: true, force: true }); });
+const fixture = fixtureAndDir(t, { width: 320, height: 180, fps: 30, gop: 30, audio: false, durationSec: 21 }, 'sigma-thumbs-');
 
 function make(name: string, o: { writable?: () => boolean; events?: EventBus; stored?: boolean } = {}) {
-  const paths = new ThumbnailPaths(join(root, name));
+  const paths = new ThumbnailPaths(join(fixture.root, name));
   const gate = { get writable() { return o.writable?.() ?? true; }, reportWriteError() {} };
   const store = o.stored === false ? undefined : new ThumbnailStore(paths, gate, silentLogger());
   const th = new ChannelThumbnails({ channelId: name, settings, createThumbnailer: native, logger: silentLogger(), store, events: o.events,
@@ -47,7 +40,7 @@ function make(name: string, o: { writable?: () => boolean; events?: EventBus; st
  * answered (as live input, a keyframe a second, would), then until the writes have landed.
  */
 async function feed(th: ChannelThumbnails, fromMs: number, toMs: number, base = T0, store?: ThumbnailStore): Promise<void> {
-  for (const au of fx.aus) {
+  for (const au of fixture.fx.aus) {
     if (au.dts < fromMs || au.dts >= toMs) continue;
     th.write(au, base + au.dts);
     if (au.keyframe) await waitUntil(() => th.pending === 0, 10_000, 'the thumbnailer to catch up');
@@ -63,7 +56,7 @@ const tileLines = (dir: string) => filesUnder(dir).filter((f) => f.endsWith('til
 
 t.test('one session: a thumbnail every 10 s, a tile every 2 s; sheets written per row and at the end', async (t) => {
   const { th, paths, store } = make('a');
-  th.setTracks(fx.tracks);
+  th.setTracks(fixture.fx.tracks);
   t.equal(th.latest(), undefined, 'no thumbnail before the first keyframe');
   await feed(th, 0, 7000, T0, store);
   t.equal(th.latest()?.timeMs, T0, 'the first keyframe gave the first thumbnail');
@@ -111,10 +104,10 @@ t.test('a restart: the newest thumbnail and the window\'s tiles come back from d
 
 t.test('a second session starts a new sheet; the first session\'s last sheet is final', async (t) => {
   const { th } = make('b');
-  th.setTracks(fx.tracks);
+  th.setTracks(fixture.fx.tracks);
   await feed(th, 0, 3000);
   th.endSession();
-  th.setTracks(fx.tracks);
+  th.setTracks(fixture.fx.tracks);
   await feed(th, 0, 3000, T0 + 60_000);
   await th.close();
   const tiles = th.liveTiles(0);
@@ -127,7 +120,7 @@ t.test('a second session starts a new sheet; the first session\'s last sheet is 
 t.test('disk low: nothing written, pictures still served from RAM; the tiles go with the next version once space is back', async (t) => {
   let writable = false;
   const { th, paths, store } = make('c', { writable: () => writable });
-  th.setTracks(fx.tracks);
+  th.setTracks(fixture.fx.tracks);
   await feed(th, 0, 7000, T0, store);
   t.same(filesUnder(paths.root), [], 'no file while the gate is closed');
   t.ok(store!.dropped >= 2, `writes dropped and counted (${store!.dropped})`);
@@ -141,7 +134,7 @@ t.test('disk low: nothing written, pictures still served from RAM; the tiles go 
 
 t.test('without the archive: RAM only; tiles whose sheet left RAM leave the live track', async (t) => {
   const { th, paths } = make('d', { stored: false });
-  th.setTracks(fx.tracks);
+  th.setTracks(fixture.fx.tracks);
   await feed(th, 0, 21_000);
   await th.close();
   t.same(filesUnder(paths.root), []);
@@ -154,11 +147,11 @@ t.test('an avcC the decoder refuses, and undecodable keyframes: a channel.error 
   const seen: OriginEvents['channel.error'][] = [];
   events.on('channel.error', (e) => seen.push(e));
   const { th } = make('e', { events, stored: false });
-  th.setTracks(fx.tracks.map((x) => ({ ...x, codecConfig: Buffer.from([1, 2, 3]) })));
-  t.doesNotThrow(() => th.write(fx.aus[0], T0), 'write is a no-op without a thumbnailer');
+  th.setTracks(fixture.fx.tracks.map((x) => ({ ...x, codecConfig: Buffer.from([1, 2, 3]) })));
+  t.doesNotThrow(() => th.write(fixture.fx.aus[0], T0), 'write is a no-op without a thumbnailer');
   t.match(seen[0], { channel: 'e', code: 'ERR_NATIVE_CONFIG' });
-  th.setTracks(fx.tracks);
-  for (let i = 0; i < 5; i++) th.write({ ...fx.aus[0], data: Buffer.from('garbage, not AVCC') }, T0 + i * 2000);
+  th.setTracks(fixture.fx.tracks);
+  for (let i = 0; i < 5; i++) th.write({ ...fixture.fx.aus[0], data: Buffer.from('garbage, not AVCC') }, T0 + i * 2000);
   await th.close();
   t.equal(seen.length, 2, 'one more event for the session, not one per bad keyframe');
   t.match(seen[1], { channel: 'e', code: 'ERR_THUMB_INPUT' });
