@@ -1,12 +1,18 @@
 /** The Sigma-Signature scheme, from the receiver's side: what is accepted and what is refused. */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signWebhook, verifyWebhookSignature } from '../../../src/control/webhooks/signing.js';
 import { webhookPayload, webhookRequest } from '../../../src/control/webhooks/payload.js';
 
 const secret = 'whsec_4f9c2a61b7d8e0';
 const body = '{"id":"evt_1","type":"channel.live","channelId":"news","occurredAt":"2026-11-25T12:00:00.000Z","data":{"channel":"news"}}';
 const now = 1_795_000_000;
+/** docs/webhooks.md, whose snippets are run here (from dist/test/unit/control). */
+const docs = () => readFileSync(new URL('../../../../docs/webhooks.md', import.meta.url), 'utf8');
 
 t.test('the header is t=<seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>', async (t) => {
   const header = signWebhook(secret, body, now + 0.9);
@@ -63,4 +69,33 @@ t.test('the request: JSON body of the event, headers, signature over exactly the
   t.match(req.headers, { 'content-type': 'application/json', 'user-agent': 'SigmaLive-Webhooks/1', 'Sigma-Event-Id': 'evt_abc',
     'Sigma-Event-Type': 'recording.ready', 'Sigma-Delivery-Attempt': '3' });
   t.ok(verifyWebhookSignature(secret, req.headers['Sigma-Signature'], req.body, { nowSec: now }).ok);
+});
+
+t.test('the Node snippet of docs/webhooks.md verifies what the sender signs, and refuses the same cases', async (t) => {
+  const code = /<!-- verify-snippet[^>]*-->\s*```js\n([\s\S]*?)```/.exec(docs())?.[1];
+  if (!code) throw new Error('docs/webhooks.md: no verify-snippet block');
+  const { verifySigmaSignature } = await import(`data:text/javascript,${encodeURIComponent(code)}`) as {
+    verifySigmaSignature: (secret: string, header: string | undefined, raw: string | Buffer, toleranceSec?: number, nowSec?: number) => boolean;
+  };
+  const header = signWebhook(secret, body, now);
+  t.equal(verifySigmaSignature(secret, header, Buffer.from(body), 300, now), true);
+  t.equal(verifySigmaSignature(secret, header, body.replace('news', 'newz'), 300, now), false, 'tampered body');
+  t.equal(verifySigmaSignature('whsec_other', header, body, 300, now), false, 'wrong secret');
+  t.equal(verifySigmaSignature(secret, header, body, 300, now + 301), false, 'old timestamp');
+  t.equal(verifySigmaSignature(secret, undefined, body, 300, now), false, 'no header');
+  t.equal(verifySigmaSignature(secret, `t=${now},v1=zz`, body, 300, now), false, 'malformed');
+  t.equal(verifySigmaSignature('whsec_new', signWebhook(['whsec_old', 'whsec_new'], body, now), body, 300, now), true, 'rotation');
+  t.equal(verifySigmaSignature(secret, signWebhook(secret, body, Date.now() / 1000), body), true, 'default: the current time');
+});
+
+t.test('the shell line of docs/webhooks.md computes the same v1 (when openssl is installed)', async (t) => {
+  const line = /```sh\n(printf [^\n]*openssl[^\n]*)\n```/.exec(docs())?.[1];
+  if (!line) throw new Error('docs/webhooks.md: no openssl line');
+  if (spawnSync('openssl', ['version']).status !== 0) return t.plan(0, 'openssl is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'sigma-sig-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const raw = `${body}\n  ünïcødé  `;
+  writeFileSync(join(dir, 'body.json'), raw);
+  const out = spawnSync('sh', ['-c', line], { cwd: dir, env: { ...process.env, t: String(now), SECRET: secret }, encoding: 'utf8' });
+  t.equal(`t=${now},v1=${out.stdout.trim()}`, signWebhook(secret, raw, now));
 });
