@@ -309,7 +309,7 @@ export function webhookSuite(t: Test, target: ContractTarget): void {
 
   t.test('bounded concurrency; two origins deliver each event exactly once; polling finds what another origin enqueued', async (t) => {
     const s = await setup(t);
-    const r = await s.receiver(() => ({ status: 204, delayMs: 40 }));
+    const r = await s.receiver((req) => ({ status: 204, delayMs: req.n <= 9 ? 150 : 30 }));
     const ep = await s.endpoint(r);
     const one = s.startSender({ concurrency: 3 });
     for (let i = 0; i < 9; i++) s.bus.emit('channel.live', live(`a${i}`));
