@@ -23,6 +23,8 @@ import { loadServerKeys, type ServerKeys } from './control/server-secret.js';
 import { PublishAuthorizer } from './control/publish-authorizer.js';
 import { definitionOf } from './control/channel-definition.js';
 import { PublicUrls } from './control/public-urls.js';
+import { EventRecorder } from './control/event-recorder.js';
+import { WebhookSender } from './control/webhooks/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -53,6 +55,9 @@ export class Origin {
   /** The control plane's database and keys, open once start() has run. */
   db: Database | undefined;
   keys: ServerKeys | undefined;
+  /** Every event stored (with its webhook outbox rows) and the webhooks delivered, once started. */
+  recorder: EventRecorder | undefined;
+  webhooks: WebhookSender | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
@@ -100,6 +105,12 @@ export class Origin {
     this.keys = await loadServerKeys({ secret: c.secret, playbackTokenSecret: c.playback.tokenSecret, dataDir: c.dataDir });
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
     await this.loadApiChannels(db);
+    const w = c.webhooks;
+    this.webhooks = new WebhookSender({ outbox: db.outbox, logger: this.log.child({ component: 'webhooks' }),
+      timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency });
+    this.webhooks.start();
+    // Subscribed before anything can emit (restore, publishers), so every event is stored.
+    this.recorder = new EventRecorder({ bus: this.events, db, logger: this.log, sender: this.webhooks });
     // The DVR windows come back before anyone can publish or play; recordings a crash left
     // open are cut at their last whole part and closed.
     await this.channels.restore();
@@ -139,6 +150,9 @@ export class Origin {
       await this.rtmp?.close();
       await this.channels.close();
       this.disk.stop();
+      // After the channels: their last events (recording.ready) are stored before the database closes.
+      await this.recorder?.close();
+      await this.webhooks?.close();
       for (const { server } of [...this.http].reverse()) await server.close();
       await this.db?.close();
     })();
