@@ -67,9 +67,12 @@ export class OriginHandler {
   private readonly thumbnails: ThumbnailResponder;
   private readonly gate: PlaybackGate;
 
-  /** `tokens` checks the playback tokens of channels whose access() requires them (docs/playback-tokens.md). */
-  constructor(private readonly channels: ChannelLookup, private readonly log: Logger, tokens?: PlaybackTokens) {
-    this.gate = new PlaybackGate((id) => this.channels.access?.(id), tokens, log);
+  /**
+   * `tokens` checks the playback tokens of channels whose access() asks for them
+   * (docs/playback-tokens.md); without it such channels refuse every token (fail closed).
+   */
+  constructor(private readonly channels: ChannelLookup, private readonly log: Logger, private tokens?: PlaybackTokens) {
+    this.gate = new PlaybackGate((id) => this.channels.access?.(id), () => this.tokens, log);
     this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id));
     this.media = new MediaResponder(
       (w) => {
@@ -81,6 +84,11 @@ export class OriginHandler {
   }
 
   private readonly channelOfWindow = new WeakMap<object, Channel>();
+
+  /** Gives the token key after construction (a composition root that loads its server keys at start). */
+  usePlaybackTokens(tokens: PlaybackTokens): void {
+    this.tokens = tokens;
+  }
 
   async handle(req: OriginRequest): Promise<OriginReply> {
     let reply: OriginReply;

@@ -3,33 +3,26 @@ import { startOrigin, waitUntil } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { parseM3u8, playlistUris, tokenOf } from '../helpers/m3u8.js';
 import { parseThumbnailVtt } from '../helpers/webvtt.js';
-import { OriginHandler, type ChannelAccess } from '../../src/delivery/handler.js';
+import { OriginHandler } from '../../src/delivery/handler.js';
 import { PlaybackTokens } from '../../src/delivery/access/playback-tokens.js';
 import { NodeHttpServer } from '../../src/delivery/node-http/node-http-server.js';
 import { silentLogger } from '../../src/log.js';
 
 /**
- * Playback tokens on the real live path: ffmpeg publishes over RTMP, the native pipeline cuts
- * the source and a 160p rung, and the origin's channels are served over node:http by an
- * OriginHandler with the token gate, as a player (or someone holding a leaked URL) sees them.
- * The handler is built here over origin.channels with an access function of the test's own
- * (config playbackTokens + a preview switch) until the origin wires its lookup in.
+ * Playback tokens on the real live path: ffmpeg publishes over RTMP to a channel that requires
+ * tokens and does not start by itself (preview until an operator starts it), the native pipeline
+ * cuts the source and a 160p rung, and the origin's channel registry (its access() says
+ * tokenRequired and preview) is served over node:http by an OriginHandler with the token gate,
+ * as a player (or someone holding a leaked URL) sees it. The handler is built here with its own
+ * key, so the test does not depend on how the origin wires its server keys into delivery.
  */
 t.test('playback tokens: ffmpeg ▶ RTMP ▶ ladder ▶ LL-HLS over HTTP behind the token gate', async (t) => {
   const o = await startOrigin({
-    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', transcode: '160p', playbackTokens: 'required' }],
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', transcode: '160p', playbackTokens: 'required', autoStart: false }],
   });
   t.teardown(() => o.close());
   const tokens = new PlaybackTokens(Buffer.from('the-integration-test-playback-key'));
-  const session = { preview: false };
-  const handler = new OriginHandler({
-    get: (id) => o.origin.channels.get(id),
-    thumbnails: (id) => o.origin.channels.thumbnails(id),
-    access: (id): ChannelAccess | undefined => {
-      const c = o.config.channels.find((x) => x.id === id);
-      return c && { tokenRequired: c.playbackTokens === 'required', preview: session.preview };
-    },
-  }, silentLogger(), tokens);
+  const handler = new OriginHandler(o.origin.channels, silentLogger(), tokens);
   const server = new NodeHttpServer({ host: '127.0.0.1', port: 0, handle: (req) => handler.handle(req), logger: silentLogger() });
   const base = `http://127.0.0.1:${await server.listen()}`;
   t.teardown(() => server.close());
@@ -37,6 +30,7 @@ t.test('playback tokens: ffmpeg ▶ RTMP ▶ ladder ▶ LL-HLS over HTTP behind 
   t.teardown(() => stopPublisher(pub));
 
   const good = (await tokens.sign('demo', { expiresInSec: 600 })).token;
+  const preview = (await tokens.sign('demo', { expiresInSec: 600, preview: true })).token;
   const get = async (path: string) => {
     const r = await fetch(`${base}${path}`);
     return { status: r.status, headers: r.headers, text: await r.text() };
@@ -44,11 +38,31 @@ t.test('playback tokens: ffmpeg ▶ RTMP ▶ ladder ▶ LL-HLS over HTTP behind 
   const withToken = (path: string, token: string) => `${path}${path.includes('?') ? '&' : '?'}token=${token}`;
   /** A URI of a playlist at `playlistPath`, as a player resolves it. */
   const resolve = (playlistPath: string, uri: string) => { const u = new URL(uri, `${base}${playlistPath}`); return `${u.pathname}${u.search}`; };
+  await waitUntil(async () => {
+    const r = await get(withToken('/live/demo/index.m3u8', preview));
+    return r.status === 200 && parseM3u8(r.text).manifest.playlists.length === 2;
+  }, 30_000, 'the multivariant playlist with the source and the 160p rung, in preview');
+
+  await t.test('preview: only a preview token plays until the channel is started', async (t) => {
+    const channel = o.origin.channels.get('demo')!;
+    t.equal(channel.state, 'preview');
+    const viewer = await get(withToken('/live/demo/source.m3u8', good));
+    t.same([viewer.status, JSON.parse(viewer.text).error.code], [403, 'CHANNEL_NOT_STARTED']);
+    t.equal((await get('/live/demo/source.m3u8')).status, 401, 'no token: 401 (the channel requires tokens)');
+    const path = withToken('/live/demo/source.m3u8', preview);
+    const r = await get(path);
+    t.equal(r.status, 200);
+    const part = playlistUris(r.text).filter((u) => u.tag === '#EXT-X-PART').at(-1)!.uri;
+    t.equal(tokenOf(part), preview, 'the preview token is carried');
+    t.equal((await get(resolve(path, part))).status, 200);
+    t.equal((await get(resolve(path, part).replace(preview, good))).status, 403, 'the same part with a viewer token: refused');
+    t.ok(channel.start('api'), 'an operator starts the channel');
+    t.equal((await get(resolve(path, part).replace(preview, good))).status, 200, 'started: the viewer token plays');
+    t.equal((await get(resolve(path, part))).status, 200, 'and the preview token still does');
+  });
+
   const mvPath = withToken('/live/demo/index.m3u8', good);
-  const mvText = await waitUntil(async () => {
-    const r = await get(mvPath);
-    return r.status === 200 && parseM3u8(r.text).manifest.playlists.length === 2 ? r.text : undefined;
-  }, 30_000, 'the multivariant playlist with the source and the 160p rung');
+  const mvText = (await get(mvPath)).text;
 
   await t.test('no token: 401; a bad one: 403; JSON, no-store, CORS', async (t) => {
     const none = await get('/live/demo/index.m3u8');
@@ -110,21 +124,6 @@ t.test('playback tokens: ffmpeg ▶ RTMP ▶ ladder ▶ LL-HLS over HTTP behind 
     const refused = await waitUntil(async () => { const r = await get(segment); return r.status !== 200 ? r : undefined; }, 10_000, 'the token to expire');
     t.same([refused.status, JSON.parse(refused.text).error.code], [403, 'TOKEN_EXPIRED'], 'then the same URL is refused');
     t.equal((await get(path)).status, 403, 'and so is its playlist');
-  });
-
-  await t.test('preview: only a preview token plays a channel not started yet', async (t) => {
-    session.preview = true;
-    t.teardown(() => { session.preview = false; });
-    const preview = (await tokens.sign('demo', { expiresInSec: 600, preview: true })).token;
-    const viewer = await get(withToken('/live/demo/source.m3u8', good));
-    t.same([viewer.status, JSON.parse(viewer.text).error.code], [403, 'CHANNEL_NOT_STARTED']);
-    const path = withToken('/live/demo/source.m3u8', preview);
-    const r = await get(path);
-    t.equal(r.status, 200);
-    const part = playlistUris(r.text).filter((u) => u.tag === '#EXT-X-PART').at(-1)!.uri;
-    t.equal(tokenOf(part), preview, 'the preview token is carried');
-    t.equal((await get(resolve(path, part))).status, 200);
-    t.equal((await get(resolve(path, part).replace(preview, good))).status, 403, 'the same part with a viewer token: refused');
   });
 
   await t.test('catchup (sessions.json, multivariant, playlists) and previews.vtt carry the token', async (t) => {

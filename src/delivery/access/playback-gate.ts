@@ -4,14 +4,10 @@ import { errorReply } from '../error-reply.js';
 import { cachePolicy } from '../cache-policy.js';
 import type { OriginReply, OriginRequest } from '../types.js';
 import type { PlaybackTokens, TokenCheck } from './playback-tokens.js';
+import type { ChannelAccess } from '../../media/channel-registry.js';
 
-/** What a channel asks of its viewers right now. */
-export interface ChannelAccess {
-  /** The channel's config says `playbackTokens: required`. */
-  tokenRequired: boolean;
-  /** The channel's session is in preview (publisher connected, not started): only preview tokens play. */
-  preview: boolean;
-}
+/** What a channel asks of its viewers right now: tokens (`playbackTokens: required`), preview tokens (session in preview). */
+export type { ChannelAccess };
 
 const LIVE_PREFIX = '/live/';
 
@@ -50,7 +46,7 @@ export class PlaybackGate {
 
   constructor(
     private readonly accessOf: (channelId: string) => ChannelAccess | undefined,
-    private readonly tokens: PlaybackTokens | undefined,
+    private readonly tokensOf: () => PlaybackTokens | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -68,10 +64,11 @@ export class PlaybackGate {
     if (!access || (!access.tokenRequired && !access.preview)) return undefined;
     const token = requestToken(req);
     if (token === undefined || token === '') return refuse(access.tokenRequired ? 'TOKEN_REQUIRED' : 'CHANNEL_NOT_STARTED');
-    if (!this.tokens) return this.noKey(channelId);
-    const known = this.tokens.known(token, channelId);
+    const tokens = this.tokensOf();
+    if (!tokens) return this.noKey(channelId);
+    const known = tokens.known(token, channelId);
     if (known) return this.decide(known, access);
-    return this.tokens.verify(token, channelId).then((r) => this.decide(r, access));
+    return tokens.verify(token, channelId).then((r) => this.decide(r, access));
   }
 
   private decide(r: TokenCheck, access: ChannelAccess): OriginReply | undefined {

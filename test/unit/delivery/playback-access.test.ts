@@ -47,6 +47,7 @@ interface Rig {
   f: ReturnType<typeof fakeChannel>;
   access: ChannelAccess;
   tokens: PlaybackTokens;
+  handler: OriginHandler;
   /** Tokens of every kind for channel `test`. */
   tk: Record<'good' | 'preview' | 'expired' | 'otherChannel' | 'tampered' | 'wrongKey', string>;
   get(path: string, o?: Parameters<typeof request>[1]): Promise<OriginReply>;
@@ -109,7 +110,7 @@ async function rig(t: Test, o: { tokens?: boolean } = {}): Promise<Rig> {
     catchupVtt: `/live/test/archive/${from}-${to}.vtt`,
   };
   const withToken = (path: string, token: string) => `${path}${path.includes('?') ? '&' : '?'}token=${token}`;
-  return { f, access, tokens, tk, routes, withToken, get: (path, ro) => handler.handle(request(path, ro)) };
+  return { f, access, tokens, handler, tk, routes, withToken, get: (path, ro) => handler.handle(request(path, ro)) };
 }
 
 async function expectRefused(t: Test, r: OriginReply, status: number, code: string, what: string): Promise<void> {
@@ -266,8 +267,12 @@ t.test('the player page passes its token on to the playlist URL', async (t) => {
   t.equal((await r.get(src)).status, 200, 'and that URL plays');
 });
 
-t.test('a channel that requires tokens on a handler given no key: every token refused (fail closed)', async (t) => {
+t.test('a channel that requires tokens on a handler given no key: every token refused (fail closed) until it gets one', async (t) => {
   const r = await rig(t, { tokens: false });
   await expectRefused(t, await r.get(r.routes.part), 401, 'TOKEN_REQUIRED', 'no token');
   await expectRefused(t, await r.get(r.withToken(r.routes.part, r.tk.good)), 403, 'TOKEN_INVALID', 'a token nobody can check');
+  Object.assign(r.access, { tokenRequired: false, preview: true });
+  await expectRefused(t, await r.get(r.withToken(r.routes.part, r.tk.preview)), 403, 'TOKEN_INVALID', 'preview: a token nobody can check');
+  r.handler.usePlaybackTokens(r.tokens);
+  t.equal((await r.get(r.withToken(r.routes.part, r.tk.preview))).status, 200, 'given the key at start, as the origin loads it');
 });
