@@ -21,7 +21,7 @@ import { silentLogger } from '../../../src/log.js';
 import { fakeChannel, request, bodyText } from '../../helpers/fake-channel.js';
 import { parseM3u8, playlistUris, tokenOf } from '../../helpers/m3u8.js';
 import { parseThumbnailVtt } from '../../helpers/webvtt.js';
-import { waitUntil } from '../../helpers/origin.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const KEY = Buffer.from('a-playback-token-key-for-the-tests');
 const tick = () => new Promise((r) => setImmediate(r));
