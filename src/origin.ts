@@ -24,6 +24,7 @@ import { PublishAuthorizer } from './control/publish-authorizer.js';
 import { definitionOf } from './control/channel-definition.js';
 import { PublicUrls } from './control/public-urls.js';
 import { EventRecorder } from './control/event-recorder.js';
+import { PlaybackTokens } from './delivery/access/playback-tokens.js';
 import { WebhookSender } from './control/webhooks/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
@@ -57,6 +58,8 @@ export class Origin {
   keys: ServerKeys | undefined;
   /** Every event stored (with its webhook outbox rows) and the webhooks delivered, once started. */
   recorder: EventRecorder | undefined;
+  /** Signs and checks playback tokens (the key comes with the server keys at start). */
+  playbackTokens: PlaybackTokens | undefined;
   webhooks: WebhookSender | undefined;
   private closing: Promise<void> | undefined;
 
@@ -103,6 +106,8 @@ export class Origin {
     await mkdir(c.dataDir, { recursive: true });
     await this.disk.start();
     this.keys = await loadServerKeys({ secret: c.secret, playbackTokenSecret: c.playback.tokenSecret, dataDir: c.dataDir });
+    this.playbackTokens = new PlaybackTokens(this.keys.playbackTokens);
+    this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
     await this.loadApiChannels(db);
     const w = c.webhooks;
