@@ -3,7 +3,7 @@ import type { ApiToken } from '../db/types.js';
 import { allApiTokens, isConfigToken } from './admin-token.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { idParams, iso, isoOrNull, isoTime, page, pageQuery } from './schemas.js';
+import { idParams, iso, isoOrNull, isoTime, page, pageQuery, query } from './schemas.js';
 import { newSecret } from './secrets.js';
 
 /**
@@ -61,7 +61,7 @@ export function apiTokenRoutes(app: ApiApp, ctx: ApiContext): void {
   });
 
   app.get('/v1/api-tokens', {
-    schema: { tags, summary: 'List API tokens, revoked ones too (never the secrets)', querystring: z.object(pageQuery),
+    schema: { tags, summary: 'List API tokens, revoked ones too (never the secrets)', querystring: query(pageQuery),
       response: { 200: page(tokenView) } },
     config: { access: 'admin' },
   }, async (req) => {

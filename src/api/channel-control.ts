@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { channelStatusView, findChannel, statusView } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
-import { fromBeforeTo, idParams, instant, iso, isoOrNull, isoTime, list, optionalBody } from './schemas.js';
+import { fromBeforeTo, idParams, instant, iso, isoOrNull, isoTime, list, optionalBody, query } from './schemas.js';
 
 /**
  * What the running origin does with a channel, config or API alike: start (preview → live),
@@ -13,7 +13,7 @@ export const MAX_PLAYBACK_TOKEN_SEC = 7 * 86400;
 
 const sessionView = z.object({ startedAt: isoTime, endedAt: isoTime.nullable().describe('null while the session is on') });
 
-const catchupQuery = z.object({ from: instant, to: instant }).superRefine(fromBeforeTo);
+const catchupQuery = query({ from: instant, to: instant }).superRefine(fromBeforeTo);
 
 const playbackTokenBody = optionalBody({
   expiresInSec: z.number().int().min(10).max(MAX_PLAYBACK_TOKEN_SEC).default(3600).describe('Lifetime, seconds'),

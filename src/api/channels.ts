@@ -10,7 +10,7 @@ import { apiChannel, channelView, findChannel, viewOf, type FoundChannel } from 
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { isIpOrCidr } from './ip-allow-list.js';
-import { idParams, page, pageQuery } from './schemas.js';
+import { idParams, page, pageQuery, query } from './schemas.js';
 import { issuedStreamKeyView, issuedView, issueStreamKey } from './stream-keys.js';
 
 /**
@@ -138,7 +138,7 @@ export function channelRoutes(app: ApiApp, ctx: ApiContext): void {
   });
 
   app.get('/v1/channels', {
-    schema: { tags, summary: 'List channels (config and API ones), by id', querystring: z.object(pageQuery), response: { 200: page(channelView) } },
+    schema: { tags, summary: 'List channels (config and API ones), by id', querystring: query(pageQuery), response: { 200: page(channelView) } },
     config: { access: 'read' },
   }, async (req) => {
     const p = await channelPage(ctx, req.query.limit, req.query.cursor);

@@ -33,6 +33,9 @@ export const pageQuery = {
   cursor: z.string().min(1).max(1000).optional().describe('nextCursor of the previous page'),
 };
 
+/** A query string: unknown parameters are refused (a typo must not silently widen a listing). */
+export const query = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
+
 /** A page of a cursor-paginated listing. */
 export const page = <T extends z.ZodTypeAny>(item: T) => z.object({
   items: z.array(item),

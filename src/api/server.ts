@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ChannelRuntime } from '../control/channel-runtime.js';
@@ -43,6 +43,13 @@ export interface ApiServer {
 /** Bodies are small JSON documents; anything bigger is a mistake or an attack (413). */
 const BODY_LIMIT = 64 * 1024;
 
+/** Any error as its JSON answer; an unexpected one is logged whole, and only its code goes out. */
+function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const r = errorReply(err);
+  if (r.internal) req.log.error({ err }, 'API request failed');
+  return reply.code(r.status).headers(r.headers).send(r.body);
+}
+
 /**
  * The REST control API (/v1): JSON in and out, every input validated by zod schemas that also
  * make the OpenAPI document, bearer-token auth with scopes, one log line per request.
@@ -57,7 +64,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     bodyLimit: BODY_LIMIT,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 256 },
+    // Long enough for the schemas to answer a too-long id (400 with details); longer still is a framework error.
+    routerOptions: { maxParamLength: 1000 },
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -85,11 +94,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
       tokenId: req.apiToken?.id, address: req.ip }, 'api request');
   });
-  app.setErrorHandler((err, req, reply) => {
-    const r = errorReply(err);
-    if (r.internal) req.log.error({ err }, 'API request failed');
-    return reply.code(r.status).headers(r.headers).send(r.body);
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((req, reply) => reply.code(404).send({
     error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` },
   }));

@@ -4,7 +4,7 @@ import type { StreamKey } from '../db/types.js';
 import { apiChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { iso, isoOrNull, isoTime, optionalBody, page, pageQuery, pathId } from './schemas.js';
+import { iso, isoOrNull, isoTime, optionalBody, page, pageQuery, pathId, query } from './schemas.js';
 import { hintOf, newSecret } from './secrets.js';
 
 /**
@@ -75,7 +75,7 @@ export function streamKeyRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/v1/channels/:id/stream-keys', {
     schema: { tags, summary: 'List a channel\'s stream keys, revoked ones too (never the secrets)', params: z.object({ id: pathId }),
-      querystring: z.object(pageQuery), response: { 200: page(streamKeyView) } },
+      querystring: query(pageQuery), response: { 200: page(streamKeyView) } },
     config: { access: 'read', errors: [404, 409] },
   }, async (req) => {
     await apiChannel(ctx, req.params.id);

@@ -3,7 +3,7 @@ import type { Delivery, DeliveryAttempt, WebhookEndpoint } from '../db/types.js'
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { EVENT_TYPES } from './event-types.js';
-import { idParams, iso, isoOrNull, isoTime, page, pageQuery, pathId } from './schemas.js';
+import { idParams, iso, isoOrNull, isoTime, page, pageQuery, pathId, query } from './schemas.js';
 import { newSecret } from './secrets.js';
 
 /**
@@ -12,10 +12,10 @@ import { newSecret } from './secrets.js';
  * returned afterwards (PATCH can replace it).
  */
 
-const httpUrl = z.string().max(2048).url().refine((u) => /^https?:$/.test(new URL(u).protocol), 'the URL must be http or https');
+const httpUrl = z.string().max(2048).url().refine((u) => /^https?:\/\//i.test(u), 'the URL must be http or https');
 const eventTypes = z.array(z.enum(['*', ...EVENT_TYPES]))
   .min(1).max(EVENT_TYPES.length + 1).refine((t) => new Set(t).size === t.length, 'event types must not repeat')
-  .describe('Event types delivered to the endpoint; "*" for all');
+  .describe('Event types delivered to the endpoint; "*" for all (answered sorted)');
 const secret = z.string().min(16).max(256).describe('HMAC-SHA256 signing secret; generated when absent');
 
 const endpointView = z.object({
@@ -86,7 +86,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
   });
 
   app.get('/v1/webhooks', {
-    schema: { tags, summary: 'List webhook endpoints, oldest first', querystring: z.object(pageQuery), response: { 200: page(endpointView) } },
+    schema: { tags, summary: 'List webhook endpoints, oldest first', querystring: query(pageQuery), response: { 200: page(endpointView) } },
     config: { access: 'admin' },
   }, async (req) => {
     const p = await ctx.db.webhooks.list(req.query);
@@ -119,7 +119,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/v1/webhooks/:id/deliveries', {
     schema: { tags, summary: 'The endpoint\'s deliveries (outbox rows), newest first', params: idParams,
-      querystring: z.object({ state: z.enum(['pending', 'delivered', 'failed']).optional(), ...pageQuery }),
+      querystring: query({ state: z.enum(['pending', 'delivered', 'failed']).optional(), ...pageQuery }),
       response: { 200: page(deliveryView) } },
     config: { access: 'admin', errors: [404] },
   }, async (req) => {
@@ -130,7 +130,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/v1/webhooks/:id/attempts', {
     schema: { tags, summary: 'The endpoint\'s delivery log: every attempt, newest first', params: idParams,
-      querystring: z.object(pageQuery), response: { 200: page(attemptView) } },
+      querystring: query(pageQuery), response: { 200: page(attemptView) } },
     config: { access: 'admin', errors: [404] },
   }, async (req) => {
     await endpointOr404(ctx, req.params.id);
