@@ -58,8 +58,8 @@ export class FailedAuthLimiter {
     let w = this.windows.get(address);
     if (!w || now >= w.start + WINDOW_MS) {
       this.windows.delete(address);
+      this.evict(now);
       w = { start: now, failures: 0 };
-      if (this.windows.size >= MAX_TRACKED) this.evict(now);
       this.windows.set(address, w);
     }
     w.failures++;
@@ -70,11 +70,13 @@ export class FailedAuthLimiter {
     return this.windows.size;
   }
 
-  /** Drops ended windows; if none ended, the oldest (the map keeps insertion order). */
+  /**
+   * The map is in window-start order (a new window is a new entry), so the ended windows are at
+   * its front: dropping them costs what is dropped. When full, the oldest windows go too.
+   */
   private evict(now: number): void {
-    for (const [address, w] of this.windows) if (now >= w.start + WINDOW_MS) this.windows.delete(address);
-    for (const address of this.windows.keys()) {
-      if (this.windows.size < MAX_TRACKED) break;
+    for (const [address, w] of this.windows) {
+      if (now < w.start + WINDOW_MS && this.windows.size < MAX_TRACKED) break;
       this.windows.delete(address);
     }
   }
