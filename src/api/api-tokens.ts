@@ -3,7 +3,7 @@ import type { ApiToken } from '../db/types.js';
 import { allApiTokens, isConfigToken } from './admin-token.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { idParams, iso, isoOrNull, isoTime, page, pageQuery, query } from './schemas.js';
+import { idParams, iso, isoOrNull, isoTime, page, pageOf, pageQuery, query } from './schemas.js';
 import { newSecret } from './secrets.js';
 
 /**
@@ -65,8 +65,7 @@ export function apiTokenRoutes(app: ApiApp, ctx: ApiContext): void {
       response: { 200: page(tokenView) } },
     config: { access: 'admin' },
   }, async (req) => {
-    const p = await ctx.db.apiTokens.list(req.query);
-    return { items: p.items.map(viewOfToken), nextCursor: p.nextCursor };
+    return pageOf(await ctx.db.apiTokens.list(req.query), viewOfToken);
   });
 
   app.get('/v1/api-tokens/:id', {

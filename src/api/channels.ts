@@ -10,7 +10,7 @@ import { apiChannel, channelView, findChannel, viewOf, type FoundChannel } from 
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { isIpOrCidr } from './ip-allow-list.js';
-import { idParams, page, pageQuery, query } from './schemas.js';
+import { idParams, page, pageOf, pageQuery, query } from './schemas.js';
 import { issuedStreamKeyView, issuedView, issueStreamKey } from './stream-keys.js';
 
 /**
@@ -141,8 +141,7 @@ export function channelRoutes(app: ApiApp, ctx: ApiContext): void {
     schema: { tags, summary: 'List channels (config and API ones), by id', querystring: query(pageQuery), response: { 200: page(channelView) } },
     config: { access: 'read' },
   }, async (req) => {
-    const p = await channelPage(ctx, req.query.limit, req.query.cursor);
-    return { items: p.items.map((f) => viewOf(ctx, f)), nextCursor: p.nextCursor };
+    return pageOf(await channelPage(ctx, req.query.limit, req.query.cursor), (f) => viewOf(ctx, f));
   });
 
   app.get('/v1/channels/:id', {

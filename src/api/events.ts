@@ -3,7 +3,7 @@ import type { EventQuery, StoredEvent } from '../db/types.js';
 import { findChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { fromBeforeTo, idParams, instant, iso, isoTime, page, pageQuery } from './schemas.js';
+import { fromBeforeTo, idParams, instant, iso, isoTime, page, pageOf, pageQuery, query } from './schemas.js';
 
 /** The stored lifecycle events, newest first. */
 
@@ -25,12 +25,11 @@ const filters = {
   ...pageQuery,
 };
 
-const eventsQuery = z.object({ channelId: z.string().min(1).max(128).optional().describe('Only events of this channel'), ...filters })
+const eventsQuery = query({ channelId: z.string().min(1).max(128).optional().describe('Only events of this channel'), ...filters })
   .superRefine(fromBeforeTo);
 
 async function eventPage(ctx: ApiContext, q: EventQuery) {
-  const p = await ctx.db.events.query(q);
-  return { items: p.items.map(viewOfEvent), nextCursor: p.nextCursor };
+  return pageOf(await ctx.db.events.query(q), viewOfEvent);
 }
 
 export function eventRoutes(app: ApiApp, ctx: ApiContext): void {
@@ -52,7 +51,7 @@ export function eventRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/v1/channels/:id/events', {
     schema: { tags, summary: 'A channel\'s events, newest first (a deleted channel\'s: GET /v1/events?channelId=…)', params: idParams,
-      querystring: z.object(filters).superRefine(fromBeforeTo), response: { 200: page(eventView) } },
+      querystring: query(filters).superRefine(fromBeforeTo), response: { 200: page(eventView) } },
     config: { access: 'read', errors: [404] },
   }, async (req) => {
     await findChannel(ctx, req.params.id);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../db/pagination.js';
+import type { Page } from '../db/types.js';
 
 /** Schemas and conversions every resource uses. Times go out as ISO 8601 (UTC). */
 
@@ -41,6 +42,10 @@ export const page = <T extends z.ZodTypeAny>(item: T) => z.object({
   items: z.array(item),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
 });
+
+/** A page of records as a page of their views. */
+export const pageOf = <T, V>(p: Page<T>, view: (record: T) => V): { items: V[]; nextCursor: string | null } =>
+  ({ items: p.items.map(view), nextCursor: p.nextCursor });
 
 /** A listing that comes whole. */
 export const list = <T extends z.ZodTypeAny>(item: T) => z.object({ items: z.array(item) });

@@ -4,7 +4,7 @@ import type { StreamKey } from '../db/types.js';
 import { apiChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { iso, isoOrNull, isoTime, optionalBody, page, pageQuery, pathId, query } from './schemas.js';
+import { iso, isoOrNull, isoTime, optionalBody, page, pageOf, pageQuery, pathId, query } from './schemas.js';
 import { hintOf, newSecret } from './secrets.js';
 
 /**
@@ -79,8 +79,7 @@ export function streamKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     config: { access: 'read', errors: [404, 409] },
   }, async (req) => {
     await apiChannel(ctx, req.params.id);
-    const p = await ctx.db.streamKeys.listForChannel(req.params.id, req.query);
-    return { items: p.items.map(keyView), nextCursor: p.nextCursor };
+    return pageOf(await ctx.db.streamKeys.listForChannel(req.params.id, req.query), keyView);
   });
 
   app.post('/v1/channels/:id/stream-keys/:keyId/rotate', {

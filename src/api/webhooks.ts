@@ -3,7 +3,7 @@ import type { Delivery, DeliveryAttempt, WebhookEndpoint } from '../db/types.js'
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { EVENT_TYPES } from './event-types.js';
-import { idParams, iso, isoOrNull, isoTime, page, pageQuery, pathId, query } from './schemas.js';
+import { idParams, iso, isoOrNull, isoTime, page, pageOf, pageQuery, pathId, query } from './schemas.js';
 import { newSecret } from './secrets.js';
 
 /**
@@ -65,9 +65,11 @@ const viewOfAttempt = (a: DeliveryAttempt): z.input<typeof attemptView> => ({
   error: a.error, durationMs: a.durationMs,
 });
 
+const notFound = (id: string) => new ApiError('WEBHOOK_NOT_FOUND', `no webhook endpoint "${id}"`);
+
 async function endpointOr404(ctx: ApiContext, id: string): Promise<WebhookEndpoint> {
   const endpoint = await ctx.db.webhooks.get(id);
-  if (!endpoint) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook endpoint "${id}"`);
+  if (!endpoint) throw notFound(id);
   return endpoint;
 }
 
@@ -89,8 +91,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
     schema: { tags, summary: 'List webhook endpoints, oldest first', querystring: query(pageQuery), response: { 200: page(endpointView) } },
     config: { access: 'admin' },
   }, async (req) => {
-    const p = await ctx.db.webhooks.list(req.query);
-    return { items: p.items.map(viewOfEndpoint), nextCursor: p.nextCursor };
+    return pageOf(await ctx.db.webhooks.list(req.query), viewOfEndpoint);
   });
 
   app.get('/v1/webhooks/:id', {
@@ -104,7 +105,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
     config: { access: 'admin', errors: [404] },
   }, async (req) => {
     const endpoint = await ctx.db.webhooks.update(req.params.id, req.body);
-    if (!endpoint) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook endpoint "${req.params.id}"`);
+    if (!endpoint) throw notFound(req.params.id);
     return viewOfEndpoint(endpoint);
   });
 
@@ -113,7 +114,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
       response: { 204: z.void().describe('Deleted') } },
     config: { access: 'admin', errors: [404] },
   }, async (req, reply) => {
-    if (!(await ctx.db.webhooks.delete(req.params.id))) throw new ApiError('WEBHOOK_NOT_FOUND', `no webhook endpoint "${req.params.id}"`);
+    if (!(await ctx.db.webhooks.delete(req.params.id))) throw notFound(req.params.id);
     return reply.code(204).send();
   });
 
@@ -124,8 +125,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
     config: { access: 'admin', errors: [404] },
   }, async (req) => {
     await endpointOr404(ctx, req.params.id);
-    const p = await ctx.db.outbox.listForEndpoint(req.params.id, req.query);
-    return { items: p.items.map(viewOfDelivery), nextCursor: p.nextCursor };
+    return pageOf(await ctx.db.outbox.listForEndpoint(req.params.id, req.query), viewOfDelivery);
   });
 
   app.get('/v1/webhooks/:id/attempts', {
@@ -134,8 +134,7 @@ export function webhookRoutes(app: ApiApp, ctx: ApiContext): void {
     config: { access: 'admin', errors: [404] },
   }, async (req) => {
     await endpointOr404(ctx, req.params.id);
-    const p = await ctx.db.deliveryLog.listForEndpoint(req.params.id, req.query);
-    return { items: p.items.map(viewOfAttempt), nextCursor: p.nextCursor };
+    return pageOf(await ctx.db.deliveryLog.listForEndpoint(req.params.id, req.query), viewOfAttempt);
   });
 
   app.post('/v1/webhooks/:id/deliveries/:eventId/redeliver', {
