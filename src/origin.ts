@@ -7,7 +7,7 @@ import { CmafPipeline } from './addon/cmaf-pipeline.js';
 import { Thumbnailer } from './addon/thumbnailer.js';
 import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.js';
 import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
-import { RtmpServer, type PublishDecision, type PublishRequest } from './ingest/rtmp/index.js';
+import { RtmpServer } from './ingest/rtmp/index.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
@@ -18,6 +18,14 @@ import { DiskSpaceGuard } from './store/disk/storage-gate.js';
 import { RecordingCatalog } from './store/recording/recording-catalog.js';
 import { ArchiveSweeper } from './store/archive/archive-sweeper.js';
 import { join } from 'node:path';
+import { databaseUrlOf, openDatabase, type Database } from './db/index.js';
+import { loadServerKeys, type ServerKeys } from './control/server-secret.js';
+import { PublishAuthorizer } from './control/publish-authorizer.js';
+import { definitionOf } from './control/channel-definition.js';
+import { PublicUrls } from './control/public-urls.js';
+import { EventRecorder } from './control/event-recorder.js';
+import { PlaybackTokens } from './delivery/access/playback-tokens.js';
+import { WebhookSender } from './control/webhooks/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -25,6 +33,7 @@ export interface OriginAddresses {
   http?: number;
   http2?: number;
   h2c?: number;
+  api?: number;
 }
 
 const nativePipeline: PipelineFactory = (opts, onChunk, onError, ladder) => new CmafPipeline(opts, onChunk, onError, ladder);
@@ -43,6 +52,15 @@ export class Origin {
   readonly events = new EventBus();
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
+  readonly urls: PublicUrls;
+  /** The control plane's database and keys, open once start() has run. */
+  db: Database | undefined;
+  keys: ServerKeys | undefined;
+  /** Every event stored (with its webhook outbox rows) and the webhooks delivered, once started. */
+  recorder: EventRecorder | undefined;
+  /** Signs and checks playback tokens (the key comes with the server keys at start). */
+  playbackTokens: PlaybackTokens | undefined;
+  webhooks: WebhookSender | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
@@ -53,31 +71,51 @@ export class Origin {
     });
     this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer });
     this.sweeper = config.archive.enabled ? new ArchiveSweeper({
-      archives: () => config.channels.flatMap((c) => {
-        const archive = this.channels.get(c.id)?.archive;
-        return archive ? [{ archive, retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000,
-          hourTrees: [ThumbnailPaths.channel(config.dataDir, c.id)] }] : [];
-      }),
+      archives: () => this.channels.archived().map(({ channel, retentionMs }) => ({
+        archive: channel.archive!, retentionMs, hourTrees: [ThumbnailPaths.channel(config.dataDir, channel.id)],
+      })),
       intervalMs: config.archive.sweepIntervalSec * 1000,
       logger: log,
     }) : undefined;
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
+    this.urls = new PublicUrls(config, this.addresses);
   }
 
-  /** Decides a publish: known key, channel not already live (a second publisher is refused). */
-  private decidePublish(req: PublishRequest): PublishDecision {
-    const channel = this.channels.byStreamKey(req.streamKey);
-    if (!channel) return { accept: false, reason: 'unknown stream key', code: 'NetStream.Publish.BadName' };
-    if (channel.isPublishing) {
-      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName' };
-    }
-    return { accept: true, channelId: channel.id, sink: channel.startPublication(req.remoteAddress) };
+  /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
+  private async loadApiChannels(db: Database): Promise<void> {
+    let cursor: string | null = null;
+    do {
+      const page = await db.channels.list({ limit: 500, cursor });
+      for (const record of page.items) {
+        if (this.config.channels.some((c) => c.id === record.id)) {
+          this.log.warn({ channel: record.id }, 'a channel of the config file has the id of an API channel: the config wins');
+          continue;
+        }
+        try {
+          await this.channels.define(definitionOf(record));
+        } catch (err) {
+          this.log.error({ channel: record.id, err }, 'cannot serve an API channel');
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
   }
 
   async start(): Promise<OriginAddresses> {
     const c = this.config;
     await mkdir(c.dataDir, { recursive: true });
     await this.disk.start();
+    this.keys = await loadServerKeys({ secret: c.secret, playbackTokenSecret: c.playback.tokenSecret, dataDir: c.dataDir });
+    this.playbackTokens = new PlaybackTokens(this.keys.playbackTokens);
+    this.handler.usePlaybackTokens(this.playbackTokens);
+    const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
+    await this.loadApiChannels(db);
+    const w = c.webhooks;
+    this.webhooks = new WebhookSender({ outbox: db.outbox, logger: this.log.child({ component: 'webhooks' }),
+      timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency });
+    this.webhooks.start();
+    // Subscribed before anything can emit (restore, publishers), so every event is stored.
+    this.recorder = new EventRecorder({ bus: this.events, db, logger: this.log, sender: this.webhooks });
     // The DVR windows come back before anyone can publish or play; recordings a crash left
     // open are cut at their last whole part and closed.
     await this.channels.restore();
@@ -98,9 +136,11 @@ export class Origin {
     }
     for (const { name, server } of this.http) this.addresses[name] = await server.listen();
     if (c.rtmp.enabled) {
+      const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
+        streamKeys: { repo: db.streamKeys, hash: this.keys.streamKeys } });
       this.rtmp = new RtmpServer({
         host: c.rtmp.host, port: c.rtmp.port, idleTimeoutMs: c.rtmp.idleTimeoutSec * 1000,
-        maxConnections: c.rtmp.maxConnections, logger: this.log, onPublish: (req) => this.decidePublish(req),
+        maxConnections: c.rtmp.maxConnections, logger: this.log, onPublish: (req) => authorizer.decide(req),
       });
       await this.rtmp.start();
       this.addresses.rtmp = this.rtmp.address();
@@ -115,7 +155,11 @@ export class Origin {
       await this.rtmp?.close();
       await this.channels.close();
       this.disk.stop();
+      // After the channels: their last events (recording.ready) are stored before the database closes.
+      await this.recorder?.close();
+      await this.webhooks?.close();
       for (const { server } of [...this.http].reverse()) await server.close();
+      await this.db?.close();
     })();
     return this.closing;
   }

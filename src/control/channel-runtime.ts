@@ -52,7 +52,10 @@ export interface RecordingSummary {
   bytes: number;
   durationMs: number;
   startedAt: number;
+  /** Now, while it is still being recorded. */
   endedAt: number;
+  /** false while it is still being recorded (it cannot be deleted then). */
+  complete: boolean;
 }
 
 export interface ChannelUrls {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
+import type { ChannelConfig, Config } from '../config/schema.js';
+import { BlockList, isIP } from 'node:net';
 import { Channel, type PipelineFactory, type TranscodeProfile } from './channel.js';
 import { resolveLadder } from './transcode/ladder.js';
 import { latencyProfile } from './latency-profile.js';
@@ -19,7 +20,7 @@ import { ThumbnailPaths } from './thumbnails/thumbnail-layout.js';
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** The channel's ladder with the shared encoder settings; undefined for passthrough. */
-function transcodeProfile(config: Config, c: Config['channels'][number]): TranscodeProfile | undefined {
+function transcodeProfile(config: Config, c: ChannelDefinition): TranscodeProfile | undefined {
   const ladder = resolveLadder(c.transcode, config.transcode.ladders);
   if (!ladder) return undefined;
   const t = config.transcode;
@@ -28,85 +29,219 @@ function transcodeProfile(config: Config, c: Config['channels'][number]): Transc
     encoderThreads: t.encoderThreads, decoderThreads: t.decoderThreads };
 }
 
-/** The channels this origin serves, by id and by stream key. */
+/** A channel as the registry builds it: from the config file (with its stream key) or from the API's database. */
+export type ChannelDefinition = Omit<ChannelConfig, 'streamKey'> & { streamKey?: string };
+
+/** Settings read at each publish or request, so an update through the API applies at once. */
+export interface ChannelSettings {
+  source: 'config' | 'api';
+  autoStart: boolean;
+  playbackTokens: 'none' | 'required';
+  /** Parsed ipAllowList; undefined: any address may publish. */
+  allowList: BlockList | undefined;
+  retentionMs: number;
+}
+
+interface Entry {
+  channel: Channel;
+  settings: ChannelSettings;
+  thumbnails?: ChannelThumbnails;
+  /** An API update that reshapes the pipeline waits until the channel is idle. */
+  pending?: ChannelDefinition;
+}
+
+/** What delivery must check before serving a channel (playback tokens, preview). */
+export interface ChannelAccess {
+  tokenRequired: boolean;
+  /** The session is in preview: only preview tokens play. */
+  preview: boolean;
+}
+
+/** Parses an allow-list of addresses and CIDR blocks; throws on a malformed entry. */
+export function parseAllowList(entries: readonly string[]): BlockList | undefined {
+  if (entries.length === 0) return undefined;
+  const list = new BlockList();
+  for (const e of entries) {
+    const [addr, bits, extra] = e.split('/');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) throw new Error(`ipAllowList: "${e}" is not an address or CIDR block`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) { list.addAddress(addr, type); continue; }
+    const prefix = Number(bits);
+    if (!/^\d{1,3}$/.test(bits) || prefix > (family === 4 ? 32 : 128)) throw new Error(`ipAllowList: "${e}" has a bad prefix length`);
+    list.addSubnet(addr, prefix, type);
+  }
+  return list;
+}
+
+/** Whether an address (as a socket reports it, IPv4-mapped IPv6 included) is on the list. */
+export function allowed(list: BlockList | undefined, address: string): boolean {
+  if (!list) return true;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (v4) return list.check(v4, 'ipv4');
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The channels this origin serves: those of the config file (with their stream keys) and
+ * those the API creates, changes and deletes while the origin runs.
+ */
 export class ChannelRegistry {
-  private readonly byId = new Map<string, Channel>();
-  private readonly keys: { digest: Buffer; channel: Channel }[] = [];
-  private readonly thumbnailsById = new Map<string, ChannelThumbnails>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly keys: { digest: Buffer; channelId: string }[] = [];
+  private restored = false;
 
   /** Without `createThumbnailer` no channel has thumbnails (tests with fake pipelines). */
-  constructor(config: Config, createPipeline: PipelineFactory, logger: Logger,
-    o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory } = {}) {
-    const { now } = o, gate = o.gate ?? ALWAYS_WRITABLE, events = o.events ?? new EventBus();
+  constructor(private readonly config: Config, private readonly createPipeline: PipelineFactory, private readonly logger: Logger,
+    private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory } = {}) {
     for (const c of config.channels) {
-      const thumbnails = this.thumbnailsFor(config, c, logger, { gate, events, now, createThumbnailer: o.createThumbnailer });
-      const ch = new Channel({
-        id: c.id, streamKey: c.streamKey,
-        profile: latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]),
-        reconnectWindowMs: config.reconnectWindowSec * 1000,
-        endedRetentionMs: config.endedRetentionSec * 1000,
-        archive: config.archive.enabled
-          ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger) : undefined,
-        dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
-        recorder: c.record ? new SourceRecorder({
-          channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,
-          gate, events, logger, now,
-        }) : undefined,
-        transcode: transcodeProfile(config, c),
-        taps: thumbnails ? [thumbnails] : [],
-        createPipeline, logger, now, events,
-      });
-      this.byId.set(c.id, ch);
-      this.keys.push({ digest: digest(c.streamKey), channel: ch });
+      this.entries.set(c.id, this.build(c, 'config'));
+      this.keys.push({ digest: digest(c.streamKey), channelId: c.id });
     }
   }
 
+  private build(c: ChannelDefinition, source: ChannelSettings['source']): Entry {
+    const config = this.config, logger = this.logger, now = this.o.now;
+    const gate = this.o.gate ?? ALWAYS_WRITABLE, events = this.o.events ?? new EventBus();
+    const thumbnails = this.thumbnailsFor(c, { gate, events, now, createThumbnailer: this.o.createThumbnailer });
+    const settings: ChannelSettings = { source, autoStart: c.autoStart, playbackTokens: c.playbackTokens,
+      allowList: parseAllowList(c.ipAllowList), retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000 };
+    const channel = new Channel({
+      id: c.id,
+      profile: latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]),
+      reconnectWindowMs: config.reconnectWindowSec * 1000,
+      endedRetentionMs: config.endedRetentionSec * 1000,
+      archive: config.archive.enabled
+        ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger) : undefined,
+      dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
+      recorder: c.record ? new SourceRecorder({
+        channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,
+        gate, events, logger, now,
+      }) : undefined,
+      transcode: transcodeProfile(config, c),
+      taps: thumbnails ? [thumbnails] : [],
+      createPipeline: this.createPipeline, logger, now, events,
+      autoStart: () => settings.autoStart,
+      onIdle: () => void this.applyPending(c.id),
+    });
+    return { channel, settings, thumbnails };
+  }
+
   /** A channel's thumbnails: periodic pictures and previews, kept on disk when it is archived. */
-  private thumbnailsFor(config: Config, c: Config['channels'][number], logger: Logger,
+  private thumbnailsFor(c: ChannelDefinition,
     o: { gate: StorageGate; events: EventBus; now?: () => number; createThumbnailer?: ThumbnailerFactory }): ChannelThumbnails | undefined {
+    const config = this.config, logger = this.logger;
     const settings = thumbnailSettings(config.thumbnails, c.thumbnails);
     if (!settings.enabled || !o.createThumbnailer) return undefined;
     const hotMs = config.latencyModes[c.latencyMode].playlistWindowSec * 1000;
     const dvrMs = config.archive.enabled ? (c.dvrWindowSec ?? config.dvr.windowSec) * 1000 : 0;
-    const th = new ChannelThumbnails({
+    return new ChannelThumbnails({
       channelId: c.id, settings, createThumbnailer: o.createThumbnailer, logger, events: o.events, now: o.now,
       store: config.archive.enabled ? new ThumbnailStore(new ThumbnailPaths(ThumbnailPaths.channel(config.dataDir, c.id)), o.gate,
         logger.child({ component: 'thumbnails', channel: c.id }), undefined, o.now) : undefined,
       // The live track lists the window's tiles; a minute more covers a segment still listed after it slid.
       retainMs: Math.max(hotMs, dvrMs) + 60_000,
     });
-    this.thumbnailsById.set(c.id, th);
-    return th;
+  }
+
+  /**
+   * Serves an API channel with these settings. Publish and playback settings apply at once;
+   * the rest (latency mode, ladder, DVR, recording, thumbnails) shapes the pipeline, so a channel
+   * that is publishing gets it when its session is over and it is idle again.
+   */
+  async define(c: ChannelDefinition): Promise<'created' | 'updated' | 'pending'> {
+    const entry = this.entries.get(c.id);
+    if (entry?.settings.source === 'config') throw new Error(`channel ${c.id} is defined in the config file`);
+    if (!entry) {
+      await this.insert(c);
+      return 'created';
+    }
+    Object.assign(entry.settings, { autoStart: c.autoStart, playbackTokens: c.playbackTokens, allowList: parseAllowList(c.ipAllowList),
+      retentionMs: (c.retentionHours ?? this.config.archive.retentionHours) * 3_600_000 });
+    entry.pending = c;
+    if (entry.channel.state !== 'idle') return 'pending';
+    await this.applyPending(c.id);
+    return 'updated';
+  }
+
+  private async insert(c: ChannelDefinition): Promise<void> {
+    const entry = this.build(c, 'api');
+    this.entries.set(c.id, entry);
+    // A channel added after start (an id used before keeps its archive) gets its DVR window back like the others.
+    if (this.restored) await Promise.all([entry.channel.restore(), entry.thumbnails?.restore()]);
+  }
+
+  private async applyPending(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    const next = entry?.pending;
+    if (!entry || !next || entry.channel.state !== 'idle') return;
+    this.entries.delete(id);
+    await this.closeEntry(entry);
+    if (!this.entries.has(id)) await this.insert(next);
+    this.logger.info({ channel: id }, 'channel settings applied');
+  }
+
+  /** Stops serving an API channel: its publisher is disconnected, the session ends, its URLs answer 404. */
+  async remove(id: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    if (entry.settings.source === 'config') throw new Error(`channel ${id} is defined in the config file`);
+    this.entries.delete(id);
+    await entry.channel.stop('channel deleted');
+    await this.closeEntry(entry);
+    return true;
+  }
+
+  private async closeEntry(entry: Entry): Promise<void> {
+    await entry.channel.close();
+    await entry.thumbnails?.close();
   }
 
   get(id: string): Channel | undefined {
-    return this.byId.get(id);
+    return this.entries.get(id)?.channel;
+  }
+
+  settings(id: string): Readonly<ChannelSettings> | undefined {
+    return this.entries.get(id)?.settings;
+  }
+
+  access(id: string): ChannelAccess | undefined {
+    const e = this.entries.get(id);
+    return e && { tokenRequired: e.settings.playbackTokens === 'required', preview: e.channel.inPreview };
   }
 
   thumbnails(id: string): ChannelThumbnails | undefined {
-    return this.thumbnailsById.get(id);
+    return this.entries.get(id)?.thumbnails;
+  }
+
+  /** Each archived channel with its retention: what the archive sweeper works through. */
+  archived(): { channel: Channel; retentionMs: number }[] {
+    return [...this.entries.values()].filter((e) => e.channel.archive).map((e) => ({ channel: e.channel, retentionMs: e.settings.retentionMs }));
   }
 
   all(): Channel[] {
-    return [...this.byId.values()];
+    return [...this.entries.values()].map((e) => e.channel);
   }
 
-  /** Finds a channel by stream key in constant time per channel (no early exit on a match). */
+  /** Finds a config channel by stream key in constant time per channel (no early exit on a match). */
   byStreamKey(key: string): Channel | undefined {
     const d = digest(key);
-    let found: Channel | undefined;
-    for (const k of this.keys) if (timingSafeEqual(k.digest, d)) found = k.channel;
-    return found;
+    let found: string | undefined;
+    for (const k of this.keys) if (timingSafeEqual(k.digest, d)) found = k.channelId;
+    return found === undefined ? undefined : this.get(found);
   }
 
   /** Brings back each channel's DVR window from the archive, and its thumbnails (process start). */
   async restore(): Promise<void> {
-    await Promise.all([...this.all().map((c) => c.restore()), ...[...this.thumbnailsById.values()].map((t) => t.restore())]);
+    this.restored = true;
+    await Promise.all([...this.entries.values()].flatMap((e) => [e.channel.restore(), e.thumbnails?.restore()]));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.close()));
+    const entries = [...this.entries.values()];
+    await Promise.all(entries.map((e) => e.channel.close()));
     // After the channels: their sessions have ended, so the last sheets are final and get written.
-    await Promise.all([...this.thumbnailsById.values()].map((t) => t.close()));
+    await Promise.all(entries.map((e) => e.thumbnails?.close()));
   }
 }

@@ -10,6 +10,7 @@ import { aacCodecString, avcCodecString, codecStrings } from './codec-string.js'
 import type { LadderListener, LadderOptions, LadderRung, RungReady, LadderProblem } from '../addon/cmaf-pipeline.js';
 import { fitLadder, type LadderSpec } from './transcode/ladder.js';
 import type { EventBus } from '../events.js';
+import { newId } from '../db/ids.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
 export interface PipelineLike {
@@ -34,7 +35,12 @@ export interface TranscodeProfile {
   decoderThreads: number;
 }
 
-export type ChannelState = 'idle' | 'live' | 'reconnecting' | 'ended';
+/**
+ * idle: no session · preview: a publisher is on but the session is not public yet (plays with a
+ * preview token) · live: public · reconnecting: the publisher left, the playlist waits for it ·
+ * ended: the playlist carries ENDLIST until endedRetentionMs, then idle.
+ */
+export type ChannelState = 'idle' | 'preview' | 'live' | 'reconnecting' | 'ended';
 
 /**
  * Watches the source access units of every publish session beside the pipeline (thumbnails).
@@ -51,7 +57,6 @@ export interface SourceTap {
 
 export interface ChannelOptions {
   id: string;
-  streamKey: string;
   profile: LatencyProfile;
   reconnectWindowMs: number;
   endedRetentionMs: number;
@@ -67,9 +72,23 @@ export interface ChannelOptions {
   taps?: SourceTap[];
   /** The ABR ladder; without it the channel serves the source alone (passthrough). */
   transcode?: TranscodeProfile;
-  /** Where the channel reports problems that do not stop it (channel.error). */
+  /** Where the channel reports its lifecycle (channel.preview/live/reconnected/ended) and problems (channel.error). */
   events?: EventBus;
+  /** Whether a new session is public at once (read at each session start: the API may change it). Default true. */
+  autoStart?: () => boolean;
+  /** Called when the channel has become idle (no session, nothing served): a pending reconfiguration may apply. */
+  onIdle?: () => void;
   now?: () => number;
+}
+
+/** The current or last publish session, as the control plane reports it. */
+export interface SessionInfo {
+  id: string;
+  /** Public (started) rather than preview. */
+  started: boolean;
+  remoteAddress: string | null;
+  /** When the channel entered its current state, epoch ms. */
+  since: number;
 }
 
 /** One rendition's playable facts, as the packager and delivery need them. */
@@ -89,9 +108,14 @@ export interface Rendition {
  */
 export class Channel {
   readonly id: string;
-  readonly streamKey: string;
   readonly profile: LatencyProfile;
-  state: ChannelState = 'idle';
+  private currentState: ChannelState = 'idle';
+  private session: SessionInfo | undefined;
+  /** Set while stop() ends the session: the publisher's leaving must not open a reconnect window. */
+  private stopping = false;
+  private closing = false;
+  private leftAt = 0;
+  private disconnectPublisher: ((reason: string) => void) | undefined;
   private window: LiveWindow | undefined;
   private tracks: TrackInfo[] = [];
   private source: Rendition | undefined;
@@ -107,10 +131,28 @@ export class Channel {
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
-    this.streamKey = opts.streamKey;
     this.profile = opts.profile;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ component: 'channel', channel: opts.id });
+  }
+
+  get state(): ChannelState {
+    return this.currentState;
+  }
+
+  private setState(state: ChannelState): void {
+    this.currentState = state;
+    if (this.session) this.session.since = this.now();
+  }
+
+  /** The current session (or the last one, while ended); undefined when idle. */
+  get sessionInfo(): Readonly<SessionInfo> | undefined {
+    return this.currentState === 'idle' ? undefined : this.session;
+  }
+
+  /** Only preview tokens play: a publisher is on (or expected back) but nobody started the session. */
+  get inPreview(): boolean {
+    return this.session !== undefined && !this.session.started && (this.currentState === 'preview' || this.currentState === 'reconnecting');
   }
 
   /** The archive behind this channel's DVR window and catchup, when archiving is on. */
@@ -145,9 +187,12 @@ export class Channel {
       window.restore(rung.segments);
       this.rungs.set(r.name, { name: r.name, window, tracks: rung.tracks, maxFrameRate: r.maxFrameRate ?? 0 });
     }
-    this.state = 'reconnecting';
+    // A restart loses whether the session had been started; the channel's autoStart decides again.
+    this.session = { id: newSessionId(this.now()), started: this.opts.autoStart?.() ?? true, remoteAddress: null, since: this.now() };
+    this.leftAt = this.now();
+    this.setState('reconnecting');
     this.log.info({ segments: restored.segments.length, lastMsn: last.msn, rungs: [...this.rungs.keys()] }, 'DVR window restored from the archive');
-    this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
+    this.endTimer = setTimeout(() => this.endPlaylist('the publisher did not come back after the restart'), this.opts.reconnectWindowMs);
   }
 
   private newWindow(): LiveWindow {
@@ -261,10 +306,16 @@ export class Channel {
     this.reportError(p.code, p.message, { rendition: p.rendition });
   }
 
-  /** Starts a publish session. The caller (ingest) has checked the key and that nobody else publishes. */
-  startPublication(remoteAddress: string): Publication {
+  /**
+   * Starts a publication. The caller (ingest) has checked the key and that nobody else publishes;
+   * `disconnect` lets stop() end the publisher's connection. Within the reconnect window it
+   * continues the session (channel.reconnected); otherwise a new session begins
+   * (channel.preview, then channel.live at once when the channel auto-starts).
+   */
+  startPublication(remoteAddress: string, disconnect?: (reason: string) => void): Publication {
     clearTimeout(this.endTimer);
     clearTimeout(this.dropTimer);
+    const reconnecting = this.currentState === 'reconnecting' && this.session !== undefined;
     if (this.window?.ended || !this.window) {
       this.window?.close();
       this.window = this.newWindow();
@@ -281,10 +332,54 @@ export class Channel {
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
       this.opts.archive?.writer('source', this.window), this.opts.recorder, this.opts.taps ?? []);
     this.publication = pub;
+    this.disconnectPublisher = disconnect;
     this.opts.archive?.sessions.started(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session start'));
-    this.state = 'live';
-    this.log.info({ firstMsn, continuing }, 'publish started');
+    const events = this.opts.events;
+    if (reconnecting) {
+      const s = this.session!;
+      s.remoteAddress = remoteAddress;
+      this.setState(s.started ? 'live' : 'preview');
+      this.log.info({ firstMsn, continuing, sessionId: s.id }, 'publisher reconnected');
+      events?.emit('channel.reconnected', { channel: this.id, sessionId: s.id, remoteAddress, gapMs: this.now() - this.leftAt });
+      return pub;
+    }
+    const s: SessionInfo = { id: newSessionId(this.now()), started: false, remoteAddress, since: this.now() };
+    this.session = s;
+    this.setState('preview');
+    this.log.info({ firstMsn, continuing, sessionId: s.id }, 'publish started');
+    events?.emit('channel.preview', { channel: this.id, sessionId: s.id, remoteAddress });
+    if (this.opts.autoStart?.() ?? true) this.start('auto');
     return pub;
+  }
+
+  /** Makes the session public (preview ▶ live); true when it changed anything. */
+  start(by: 'auto' | 'api' = 'api'): boolean {
+    const s = this.session;
+    if (!s || s.started || (this.currentState !== 'preview' && this.currentState !== 'reconnecting')) return false;
+    s.started = true;
+    if (this.currentState === 'preview') this.setState('live');
+    this.log.info({ sessionId: s.id, by }, 'session started');
+    this.opts.events?.emit('channel.live', { channel: this.id, sessionId: s.id, startedBy: by });
+    return true;
+  }
+
+  /**
+   * Ends the session now (an operator's stop): the publisher is disconnected and the playlist
+   * ends with ENDLIST at once, without a reconnect window. False when there is no session to stop.
+   */
+  async stop(reason = 'stopped by an operator'): Promise<boolean> {
+    if (this.currentState === 'idle' || this.currentState === 'ended') return false;
+    this.stopping = true;
+    try {
+      const pub = this.publication;
+      this.disconnectPublisher?.(reason);
+      await pub?.finish(reason);
+    } finally {
+      this.stopping = false;
+    }
+    clearTimeout(this.endTimer);
+    this.endPlaylist(reason);
+    return true;
   }
 
   /** Called by the publication when its pipeline produced a part. */
@@ -333,25 +428,33 @@ export class Channel {
   publicationEnded(pub: Publication, reason: string): void {
     if (this.publication !== pub) return;
     this.publication = undefined;
-    this.state = 'reconnecting';
+    this.disconnectPublisher = undefined;
     this.log.info({ reason }, 'publish ended');
     this.opts.archive?.sessions.ended(this.now()).catch((err) => this.log.error({ err }, 'cannot log the session end'));
-    this.endTimer = setTimeout(() => this.endPlaylist(), this.opts.reconnectWindowMs);
+    // stop() ends the playlist itself; a closing server keeps the session for after its restart.
+    if (this.stopping || this.closing) return;
+    this.leftAt = this.now();
+    this.setState('reconnecting');
+    this.endTimer = setTimeout(() => this.endPlaylist(`the publisher did not come back within ${this.opts.reconnectWindowMs / 1000} s`),
+      this.opts.reconnectWindowMs);
   }
 
-  private endPlaylist(): void {
-    if (this.isPublishing || !this.window) return;
-    this.window.endSegment(true);
+  private endPlaylist(reason: string): void {
+    if (this.isPublishing) return;
+    this.window?.endSegment(true);
     for (const r of this.rungs.values()) r.window.endSegment(true);
-    this.state = 'ended';
-    this.log.info('playlist ended');
+    this.setState('ended');
+    this.log.info({ reason, sessionId: this.session?.id }, 'playlist ended');
+    if (this.session) this.opts.events?.emit('channel.ended', { channel: this.id, sessionId: this.session.id, reason });
     this.dropTimer = setTimeout(() => {
       if (this.isPublishing) return;
       this.window?.close();
       this.window = undefined;
       this.tracks = [];
       this.closeRungs();
-      this.state = 'idle';
+      this.currentState = 'idle';
+      this.session = undefined;
+      this.opts.onIdle?.();
     }, this.opts.endedRetentionMs);
   }
 
@@ -361,6 +464,7 @@ export class Channel {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.endTimer);
     clearTimeout(this.dropTimer);
     await this.publication?.finish('server closing');
@@ -380,6 +484,11 @@ interface RungState {
   tracks: TrackInfo[];
   maxFrameRate: number;
   view?: Rendition;
+}
+
+/** Session ids sort by start time, like the database's ids. */
+function newSessionId(now: number): string {
+  return newId('ses', now);
 }
 
 /** A rung's frame rate: the source's, capped (0 = unknown). */

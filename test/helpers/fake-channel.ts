@@ -26,7 +26,7 @@ export function fakeChannel(mode: LatencyMode = 'ultra-low',
   });
   const partMs = (profile.partTargetSec ?? profile.segmentTargetSec) * 1000;
   const pipe = manualPipeline({ partMs, perSegment: Math.round(profile.segmentTargetSec * 1000 / partMs) });
-  const channel = new Channel({ id: 'test', streamKey: 'test-key-123', profile, reconnectWindowMs: 50, endedRetentionMs: 100,
+  const channel = new Channel({ id: 'test', profile, reconnectWindowMs: 50, endedRetentionMs: 100,
     createPipeline: pipe.factory, logger: silentLogger(), archive: settings.archive, dvrWindowMs: settings.dvrWindowMs });
   const pub = channel.startPublication('127.0.0.1');
   pub.setTracks(TRACKS);

@@ -25,6 +25,7 @@ export async function startOrigin(overrides: Record<string, unknown> = {}): Prom
     rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 5 },
     http: { port: 0, host: '127.0.0.1' },
     http2: { port: 0, cleartextPort: 0, host: '127.0.0.1' },
+    api: { port: 0, host: '127.0.0.1' },
     dataDir,
     reconnectWindowSec: 2,
     channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low' }],
@@ -44,13 +45,4 @@ export async function startOrigin(overrides: Record<string, unknown> = {}): Prom
   };
 }
 
-/** Polls until fn returns a truthy value (or throws after timeoutMs). */
-export async function waitUntil<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitUntil } from './wait.js';

@@ -13,7 +13,7 @@ export interface RtmpServerOptions {
   maxConnections?: number;
   logger: Logger;
   /** Decides whether a publish may go ahead; called once per publish command. */
-  onPublish: (req: PublishRequest) => PublishDecision;
+  onPublish: (req: PublishRequest) => PublishDecision | Promise<PublishDecision>;
 }
 
 /** After we end() a connection, how long the peer gets to read our last status and close. */

@@ -16,6 +16,8 @@ export interface PublishRequest {
   app: string;
   streamKey: string;
   remoteAddress: string;
+  /** Ends this publisher's connection (an operator's stop, a deleted channel). */
+  disconnect: (reason: string) => void;
 }
 
 /**
@@ -25,6 +27,14 @@ export interface PublishRequest {
 export type PublishDecision =
   | { accept: true; channelId: string; sink: PublicationSink }
   | { accept: false; reason: string; code?: 'NetStream.Publish.BadName' | 'NetStream.Publish.Denied' };
+
+/** What a publisher may send before its publish is answered (media it sends too early, metadata). */
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
+interface Held {
+  messages: RtmpMessage[];
+  bytes: number;
+}
 
 /** Message type ids (RTMP spec 5.4, 6.2, 7.1). */
 export const MSG = {
@@ -59,7 +69,8 @@ const LOG_INTERVAL_MS = 10_000;
 export interface RtmpSessionOptions {
   logger: Logger;
   remoteAddress: string;
-  onPublish: (req: PublishRequest) => PublishDecision;
+  /** May answer later (a database lookup): messages that arrive meanwhile wait, in order. */
+  onPublish: (req: PublishRequest) => PublishDecision | Promise<PublishDecision>;
   /** Writes bytes to the peer. */
   send: (data: Buffer) => void;
   /** Closes the connection after what was sent has been flushed. Called at most once. */
@@ -98,6 +109,8 @@ export class RtmpSession {
   private nextStreamId = 1;
 
   private sink: PublicationSink | null = null;
+  /** Set while a publish decision is pending: what arrives meanwhile. */
+  private held: Held | null = null;
   private channelId: string | null = null;
   private publishStreamId = 0;
   private metadata: Metadata | null = null;
@@ -139,18 +152,50 @@ export class RtmpSession {
         if (data.length === 0) return;
       }
       for (const msg of this.parser.push(data)) {
-        this.handle(msg);
+        if (this.held) this.hold(msg);
+        else this.handle(msg);
         if ((this.state as State) === 'closed') return;
       }
       this.maybeAcknowledge();
     } catch (err) {
-      if (err instanceof RtmpProtocolError) {
-        this.log.warn({ kind: err.kind, reason: err.reason }, 'closing connection: protocol error');
-        this.fail(`protocol error: ${err.message}`);
-      } else {
-        this.log.error({ err }, 'closing connection: internal error');
-        this.fail(`internal error: ${(err as Error)?.message ?? String(err)}`);
+      this.failOn(err);
+    }
+  }
+
+  /** A message that came while a publish decision is pending: kept, in order, up to a bound. */
+  private hold(msg: RtmpMessage): void {
+    const held = this.held!;
+    held.bytes += msg.payload.length;
+    if (held.bytes > MAX_HELD_BYTES) throw new RtmpProtocolError('command', `more than ${MAX_HELD_BYTES} bytes sent before the publish was answered`);
+    held.messages.push(msg);
+  }
+
+  /** Handles what was held during a publish decision, stopping if another decision begins. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    if (!held) return;
+    try {
+      for (let i = 0; i < held.messages.length; i++) {
+        if ((this.state as State) === 'closed') return;
+        if (this.held) {
+          (this.held as Held).messages.push(...held.messages.slice(i));
+          return;
+        }
+        this.handle(held.messages[i]);
       }
+    } catch (err) {
+      this.failOn(err);
+    }
+  }
+
+  private failOn(err: unknown): void {
+    if (err instanceof RtmpProtocolError) {
+      this.log.warn({ kind: err.kind, reason: err.reason }, 'closing connection: protocol error');
+      this.fail(`protocol error: ${err.message}`);
+    } else {
+      this.log.error({ err }, 'closing connection: internal error');
+      this.fail(`internal error: ${(err as Error)?.message ?? String(err)}`);
     }
   }
 
@@ -332,7 +377,7 @@ export class RtmpSession {
   }
 
   private onPublish(streamId: number, args: Amf0Value[]): void {
-    if (this.state === 'publishing') {
+    if (this.state === 'publishing' || this.held) {
       this.log.warn('refusing a second publish on one connection');
       this.sendStatus(streamId, 'error', 'NetStream.Publish.Denied', 'This connection is already publishing.');
       return this.fail('second publish on one connection');
@@ -340,17 +385,34 @@ export class RtmpSession {
     const name = typeof args[0] === 'string' ? args[0] : '';
     // OBS and others may append a query string to the key ("key?foo=bar").
     const streamKey = name.split('?')[0];
-    let decision: PublishDecision;
     if (streamKey === '') {
-      decision = { accept: false, reason: 'empty stream key', code: 'NetStream.Publish.BadName' };
-    } else {
-      try {
-        decision = this.opts.onPublish({ app: RTMP_APP, streamKey, remoteAddress: this.opts.remoteAddress });
-      } catch (err) {
-        this.log.error({ err }, 'onPublish threw');
-        decision = { accept: false, reason: 'internal error', code: 'NetStream.Publish.Denied' };
-      }
+      return this.decided(streamId, args, { accept: false, reason: 'empty stream key', code: 'NetStream.Publish.BadName' });
     }
+    const internal = (err: unknown): PublishDecision => {
+      this.log.error({ err }, 'onPublish failed');
+      return { accept: false, reason: 'internal error', code: 'NetStream.Publish.Denied' };
+    };
+    let decision: PublishDecision | Promise<PublishDecision>;
+    try {
+      decision = this.opts.onPublish({ app: RTMP_APP, streamKey, remoteAddress: this.opts.remoteAddress,
+        disconnect: (reason) => this.fail(reason) });
+    } catch (err) {
+      decision = internal(err);
+    }
+    if (!(decision instanceof Promise)) return this.decided(streamId, args, decision);
+    this.held = { messages: [], bytes: 0 };
+    decision.catch(internal).then((d) => {
+      if (this.state === 'closed') {
+        // The publisher left while we decided: an accepted publication ends at once.
+        if (d.accept) d.sink.close('the publisher left before the publish was answered');
+        return;
+      }
+      this.decided(streamId, args, d);
+      this.releaseHeld();
+    }, () => {});
+  }
+
+  private decided(streamId: number, args: Amf0Value[], decision: PublishDecision): void {
     if (!decision.accept) {
       const code = decision.code ?? 'NetStream.Publish.BadName';
       this.log.warn({ reason: decision.reason, code }, 'publish refused');

@@ -25,7 +25,7 @@ interface Harness {
   send: (b: Buffer) => void;
 }
 
-function harness(decide?: (req: PublishRequest, sink: RecordingSink) => PublishDecision): Harness {
+function harness(decide?: (req: PublishRequest, sink: RecordingSink) => PublishDecision | Promise<PublishDecision>): Harness {
   const client = new FakeRtmpClient();
   const sink = new RecordingSink();
   const ended: string[] = [];
@@ -75,7 +75,8 @@ t.test('connect is answered with window ack size, peer bandwidth, chunk size and
 t.test('a full publish: tracks, access units, unpublish closes the sink once', async (t) => {
   const h = harness();
   publish(h, `${SECRET}?foo=bar`);
-  t.same(h.requests, [{ app: 'live', streamKey: SECRET, remoteAddress: '127.0.0.1' }], 'query string stripped');
+  t.equal(h.requests.length, 1);
+  t.match(h.requests[0], { app: 'live', streamKey: SECRET, remoteAddress: '127.0.0.1', disconnect: Function }, 'query string stripped');
   const cmds = h.client.commands();
   t.same(cmds.find((c) => c[1] === 4), ['_result', 4, null, 1], 'createStream → stream id 1');
   t.match(h.client.statuses().at(-1), { name: 'onStatus', level: 'status', code: 'NetStream.Publish.Start' });
@@ -272,4 +273,54 @@ t.test('a new video configuration mid-stream (resolution change) declares the tr
   h.send(h.client.media(9, 66, Buffer.concat([Buffer.from([0x17, 1, 0, 0, 0]), avcc(small.frameNals)])));
   t.same(h.sink.units.map((u) => [u.trackId, u.dts, u.keyframe]), [[0, 0, true], [0, 66, true]], 'frames go on after it');
   t.same(h.ended, [], 'the connection stays up');
+});
+
+t.test('a publish answered later (a database lookup): what the publisher sends meanwhile is handled after, in order', async (t) => {
+  let answer!: (d: PublishDecision) => void;
+  const h = harness((_req, sink) => new Promise((resolve) => { answer = () => resolve({ accept: true, channelId: 'ch-1', sink }); }));
+  publish(h);
+  t.notOk(h.client.statuses().some((s) => s.name === 'onStatus' && s.code === 'NetStream.Publish.Start'), 'not answered yet');
+  h.send(h.client.data(1, '@setDataFrame', 'onMetaData', new Amf0EcmaArray({ width: 640, height: 360, framerate: 30, videocodecid: 7 })));
+  h.send(h.client.media(9, 0, avcSeq));
+  h.send(h.client.media(9, 40, keyframe));
+  t.same(h.sink.units, [], 'held while the decision is pending');
+  answer({ accept: true, channelId: 'ch-1', sink: h.sink });
+  await new Promise((r) => setImmediate(r));
+  t.match(h.client.statuses().at(-1), { code: 'NetStream.Publish.Start' });
+  t.equal(h.sink.tracks.length, 1, 'the held sequence header declared the tracks');
+  t.same(h.sink.units.map((u) => [u.trackId, u.dts, u.keyframe]), [[0, 40, true]]);
+  h.send(h.client.media(9, 73, interFrame(0)));
+  t.equal(h.sink.units.length, 2, 'later media goes straight through');
+});
+
+t.test('a publish refused later, or a lookup that fails, ends the connection with the reason', async (t) => {
+  const refused = harness(async () => ({ accept: false, reason: 'unknown stream key' }));
+  publish(refused);
+  await new Promise((r) => setImmediate(r));
+  t.match(refused.client.statuses().at(-1), { level: 'error', code: 'NetStream.Publish.BadName', description: /unknown stream key/ });
+  t.same(refused.ended, ['publish refused: unknown stream key']);
+  const failing = harness(async () => { throw new Error('database unreachable'); });
+  publish(failing);
+  await new Promise((r) => setImmediate(r));
+  t.match(failing.client.statuses().at(-1), { level: 'error', code: 'NetStream.Publish.Denied' });
+  t.same(failing.ended, ['publish refused: internal error']);
+});
+
+t.test('a publisher that leaves before the answer: an accepted publication is closed at once', async (t) => {
+  let answer!: () => void;
+  const h = harness((_req, sink) => new Promise((resolve) => { answer = () => resolve({ accept: true, channelId: 'ch-1', sink }); }));
+  publish(h);
+  h.session.close('connection closed');
+  answer();
+  await new Promise((r) => setImmediate(r));
+  t.same(h.sink.closes, ['the publisher left before the publish was answered']);
+  t.notOk(h.session.publishing);
+});
+
+t.test('disconnect() from the decision ends the connection (an operator stop)', async (t) => {
+  const h = harness();
+  publish(h);
+  h.requests[0].disconnect('stopped by an operator');
+  t.same(h.ended, ['stopped by an operator']);
+  t.same(h.sink.closes, ['stopped by an operator']);
 });

@@ -6,7 +6,7 @@ import { TRACKS } from '../../helpers/fake-channel.js';
 
 function channel(now = () => Date.UTC(2026, 10, 25)) {
   const firstMsns: number[] = [];
-  const ch = new Channel({ id: 'c', streamKey: 'key-12345', reconnectWindowMs: 1000, endedRetentionMs: 1000, logger: silentLogger(), now,
+  const ch = new Channel({ id: 'c', reconnectWindowMs: 1000, endedRetentionMs: 1000, logger: silentLogger(), now,
     profile: latencyProfile('ultra-low', { segmentTargetSec: 2, partTargetSec: 0.2, playlistWindowSec: 20, minSegments: 6 }),
     createPipeline: (opts) => { firstMsns.push(opts.firstMsn); return { write: () => true, close: async () => {} }; } });
   return { ch, firstMsns };

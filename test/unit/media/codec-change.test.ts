@@ -36,7 +36,7 @@ t.test('a resolution change mid-stream: discontinuity, new init, contiguous MSNs
   const errors: OriginEvents['channel.error'][] = [];
   events.on('channel.error', (e) => errors.push(e));
   const ch = new Channel({
-    id: 'cc', streamKey: 'key-12345', reconnectWindowMs: 1000, endedRetentionMs: 1000, logger: silentLogger(), events,
+    id: 'cc', reconnectWindowMs: 1000, endedRetentionMs: 1000, logger: silentLogger(), events,
     profile: latencyProfile('ultra-low', { segmentTargetSec: 2, partTargetSec: 0.2, playlistWindowSec: 60, minSegments: 6 }),
     createPipeline: (o, onChunk, onError, ladder) => new CmafPipeline(o, onChunk, onError, ladder),
     transcode: { ladder: resolveLadder({ rungs: ['240p'] })!, preset: 'ultrafast', encoderThreads: 1, decoderThreads: 1 },

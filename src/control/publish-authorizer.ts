@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { ChannelRegistry } from '../media/channel-registry.js';
+import { allowed } from '../media/channel-registry.js';
+import type { PublishDecision, PublishRequest } from '../ingest/rtmp/index.js';
+import type { StreamKeyRepository } from '../db/repository.js';
+import type { KeyedHash } from '../db/keyed-hash.js';
+
+/**
+ * Decides an RTMP publish: the stream key names a channel (a config channel's key, compared in
+ * constant time, or an unrevoked API key found by its keyed digest), the publisher's address is
+ * on the channel's allow-list, and nobody publishes on the channel yet. Refusals say why, in the
+ * log and in the onStatus the encoder shows; the key itself is never logged.
+ */
+export class PublishAuthorizer {
+  constructor(private readonly o: {
+    channels: ChannelRegistry;
+    /** API stream keys; without them only config keys publish. */
+    streamKeys?: { repo: StreamKeyRepository; hash: KeyedHash };
+    logger: Logger;
+  }) {}
+
+  async decide(req: PublishRequest): Promise<PublishDecision> {
+    const { channels } = this.o;
+    let channel = channels.byStreamKey(req.streamKey);
+    let keyId: string | undefined;
+    if (!channel && this.o.streamKeys) {
+      const key = await this.o.streamKeys.repo.findActiveByHash(this.o.streamKeys.hash.digest(req.streamKey));
+      if (key) {
+        channel = channels.get(key.channelId);
+        keyId = key.id;
+      }
+    }
+    if (!channel) return { accept: false, reason: 'unknown stream key', code: 'NetStream.Publish.BadName' };
+    if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
+      return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied' };
+    }
+    if (channel.isPublishing) {
+      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName' };
+    }
+    if (keyId) {
+      const id = keyId;
+      this.o.streamKeys!.repo.markUsed(id).catch((err) => this.o.logger.warn({ err, channel: channel.id, streamKeyId: id }, 'cannot note the stream key use'));
+    }
+    return { accept: true, channelId: channel.id, sink: channel.startPublication(req.remoteAddress, req.disconnect) };
+  }
+}
