@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChannelStatus, StaticChannel } from '../control/channel-runtime.js';
-import { transcodeValueOf } from '../control/transcode-profile.js';
+import { transcodeFromStored } from '../control/channel-definition.js';
 import { channelSchema, transcodeValue } from '../config/schema.js';
 import type { Channel } from '../db/types.js';
 import type { ApiContext } from './context.js';
@@ -84,7 +84,7 @@ export function viewOf(ctx: ApiContext, found: FoundChannel): ChannelView {
   }
   const r = found.record;
   return {
-    id, name: r.name, source: 'api', latencyMode: r.latencyMode, transcode: transcodeValueOf(r.transcodeProfile),
+    id, name: r.name, source: 'api', latencyMode: r.latencyMode, transcode: transcodeFromStored(r.transcodeProfile),
     dvrWindowSec: r.dvrWindowSec, record: r.record, retentionHours: r.retentionHours, autoStart: r.autoStart,
     ipAllowList: r.ipAllowList, playbackTokenPolicy: r.playbackTokenPolicy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), ...live,
   };

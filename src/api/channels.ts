@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { channelSchema, transcodeValue, type TranscodeValue } from '../config/schema.js';
-import { transcodeProfileOf } from '../control/transcode-profile.js';
+import { channelSchema, transcodeValue } from '../config/schema.js';
+import { transcodeToStored } from '../control/channel-definition.js';
 import { UniqueViolationError } from '../db/errors.js';
 import { newId } from '../db/ids.js';
 import { decodeCursor, encodeCursor } from '../db/pagination.js';
@@ -75,7 +75,7 @@ function checkSettings(ctx: ApiContext, next: Settings, current?: Channel): void
 /** The database fields for the settings given (transcode is stored as transcodeProfile). */
 function patchOf(s: Settings): ChannelPatch {
   const { transcode, ...rest } = s;
-  return transcode === undefined ? rest : { ...rest, transcodeProfile: transcodeProfileOf(transcode as TranscodeValue) };
+  return transcode === undefined ? rest : { ...rest, transcodeProfile: transcodeToStored(transcode) };
 }
 
 /** The stored values of the fields a patch changes: what undoes it. */
@@ -120,7 +120,7 @@ export function channelRoutes(app: ApiApp, ctx: ApiContext): void {
       throw new ApiError('CHANNEL_ID_TAKEN', `channel "${id}" is defined in the config file`);
     }
     const created = await ctx.db.transaction(async (tx) => {
-      const channel = await tx.channels.create({ id, ...rest, transcodeProfile: transcodeProfileOf(transcode) });
+      const channel = await tx.channels.create({ id, ...rest, transcodeProfile: transcodeToStored(transcode) });
       return { channel, ...await issueStreamKey(ctx, tx.streamKeys, id, 'default') };
     }).catch((err: unknown) => {
       if (err instanceof UniqueViolationError && err.table === 'channels') throw new ApiError('CHANNEL_ID_TAKEN', `channel "${id}" exists`);

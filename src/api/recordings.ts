@@ -13,7 +13,8 @@ const recordingView = z.object({
   bytes: z.number().int(),
   durationMs: z.number(),
   startedAt: isoTime,
-  endedAt: isoTime,
+  endedAt: isoTime.describe('Now, while it is still being recorded'),
+  complete: z.boolean().describe('false while it is still being recorded (it cannot be deleted then)'),
 });
 
 /** A file name, never a path: no separators, no leading dot. */

@@ -241,8 +241,6 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
-/** A channel's transcode profile as written (config file or API): see transcodeValue. */
-export type TranscodeValue = z.infer<typeof transcodeValue>;
 export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
 /** The channel `npm start` runs when no config names any. */

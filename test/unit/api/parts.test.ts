@@ -1,4 +1,4 @@
-/** The API's pure parts: the failed-auth limiter, allow-list entries, times, transcode profiles, error mapping, secrets. */
+/** The API's pure parts: the failed-auth limiter, allow-list entries, times, error mapping, secrets. */
 import t from 'tap';
 import { FailedAuthLimiter, grants } from '../../../src/api/auth.js';
 import { errorReply } from '../../../src/api/errors.js';
@@ -6,10 +6,8 @@ import { isIpOrCidr } from '../../../src/api/ip-allow-list.js';
 import { instant } from '../../../src/api/schemas.js';
 import { hintOf, newSecret } from '../../../src/api/secrets.js';
 import { ControlError } from '../../../src/control/channel-runtime.js';
-import { transcodeProfileOf, transcodeValueOf } from '../../../src/control/transcode-profile.js';
 import { InvalidCursorError, UniqueViolationError } from '../../../src/db/errors.js';
 import { OriginError } from '../../../src/errors.js';
-import { resolveLadder } from '../../../src/media/transcode/ladder.js';
 
 t.test('FailedAuthLimiter: a fixed window per address, a limit, bounded memory', async (t) => {
   let now = 0;
@@ -59,17 +57,6 @@ t.test('instants: ISO 8601 or epoch ms', async (t) => {
   for (const bad of ['now', '', '12:00', 'Nov 25 2026', '2026-02-30T25:00Z', '1e12', '-5', '2026-11-25T12:00:00Zjunk']) {
     t.notOk(instant.safeParse(bad).success, `not: "${bad}"`);
   }
-});
-
-t.test('transcode profiles: the config\'s values, kept as written in a JSON object', async (t) => {
-  const custom = { rungs: ['720p', { name: 'tiny', height: 144, videoBitrateKbps: 150 }], keepSource: false };
-  for (const v of ['passthrough', 'sd', '720p/360p', custom] as const) {
-    const stored = transcodeProfileOf(v);
-    t.ok(stored === null || (typeof stored === 'object' && !Array.isArray(stored)), 'null or an object');
-    t.same(transcodeValueOf(stored), v, `${JSON.stringify(v)} round-trips`);
-    t.same(resolveLadder(transcodeValueOf(stored)), resolveLadder(v), 'and resolves the same');
-  }
-  t.equal(transcodeProfileOf('passthrough'), null, 'passthrough is no profile');
 });
 
 t.test('errors become JSON answers; unexpected ones say nothing', async (t) => {

@@ -41,14 +41,14 @@ export class RecordingRuntime implements ChannelRuntime {
   }
 
   /** A finished recording of `bytes` bytes, written to disk. */
-  addRecording(channelId: string, name: string, bytes: number): string {
+  addRecording(channelId: string, name: string, bytes: number, complete = true): string {
     const dir = join(this.dir, channelId);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, name);
     writeFileSync(path, Buffer.alloc(bytes, 7));
     const at = this.now();
     const byName = this.files.get(channelId) ?? new Map<string, RecordingSummary>();
-    byName.set(name, { name, bytes, durationMs: 60_000, startedAt: at - 60_000, endedAt: at });
+    byName.set(name, { name, bytes, durationMs: 60_000, startedAt: at - 60_000, endedAt: at, complete });
     this.files.set(channelId, byName);
     return path;
   }
@@ -133,6 +133,7 @@ export class RecordingRuntime implements ChannelRuntime {
   async deleteRecording(channelId: string, name: string): Promise<boolean> {
     this.record('deleteRecording', channelId, name);
     const byName = this.files.get(channelId);
+    if (byName?.get(name)?.complete === false) throw new ControlError(409, 'RECORDING_IN_PROGRESS', `recording ${name} is still being written`);
     if (!byName?.delete(name)) return false;
     rmSync(join(this.dir, channelId, name), { force: true });
     return true;

@@ -111,7 +111,7 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     h.runtime.addRecording('news', 'news-20261125T110000Z.mp4', 100_000);
     const list = await h.get('/v1/channels/news/recordings');
     t.same(list.json, { items: [{ name: 'news-20261125T110000Z.mp4', bytes: 100_000, durationMs: 60_000,
-      startedAt: new Date(T0 - 60_000).toISOString(), endedAt: new Date(T0).toISOString() }] });
+      startedAt: new Date(T0 - 60_000).toISOString(), endedAt: new Date(T0).toISOString(), complete: true }] });
     const file = await h.get('/v1/channels/news/recordings/news-20261125T110000Z.mp4');
     t.equal(file.status, 200);
     t.equal(file.headers['content-type'], 'video/mp4');
@@ -129,6 +129,8 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     t.equal((await h.delete('/v1/channels/news/recordings/news-20261125T110000Z.mp4')).status, 204);
     isError(t, await h.delete('/v1/channels/news/recordings/news-20261125T110000Z.mp4'), 404, 'RECORDING_NOT_FOUND');
     t.same((await h.get('/v1/channels/news/recordings')).json.items, []);
+    h.runtime.addRecording('news', 'news-now.mp4', 10, false);
+    isError(t, await h.delete('/v1/channels/news/recordings/news-now.mp4'), 409, 'RECORDING_IN_PROGRESS', 'not while it is written');
     isError(t, await h.get('/v1/channels/nope/recordings'), 404, 'CHANNEL_NOT_FOUND');
   });
 }
