@@ -41,7 +41,7 @@ const rungRef = z.union([z.string().min(1), rungSchema]);
  * 'mobile' or one of transcode.ladders), a slash list of rung presets ('720p/480p/360p'), or
  * { rungs: [...preset names or custom rungs], keepSource }.
  */
-const transcodeValue = z.union([
+export const transcodeValue = z.union([
   z.string().min(1),
   z.object({ rungs: z.array(rungRef).min(1).max(8), keepSource: z.boolean().default(true) }).strict(),
 ]);
