@@ -9,7 +9,7 @@ import { resolveLadder } from '../media/transcode/ladder.js';
 import { apiChannel, channelView, findChannel, viewOf, type FoundChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { isIpOrCidr } from './ip-allow-list.js';
+import { isIpOrCidr } from '../ingest/allow-list.js';
 import { idParams, page, pageOf, pageQuery, query } from './schemas.js';
 import { issuedStreamKeyView, issuedView, issueStreamKey } from './stream-keys.js';
 

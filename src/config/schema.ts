@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolveLadder } from '../media/transcode/ladder.js';
+import { isIpOrCidr } from '../ingest/allow-list.js';
 
 /**
  * The one config schema: defaults, validation and (through the README table) documentation.
@@ -105,7 +106,7 @@ export const channelSchema = z.object({
   /** `required`: playlists, parts and segments need a signed playback token (?token=…). */
   playbackTokens: z.enum(['none', 'required']).default('none'),
   /** Addresses or CIDR blocks a publisher may connect from; empty: anywhere. */
-  ipAllowList: z.array(z.string().min(1).max(64)).max(256).default([]),
+  ipAllowList: z.array(z.string().min(1).max(64).refine(isIpOrCidr, { message: 'not an IP address or CIDR block' })).max(256).default([]),
 }).strict();
 
 export const configSchema = z.object({

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { FailedAuthLimiter, grants } from '../../../src/api/auth.js';
 import { errorReply } from '../../../src/api/errors.js';
-import { isIpOrCidr } from '../../../src/api/ip-allow-list.js';
+import { isIpOrCidr } from '../../../src/ingest/allow-list.js';
 import { instant } from '../../../src/api/schemas.js';
 import { hintOf, newSecret } from '../../../src/api/secrets.js';
 import { ControlError } from '../../../src/control/channel-runtime.js';
