@@ -10,7 +10,8 @@
  *    x264-encoded and muxed to CMAF), CPU = this process's user+sys over the run; (b) ffmpeg
  *    with the same ladder and settings: one decode (1 thread), split, bicubic scale per rung,
  *    libx264 with the same preset, 1 thread, no B-frames, the same bit rate and VBV, keyframes
- *    where the source has them, audio copied, plus the source remuxed, all to fragmented MP4;
+ *    where the source has them, audio copied, plus the source remuxed, all to fragmented MP4
+ *    with a fragment every part target (200 ms), as ours: the same output;
  *    CPU = its rusage (read from the shell that waited for it). Real-time factor = media
  *    seconds / wall seconds; CPU is reported per media second.
  * 3. Live, --live seconds: the origin process (`node dist/src/main.js`) with one channel on
@@ -29,6 +30,9 @@ import { fitLadder, resolveLadder } from '../src/media/transcode/ladder.js';
 import type { VideoTrackInfo } from '../src/media/types.js';
 
 const opts = flags({ seconds: 60, runs: 3, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, keep: false });
+
+/** Parts of the ultra-low mode: both sides write a fragment per part. */
+const PART_TARGET_MS = 200;
 
 function makeSource(dir: string): string {
   const file = join(dir, 'source-1080p30.mp4');
@@ -53,7 +57,7 @@ async function runPipeline(file: string, ladder: LadderOptions): Promise<Run & {
   // dropped, or the run would do less work than ffmpeg's (checked below). (With unbounded frame
   // queues instead, the decoder ran ahead and its frame pool grew by a zeroed 3 MB buffer per
   // frame: 75 % of the process's page faults, ~4 % of its CPU.)
-  const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: 2000, partTargetMs: 200, firstMsn: 1, maxQueue: 1e6,
+  const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: 2000, partTargetMs: PART_TARGET_MS, firstMsn: 1, maxQueue: 1e6,
     ladder: { ...ladder, maxInputQueue: 1e6, waitWhenBehind: true } }, (c) => { outBytes += c.data.length; }, (e) => { throw e; });
   const cpu0 = process.cpuUsage(), t0 = performance.now();
   for (const au of fx.aus) p.write(au);
@@ -74,7 +78,8 @@ function ffmpegArgs(file: string, ladder: LadderOptions, outDir: string): string
   });
   const args = ['-hide_banner', '-loglevel', 'error', '-y', '-threads', '1', '-i', file,
     '-filter_complex_threads', '1', '-filter_complex', [split, ...scales].join(';')];
-  const frag = ['-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'];
+  // A fragment per part as our CMAF parts (frag_duration in µs), starting at every keyframe.
+  const frag = ['-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(PART_TARGET_MS * 1000)];
   ladder.rungs.forEach((r, i) => {
     args.push('-map', `[v${i}]`, '-map', '0:a', '-c:v', 'libx264', '-preset', ladder.preset ?? 'veryfast',
       ...(ladder.tune ? ['-tune', ladder.tune] : []), '-threads', '1', '-profile:v', r.profile ?? 'high', '-bf', '0',

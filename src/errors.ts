@@ -22,6 +22,12 @@ export const ERRORS = {
   RECORDING_IN_PROGRESS: { status: 409, message: 'the recording is still being written' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'range not satisfiable' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  // Playback tokens (docs/playback-tokens.md): 401 when none was given, 403 when the one given does not play.
+  TOKEN_REQUIRED: { status: 401, message: 'this channel plays with a playback token (?token=…)' },
+  TOKEN_INVALID: { status: 403, message: 'the playback token is not valid' },
+  TOKEN_EXPIRED: { status: 403, message: 'the playback token has expired' },
+  TOKEN_WRONG_CHANNEL: { status: 403, message: 'the playback token is for another channel' },
+  CHANNEL_NOT_STARTED: { status: 403, message: 'the channel has not started: it plays only with a preview token' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

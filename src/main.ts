@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.log.level);
-  const origin = new Origin(config, log);
+  const origin = new Origin(config, log, undefined, (line) => process.stderr.write(`${line}\n`));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -49,6 +49,9 @@ async function main(): Promise<void> {
       `  publish:  ffmpeg -re -i INPUT -c:v libx264 -g 60 -c:a aac -f flv ${u.publish}\n` +
       `  OBS:      server ${u.obs.server}  stream key ${u.obs.streamKey}\n` +
       `  playback: ${u.playback}\n  player:   ${u.player}\n`);
+  }
+  if (addr.api !== undefined) {
+    process.stderr.write(`\nREST API: ${origin.urls.apiBase()} (OpenAPI: ${origin.urls.apiBase()}/openapi.json)\n`);
   }
 }
 

@@ -23,6 +23,11 @@ import { loadServerKeys, type ServerKeys } from './control/server-secret.js';
 import { PublishAuthorizer } from './control/publish-authorizer.js';
 import { definitionOf } from './control/channel-definition.js';
 import { PublicUrls } from './control/public-urls.js';
+import { EventRecorder } from './control/event-recorder.js';
+import { PlaybackTokens } from './delivery/access/playback-tokens.js';
+import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.js';
+import { OriginRuntime } from './control/origin-runtime.js';
+import { WebhookSender } from './control/webhooks/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -53,9 +58,20 @@ export class Origin {
   /** The control plane's database and keys, open once start() has run. */
   db: Database | undefined;
   keys: ServerKeys | undefined;
+  /** Every event stored (with its webhook outbox rows) and the webhooks delivered, once started. */
+  recorder: EventRecorder | undefined;
+  /** Signs and checks playback tokens (the key comes with the server keys at start). */
+  playbackTokens: PlaybackTokens | undefined;
+  webhooks: WebhookSender | undefined;
+  private api: ApiServer | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline) {
+  /**
+   * `print` shows a person at the console what must never reach the log (the first admin API
+   * token); main passes stderr.
+   */
+  constructor(private readonly config: Config, private readonly log: Logger, createPipeline: PipelineFactory = nativePipeline,
+    private readonly print: (line: string) => void = () => {}) {
     const mb = 1024 * 1024;
     this.disk = new DiskSpaceGuard({
       dataDir: config.dataDir, minFreeBytes: config.storage.minFreeMb * mb, resumeMarginBytes: config.storage.resumeMarginMb * mb,
@@ -93,13 +109,34 @@ export class Origin {
     } while (cursor);
   }
 
+  /** The REST control API on its own port, over the database and this origin's channels. */
+  private async startApi(db: Database): Promise<void> {
+    const c = this.config, keys = this.keys!, logger = this.log.child({ component: 'api' });
+    await ensureAdminToken({ db, keys, configured: c.api.adminToken, logger, print: this.print });
+    const runtime = new OriginRuntime({
+      config: c, channels: this.channels, tokens: this.playbackTokens!, logger,
+      publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
+    });
+    this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders });
+    this.addresses.api = await this.api.listen(c.api.host, c.api.port);
+  }
+
   async start(): Promise<OriginAddresses> {
     const c = this.config;
     await mkdir(c.dataDir, { recursive: true });
     await this.disk.start();
     this.keys = await loadServerKeys({ secret: c.secret, playbackTokenSecret: c.playback.tokenSecret, dataDir: c.dataDir });
+    this.playbackTokens = new PlaybackTokens(this.keys.playbackTokens);
+    this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
     await this.loadApiChannels(db);
+    const w = c.webhooks;
+    this.webhooks = new WebhookSender({ outbox: db.outbox, logger: this.log.child({ component: 'webhooks' }),
+      timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency });
+    this.webhooks.start();
+    // Subscribed before anything can emit (restore, publishers), so every event is stored.
+    this.recorder = new EventRecorder({ bus: this.events, db, logger: this.log, sender: this.webhooks });
     // The DVR windows come back before anyone can publish or play; recordings a crash left
     // open are cut at their last whole part and closed.
     await this.channels.restore();
@@ -119,6 +156,7 @@ export class Origin {
       }
     }
     for (const { name, server } of this.http) this.addresses[name] = await server.listen();
+    if (c.api.enabled) await this.startApi(db);
     if (c.rtmp.enabled) {
       const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
         streamKeys: { repo: db.streamKeys, hash: this.keys.streamKeys } });
@@ -135,10 +173,15 @@ export class Origin {
   /** Stops ingest first (publishers flush their last part), then channels, then delivery. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // The API first: no operator action may reach channels that are closing.
+      await this.api?.close();
       this.sweeper?.stop();
       await this.rtmp?.close();
       await this.channels.close();
       this.disk.stop();
+      // After the channels: their last events (recording.ready) are stored before the database closes.
+      await this.recorder?.close();
+      await this.webhooks?.close();
       for (const { server } of [...this.http].reverse()) await server.close();
       await this.db?.close();
     })();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolveLadder } from '../media/transcode/ladder.js';
+import { isIpOrCidr } from '../ingest/allow-list.js';
 
 /**
  * The one config schema: defaults, validation and (through the README table) documentation.
@@ -41,7 +42,7 @@ const rungRef = z.union([z.string().min(1), rungSchema]);
  * 'mobile' or one of transcode.ladders), a slash list of rung presets ('720p/480p/360p'), or
  * { rungs: [...preset names or custom rungs], keepSource }.
  */
-const transcodeValue = z.union([
+export const transcodeValue = z.union([
   z.string().min(1),
   z.object({ rungs: z.array(rungRef).min(1).max(8), keepSource: z.boolean().default(true) }).strict(),
 ]);
@@ -105,7 +106,7 @@ export const channelSchema = z.object({
   /** `required`: playlists, parts and segments need a signed playback token (?token=…). */
   playbackTokens: z.enum(['none', 'required']).default('none'),
   /** Addresses or CIDR blocks a publisher may connect from; empty: anywhere. */
-  ipAllowList: z.array(z.string().min(1).max(64)).max(256).default([]),
+  ipAllowList: z.array(z.string().min(1).max(64).refine(isIpOrCidr, { message: 'not an IP address or CIDR block' })).max(256).default([]),
 }).strict();
 
 export const configSchema = z.object({

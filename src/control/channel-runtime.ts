@@ -31,7 +31,12 @@ export interface StaticChannel {
   record: boolean;
   dvrWindowSec: number | null;
   retentionHours: number | null;
+  /** The config's `transcode` value as written (see transcodeValue in src/config/schema.ts). */
   transcode: unknown;
+  autoStart: boolean;
+  /** The config's `playbackTokens`. */
+  playbackTokenPolicy: ChannelRecord['playbackTokenPolicy'];
+  ipAllowList: string[];
 }
 
 export interface PublishSession {

@@ -45,7 +45,8 @@ export class OriginRuntime implements ChannelRuntime {
   staticChannels(): StaticChannel[] {
     return this.o.config.channels.map((c) => ({
       id: c.id, latencyMode: c.latencyMode, record: c.record, dvrWindowSec: c.dvrWindowSec ?? null,
-      retentionHours: c.retentionHours ?? null, transcode: c.transcode,
+      retentionHours: c.retentionHours ?? null, transcode: c.transcode, autoStart: c.autoStart, playbackTokenPolicy: c.playbackTokens,
+      ipAllowList: c.ipAllowList,
     }));
   }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../media/channel-registry.js';
-import { allowed } from '../media/channel-registry.js';
+import { allowed } from '../ingest/allow-list.js';
 import type { PublishDecision, PublishRequest } from '../ingest/rtmp/index.js';
 import type { StreamKeyRepository } from '../db/repository.js';
 import type { KeyedHash } from '../db/keyed-hash.js';

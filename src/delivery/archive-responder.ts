@@ -130,8 +130,10 @@ export class ArchiveResponder {
   }
 
   /** `/live/<ch>/archive/sessions.json`: each publish session with its start, end and playlist URL. */
-  async sessions(ch: Channel): Promise<OriginReply> {
+  async sessions(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     const archive = this.archiveOf(ch);
+    // The playlist URLs carry the request's query (a playback token) like a playlist's URIs.
+    const q = parseDirectives(req.query).querySuffix;
     const list = (await archive.sessions.list()).map((s) => {
       const from = Math.floor(s.startMs / 1000);
       const to = s.endMs === undefined ? 'now' : String(Math.ceil(s.endMs / 1000));
@@ -139,9 +141,9 @@ export class ArchiveResponder {
         startedAt: new Date(s.startMs).toISOString(),
         endedAt: s.endMs === undefined ? null : new Date(s.endMs).toISOString(),
         live: s.endMs === undefined,
-        playlist: `/live/${ch.id}/archive/${from}-${to}.m3u8`,
+        playlist: `/live/${ch.id}/archive/${from}-${to}.m3u8${q}`,
         /** Every archived rendition of the session (the ladder's rungs too). */
-        multivariant: `/live/${ch.id}/archive/${from}-${to}/index.m3u8`,
+        multivariant: `/live/${ch.id}/archive/${from}-${to}/index.m3u8${q}`,
       };
     });
     return {

@@ -10,11 +10,20 @@ import { ArchiveResponder } from './archive-responder.js';
 import { ThumbnailResponder } from './thumbnail-responder.js';
 import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.js';
 import type { OriginReply, OriginRequest } from './types.js';
+import { PlaybackGate, type ChannelAccess } from './access/playback-gate.js';
+import type { PlaybackTokens } from './access/playback-tokens.js';
+
+export type { ChannelAccess };
 
 export interface ChannelLookup {
   get(id: string): Channel | undefined;
   /** A channel's thumbnails and previews, when it has them on. */
   thumbnails?(id: string): ChannelThumbnails | undefined;
+  /**
+   * What a channel asks of viewers now (playback tokens, preview); undefined or absent: nothing.
+   * Called on every /live/<channel>/… request, so it must be cheap.
+   */
+  access?(id: string): ChannelAccess | undefined;
 }
 
 /** Headers every response carries so browsers on other origins can play (CA-03). */
@@ -56,8 +65,14 @@ export class OriginHandler {
   private readonly player = new PlayerAssets();
   private readonly archive = new ArchiveResponder();
   private readonly thumbnails: ThumbnailResponder;
+  private readonly gate: PlaybackGate;
 
-  constructor(private readonly channels: ChannelLookup, private readonly log: Logger) {
+  /**
+   * `tokens` checks the playback tokens of channels whose access() asks for them
+   * (docs/playback-tokens.md); without it such channels refuse every token (fail closed).
+   */
+  constructor(private readonly channels: ChannelLookup, private readonly log: Logger, private tokens?: PlaybackTokens) {
+    this.gate = new PlaybackGate((id) => this.channels.access?.(id), () => this.tokens, log);
     this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id), Date.now, (ch, w) => this.playlists.playlistConfig(ch, w, 'source'));
     this.media = new MediaResponder(
       (w) => {
@@ -69,6 +84,11 @@ export class OriginHandler {
   }
 
   private readonly channelOfWindow = new WeakMap<object, Channel>();
+
+  /** Gives the token key after construction (a composition root that loads its server keys at start). */
+  usePlaybackTokens(tokens: PlaybackTokens): void {
+    this.tokens = tokens;
+  }
 
   async handle(req: OriginRequest): Promise<OriginReply> {
     let reply: OriginReply;
@@ -105,6 +125,12 @@ export class OriginHandler {
     if (path === '/healthz') {
       return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from('{"status":"ok"}') };
     }
+    // Every /live/<channel>/… route, before any work (a blocking request is refused before it waits).
+    const gate = this.gate.check(req);
+    if (gate) {
+      const refused = await gate;
+      if (refused) return refused;
+    }
     let m: RegExpExecArray | null;
     if ((m = ROUTES.multivariant.exec(path))) return this.playlists.multivariant(req, this.channel(m[1]));
     if ((m = ROUTES.media.exec(path))) {
@@ -119,7 +145,7 @@ export class OriginHandler {
     if ((m = ROUTES.archivePlaylist.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3]);
     if ((m = ROUTES.archiveMultivariant.exec(path))) return this.archive.multivariant(req, this.channel(m[1]), m[2], m[3]);
     if ((m = ROUTES.archiveRendition.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3], m[4], '../');
-    if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(this.channel(m[1]));
+    if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(req, this.channel(m[1]));
     if ((m = ROUTES.archiveSegment.exec(path))) return this.archive.segment(req, this.channel(m[1]), m[2], m[3], Number(m[4]));
     if ((m = ROUTES.archiveInit.exec(path))) return this.archive.init(req, this.channel(m[1]), m[2], Number(m[3]));
     const thumbnails = this.thumbnails.route(req, path, (id) => this.channel(id));

@@ -39,7 +39,7 @@ export class ThumbnailResponder {
   /** The reply when `path` is one of these routes, else undefined. */
   route(req: OriginRequest, path: string, channel: (id: string) => Channel): Promise<OriginReply> | undefined {
     let m: RegExpExecArray | null;
-    if ((m = ROUTES.latest.exec(path))) return this.latest(channel(m[1]));
+    if ((m = ROUTES.latest.exec(path))) return this.latest(req, channel(m[1]));
     if ((m = ROUTES.byTime.exec(path))) return this.byTime(channel(m[1]), Number(m[2]));
     if ((m = ROUTES.liveTrack.exec(path))) return this.liveTrack(req, channel(m[1]));
     if ((m = ROUTES.liveImages.exec(path))) return this.liveImages(req, channel(m[1]));
@@ -55,7 +55,7 @@ export class ThumbnailResponder {
   }
 
   /** `/live/<ch>/thumbnail.jpg`: the newest, cached briefly like a playlist; Content-Location names its immutable URL. */
-  private async latest(ch: Channel): Promise<OriginReply> {
+  private async latest(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     const th = this.thumbnails(ch);
     const pic = th.latest();
     if (!pic) throw new OriginError('NO_THUMBNAIL', ch.id);
@@ -63,7 +63,7 @@ export class ThumbnailResponder {
       'content-type': JPEG, 'cache-control': cachePolicy.playlist(targetDuration(ch)),
       'last-modified': new Date(pic.timeMs).toUTCString(),
     };
-    if (th.stored) headers['content-location'] = `/live/${ch.id}/thumbnails/${pic.timeMs}.jpg`;
+    if (th.stored) headers['content-location'] = `/live/${ch.id}/thumbnails/${pic.timeMs}.jpg${parseDirectives(req.query).querySuffix}`;
     return { status: 200, headers, body: pic.data };
   }
 

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChannelConfig, Config } from '../config/schema.js';
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
+import { parseAllowList } from '../ingest/allow-list.js';
 import { Channel, type PipelineFactory, type TranscodeProfile } from './channel.js';
 import { resolveLadder } from './transcode/ladder.js';
 import { latencyProfile } from './latency-profile.js';
@@ -55,32 +56,6 @@ export interface ChannelAccess {
   tokenRequired: boolean;
   /** The session is in preview: only preview tokens play. */
   preview: boolean;
-}
-
-/** Parses an allow-list of addresses and CIDR blocks; throws on a malformed entry. */
-export function parseAllowList(entries: readonly string[]): BlockList | undefined {
-  if (entries.length === 0) return undefined;
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr, bits, extra] = e.split('/');
-    const family = isIP(addr);
-    if (family === 0 || extra !== undefined) throw new Error(`ipAllowList: "${e}" is not an address or CIDR block`);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (bits === undefined) { list.addAddress(addr, type); continue; }
-    const prefix = Number(bits);
-    if (!/^\d{1,3}$/.test(bits) || prefix > (family === 4 ? 32 : 128)) throw new Error(`ipAllowList: "${e}" has a bad prefix length`);
-    list.addSubnet(addr, prefix, type);
-  }
-  return list;
-}
-
-/** Whether an address (as a socket reports it, IPv4-mapped IPv6 included) is on the list. */
-export function allowed(list: BlockList | undefined, address: string): boolean {
-  if (!list) return true;
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (v4) return list.check(v4, 'ipv4');
-  const family = isIP(address);
-  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**

@@ -594,7 +594,8 @@ export class Publication implements PublicationSink {
     const describe = (ts: readonly TrackInfo[]) => ts.map((t) => (t.kind === 'video' ? `${t.width}x${t.height} ${avcCodecString(t.codecConfig)}` : aacCodecString(t.codecConfig))).join(' + ');
     this.channel.reportError('CODEC_CHANGED', `the publisher changed its codec configuration mid-stream (${describe(this.channel.sourceTracks)} ▶ ${describe(tracks)}); a new init segment follows a discontinuity`);
     this.restarting = (async () => {
-      while (this.nextTracks && !this.closed) {
+      // A publisher that leaves during the restart still gets what it sent before leaving packaged.
+      while (this.nextTracks && (!this.closed || this.held.length > 0)) {
         const next = this.nextTracks;
         this.nextTracks = undefined;
         const old = this.pipeline;
@@ -610,7 +611,7 @@ export class Publication implements PublicationSink {
           out.pendingDiscontinuity = true;
         }
         await Promise.all(this.outputs.slice(1).map((o) => o.archive?.close()));
-        if (this.closed) break;
+        if (this.closed && this.held.length === 0) break;
         this.initId = this.channel.newInitId();
         this.start(next, this.channel.nextMsn);
       }
@@ -618,12 +619,15 @@ export class Publication implements PublicationSink {
       this.restarting = undefined;
       const held = this.held;
       this.held = [];
-      for (const au of held) this.write(au);
+      for (const au of held) this.feed(au);
     });
   }
 
   write(au: AccessUnit): void {
-    if (this.closed) return;
+    if (!this.closed) this.feed(au);
+  }
+
+  private feed(au: AccessUnit): void {
     if (this.restarting) {
       // A restart takes milliseconds; past this bound the publisher's frames are dropped, not stored.
       if (this.held.length < MAX_HELD_DURING_RESTART) this.held.push(au);

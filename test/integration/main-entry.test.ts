@@ -18,10 +18,12 @@ t.test('main: --config FILE starts the origin, prints the URLs a person needs, a
     channels: [{ id: 'show', streamKey: 'show-key-123', latencyMode: 'low' }],
   }));
   const p = spawn(process.execPath, [MAIN, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
+  let err = '', out = '';
   p.stderr!.setEncoding('utf8');
+  p.stdout!.setEncoding('utf8');
+  p.stdout!.on('data', (d: string) => { out += d; });
   const printed = new Promise<string>((res, rej) => {
-    p.stderr!.on('data', (d: string) => { err += d; if (/player: +\S+\n/.test(err)) res(err); });
+    p.stderr!.on('data', (d: string) => { err += d; if (/player: +\S+\n[\s\S]*REST API: \S+/.test(err)) res(err); });
     p.on('exit', (code) => rej(new Error(`main exited ${code}: ${err}`)));
   });
   const text = await printed;
@@ -37,6 +39,16 @@ t.test('main: --config FILE starts the origin, prints the URLs a person needs, a
   t.equal(page.status, 200);
   t.match(await page.text(), /hls\.min\.js/, 'the player page loads hls.js from the origin');
   t.equal((await fetch(playback)).status, 404, 'nobody publishes yet: 404');
+
+  // The first start prints an admin API token once, on the console and never in the log.
+  const token = /^\s+(sgl_[A-Za-z0-9_-]{43})$/m.exec(text)?.[1];
+  t.ok(token, 'the first admin token is printed');
+  const api = /REST API: (\S+)/.exec(text)![1];
+  const channels = await fetch(`${api}/channels`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(channels.status, 200);
+  t.match(await channels.json(), { items: [{ id: 'show', source: 'config' }] });
+  t.equal((await fetch(`${api}/channels`)).status, 401);
+  t.notOk(out.includes(token!), 'the token is not in the JSON log');
   p.kill('SIGINT');
   const [code] = await once(p, 'exit');
   t.equal(code, 0, 'graceful shutdown');

@@ -17,8 +17,9 @@ const problems = (fn: () => unknown): string[] => {
 
 t.test('defaults: the demo channel, documented ports, ultra-low with 200 ms parts', async (t) => {
   const c = load([]);
-  t.same(c.channels, [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough' }]);
-  t.equal(c.rtmp.port, 1935); t.equal(c.http.port, 8080); t.equal(c.http2.port, 8443);
+  t.same(c.channels, [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
+    autoStart: true, playbackTokens: 'none', ipAllowList: [] }]);
+  t.equal(c.rtmp.port, 1935); t.equal(c.http.port, 8080); t.equal(c.http2.port, 8443); t.equal(c.api.port, 8081);
   t.equal(c.http.server, 'uws');
   t.equal(c.latencyModes['ultra-low'].partTargetSec, 0.2);
   t.equal(c.latencyModes.normal.segmentTargetSec, 6);
@@ -67,4 +68,17 @@ t.test('storage keys: defaults, per-channel overrides, a DVR window longer than 
   const p = problems(() => load([`--channels=[${ch}]`]));
   t.match(p.join('\n'), /channels\.0\.dvrWindowSec: the DVR window \(7200 s\) is longer than the archive retention \(3600 s\)/);
   t.same(problems(() => load([`--channels=[${ch}]`, '--archive.enabled=false'])), [], 'fine without the archive');
+});
+
+t.test('control-plane settings are checked: short secrets, an API port clashing with another, a bad allow-list entry', async (t) => {
+  t.throws(() => load(['--secret=short']), /secret: secret must be at least 32 characters/);
+  t.throws(() => load(['--api.adminToken=tooshort']), /api\.adminToken must be at least 32 characters/);
+  t.throws(() => load(['--api.port=8080']), /ports must differ/);
+  t.throws(() => load(['--playback.tokenSecret=x']), /playback\.tokenSecret must be at least 32 characters/);
+  t.throws(() => load(['--webhooks.retryForHours=2']), /webhooks\.retryForHours/);
+});
+t.test('a malformed allow-list entry in the config is named', async (t) => {
+  files['allow.json'] = JSON.stringify({ channels: [{ id: 'a', streamKey: 'abcdefgh1', ipAllowList: ['10.0.0.0/8', '10.0.0.0/99', 'nope'] }] });
+  t.same(problems(() => load(['--config', 'allow.json'])),
+    ['channels.0.ipAllowList.1: not an IP address or CIDR block', 'channels.0.ipAllowList.2: not an IP address or CIDR block']);
 });

@@ -32,3 +32,24 @@ t.test('a new window starts at the wall clock segment count; MSNs never go back 
   t.ok(later.firstMsns[0] >= a.firstMsns[0] + 30);
   await a.ch.close(); await later.ch.close();
 });
+
+t.test('a publisher leaving during a codec-change restart: what it sent after the change is still packaged', async (t) => {
+  const written: { pipeline: number; dts: number }[] = [];
+  let made = 0;
+  const ch = new Channel({ id: 'r', reconnectWindowMs: 1000, endedRetentionMs: 1000, logger: silentLogger(),
+    profile: latencyProfile('ultra-low', { segmentTargetSec: 2, partTargetSec: 0.2, playlistWindowSec: 20, minSegments: 6 }),
+    createPipeline: () => {
+      const n = ++made;
+      // Closing takes a while (an encoder flushing its backlog), as under load.
+      return { write: (au) => { written.push({ pipeline: n, dts: au.dts }); return true; }, close: () => new Promise((r) => setTimeout(r, 100)) };
+    } });
+  const pub = ch.startPublication('x');
+  pub.setTracks(TRACKS);
+  pub.write({ trackId: 0, dts: 0, pts: 0, keyframe: true, data: Buffer.alloc(1) });
+  pub.setTracks([{ ...TRACKS[0], width: 640, height: 360 } as typeof TRACKS[0], TRACKS[1]]);
+  for (let i = 1; i <= 3; i++) pub.write({ trackId: 0, dts: i * 33, pts: i * 33, keyframe: i === 1, data: Buffer.alloc(1) });
+  await pub.finish('publisher left');
+  t.equal(made, 2, 'the new configuration got its pipeline');
+  t.same(written, [{ pipeline: 1, dts: 0 }, { pipeline: 2, dts: 33 }, { pipeline: 2, dts: 66 }, { pipeline: 2, dts: 99 }]);
+  await ch.close();
+});

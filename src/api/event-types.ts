@@ -1,0 +1,15 @@
+import type { OriginEventName } from '../events.js';
+
+/** Every event type the origin emits (a Record, so a type added to OriginEvents must be listed here). */
+const TYPES: Record<OriginEventName, true> = {
+  'channel.preview': true,
+  'channel.live': true,
+  'channel.reconnected': true,
+  'channel.ended': true,
+  'channel.error': true,
+  'recording.ready': true,
+  'storage.low': true,
+  'storage.ok': true,
+};
+
+export const EVENT_TYPES = Object.keys(TYPES) as OriginEventName[];

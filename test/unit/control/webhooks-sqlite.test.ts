@@ -1,0 +1,12 @@
+/** The webhook suite on SQLite: a new database file in a temp dir for each subtest. */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webhookSuite } from './webhooks-suite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sigma-webhooks-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+webhookSuite(t, { kind: 'sqlite', freshUrl: async () => `sqlite:${join(dir, `db-${++n}`, 'sigma.db')}` });
