@@ -60,9 +60,9 @@ export class Origin {
   keys: ServerKeys | undefined;
   /** Every event stored (with its webhook outbox rows) and the webhooks delivered, once started. */
   recorder: EventRecorder | undefined;
+  webhooks: WebhookSender | undefined;
   /** Signs and checks playback tokens (the key comes with the server keys at start). */
   playbackTokens: PlaybackTokens | undefined;
-  webhooks: WebhookSender | undefined;
   private api: ApiServer | undefined;
   private closing: Promise<void> | undefined;
 
