@@ -96,7 +96,9 @@ class Transcoder {
   struct Rung;
 
   void DecodeLoop();
-  void Deliver(AVFrame* frame, int64_t dts);  // hands one decoded frame to every rung
+  void Deliver(AVFrame* frame, int64_t dts);  // scales one decoded frame for every rung and queues it
+  AVFrame* Scale(Rung& r, const AVFrame* in);  // decoder thread: into a spare picture of the rung, or null
+  void StopRung(Rung& r, const std::string& code, const std::string& message);  // either thread
   void DeliverAudio(const Input& in);
   void EndRungs();
   void RungLoop(Rung& r);
