@@ -118,6 +118,7 @@ async function originChild(): Promise<void> {
     rtmp: { enabled: false, port: 0 },
     http: { host: '127.0.0.1', port: 0, server: opts.server },
     http2: { enabled: false },
+    api: { enabled: false }, // the media path only; several of these run side by side
     dataDir,
     dvr: { windowSec: opts.windowSec },
     log: { level: 'silent' },

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     http: { host: '127.0.0.1', port: 0, server: opts.server },
     http2: { enabled: opts.http2, host: '127.0.0.1', port: 0, cleartextPort: 0,
       ...(opts.certFile ? { certFile: opts.certFile, keyFile: opts.keyFile } : {}) },
+    api: { enabled: false }, // the media path only; several of these run side by side
     dataDir,
     log: { level: 'silent' },
     channels: [{ id: opts.channel, streamKey: 'bench-fake-key', latencyMode: 'ultra-low' }],

@@ -90,19 +90,33 @@ export class OriginHandler {
     this.tokens = tokens;
   }
 
-  async handle(req: OriginRequest): Promise<OriginReply> {
-    let reply: OriginReply;
+  /**
+   * A reply, synchronously when nothing has to be waited for (a part or playlist that exists:
+   * most requests), so that an adapter can answer inside the transport's own callback without
+   * promise machinery; a promise when the request waits (blocking reload, preload hint, disk).
+   */
+  handle(req: OriginRequest): OriginReply | Promise<OriginReply> {
+    let routed: OriginReply | Promise<OriginReply>;
     try {
-      reply = await this.route(req);
+      routed = this.route(req);
     } catch (err) {
-      if (err instanceof OriginError) {
-        reply = replyForError(err, cachePolicy.playlistError(FALLBACK_TD));
-      } else {
-        this.log.error({ err, path: req.path }, 'request failed');
-        reply = { status: 500, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-          body: Buffer.from('{"error":{"code":"INTERNAL","message":"internal error"}}') };
-      }
+      return this.finish(req, this.errorReply(err, req));
     }
+    if (routed instanceof Promise) {
+      return routed.then((r) => this.finish(req, r), (err: unknown) => this.finish(req, this.errorReply(err, req)));
+    }
+    return this.finish(req, routed);
+  }
+
+  private errorReply(err: unknown, req: OriginRequest): OriginReply {
+    if (err instanceof OriginError) return replyForError(err, cachePolicy.playlistError(FALLBACK_TD));
+    this.log.error({ err, path: req.path }, 'request failed');
+    return { status: 500, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: Buffer.from('{"error":{"code":"INTERNAL","message":"internal error"}}') };
+  }
+
+  /** What every reply gets: CORS, and for HEAD the headers without the body. */
+  private finish(req: OriginRequest, reply: OriginReply): OriginReply {
     Object.assign(reply.headers, reply.status === 204 ? PREFLIGHT : CORS);
     if (req.method === 'HEAD') {
       // HEAD: the same headers, no body; the length is known unless the body is a stream.
@@ -114,7 +128,7 @@ export class OriginHandler {
     return reply;
   }
 
-  private async route(req: OriginRequest): Promise<OriginReply> {
+  private route(req: OriginRequest): OriginReply | Promise<OriginReply> {
     if (req.method === 'OPTIONS') return { status: 204, headers: {} };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const r = errorReply('METHOD_NOT_ALLOWED', 'no-store');
@@ -127,20 +141,23 @@ export class OriginHandler {
     }
     // Every /live/<channel>/… route, before any work (a blocking request is refused before it waits).
     const gate = this.gate.check(req);
-    if (gate) {
-      const refused = await gate;
-      if (refused) return refused;
-    }
+    if (gate instanceof Promise) return gate.then((refused) => refused ?? this.dispatch(req, path));
+    if (gate) return gate;
+    return this.dispatch(req, path);
+  }
+
+  private dispatch(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
     let m: RegExpExecArray | null;
+    if ((m = ROUTES.part.exec(path))) {
+      return this.media.part(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]), Number(m[4]));
+    }
+    // index.m3u8 also matches the media route: the multivariant playlist first.
     if ((m = ROUTES.multivariant.exec(path))) return this.playlists.multivariant(req, this.channel(m[1]));
     if ((m = ROUTES.media.exec(path))) {
       const ch = this.channel(m[1]);
       return this.playlists.media(req, ch, this.rendition(ch, m[2]));
     }
     if ((m = ROUTES.init.exec(path))) return this.media.init(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
-    if ((m = ROUTES.part.exec(path))) {
-      return this.media.part(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]), Number(m[4]));
-    }
     if ((m = ROUTES.segment.exec(path))) return this.media.segment(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
     if ((m = ROUTES.archivePlaylist.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3]);
     if ((m = ROUTES.archiveMultivariant.exec(path))) return this.archive.multivariant(req, this.channel(m[1]), m[2], m[3]);

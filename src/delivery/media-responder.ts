@@ -93,24 +93,22 @@ export class MediaResponder {
    * A part: sent at once when it exists; when it is the part the playlist hints next, the
    * request is held until the part is complete and then sent at full speed (§6.2.6, PHS-01/02).
    */
-  async part(req: OriginRequest, r: Rendition, msn: number, index: number): Promise<OriginReply> {
+  part(req: OriginRequest, r: Rendition, msn: number, index: number): OriginReply | Promise<OriginReply> {
     const w = r.window;
-    let part = w.part(msn, index);
-    if (!part) {
-      const td = this.targetDurationSec(w);
-      if (!isHinted(w, msn, index, this.segmentTargetMs(w))) {
-        return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
-      }
-      const result = await w.waitFor(msn, index, 3 * td * 1000, req.signal);
-      if (result === 'aborted') throw new OriginError('NOT_FOUND');
-      part = w.part(msn, index);
-      // The segment closed before reaching this index: the hinted part was abandoned (PHS-04).
-      if (!part) {
-        return result === 'timeout' ? errorReply('BLOCK_TIMEOUT', cachePolicy.noStore)
-          : errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
-      }
+    const part = w.part(msn, index);
+    if (part) return whole(req, [part.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
+    const td = this.targetDurationSec(w);
+    if (!isHinted(w, msn, index, this.segmentTargetMs(w))) {
+      return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
     }
-    return whole(req, [part.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
+    return w.waitFor(msn, index, 3 * td * 1000, req.signal).then((result) => {
+      if (result === 'aborted') throw new OriginError('NOT_FOUND');
+      const done = w.part(msn, index);
+      if (done) return whole(req, [done.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
+      // The segment closed before reaching this index: the hinted part was abandoned (PHS-04).
+      return result === 'timeout' ? errorReply('BLOCK_TIMEOUT', cachePolicy.noStore)
+        : errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
+    });
   }
 
   /**

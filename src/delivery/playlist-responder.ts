@@ -28,6 +28,7 @@ const INT = /^(0|[1-9]\d{0,15})$/;
 /** Parses delivery directives (§6.2.5) from a raw query string; malformed values are 400. */
 export function parseDirectives(query: string): Directives {
   const d: Directives = { skip: 'NO', querySuffix: '' };
+  if (query === '') return d;
   const kept: string[] = [];
   for (const pair of query.split('&')) {
     if (pair === '') continue;
@@ -134,45 +135,58 @@ export class PlaylistResponder {
     return this.constants(channel, window).targetDurationSec;
   }
 
-  async media(req: OriginRequest, channel: Channel, rendition: Rendition): Promise<OriginReply> {
+  /** A media playlist: synchronous unless the request has to wait (first segment, blocking reload). */
+  media(req: OriginRequest, channel: Channel, rendition: Rendition): OriginReply | Promise<OriginReply> {
     const d = parseDirectives(req.query);
     const window = rendition.window;
-    const hasParts = channel.profile.advertisedPartTargetSec !== undefined;
-    const blocking = d.msn !== undefined && !window.ended;
-
     // hls.js needs at least one complete segment (HJ-02); a playlist is first offered then.
     if (!window.lastCompleteSegment && !window.ended) {
       const first = window.segments[0];
       const waitMs = 3 * channel.profile.segmentTargetSec * 1000 + 2000;
-      const r = first ? await window.waitFor(first.msn, -1, waitMs, req.signal) : 'timeout';
-      if (r === 'aborted') throw new OriginError('BLOCK_TIMEOUT');
-      if (!window.lastCompleteSegment) return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
+      if (!first) return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
+      return window.waitFor(first.msn, -1, waitMs, req.signal).then((r) => {
+        if (r === 'aborted') throw new OriginError('BLOCK_TIMEOUT');
+        if (!window.lastCompleteSegment) return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
+        return this.afterFirstSegment(req, d, channel, rendition);
+      });
     }
-    const cfg = this.playlistConfig(channel, window, rendition.name);
-    const td = cfg.targetDurationSec;
+    return this.afterFirstSegment(req, d, channel, rendition);
+  }
 
-    if (blocking) {
-      const last = window.segments[window.segments.length - 1];
-      // "Last Media Segment" read as the parent of the newest part, which serves hls.js's CDN
-      // tune-in that may legitimately ask a little ahead (LLHLS.md HJ-11, ambiguity (a)).
-      if (d.msn! > last.msn + 2) return errorReply('MSN_TOO_FAR', cachePolicy.blockingPlaylistError(td));
-      let target: [number, number];
-      if (hasParts) {
-        const part = d.part ?? 0; // _HLS_msn alone ▶ part 0 of that msn (docs/adr/002).
-        const limit = cfg.partTargetSec! < 1 ? Math.floor(3 / cfg.partTargetSec!) : 3;
-        const perSegment = Math.max(1, Math.round(cfg.targetDurationSec / cfg.partTargetSec!));
-        const lastIndex = last.parts.length - 1;
-        const ahead = (d.msn! - last.msn) * perSegment + part - lastIndex;
-        if (ahead > limit) return errorReply('PART_TOO_FAR', cachePolicy.blockingPlaylistError(td));
-        target = [d.msn!, part];
-      } else {
-        target = [d.msn!, -1]; // no parts: wait for the complete segment (§6.2.5.2)
-      }
-      const r = await window.waitFor(target[0], target[1], 3 * td * 1000, req.signal);
+  private afterFirstSegment(req: OriginRequest, d: Directives, channel: Channel, rendition: Rendition): OriginReply | Promise<OriginReply> {
+    const window = rendition.window;
+    const cfg = this.playlistConfig(channel, window, rendition.name);
+    if (d.msn === undefined || window.ended) return this.render(req, d, channel, rendition, false);
+    const td = cfg.targetDurationSec;
+    const last = window.segments[window.segments.length - 1];
+    // "Last Media Segment" read as the parent of the newest part, which serves hls.js's CDN
+    // tune-in that may legitimately ask a little ahead (LLHLS.md HJ-11, ambiguity (a)).
+    if (d.msn > last.msn + 2) return errorReply('MSN_TOO_FAR', cachePolicy.blockingPlaylistError(td));
+    let target: [number, number];
+    if (channel.profile.advertisedPartTargetSec !== undefined) {
+      const part = d.part ?? 0; // _HLS_msn alone ▶ part 0 of that msn (docs/adr/002).
+      const limit = cfg.partTargetSec! < 1 ? Math.floor(3 / cfg.partTargetSec!) : 3;
+      const perSegment = Math.max(1, Math.round(cfg.targetDurationSec / cfg.partTargetSec!));
+      const lastIndex = last.parts.length - 1;
+      const ahead = (d.msn - last.msn) * perSegment + part - lastIndex;
+      if (ahead > limit) return errorReply('PART_TOO_FAR', cachePolicy.blockingPlaylistError(td));
+      target = [d.msn, part];
+    } else {
+      target = [d.msn, -1]; // no parts: wait for the complete segment (§6.2.5.2)
+    }
+    // Already there (a client catching up): answered now, like a non-blocking request.
+    if (window.has(target[0], target[1])) return this.render(req, d, channel, rendition, true);
+    return window.waitFor(target[0], target[1], 3 * td * 1000, req.signal).then((r) => {
       if (r === 'timeout') return errorReply('BLOCK_TIMEOUT', cachePolicy.noStore);
       if (r === 'aborted' || r === 'gone') throw new OriginError('CHANNEL_NOT_LIVE');
-    }
+      return this.render(req, d, channel, rendition, true);
+    });
+  }
 
+  private render(req: OriginRequest, d: Directives, channel: Channel, rendition: Rendition, blocking: boolean): OriginReply {
+    const window = rendition.window;
+    const cfg = this.playlistConfig(channel, window, rendition.name);
+    const hasParts = channel.profile.advertisedPartTargetSec !== undefined;
     const skip = window.ended ? 'NO' : d.skip;
     // The view is only built on a cache miss: one render per window version, however many wait.
     const state = this.state(window);
@@ -186,6 +200,7 @@ export class PlaylistResponder {
           .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
       }, cfg, { skip, querySuffix: d.querySuffix }, state.blocks);
     });
+    const td = cfg.targetDurationSec;
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);
     return playlistReply(req, () => rendered.text, () => rendered.gzip, cache, rendered.lastModified);
   }

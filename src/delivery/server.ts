@@ -9,8 +9,12 @@ import type { CancelSignal } from '../cancellation.js';
  * body pieces) written once so the three adapters only differ in how bytes reach the socket.
  */
 
-/** The one transport-free handler every adapter calls (OriginHandler.handle, or a fake in tests). */
-export type Handle = (req: OriginRequest) => Promise<OriginReply>;
+/**
+ * The one transport-free handler every adapter calls (OriginHandler.handle, or a fake in tests).
+ * It answers synchronously when it can (uWS then replies inside its own request callback) and
+ * with a promise when the request has to wait.
+ */
+export type Handle = (req: OriginRequest) => OriginReply | Promise<OriginReply>;
 
 /** An HTTP listener around a {@link Handle}. Constructors do no I/O. */
 export interface HttpServerAdapter {
@@ -70,20 +74,49 @@ export function originRequest(method: string, path: string, query: string,
 /** Calls handle, turning a throw (or a rejected promise) into the 500 JSON reply and one log line. */
 export async function callHandle(handle: Handle, req: OriginRequest, log: Logger): Promise<OriginReply> {
   try {
-    const reply = await handle(req);
-    if (!reply || typeof reply.status !== 'number') throw new Error('handle returned no reply');
-    return reply;
+    return checkedReply(await handle(req), req, log);
   } catch (err) {
-    log.error({ err, method: req.method, path: req.path }, 'handler threw');
-    return internalErrorReply();
+    return handlerFailed(err, req, log);
   }
+}
+
+/**
+ * The synchronous half of callHandle: a reply, or a promise of one when the handler waits.
+ * Never throws and never rejects.
+ */
+export function callHandleSync(handle: Handle, req: OriginRequest, log: Logger): OriginReply | Promise<OriginReply> {
+  let reply: OriginReply | Promise<OriginReply>;
+  try {
+    reply = handle(req);
+  } catch (err) {
+    return handlerFailed(err, req, log);
+  }
+  if (reply instanceof Promise) return reply.then((r) => checkedReply(r, req, log), (err: unknown) => handlerFailed(err, req, log));
+  return checkedReply(reply, req, log);
+}
+
+function checkedReply(reply: OriginReply, req: OriginRequest, log: Logger): OriginReply {
+  if (reply && typeof reply.status === 'number') return reply;
+  return handlerFailed(new Error('handle returned no reply'), req, log);
+}
+
+function handlerFailed(err: unknown, req: OriginRequest, log: Logger): OriginReply {
+  log.error({ err, method: req.method, path: req.path }, 'handler threw');
+  return internalErrorReply();
 }
 
 /** "200 OK", "404 Not Found", "599" for codes without a reason phrase. */
 export function statusLine(status: number): string {
-  const reason = STATUS_CODES[status];
-  return reason ? `${status} ${reason}` : `${status}`;
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    const reason = STATUS_CODES[status];
+    line = reason ? `${status} ${reason}` : `${status}`;
+    if (STATUS_LINES.size < 100) STATUS_LINES.set(status, line);
+  }
+  return line;
 }
+/** Built once per status: a string per response adds up at tens of thousands a second. */
+const STATUS_LINES = new Map<number, string>();
 
 /**
  * Headers that are the transport's business, not the handler's: framing (the adapter decides
@@ -122,7 +155,10 @@ export interface PreparedReply {
 export function prepareReply(method: string, reply: OriginReply): PreparedReply {
   const headers: [string, string][] = [];
   let declared: number | undefined;
-  for (const [k, v] of Object.entries(reply.headers ?? {})) {
+  const given = reply.headers ?? {};
+  // for…in rather than Object.entries: this runs for every response (no array per header).
+  for (const k in given) {
+    const v = given[k];
     if (v === undefined || v === null) continue;
     const name = k.toLowerCase();
     if (name === 'content-length') {

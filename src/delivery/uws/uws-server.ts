@@ -2,11 +2,11 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import {
-  callHandle, DEFAULT_CLOSE_GRACE_MS, internalErrorReply, originRequest, prepareReply, pumpStream, statusLine,
-  type AdapterOptions, type HttpServerAdapter,
+  callHandleSync, DEFAULT_CLOSE_GRACE_MS, internalErrorReply, prepareReply, pumpStream, statusLine,
+  type AdapterOptions, type HttpServerAdapter, type PreparedReply,
 } from '../server.js';
-import type { OriginRequest } from '../types.js';
-import { Cancellation } from '../../cancellation.js';
+import type { OriginReply, OriginRequest } from '../types.js';
+import { Cancellation, type CancelSignal } from '../../cancellation.js';
 
 const noop = () => undefined;
 
@@ -14,7 +14,12 @@ const noop = () => undefined;
 interface ResponseState {
   /** Set by onAborted: from then on `res` must not be touched (uWS has freed it). */
   aborted: boolean;
-  controller: Cancellation;
+  /** Made when the handler first asks for the request's signal. */
+  controller?: Cancellation;
+  /** The request's headers, copied before a handler that waits gets to read them. */
+  headers?: Map<string, string>;
+  /** Inside uWS's request callback, where uWS has corked the socket already. */
+  corked: boolean;
   /** Resolves the current backpressure wait early when the client goes away. */
   wake?: () => void;
 }
@@ -98,56 +103,80 @@ export class UwsServer implements HttpServerAdapter {
   }
 
   private onRequest(res: HttpResponse, req: HttpRequest): void {
-    // Everything from req now: it is stack-allocated and gone after this callback returns.
-    const method = req.getMethod().toUpperCase();
-    const path = req.getUrl();
-    const query = req.getQuery() ?? '';
-    const headers = new Map<string, string>();
-    req.forEach((k, v) => {
-      const prev = headers.get(k);
-      headers.set(k, prev === undefined ? v : `${prev}, ${v}`);
-    });
-    const st: ResponseState = { aborted: false, controller: new Cancellation() };
+    const st: ResponseState = { aborted: false, corked: true };
+    const request = new UwsRequest(req, st);
+    const reply = callHandleSync(this.opts.handle, request, this.log);
+    if (reply instanceof Promise) {
+      st.headers = copyHeaders(req);
+      st.corked = false;
+      this.watch(res, st);
+      this.track(reply.then((r) => this.send(res, st, request.method, r)), st, res, request.path);
+      return;
+    }
+    // Answered inside uWS's callback (already corked): no promise, no abort handler, unless the
+    // socket cannot take the whole body now.
+    const pending = this.sendSafely(res, st, request.method, reply, request.path);
+    st.corked = false;
+    if (pending) {
+      st.headers = copyHeaders(req); // a stream body may still read the request's headers later
+      this.watch(res, st);
+      this.track(pending, st, res, request.path);
+    }
+  }
+
+  /** The abort handler a response needs before its request callback returns unanswered. */
+  private watch(res: HttpResponse, st: ResponseState): void {
     res.onAborted(() => {
       st.aborted = true;
-      st.controller.abort();
+      st.controller?.abort();
       const wake = st.wake;
       st.wake = undefined;
       wake?.();
       // Make sure the continuations of what the abort settled run now, not at some later event.
       setImmediate(noop);
     });
-    const request = originRequest(method, path, query, (n) => headers.get(n), st.controller.signal);
+  }
+
+  /** Counts a response still being written (close() waits for them) and contains its failure. */
+  private track(pending: Promise<void>, st: ResponseState, res: HttpResponse, path: string): void {
     this.inFlight++;
-    this.respond(res, st, request)
-      .catch((err) => {
-        this.log.error({ err, path }, 'response failed');
-        if (!st.aborted) {
-          st.aborted = true;
-          try { res.close(); } catch { /* already gone */ }
-        }
-      })
+    pending
+      .catch((err) => this.failed(err, st, res, path))
       .finally(() => {
         if (--this.inFlight === 0) this.onIdle?.();
       });
   }
 
-  private async respond(res: HttpResponse, st: ResponseState, request: OriginRequest): Promise<void> {
-    const reply = await callHandle(this.opts.handle, request, this.log);
-    const p = prepareReply(request.method, reply);
-    if (st.aborted) {
-      if (p.body.kind === 'stream') void pumpStream(p.body.stream, st.controller.signal, () => undefined);
-      return;
+  private failed(err: unknown, st: ResponseState, res: HttpResponse, path: string): void {
+    this.log.error({ err, path }, 'response failed');
+    if (!st.aborted) {
+      st.aborted = true;
+      try { res.close(); } catch { /* already gone */ }
     }
-    const head = () => {
-      res.writeStatus(statusLine(p.status));
-      for (const [k, v] of p.headers) res.writeHeader(k, v);
-    };
+  }
+
+  /** send() for the synchronous path, where a throw must not escape into uWS's callback. */
+  private sendSafely(res: HttpResponse, st: ResponseState, method: string, reply: OriginReply, path: string): Promise<void> | undefined {
+    try {
+      return this.send(res, st, method, reply);
+    } catch (err) {
+      this.failed(err, st, res, path);
+      return undefined;
+    }
+  }
+
+  /** Writes a reply; undefined when it is all written, a promise while the rest waits for the socket. */
+  private send(res: HttpResponse, st: ResponseState, method: string, reply: OriginReply): Promise<void> | undefined {
+    const p = prepareReply(method, reply);
+    if (st.aborted) {
+      if (p.body.kind === 'stream') void pumpStream(p.body.stream, (st.controller ??= new Cancellation()).signal, () => undefined);
+      return undefined;
+    }
     const body = p.body;
     if (body.kind === 'none') {
       res.cork(() => {
-        head();
-        if (request.method === 'HEAD' || p.status === 204 || p.status === 304 || p.status < 200) {
+        writeHead(res, p);
+        if (method === 'HEAD' || p.status === 204 || p.status === 304 || p.status < 200) {
           if (p.contentLength !== undefined) res.writeHeader('content-length', String(p.contentLength));
           else if (p.headChunked) res.writeHeader('transfer-encoding', 'chunked');
           res.endWithoutBody();
@@ -155,41 +184,40 @@ export class UwsServer implements HttpServerAdapter {
           res.end();
         }
       });
-      return;
+      return undefined;
     }
-    if (body.kind === 'pieces') {
-      await this.sendPieces(res, st, head, body.pieces, p.contentLength ?? 0);
-      return;
-    }
-    await this.sendStream(res, st, head, body.stream, request.path);
+    if (body.kind === 'pieces') return this.sendPieces(res, st, p, body.pieces, 0, p.contentLength ?? 0, false);
+    return this.sendStream(res, st, p, body.stream);
   }
 
   /**
-   * A known-length body sent piece by piece with tryEnd (no concat): uWS announces the total as
-   * Content-Length on the first call and completes the response when the offset reaches it. When
-   * a piece does not fit, the rest is retried from onWritable at the offset uWS reports.
+   * A known-length body sent piece by piece with tryEnd (no concat), from piece `from` on: uWS
+   * announces the total as Content-Length on the first call and completes the response when the
+   * offset reaches it. When a piece does not fit, the rest is retried from onWritable at the
+   * offset uWS reports, and the pieces after it follow once it is through.
    */
-  private async sendPieces(res: HttpResponse, st: ResponseState, head: () => void,
-    pieces: readonly Buffer[], total: number): Promise<void> {
+  private sendPieces(res: HttpResponse, st: ResponseState, p: PreparedReply, pieces: readonly Buffer[],
+    from: number, total: number, headSent: boolean): Promise<void> | undefined {
     if (total === 0) {
-      res.cork(() => { head(); res.end(); });
-      return;
+      res.cork(() => { writeHead(res, p); res.end(); });
+      return undefined;
     }
-    let headSent = false;
-    for (const piece of pieces) {
+    for (let i = from; i < pieces.length; i++) {
+      const piece = pieces[i];
       if (piece.length === 0) continue;
-      if (st.aborted) return;
       let base = 0;
       let ok = false;
       let done = false;
-      res.cork(() => {
-        if (!headSent) { head(); headSent = true; }
+      const write = () => {
+        if (!headSent) { writeHead(res, p); headSent = true; }
         base = res.getWriteOffset();
         [ok, done] = res.tryEnd(piece, total);
-      });
-      if (done) return;
+      };
+      if (st.corked) write();
+      else res.cork(write);
+      if (done) return undefined;
       if (ok) continue;
-      await new Promise<void>((resolve) => {
+      return new Promise<void>((resolve) => {
         st.wake = resolve;
         res.onWritable((offset) => {
           const [ok2, done2] = res.tryEnd(piece.subarray(offset - base), total);
@@ -199,15 +227,16 @@ export class UwsServer implements HttpServerAdapter {
           }
           return ok2;
         });
-      });
+      }).then(() => (st.aborted ? undefined : this.sendPieces(res, st, p, pieces, i + 1, total, true)));
     }
+    return undefined;
   }
 
   /** A stream as chunked transfer: each chunk is written as it arrives; a full socket buffer pauses the reading. */
-  private async sendStream(res: HttpResponse, st: ResponseState, head: () => void,
-    stream: AsyncIterable<Buffer>, path: string): Promise<void> {
+  private async sendStream(res: HttpResponse, st: ResponseState, p: PreparedReply, stream: AsyncIterable<Buffer>): Promise<void> {
+    const head = () => writeHead(res, p);
     let headSent = false;
-    const result = await pumpStream(stream, st.controller.signal, (chunk) => {
+    const result = await pumpStream(stream, (st.controller ??= new Cancellation()).signal, (chunk) => {
       if (st.aborted) return;
       let ok = true;
       res.cork(() => {
@@ -235,7 +264,7 @@ export class UwsServer implements HttpServerAdapter {
       return;
     }
     if (result === 'aborted') return;
-    this.log.error({ err: result.error, path }, 'response stream failed');
+    this.log.error({ err: result.error }, 'response stream failed');
     st.aborted = true;
     if (!headSent) {
       const r = internalErrorReply();
@@ -252,3 +281,46 @@ export class UwsServer implements HttpServerAdapter {
   }
 }
 
+
+/**
+ * The OriginRequest of a uWS request. While the request callback runs, headers are read from
+ * uWS's own request on demand (it is stack-allocated and gone afterwards); a handler that waits
+ * reads the copy the adapter makes before anything was awaited.
+ */
+class UwsRequest implements OriginRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+
+  constructor(private readonly req: HttpRequest, private readonly st: ResponseState) {
+    this.method = req.getMethod().toUpperCase();
+    this.path = req.getUrl();
+    this.query = req.getQuery() ?? '';
+  }
+
+  header(name: string): string | undefined {
+    const n = name.toLowerCase();
+    if (this.st.headers) return this.st.headers.get(n);
+    const v = this.req.getHeader(n);
+    return v === '' ? undefined : v;
+  }
+
+  get signal(): CancelSignal {
+    return (this.st.controller ??= new Cancellation()).signal;
+  }
+}
+
+function writeHead(res: HttpResponse, p: PreparedReply): void {
+  res.writeStatus(statusLine(p.status));
+  for (const [k, v] of p.headers) res.writeHeader(k, v);
+}
+
+/** Every header of the request (repeated names joined as RFC 9110 §5.3 allows). */
+function copyHeaders(req: HttpRequest): Map<string, string> {
+  const headers = new Map<string, string>();
+  req.forEach((k, v) => {
+    const prev = headers.get(k);
+    headers.set(k, prev === undefined ? v : `${prev}, ${v}`);
+  });
+  return headers;
+}

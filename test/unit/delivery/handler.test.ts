@@ -9,7 +9,7 @@ import type { OriginReply } from '../../../src/delivery/types.js';
 function setup(...args: Parameters<typeof fakeChannel>) {
   const f = fakeChannel(...args);
   const handler = new OriginHandler({ get: (id) => (id === 'test' ? f.channel : undefined) }, silentLogger());
-  return { f, handler, get: (path: string, o?: Parameters<typeof request>[1]) => handler.handle(request(path, o)) };
+  return { f, handler, get: async (path: string, o?: Parameters<typeof request>[1]) => handler.handle(request(path, o)) };
 }
 const json = async (r: OriginReply) => JSON.parse(await bodyText(r.body));
 const tick = () => new Promise((r) => setImmediate(r));

@@ -45,7 +45,7 @@ function setup(o: { previews?: boolean } = {}) {
   let mediaMs = 0, base = 0;
   return {
     f, th, handler,
-    get: (path: string, headers?: Record<string, string>) => handler.handle(request(path, { headers })),
+    get: async (path: string, headers?: Record<string, string>) => handler.handle(request(path, { headers })),
     /** Plays `ms` more media: parts as the pipeline cuts them, keyframes to the thumbnailer at the parts' wall-clock times. */
     async play(ms: number) {
       for (const end = mediaMs + ms; mediaMs < end; mediaMs += 200) {

@@ -112,7 +112,7 @@ async function rig(t: Test, o: { tokens?: boolean } = {}): Promise<Rig> {
     catchupVtt: `/live/test/archive/${from}-${to}.vtt`,
   };
   const withToken = (path: string, token: string) => `${path}${path.includes('?') ? '&' : '?'}token=${token}`;
-  return { f, access, tokens, handler, tk, routes, withToken, get: (path, ro) => handler.handle(request(path, ro)) };
+  return { f, access, tokens, handler, tk, routes, withToken, get: async (path, ro) => handler.handle(request(path, ro)) };
 }
 
 async function expectRefused(t: Test, r: OriginReply, status: number, code: string, what: string): Promise<void> {
