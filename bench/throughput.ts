@@ -4,13 +4,16 @@
  * with nginx (1 and 2 workers) serving the same bytes from files as the yardstick.
  *
  *   node dist/bench/throughput.js [--connections 100] [--duration 10] [--warmup 3]
- *        [--only <substring of a case name>] [--pin true] [--h1tools autocannon,h2load]
+ *        [--only <substring of a case name>] [--pin true] [--h1tools autocannon,h2load] [--rounds 1]
  *
  * Load: autocannon (HTTP/1.1) and h2load (HTTP/2; also HTTP/1.1 with --h1 as a cross-check,
  * because autocannon is a single Node thread). With --pin (default), servers run on CPU 0 and
  * the load generator on CPU 1 (taskset); nginx with 2 workers gets CPUs 0-1 and so shares CPU 1
  * with the load generator. The origin is bench/fake-origin.ts (src/origin.ts with a fake
  * pipeline holding 100 parts of 25 000 bytes, nothing published during the runs).
+ * With --rounds N every cell is measured N times, the cells alternating within each round so that
+ * the machine's drift hits every server alike; a row reports the median rate (and the p50/p99 of
+ * that median run) with every run's rate beside it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,14 +21,16 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkChild, flags, freePort, median, pct, report, round, ROOT, sleep, tmpDir, type IpcChild } from './common.js';
 
-const opts = flags({ connections: 100, duration: 10, warmup: 3, only: '', pin: true, h1tools: 'autocannon,h2load', streams: 1 });
+const round2 = (x: number) => round(x, 0);
+
+const opts = flags({ connections: 100, duration: 10, warmup: 3, only: '', pin: true, h1tools: 'autocannon,h2load', streams: 1, rounds: 1 });
 
 const SERVER_CPU = '0';
 const CLIENT_CPU = '1';
 
 interface Target { name: string; proto: 'h1' | 'h2c' | 'h2'; base: string; cpus: string }
 interface Resource { name: string; path: string; gzip: boolean }
-interface Row { target: string; proto: string; tool: string; resource: string; rps: number; rpsPerSecondMedian?: number; p50ms: number; p99ms: number; ok: number; errors: number; bytesPerResponse?: number }
+interface Row { target: string; proto: string; tool: string; resource: string; rps: number; rpsPerSecondMedian?: number; p50ms: number; p99ms: number; ok: number; errors: number; bytesPerResponse?: number; runs?: number[] }
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
   const p = opts.pin ? spawn('taskset', ['-c', CLIENT_CPU, cmd, ...args]) : spawn(cmd, args);
@@ -169,21 +174,31 @@ async function main(): Promise<void> {
       { name: 'nginx-2w-h2-tls', proto: 'h2', base: `https://127.0.0.1:${nginxes[1].ports.h2}`, cpus: nginxes[1].cpus },
     ];
     const h1tools = opts.h1tools.split(',');
-    for (const res of resources) {
-      for (const t of targets) {
-        const tools = t.proto === 'h1' ? h1tools : ['h2load'];
-        for (const tool of tools) {
-          const name = `${t.name}/${tool}/${res.name}`;
-          if (opts.only && !opts.only.split(',').some((s) => name.includes(s))) continue;
-          const url = `${t.base}${res.path}`;
-          const go = (secs: number) => (tool === 'autocannon' ? autocannon(url, res.gzip, secs) : h2load(url, res.gzip, secs, t.proto === 'h1', dir));
-          await go(opts.warmup); // warm-up, discarded
-          const r = await go(opts.duration);
-          const row: Row = { target: t.name, proto: t.proto, tool, resource: res.name, ...r, rps: round(r.rps, 0) };
-          rows.push(row);
-          process.stderr.write(`[throughput] ${name}: ${row.rps} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ok ${row.ok}, errors ${row.errors}, ${row.bytesPerResponse ?? '?'} B/resp\n`);
+    const runs = new Map<string, Row[]>();
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const res of resources) {
+        for (const t of targets) {
+          const tools = t.proto === 'h1' ? h1tools : ['h2load'];
+          for (const tool of tools) {
+            const name = `${t.name}/${tool}/${res.name}`;
+            if (opts.only && !opts.only.split(',').some((s) => name.includes(s))) continue;
+            const url = `${t.base}${res.path}`;
+            const go = (secs: number) => (tool === 'autocannon' ? autocannon(url, res.gzip, secs) : h2load(url, res.gzip, secs, t.proto === 'h1', dir));
+            await go(opts.warmup); // warm-up, discarded
+            const r = await go(opts.duration);
+            const row: Row = { target: t.name, proto: t.proto, tool, resource: res.name, ...r, rps: round2(r.rps) };
+            if (!runs.has(name)) runs.set(name, []);
+            runs.get(name)!.push(row);
+            process.stderr.write(`[throughput] round ${round}/${opts.rounds} ${name}: ${row.rps} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ok ${row.ok}, errors ${row.errors}, ${row.bytesPerResponse ?? '?'} B/resp\n`);
+          }
         }
       }
+    }
+    for (const list of runs.values()) {
+      // The median run stands for the cell (lower median for an even count); its latencies with it.
+      const sorted = [...list].sort((a, b) => a.rps - b.rps);
+      const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+      rows.push({ ...mid, rps: round2(median(list.map((x) => x.rps))), errors: list.reduce((n, x) => n + x.errors, 0), runs: list.map((x) => x.rps) });
     }
   } finally {
     await uwsOrigin?.close();
@@ -193,14 +208,13 @@ async function main(): Promise<void> {
   }
   report('throughput', { params: { ...opts }, pinning: opts.pin ? `servers on CPU ${SERVER_CPU} (nginx-2w on 0,1), load generator on CPU ${CLIENT_CPU}` : 'none', feed: 'fake pipeline, 100 parts × 25 000 B, static during the runs', rows });
   process.stdout.write('throughput (req/s, p50/p99 ms):\n');
-  for (const r of rows) process.stdout.write(`  ${`${r.target} [${r.tool}]`.padEnd(34)} ${r.resource.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50ms}  p99 ${r.p99ms}  errors ${r.errors}\n`);
+  for (const r of rows) process.stdout.write(`  ${`${r.target} [${r.tool}]`.padEnd(34)} ${r.resource.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50ms}  p99 ${r.p99ms}  errors ${r.errors}${r.runs && r.runs.length > 1 ? `  runs ${r.runs.join(' ')}` : ''}\n`);
   // Verdict against nginx-1w for the same protocol family, tool and resource.
   for (const r of rows.filter((x) => x.target.startsWith('origin'))) {
     const fam = r.proto === 'h1' ? 'nginx-1w' : r.proto === 'h2c' ? 'nginx-1w-h2c' : 'nginx-1w-h2-tls';
     const n = rows.find((x) => x.target === fam && x.tool === r.tool && x.resource === r.resource);
     if (n) process.stdout.write(`  ${r.target} [${r.tool}] ${r.resource}: ${round((r.rps / n.rps) * 100, 0)}% of ${fam} → ${r.rps >= n.rps ? 'met' : 'NOT met'}\n`);
   }
-  void median;
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`throughput failed: ${e.stack ?? e}\n`); process.exit(1); });
