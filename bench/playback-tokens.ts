@@ -11,7 +11,9 @@
  *               requires tokens with a known token, and with a new token per request, µs per request;
  *   playlist    OriginHandler.handle of the media playlist (gzip) with one token shared by every
  *               viewer (rendered once per window version) and with a token per viewer (each
- *               token's URIs differ, so each is a render), for the hot window and a DVR window.
+ *               token's URIs differ, so each is a render): a viewer's first playlist, and their
+ *               next one after a new part (their settled DVR blocks kept), for the hot window and
+ *               a DVR window.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,9 +107,12 @@ async function playlistCosts(n: number, dvrSec: number) {
   await perOp(50, () => get(shared));
   const sharedTokenUs = await perOp(n, () => get(shared));
   const perViewerTokenUs = await perOp(n, (i) => get(own[i].token));
+  // Every viewer again after a new part: what each of their reloads costs from then on.
+  c.f.parts(1);
+  const perViewerLaterUs = await perOp(n, (i) => get(own[i].token));
   const segments = c.w.segments.length;
   c.close();
-  return { windowSec: dvrSec || 20, segments, sharedTokenUs, perViewerTokenUs };
+  return { windowSec: dvrSec || 20, segments, sharedTokenUs, perViewerTokenUs, perViewerLaterUs };
 }
 
 async function main(): Promise<void> {
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
     `  check: ${tokens.knownUs} for a known token; a new one ${tokens.verifyNewUs} one after another, ` +
     `${tokens.verifyNewParallelWallUs} wall and ${tokens.verifyNewCpuUs} CPU (all threads) each 64 at a time\n` +
     `  part request: ${part.noRulesUs} without rules, ${part.knownTokenUs} with a known token (gate ${part.gateUs}), ${part.newTokenUs} with a new token each\n` +
-    playlists.map((p) => `  media playlist, ${p.windowSec} s window (${p.segments} segments): ${p.sharedTokenUs} one token for all, ${p.perViewerTokenUs} a token per viewer\n`).join(''));
+    playlists.map((p) => `  media playlist, ${p.windowSec} s window (${p.segments} segments): ${p.sharedTokenUs} one token for all, a token per viewer ${p.perViewerTokenUs} first and ${p.perViewerLaterUs} later\n`).join(''));
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`playback-tokens failed: ${e.stack ?? e}\n`); process.exit(1); });

@@ -11,7 +11,7 @@ import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
 import type { OriginReply, OriginRequest } from './types.js';
-import { PiecewisePlaylist, SettledBlocks, type CompressedBlock } from './settled-blocks.js';
+import { PiecewisePlaylist, SettledBlocksBySuffix, type CompressedBlock } from './settled-blocks.js';
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 
@@ -65,8 +65,8 @@ class WindowPlaylists {
   private version = -1;
   private cache = new Map<string, PiecewisePlaylist>();
   private lastModified = new Date().toUTCString();
-  /** Settled segments' lines, compressed once: a long DVR window costs its live edge per render. */
-  readonly blocks = new SettledBlocks();
+  /** Settled segments' lines, compressed once per query suffix: a long DVR window costs its live edge per render. */
+  readonly blocks = new SettledBlocksBySuffix();
 
   get(window: LiveWindow, key: string, render: () => (string | CompressedBlock)[]): PiecewisePlaylist {
     if (window.version !== this.version) {
@@ -191,14 +191,14 @@ export class PlaylistResponder {
     // The view is only built on a cache miss: one render per window version, however many wait.
     const state = this.state(window);
     const rendered = state.get(window, `${skip}|${d.querySuffix}`, () => {
-      state.blocks.prune(window.segments[0]?.msn ?? 0);
+      const blocks = state.blocks.for(d.querySuffix, window.segments[0]?.msn ?? 0);
       return renderMediaPlaylistPieces({
         segments: window.segments,
         discontinuitySequence: window.discontinuitySequence,
         ended: window.ended,
         renditionReports: channel.renditions().filter((o) => o.name !== rendition.name)
           .map((o) => reportFor(`${o.name}.m3u8`, o.window.segments, hasParts)).filter((x) => x !== undefined),
-      }, cfg, { skip, querySuffix: d.querySuffix }, state.blocks);
+      }, cfg, { skip, querySuffix: d.querySuffix }, blocks);
     });
     const td = cfg.targetDurationSec;
     const cache = window.ended ? cachePolicy.playlist(td) : blocking ? cachePolicy.blockingPlaylist(td) : cachePolicy.playlist(td);

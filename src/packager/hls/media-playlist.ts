@@ -138,9 +138,10 @@ export function renderMediaPlaylist(view: PlaylistView, cfg: MediaPlaylistConfig
 }
 
 /**
- * The playlist as text pieces and cached blocks of settled segments (given a block cache and
- * no query suffix): a long DVR window then costs its few live-edge lines per render, and the
- * caller can reuse each block's compressed form too.
+ * The playlist as text pieces and cached blocks of settled segments (given a block cache): a
+ * long DVR window then costs its few live-edge lines per render, and the caller can reuse each
+ * block's compressed form too. The blocks carry the query suffix in their URIs, so the cache
+ * given must be the one kept for `opts.querySuffix`.
  */
 export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: PlaylistView, cfg: MediaPlaylistConfig,
   opts: RenderOptions, blocks?: SettledBlockCache<B>): (string | B)[] {
@@ -172,7 +173,7 @@ export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: 
   let currentInit = -1;
   for (let i = skipped; i < segs.length; i++) {
     const seg = segs[i];
-    const block = blocks && q === '' && i > skipped ? settledBlock(segs, i, partsFrom, currentInit, cfg, blocks) : undefined;
+    const block = blocks && i > skipped ? settledBlock(segs, i, partsFrom, currentInit, cfg, q, blocks) : undefined;
     if (block) {
       if (out.length > 0) pieces.push(out.splice(0).join('\n') + '\n');
       pieces.push(block);
@@ -225,7 +226,7 @@ function pushSegment(out: string[], seg: PlaylistSegment, i: number, listParts: 
  * depend only on its segments and on the init before it, which never change while it is listed.
  */
 function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], i: number, partsFrom: number, currentInit: number,
-  cfg: MediaPlaylistConfig, blocks: SettledBlockCache<B>): B | undefined {
+  cfg: MediaPlaylistConfig, q: string, blocks: SettledBlockCache<B>): B | undefined {
   const seg = segs[i];
   const lastIndex = i + SETTLED_BLOCK_SEGMENTS - 1;
   if (seg.msn % SETTLED_BLOCK_SEGMENTS !== 0 || lastIndex >= Math.min(partsFrom, segs.length) || !segs[lastIndex].complete) return undefined;
@@ -233,7 +234,7 @@ function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], 
   if (!block || block.initBefore !== currentInit) {
     const lines: string[] = [];
     let init = currentInit;
-    for (let k = i; k <= lastIndex; k++) init = pushSegment(lines, segs[k], k, false, init, cfg, '');
+    for (let k = i; k <= lastIndex; k++) init = pushSegment(lines, segs[k], k, false, init, cfg, q);
     block = blocks.put(seg.msn, currentInit, lines.join('\n') + '\n');
   }
   return block;
