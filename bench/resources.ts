@@ -2,14 +2,16 @@
  * Scenario 4: CPU and RSS of the origin process for one 1280x720 30 fps ~3 Mb/s remux channel
  * (ultra-low) with one hls.js-like client (blocking playlist reloads + part downloads).
  *
- *   node dist/bench/resources.js [--duration 120] [--interval 10] [--settle 10] [--bitrate 3M] [--profile DIR]
+ *   node dist/bench/resources.js [--duration 120] [--interval 10] [--settle 10] [--bitrate 3M] [--profile DIR] [--remuxOnly false]
+ *
+ * --remuxOnly true turns the archive, thumbnails and the REST API off: the remux path alone.
  *
  * The origin is `node dist/src/main.js --config <tmp>` in its own process; CPU is the delta of
  * utime+stime from /proc/<pid>/stat as % of one core, RSS is VmRSS from /proc/<pid>/status.
  */
 import { threadTicks, CLK_TCK, flags, machine, median, pct, max, procSample, report, round, slope, startOriginProcess, startPublisher, stopProcess, waitFor200, sleep } from './common.js';
 
-const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30, profile: '' });
+const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30, profile: '', remuxOnly: false });
 
 interface ClientStats { playlists: number; parts: number; bytes: number; errors: number; lastError?: string }
 
@@ -49,6 +51,7 @@ async function clientLoop(base: string, stop: AbortSignal, st: ClientStats): Pro
 async function main(): Promise<void> {
   const origin = await startOriginProcess({
     http2: { enabled: false },
+    ...(opts.remuxOnly ? { archive: { enabled: false }, thumbnails: { enabled: false }, api: { enabled: false } } : {}),
     channels: [{ id: 'res', streamKey: 'bench-resources-key', latencyMode: 'ultra-low' }],
   }, opts.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, '--cpu-prof-name=resources-origin.cpuprofile'] } : {});
   const pub = startPublisher(`rtmp://127.0.0.1:${origin.ports.rtmp}/live/bench-resources-key`, { gop: opts.gop, bitrate: opts.bitrate });
