@@ -1,12 +1,14 @@
 import {
   createSecureServer, createServer,
   type Http2SecureServer, type Http2Server as NodeHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session,
+  type IncomingHttpHeaders, type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConnectionTracker } from '../node-http/connections.js';
 import { serveNodeRequest } from '../node-http/node-respond.js';
+import { serveHttp2Stream } from './http2-stream.js';
 import { DEFAULT_CLOSE_GRACE_MS, type AdapterOptions, type HttpServerAdapter } from '../server.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
@@ -22,10 +24,11 @@ export type Http2CleartextServerOptions = AdapterOptions;
 type AnyHttp2Server = Http2SecureServer | NodeHttp2Server;
 
 /**
- * One node:http2 listener and its bookkeeping. Uses the compatibility API so HTTP/2 and the
- * HTTP/1.1 fallback go through the same responder as node:http ({@link serveNodeRequest}):
- * Buffer[] written piece by piece, streams as DATA frames as chunks arrive with 'drain'
- * backpressure, the signal aborted on stream close or RST_STREAM, HEAD without body.
+ * One node:http2 listener and its bookkeeping. HTTP/2 streams are served with the core stream
+ * API ({@link serveHttp2Stream}); the TLS port's HTTP/1.1 fallback goes through the responder
+ * of node:http ({@link serveNodeRequest}). Both follow the same rules: Buffer[] written piece by
+ * piece, streams as DATA frames (or chunks) as they arrive with 'drain' backpressure, the signal
+ * aborted on stream close or RST_STREAM, HEAD without body.
  */
 abstract class Http2Listener implements HttpServerAdapter {
   protected readonly log: Logger;
@@ -83,14 +86,24 @@ abstract class Http2Listener implements HttpServerAdapter {
       session.on('error', (err) => this.log.debug({ err: err.message }, 'http2 session error'));
     });
     server.on('sessionError', (err: Error) => this.log.debug({ err: err.message }, 'http2 session error'));
-    server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (req.httpVersionMajor === 1) {
+    // node:http2 answers streams with its compatibility layer as soon as a 'request' listener is
+    // added (a 'newListener' hook it sets on the server); that hook goes first, so that 'request'
+    // only carries the TLS port's HTTP/1.1 fallback and every HTTP/2 stream is ours alone.
+    server.removeAllListeners('newListener');
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      void serveHttp2Stream(stream, headers, this.opts.handle, this.log);
+    });
+    if (this.label === 'h2') {
+      server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
         // HTTP/1.1 through the ALPN fallback: a plain keep-alive socket, tracked for close().
         const ended = this.connections.begin(req.socket as unknown as Socket);
         res.once('close', ended);
-      }
-      void serveNodeRequest(req, res, this.opts.handle, this.log);
-    });
+        void serveNodeRequest(req, res, this.opts.handle, this.log);
+      });
+    }
+    if (server.listenerCount('stream') !== 1) {
+      throw new Error(`node:http2 answered streams itself (${server.listenerCount('stream')} 'stream' listeners): its compatibility hook changed`);
+    }
     const { host, port } = this.opts;
     return new Promise<number>((resolve, reject) => {
       const onError = (err: Error) => reject(err);

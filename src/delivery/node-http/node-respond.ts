@@ -25,7 +25,7 @@ interface ResponseLike {
   off(event: string, fn: (...args: unknown[]) => void): unknown;
 }
 
-function headerLookup(headers: IncomingHttpHeaders): (lowerName: string) => string | undefined {
+export function headerLookup(headers: IncomingHttpHeaders): (lowerName: string) => string | undefined {
   return (name) => {
     let v = headers[name];
     // HTTP/2 carries the host as the :authority pseudo-header (RFC 9113 §8.3.1).
@@ -35,8 +35,8 @@ function headerLookup(headers: IncomingHttpHeaders): (lowerName: string) => stri
   };
 }
 
-/** Resolves at the next 'drain', or when the response closes (client gone): never hangs. */
-function drainOrClose(res: ResponseLike): Promise<void> {
+/** Resolves at the next 'drain', or when the response (or HTTP/2 stream) closes (client gone): never hangs. */
+export function drainOrClose(res: Pick<ResponseLike, 'on' | 'off'>): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);
