@@ -32,6 +32,8 @@ export const API_ERRORS = {
   LAST_ADMIN_TOKEN: { status: 409, message: 'the last active admin token cannot be revoked' },
   CONFLICT: { status: 409, message: 'the request conflicts with the current state' },
   BODY_TOO_LARGE: { status: 413, message: 'the body is too large' },
+  PRECONDITION_FAILED: { status: 412, message: 'a precondition (If-Match, If-Unmodified-Since) does not hold' },
+  RANGE_NOT_SATISFIABLE: ERRORS.RANGE_NOT_SATISFIABLE,
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json' },
   TOO_MANY_FAILED_AUTH: { status: 429, message: 'too many failed authentications from this address' },
   INTERNAL: { status: 500, message: 'internal error' },

@@ -21,7 +21,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict with the current state (config channel, revoked key, …)',
   413: 'Body too large',
+  412: 'A precondition (If-Match, If-Unmodified-Since) does not hold',
   415: 'Body not application/json',
+  416: 'Range not satisfiable: Content-Range gives the size',
   429: 'Too many failed authentications from this address: retry after Retry-After seconds',
 };
 

@@ -1,12 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import send from '@fastify/send';
 import { z } from 'zod';
 import { findChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { idParams, iso, isoTime, list, pathId } from './schemas.js';
 
-/** A channel's recording files: list, download (streamed from disk), delete. */
+/**
+ * A channel's recording files: list, download (streamed from disk, with byte ranges so that a
+ * download resumes and a browser's <video> seeks), delete.
+ */
 
 const recordingView = z.object({
   name: z.string().describe('File name: what download and delete take'),
@@ -37,20 +40,35 @@ export function recordingRoutes(app: ApiApp, ctx: ApiContext): void {
   });
 
   app.get('/v1/channels/:id/recordings/:name', {
-    schema: { tags, summary: 'Download a recording (video/mp4)', params: recordingParams,
-      response: { 200: z.any().describe('The MP4 file') }, 'x-download': 'video/mp4' },
-    config: { access: 'read', errors: [404, 409] },
+    schema: { tags, summary: 'Download a recording (video/mp4); Range, If-Range and conditional requests work', params: recordingParams,
+      response: {
+        200: z.any().describe('The MP4 file'),
+        206: z.any().describe('The byte range asked for with Range (one range)'),
+        304: z.any().describe('Not modified (If-None-Match, If-Modified-Since)'),
+      }, 'x-download': 'video/mp4' },
+    config: { access: 'read', errors: [404, 409, 412, 416] },
   }, async (req, reply) => {
     const { id, name } = req.params;
     await findChannel(ctx, id);
     const path = await ctx.runtime.recordingPath(id, name);
-    const size = path === undefined ? undefined : await stat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
-    if (path === undefined || size === undefined) throw notFound(id, name);
-    return reply
-      .header('content-type', 'video/mp4')
-      .header('content-length', String(size))
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .send(createReadStream(path));
+    if (path === undefined) throw notFound(id, name);
+    // @fastify/send: Range (one range; several are answered whole), If-Range, ETag, Last-Modified, 304.
+    const sent = await send(req.raw, `/${basename(path)}`, {
+      root: dirname(path), index: false, dotfiles: 'allow', cacheControl: false, contentType: false,
+    });
+    const status = sent.statusCode;
+    if (status !== 200 && status !== 206 && status !== 304) {
+      sent.stream.destroy();
+      if (status === 416) {
+        throw new ApiError('RANGE_NOT_SATISFIABLE', `the recording has ${sent.headers['Content-Range']?.replace('bytes */', '')} bytes`,
+          undefined, { 'content-range': sent.headers['Content-Range'] ?? '' });
+      }
+      if (status === 412) throw new ApiError('PRECONDITION_FAILED');
+      throw notFound(id, name); // gone between the lookup and the open, or not a file
+    }
+    reply.code(status).headers(sent.headers);
+    if (status !== 304) reply.header('content-type', 'video/mp4').header('content-disposition', `attachment; filename="${name}"`);
+    return reply.send(sent.stream);
   });
 
   app.delete('/v1/channels/:id/recordings/:name', {

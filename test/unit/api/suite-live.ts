@@ -1,4 +1,5 @@
 /** Stream keys, start/stop, sessions, catchup, playback tokens, recordings. */
+import { writeFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { Harness, isError, T0, type ApiTarget } from './api-harness.js';
 
@@ -105,10 +106,10 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     isError(t, await h.post('/v1/channels/nope/playback-tokens'), 404, 'CHANNEL_NOT_FOUND');
   });
 
-  t.test('recordings: list, download (streamed, with length and name), delete', async (t) => {
+  t.test('recordings: list, download (streamed, with length and name, byte ranges, conditional), delete', async (t) => {
     const h = await Harness.open(t, target);
     await h.channel({ id: 'news', name: 'News', record: true });
-    h.runtime.addRecording('news', 'news-20261125T110000Z.mp4', 100_000);
+    const recordingFile = h.runtime.addRecording('news', 'news-20261125T110000Z.mp4', 100_000);
     const list = await h.get('/v1/channels/news/recordings');
     t.same(list.json, { items: [{ name: 'news-20261125T110000Z.mp4', bytes: 100_000, durationMs: 60_000,
       startedAt: new Date(T0 - 60_000).toISOString(), endedAt: new Date(T0).toISOString(), complete: true }] });
@@ -119,10 +120,32 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     t.equal(file.headers['content-disposition'], 'attachment; filename="news-20261125T110000Z.mp4"');
     t.equal(file.raw.length, 100_000, 'the whole file');
     t.ok(file.raw.every((b) => b === 7), 'its bytes');
+    t.equal(file.headers['accept-ranges'], 'bytes', 'ranges are announced');
+    // Byte ranges: a resumed download, a <video> seeking in the file.
+    const pattern = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31) % 251));
+    writeFileSync(recordingFile, pattern);
+    const url = '/v1/channels/news/recordings/news-20261125T110000Z.mp4';
+    const mid = await h.get(url, { headers: { range: 'bytes=10-19' } });
+    t.equal(mid.status, 206, 'a range: 206');
+    t.equal(mid.headers['content-range'], 'bytes 10-19/100000');
+    t.equal(mid.headers['content-length'], '10');
+    t.equal(mid.headers['content-type'], 'video/mp4');
+    t.same(mid.raw, pattern.subarray(10, 20), 'exactly those bytes');
+    const tail = await h.get(url, { headers: { range: 'bytes=99990-' } });
+    t.same([tail.status, tail.headers['content-range']], [206, 'bytes 99990-99999/100000'], 'an open range runs to the end');
+    t.same(tail.raw, pattern.subarray(99_990), 'the last bytes');
+    const beyond = await h.get(url, { headers: { range: 'bytes=200000-' } });
+    isError(t, beyond, 416, 'RANGE_NOT_SATISFIABLE', 'a range past the end');
+    t.equal(beyond.headers['content-range'], 'bytes */100000', 'with the size');
+    const etag = (await h.get(url)).headers.etag as string;
+    t.ok(etag, 'an ETag');
+    t.equal((await h.get(url, { headers: { 'if-none-match': etag } })).status, 304, 'a conditional GET with it: 304');
+    const stale = await h.get(url, { headers: { range: 'bytes=0-9', 'if-range': '"another-version"' } });
+    t.same([stale.status, stale.raw.length], [200, 100_000], 'If-Range with an old ETag: the whole file');
     isError(t, await h.get('/v1/channels/news/recordings/other.mp4'), 404, 'RECORDING_NOT_FOUND');
     isError(t, await h.get('/v1/channels/news/recordings/..%2F..%2Fsecret.key'), 400, 'VALIDATION_FAILED', 'a path is not a name');
     isError(t, await h.get('/v1/channels/news/recordings/.hidden'), 400, 'VALIDATION_FAILED', 'nor a dot file');
-    t.equal(h.runtime.callsOf('recordingPath').length, 2, 'bad names never reach the runtime');
+    t.equal(h.runtime.callsOf('recordingPath').length, 8, 'bad names never reach the runtime');
     const read = (await h.token(['read'])).secret;
     isError(t, await h.delete('/v1/channels/news/recordings/news-20261125T110000Z.mp4', { token: read }), 403, 'FORBIDDEN',
       'deleting needs write');
