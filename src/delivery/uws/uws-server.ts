@@ -29,9 +29,12 @@ export type UwsServerOptions = AdapterOptions;
 /**
  * HTTP/1.1 over uWebSockets.js. Only translates: uWS request ▶ OriginRequest, OriginReply ▶ uWS
  * response. Facts about this uWS build (v20 series, verified by test):
- * - the HttpRequest is only valid synchronously inside the route callback, so method, url, query
- *   and headers are copied before anything is awaited; onAborted is attached at once (uWS
- *   terminates the process if a handler returns without responding or attaching it);
+ * - the HttpRequest is only valid synchronously inside the route callback: method, url and
+ *   query are read at once, headers on demand while the callback runs and from a copy made
+ *   before anything is awaited; a reply the handler gives synchronously is written inside the
+ *   callback, where uWS has corked the socket already; otherwise onAborted is attached before the
+ *   callback returns (uWS terminates the process if a handler returns without responding or
+ *   attaching it);
  * - getMethod() is lower-case (so is getCaseSensitiveMethod() here); getQuery() is undefined
  *   rather than '' when there is no query;
  * - uWS writes Content-Length itself on end()/tryEnd(), so a content-length from the handler
