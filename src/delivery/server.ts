@@ -71,18 +71,9 @@ export function originRequest(method: string, path: string, query: string,
   };
 }
 
-/** Calls handle, turning a throw (or a rejected promise) into the 500 JSON reply and one log line. */
-export async function callHandle(handle: Handle, req: OriginRequest, log: Logger): Promise<OriginReply> {
-  try {
-    return checkedReply(await handle(req), req, log);
-  } catch (err) {
-    return handlerFailed(err, req, log);
-  }
-}
-
 /**
- * The synchronous half of callHandle: a reply, or a promise of one when the handler waits.
- * Never throws and never rejects.
+ * Calls handle, turning a throw (or a rejected promise) into the 500 JSON reply and one log
+ * line: a reply, or a promise of one when the handler waits. Never throws and never rejects.
  */
 export function callHandleSync(handle: Handle, req: OriginRequest, log: Logger): OriginReply | Promise<OriginReply> {
   let reply: OriginReply | Promise<OriginReply>;

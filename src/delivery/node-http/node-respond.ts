@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Logger } from 'pino';
 import {
-  callHandle, internalErrorReply, originRequest, prepareReply, pumpStream, splitTarget,
+  callHandleSync, internalErrorReply, originRequest, prepareReply, pumpStream, splitTarget,
   type Handle,
 } from '../server.js';
 import { Cancellation } from '../../cancellation.js';
@@ -77,7 +77,8 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
   const { path, query } = splitTarget(rq.url ?? '/');
   const request = originRequest(rq.method ?? 'GET', path, query, headerLookup(rq.headers), controller.signal);
   try {
-    const reply = await callHandle(handle, request, log);
+    const pending = callHandleSync(handle, request, log);
+    const reply = pending instanceof Promise ? await pending : pending;
     const p = prepareReply(request.method, reply);
     const gone = () => controller.signal.aborted || res.destroyed === true;
     if (gone()) {
