@@ -1,7 +1,8 @@
 /**
  * Runs every scenario with its default parameters, one after another (each alone on the
- * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), then resources
- * (120 s, last so its CPU figure comes from a quiet machine). `npm run bench` = bootstrap --bench, then this.
+ * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), the floors under
+ * the fan-out and CPU targets, then resources (120 s, last so its CPU figure comes from a quiet
+ * machine). `npm run bench` = bootstrap --bench, then this.
  *
  *   node dist/bench/run-all.js [--skip fanout,latency]
  *
@@ -18,6 +19,7 @@ const SCENARIOS: [string, string[]][] = [
   ['throughput', []],
   ['latency', []],
   ['transcode', []],
+  ['floors', []],
   ['resources', ['--duration', '120']],
 ];
 
