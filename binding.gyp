@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/codec_config.cc",
+        "native/memory_trim.cc",
         "native/cmaf_muxer.cc",
         "native/pipeline.cc",
         "native/transcoder.cc",

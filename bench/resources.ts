@@ -3,17 +3,18 @@
  * (ultra-low) with one hls.js-like client (blocking playlist reloads + part downloads).
  *
  *   node dist/bench/resources.js [--duration 120] [--interval 10] [--settle 10] [--bitrate 3M] [--profile DIR] [--remuxOnly false]
- *        [--dvrSec 0]
+ *        [--dvrSec 0] [--trimSec -1]
  *
  * --remuxOnly true turns the archive, thumbnails and the REST API off: the remux path alone.
  * --dvrSec N sets the DVR window (default: the config's, 2 h), so that a run can outlast it.
+ * --trimSec N sets memory.trimIntervalSec (default: the config's, 30 s; 0 turns the trim off).
  *
  * The origin is `node dist/src/main.js --config <tmp>` in its own process; CPU is the delta of
  * utime+stime from /proc/<pid>/stat as % of one core, RSS is VmRSS from /proc/<pid>/status.
  */
 import { threadTicks, CLK_TCK, flags, machine, median, pct, max, procSample, report, round, slope, startOriginProcess, startPublisher, stopProcess, waitFor200, sleep } from './common.js';
 
-const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30, profile: '', remuxOnly: false, dvrSec: 0 });
+const opts = flags({ duration: 120, interval: 10, settle: 10, bitrate: '3M', gop: 30, profile: '', remuxOnly: false, dvrSec: 0, trimSec: -1 });
 
 interface ClientStats { playlists: number; parts: number; bytes: number; errors: number; lastError?: string }
 
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     http2: { enabled: false },
     ...(opts.remuxOnly ? { archive: { enabled: false }, thumbnails: { enabled: false }, api: { enabled: false } } : {}),
     ...(opts.dvrSec > 0 ? { dvr: { windowSec: opts.dvrSec } } : {}),
+    ...(opts.trimSec >= 0 ? { memory: { trimIntervalSec: opts.trimSec } } : {}),
     channels: [{ id: 'res', streamKey: 'bench-resources-key', latencyMode: 'ultra-low' }],
   }, opts.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, '--cpu-prof-name=resources-origin.cpuprofile'] } : {});
   const pub = startPublisher(`rtmp://127.0.0.1:${origin.ports.rtmp}/live/bench-resources-key`, { gop: opts.gop, bitrate: opts.bitrate });

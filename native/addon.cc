@@ -1,10 +1,12 @@
-// sigma_native: module entry. Exports the per-channel CMAF pipeline and thumbnailer classes.
+// sigma_native: module entry. Exports the per-channel CMAF pipeline and thumbnailer classes, and
+// trimMemory().
 #include <napi.h>
 
 extern "C" {
 #include <libavutil/log.h>
 }
 
+#include "memory_trim.h"
 #include "pipeline.h"
 #include "thumbnailer.h"
 
@@ -15,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   av_log_set_level(AV_LOG_ERROR);
   exports.Set("CmafPipeline", sigma::Pipeline::Init(env));
   exports.Set("Thumbnailer", sigma::Thumbnailer::Init(env));
+  exports.Set("trimMemory", Napi::Function::New(env, sigma::TrimMemory, "trimMemory"));
   return exports;
 }
 

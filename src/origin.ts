@@ -5,6 +5,7 @@ import { ChannelRegistry } from './media/channel-registry.js';
 import type { PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
 import { Thumbnailer } from './addon/thumbnailer.js';
+import { startMemoryTrim } from './addon/memory-trim.js';
 import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.js';
 import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
 import { RtmpServer } from './ingest/rtmp/index.js';
@@ -64,6 +65,7 @@ export class Origin {
   /** Signs and checks playback tokens (the key comes with the server keys at start). */
   playbackTokens: PlaybackTokens | undefined;
   private api: ApiServer | undefined;
+  private stopMemoryTrim: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   /**
@@ -142,6 +144,7 @@ export class Origin {
     await this.channels.restore();
     await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
     this.sweeper?.start();
+    this.stopMemoryTrim = startMemoryTrim(c.memory.trimIntervalSec * 1000, this.log.child({ component: 'memory' }));
     const handle = this.handler.handle.bind(this.handler);
     if (c.http.enabled) {
       const opts = { host: c.http.host, port: c.http.port, handle, logger: this.log.child({ component: 'http', server: c.http.server }) };
@@ -176,6 +179,7 @@ export class Origin {
       // The API first: no operator action may reach channels that are closing.
       await this.api?.close();
       this.sweeper?.stop();
+      this.stopMemoryTrim?.();
       await this.rtmp?.close();
       await this.channels.close();
       this.disk.stop();

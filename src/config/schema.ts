@@ -216,6 +216,10 @@ export const configSchema = z.object({
   }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
+  memory: z.object({
+    /** How often memory the C allocator holds free goes back to the OS (malloc_trim), seconds; 0: never. */
+    trimIntervalSec: z.number().min(0).max(3600).default(30),
+  }).strict().default({}),
   channels: z.array(channelSchema).default([]),
 }).strict().superRefine((c, ctx) => {
   const ids = new Set<string>();
