@@ -15,16 +15,24 @@ const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 // so only the native call's safety is checked there, not its effect.
 const underValgrind = (process.env.LD_PRELOAD ?? '').includes('vgpreload');
 
-t.test('RSS falls by what was freed inside the heap', async (t) => {
-  // 2 000 × 64 KiB: below glibc's mmap threshold, so they live in the heap, not in mappings of
-  // their own that free() would unmap anyway. Written, so that every page is resident.
-  let buffers: Buffer[] | undefined = Array.from({ length: 2000 }, () => Buffer.alloc(64 * 1024, 1));
-  // The newest stays: it sits at the heap's top, so plain free() cannot shrink the heap.
+/**
+ * Leaves `count` × 64 KiB freed inside the C heap and returns the one buffer still in use.
+ * 64 KiB is below glibc's mmap threshold, so the buffers live in the heap, not in mappings of
+ * their own that free() would unmap anyway; they are written, so every page is resident. The
+ * newest stays: it sits at the heap's top, so plain free() cannot shrink the heap.
+ */
+async function freedInsideHeap(count: number, fill: number): Promise<Buffer> {
+  let buffers: Buffer[] | undefined = Array.from({ length: count }, () => Buffer.alloc(64 * 1024, fill));
   const pinned = buffers[buffers.length - 1];
   buffers = undefined;
   gc();
   await new Promise((r) => setImmediate(r));
   gc();
+  return pinned;
+}
+
+t.test('RSS falls by what was freed inside the heap', async (t) => {
+  const pinned = await freedInsideHeap(2000, 1);
   const before = rssMiB();
   const released = await trimMemory();
   const after = rssMiB();
@@ -39,14 +47,9 @@ t.test('RSS falls by what was freed inside the heap', async (t) => {
 
 t.test('startMemoryTrim trims on its interval, unasked', async (t) => {
   t.equal(typeof startMemoryTrim(0, silentLogger()), 'function', '0 turns it off');
-  const stop = startMemoryTrim(20, silentLogger());
-  let buffers: Buffer[] | undefined = Array.from({ length: 1000 }, () => Buffer.alloc(64 * 1024, 2));
-  const pinned = buffers[buffers.length - 1];
-  buffers = undefined;
-  gc();
-  await new Promise((r) => setImmediate(r));
-  gc();
+  const pinned = await freedInsideHeap(1000, 2);
   const before = rssMiB();
+  const stop = startMemoryTrim(20, silentLogger());
   await new Promise((r) => setTimeout(r, 300));
   const after = rssMiB();
   stop();
