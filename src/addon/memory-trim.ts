@@ -3,8 +3,8 @@
  *
  * Why: media buffers are made on one thread and freed on another (native/memory_trim.cc says
  * how), and glibc keeps what such frees leave behind in per-thread arenas, so without a trim the
- * process's RSS stays at each arena's high-water mark and saw-tooths with V8's heap. The trim runs
- * on the libuv thread pool, never on the event loop.
+ * process's RSS stays at each arena's high-water mark. The trim runs on the libuv thread pool,
+ * never on the event loop.
  */
 import type { Logger } from 'pino';
 import { loadNative } from './native-module.js';
@@ -28,7 +28,8 @@ export function startMemoryTrim(intervalMs: number, log: Logger): () => void {
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    trimMemory()
+    // Through then(): a missing addon (a synchronous throw) is logged too, never thrown out of a timer.
+    Promise.resolve().then(trimMemory)
       .catch((err: unknown) => log.warn({ err }, 'memory trim failed'))
       .finally(() => { running = false; });
   }, intervalMs);
