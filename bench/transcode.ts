@@ -21,26 +21,27 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { flags, median, procSample, report, round, sleep, startOriginProcess, tmpDir, waitFor200, CLK_TCK } from './common.js';
+import { flags, median, procSample, report, round, sleep, startOriginProcess, tmpDir, waitFor200, CLK_TCK, ROOT } from './common.js';
 import { loadMp4 } from '../test/unit/addon/fixtures.js';
-import { CmafPipeline, type LadderOptions } from '../src/addon/cmaf-pipeline.js';
+import type { LadderOptions } from '../src/addon/cmaf-pipeline.js';
+import type { OursResult } from './transcode-ours.js';
 import { fitLadder, resolveLadder } from '../src/media/transcode/ladder.js';
 import type { VideoTrackInfo } from '../src/media/types.js';
 
-const opts = flags({ seconds: 60, runs: 3, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, keep: false });
+const opts = flags({ seconds: 60, runs: 3, channels: 1, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, instructions: 0, keep: false });
 
 /** Parts of the ultra-low mode: both sides write a fragment per part. */
 const PART_TARGET_MS = 200;
 
-function makeSource(dir: string): string {
-  const file = join(dir, 'source-1080p30.mp4');
+function makeSource(dir: string, seconds: number): string {
+  const file = join(dir, `source-1080p30-${seconds}s.mp4`);
   if (existsSync(file)) return file;
   // Temporal noise over the test pattern: the encoders work as on camera footage, not on a still.
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(opts.seconds), '-vf', 'noise=alls=12:allf=t',
+    '-t', String(seconds), '-vf', 'noise=alls=12:allf=t',
     '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
     '-b:v', '6M', '-maxrate', '6M', '-bufsize', '12M', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2', file]);
@@ -49,24 +50,30 @@ function makeSource(dir: string): string {
 
 interface Run { wallMs: number; cpuMs: number }
 
-async function runPipeline(file: string, ladder: LadderOptions): Promise<Run & { dropped: number; outBytes: number; encoded: number[] }> {
-  const fx = loadMp4(file); // demuxed before the clock starts: ffmpeg's demuxing is part of its number, ours is not (it is tiny)
-  let outBytes = 0;
-  // The file goes in at once: the input queues hold it all and the decoder waits for the
-  // encoders (offline mode, 4 frames ahead at most, as ffmpeg's lockstep). Nothing may be
-  // dropped, or the run would do less work than ffmpeg's (checked below). (With unbounded frame
-  // queues instead, the decoder ran ahead and its frame pool grew by a zeroed 3 MB buffer per
-  // frame: 75 % of the process's page faults, ~4 % of its CPU.)
-  const p = new CmafPipeline({ tracks: fx.tracks, segmentTargetMs: 2000, partTargetMs: PART_TARGET_MS, firstMsn: 1, maxQueue: 1e6,
-    ladder: { ...ladder, maxInputQueue: 1e6, waitWhenBehind: true } }, (c) => { outBytes += c.data.length; }, (e) => { throw e; });
-  const cpu0 = process.cpuUsage(), t0 = performance.now();
-  for (const au of fx.aus) p.write(au);
-  await p.close();
-  const cpu = process.cpuUsage(cpu0);
-  const st = p.stats();
-  const dropped = st.dropped + (st.decoderDropped ?? 0) + (st.rungs ?? []).reduce((a, r) => a + r.dropped, 0);
-  if (st.written !== fx.aus.length || dropped > 0) throw new Error(`the run lost work: ${JSON.stringify(st)} of ${fx.aus.length} AUs`);
-  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, dropped, outBytes, encoded: (st.rungs ?? []).map((r) => r.encoded) };
+const OURS_JS = join(ROOT, 'dist', 'bench', 'transcode-ours.js');
+
+/** The process's last `RESULT {...}` line, parsed. */
+function resultLine<T>(stdout: string, what: string): T {
+  const line = stdout.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`${what} printed no result: ${stdout.slice(-500)}`);
+  return JSON.parse(line.slice(7)) as T;
+}
+
+/** Ours: the file through `channels` pipelines at once, in a node process of its own (bench/transcode-ours.ts). */
+async function runOurs(file: string, channels: number): Promise<OursResult> {
+  const { stdout } = await run('node', [OURS_JS, '--file', file, '--channels', String(channels), '--ladder', opts.ladder, '--preset', opts.preset,
+    '--partTargetMs', String(PART_TARGET_MS)]);
+  return resultLine<OursResult>(stdout, 'transcode-ours');
+}
+
+async function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  p.stdout!.on('data', (d) => { stdout += d; });
+  p.stderr!.on('data', (d) => { stderr += d; });
+  const [code] = await once(p, 'exit');
+  if (code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} … failed (${code}): ${stderr.slice(-1000)}`);
+  return { stdout, stderr };
 }
 
 function ffmpegArgs(file: string, ladder: LadderOptions, outDir: string): string[] {
@@ -91,21 +98,51 @@ function ffmpegArgs(file: string, ladder: LadderOptions, outDir: string): string
   return args;
 }
 
-/** Runs ffmpeg under a shell that reports its children's rusage (cutime + cstime) after waiting for it. */
-async function runFfmpeg(file: string, ladder: LadderOptions, outDir: string): Promise<Run> {
+/** One ffmpeg under a shell that reports its children's rusage (cutime + cstime) after waiting for it. */
+async function runOneFfmpeg(file: string, ladder: LadderOptions, outDir: string): Promise<Run> {
   const t0 = performance.now();
-  const script = 'ffmpeg "$@" || exit 1; cat /proc/$$/stat';
-  const p = spawn('bash', ['-c', script, 'bash', ...ffmpegArgs(file, ladder, outDir)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  p.stdout!.on('data', (d) => { out += d; });
-  p.stderr!.on('data', (d) => { err += d; });
-  const [code] = await once(p, 'exit');
-  const wallMs = performance.now() - t0;
-  if (code !== 0) throw new Error(`ffmpeg failed: ${err}`);
-  const f = out.slice(out.lastIndexOf(')') + 2).trim().split(' ');
+  mkdirSync(outDir, { recursive: true });
+  const { stdout } = await run('bash', ['-c', 'ffmpeg "$@" || exit 1; cat /proc/$$/stat', 'bash', ...ffmpegArgs(file, ladder, outDir)]);
+  const f = stdout.slice(stdout.lastIndexOf(')') + 2).trim().split(' ');
   // Fields 16 and 17 (cutime, cstime) are f[13], f[14] counted from field 3.
-  const cpuMs = ((Number(f[13]) + Number(f[14])) / CLK_TCK) * 1000;
-  return { wallMs, cpuMs };
+  return { wallMs: performance.now() - t0, cpuMs: ((Number(f[13]) + Number(f[14])) / CLK_TCK) * 1000 };
+}
+
+/** `channels` ffmpeg processes side by side (ffmpeg's way of transcoding N channels): CPU summed, wall until the last ends. */
+async function runFfmpeg(file: string, ladder: LadderOptions, outDir: string, channels: number): Promise<Run> {
+  const t0 = performance.now();
+  const runs = await Promise.all(Array.from({ length: channels }, (_, i) => runOneFfmpeg(file, ladder, join(outDir, `ch${i}`))));
+  return { wallMs: performance.now() - t0, cpuMs: runs.reduce((a, r) => a + r.cpuMs, 0) };
+}
+
+/** Instructions a command retires, all its threads, as callgrind counts them (the same for the same work, whatever the machine is doing). */
+async function instructions(cmd: string, args: string[]): Promise<number> {
+  const { stderr } = await run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', cmd, ...args]);
+  const m = /Collected : (\d+)/.exec(stderr);
+  if (!m) throw new Error(`no instruction count from callgrind: ${stderr.slice(-500)}`);
+  return Number(m[1]);
+}
+
+/**
+ * The ladder's work in instructions, both sides, on a clip of `seconds`: timing on this VM
+ * varies by ±8-25 % from run to run, the instruction count by nothing. Each side's fixed cost
+ * is taken off: for ours node's start and the mp4box demux (`--dry`), which the timed runs
+ * leave out of their clock too; for ffmpeg its start (`-version`: loading and linking the libav
+ * libraries). What remains on both sides is decode, scale, encode, mux and, on ours, the JS
+ * that feeds the pipelines and receives their parts.
+ */
+async function instructionCounts(file: string, ladder: LadderOptions, outDir: string): Promise<Record<string, unknown>> {
+  mkdirSync(outDir, { recursive: true });
+  const oursArgs = [OURS_JS, '--file', file, '--ladder', opts.ladder, '--preset', opts.preset, '--partTargetMs', String(PART_TARGET_MS)];
+  // Both at once: callgrind runs each on one core and counts the same either way.
+  const [oursTotal, ffTotal] = await Promise.all([instructions('node', oursArgs), instructions('ffmpeg', ffmpegArgs(file, ladder, outDir))]);
+  const [oursFixed, ffFixed] = await Promise.all([instructions('node', [...oursArgs, '--dry']), instructions('ffmpeg', ['-hide_banner', '-version'])]);
+  const ours = oursTotal - oursFixed, ffmpeg = ffTotal - ffFixed;
+  return {
+    seconds: opts.instructions,
+    oursGiga: round(ours / 1e9, 3), ffmpegGiga: round(ffmpeg / 1e9, 3), ratioOursToFfmpeg: round(ours / ffmpeg, 4),
+    totalsGiga: { ours: round(oursTotal / 1e9, 3), oursFixed: round(oursFixed / 1e9, 3), ffmpeg: round(ffTotal / 1e9, 3), ffmpegFixed: round(ffFixed / 1e9, 3) },
+  };
 }
 
 async function live(file: string): Promise<Record<string, unknown>> {
@@ -150,39 +187,53 @@ async function live(file: string): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   const dir = tmpDir('transcode');
   try {
-    const file = makeSource(dir);
+    const file = makeSource(dir, opts.seconds);
     const spec = resolveLadder(opts.ladder)!;
     const source = loadMp4(file).tracks.find((t): t is VideoTrackInfo => t.kind === 'video')!;
     const ladder: LadderOptions = { rungs: fitLadder(spec, { ...source, frameRate: 30 }), preset: opts.preset, encoderThreads: 1, decoderThreads: 1 };
     const ours: Run[] = [], theirs: Run[] = [];
-    let dropped = 0;
     let encoded: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
-      const r = await runPipeline(file, ladder);
-      dropped += r.dropped;
+      const r = await runOurs(file, opts.channels);
       ours.push(r);
-      encoded = r.encoded;
-      const out = join(dir, `ff${i}`);
-      execFileSync('mkdir', ['-p', out]);
-      theirs.push(await runFfmpeg(file, ladder, out));
-      process.stdout.write(`run ${i + 1}: ours ${round(r.wallMs / 1000)} s wall ${round(r.cpuMs / 1000)} s cpu; ffmpeg ${round(theirs[i].wallMs / 1000)} s wall ${round(theirs[i].cpuMs / 1000)} s cpu\n`);
+      encoded = r.encodedPerRung;
+      theirs.push(await runFfmpeg(file, ladder, join(dir, `ff${i}`), opts.channels));
+      rmSync(join(dir, `ff${i}`), { recursive: true, force: true });
+      process.stdout.write(`run ${i + 1}: ours ${round(r.wallMs / 1000)} s wall ${round(r.cpuMs / 1000)} s cpu; ffmpeg ${round(theirs[i].wallMs / 1000)} s wall ${round(theirs[i].cpuMs / 1000)} s cpu; ratio ${round(r.cpuMs / theirs[i].cpuMs, 3)}\n`);
     }
+    const mediaSeconds = opts.seconds * opts.channels;
     const sum = (rs: Run[]) => ({
       realTimeFactor: round(opts.seconds / (median(rs.map((r) => r.wallMs)) / 1000)),
-      cpuSecPerMediaSec: round(median(rs.map((r) => r.cpuMs)) / 1000 / opts.seconds, 3),
+      cpuSecPerMediaSec: round(median(rs.map((r) => r.cpuMs)) / 1000 / mediaSeconds, 3),
       runs: rs.map((r) => ({ wallS: round(r.wallMs / 1000), cpuS: round(r.cpuMs / 1000) })),
     });
+    // Each pair ran back to back, so its ratio is the least disturbed by the VM's slow drifts.
+    const pairRatios = ours.map((r, i) => round(r.cpuMs / theirs[i].cpuMs, 3));
     // --runs 0 measures the live case alone.
     const o = opts.runs > 0 ? sum(ours) : undefined, f = opts.runs > 0 ? sum(theirs) : undefined;
+    let counted: Record<string, unknown> | undefined;
+    if (opts.instructions > 0) {
+      const clip = makeSource(dir, opts.instructions);
+      counted = await instructionCounts(clip, ladder, join(dir, 'callgrind'));
+    }
     report('transcode', {
-      source: '1920x1080 30 fps, 6 Mb/s, 2 B-frames, keyframe every 2 s', seconds: opts.seconds, preset: opts.preset,
+      source: '1920x1080 30 fps, 6 Mb/s, 2 B-frames, keyframe every 2 s', seconds: opts.seconds, channels: opts.channels, preset: opts.preset,
+      cpuAffinity: affinity(),
       rungs: ladder.rungs.map((r) => `${r.name} ${r.width}x${r.height} ${r.videoBitrate / 1000}k`),
-      ours: o && { ...o, dropped, framesEncodedPerRung: encoded }, ffmpeg: f, cpuRatioOursToFfmpeg: o && f ? round(o.cpuSecPerMediaSec / f.cpuSecPerMediaSec, 3) : undefined,
+      ours: o && { ...o, framesEncodedPerRung: encoded }, ffmpeg: f,
+      cpuRatioOursToFfmpeg: o && f ? round(o.cpuSecPerMediaSec / f.cpuSecPerMediaSec, 3) : undefined,
+      pairRatios: opts.runs > 0 ? { median: round(median(pairRatios), 3), oursNotMore: pairRatios.filter((x) => x <= 1).length, of: pairRatios.length, each: pairRatios } : undefined,
+      instructions: counted,
       live: opts.live > 0 ? await live(file) : undefined,
     });
   } finally {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The CPUs this process may run on (taskset is inherited by both sides). */
+function affinity(): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 'unknown';
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
