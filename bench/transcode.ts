@@ -1,20 +1,27 @@
 /**
  * Scenario 6: the ABR ladder's cost, beside the ffmpeg command line doing the same work.
  *
- *   node dist/bench/transcode.js [--seconds 60] [--runs 3] [--ladder 720p/480p/360p] [--preset veryfast] [--live 60]
+ *   node dist/bench/transcode.js [--seconds 60] [--runs 3] [--channels 1] [--ladder 720p/480p/360p]
+ *                                [--preset veryfast] [--live 60] [--instructions 0 [--cacheSim]]
  *
  * 1. A 1920x1080 30 fps source file (H.264 with 2 B-frames and a keyframe every 2 s, as OBS
  *    sends it, 6 Mb/s, plus AAC) is made once with ffmpeg.
- * 2. Throughput, --runs times each, alternating: (a) the whole file through CmafPipeline with
- *    the ladder, as fast as it goes (the source remuxed + every rung decoded once, scaled,
- *    x264-encoded and muxed to CMAF), CPU = this process's user+sys over the run; (b) ffmpeg
- *    with the same ladder and settings: one decode (1 thread), split, bicubic scale per rung,
- *    libx264 with the same preset, 1 thread, no B-frames, the same bit rate and VBV, keyframes
- *    where the source has them, audio copied, plus the source remuxed, all to fragmented MP4
- *    with a fragment every part target (200 ms), as ours: the same output;
- *    CPU = its rusage (read from the shell that waited for it). Real-time factor = media
- *    seconds / wall seconds; CPU is reported per media second.
- * 3. Live, --live seconds: the origin process (`node dist/src/main.js`) with one channel on
+ * 2. Throughput, --runs pairs, each pair back to back: (a) ours: bench/transcode-ours.ts in a
+ *    node process of its own writes the whole file into --channels CmafPipelines at once, as
+ *    fast as they go (the source remuxed + every rung decoded once, scaled, x264-encoded and
+ *    muxed to CMAF), CPU = that process's user+sys over the work; (b) --channels ffmpeg
+ *    processes side by side with the same ladder and settings: one decode (1 thread), split,
+ *    bicubic scale per rung, libx264 with the same preset, 1 thread, no B-frames, the same bit
+ *    rate and VBV, keyframes where the source has them, audio copied, plus the source remuxed,
+ *    all to fragmented MP4 with a fragment every part target (200 ms), as ours: the same
+ *    output; CPU = their rusage (read from the shells that waited for them). Real-time factor
+ *    = media seconds of one channel / wall seconds; CPU is reported per media second of all
+ *    channels, and as the ratio ours / ffmpeg of each pair. (With --channels 2 both sides keep
+ *    both cores busy; with 1, ffmpeg's CLI runs on one core and ours on two.)
+ * 3. --instructions S: the same work on an S-second clip under callgrind, both sides, minus
+ *    each side's fixed start-up: instruction counts do not move with the VM's neighbours.
+ *    --cacheSim adds callgrind's simulated L1 data and last-level (this machine's L3) misses.
+ * 4. Live, --live seconds: the origin process (`node dist/src/main.js`) with one channel on
  *    the ladder, fed the same file in real time over RTMP (`ffmpeg -re -c copy`, so the
  *    publisher costs nothing), no viewers: CPU % of one core and RSS of the origin, and
  *    whether any rung dropped frames (the origin logs ERR_TRANSCODE_BEHIND).
@@ -30,7 +37,7 @@ import type { OursResult } from './transcode-ours.js';
 import { fitLadder, resolveLadder } from '../src/media/transcode/ladder.js';
 import type { VideoTrackInfo } from '../src/media/types.js';
 
-const opts = flags({ seconds: 60, runs: 3, channels: 1, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, instructions: 0, keep: false });
+const opts = flags({ seconds: 60, runs: 3, channels: 1, ladder: '720p/480p/360p', preset: 'veryfast', live: 60, instructions: 0, cacheSim: false, keep: false });
 
 /** Parts of the ultra-low mode: both sides write a fragment per part. */
 const PART_TARGET_MS = 200;
@@ -115,12 +122,31 @@ async function runFfmpeg(file: string, ladder: LadderOptions, outDir: string, ch
   return { wallMs: performance.now() - t0, cpuMs: runs.reduce((a, r) => a + r.cpuMs, 0) };
 }
 
+/** What callgrind counts for a command, all its threads: instructions (Ir) and, with --cacheSim, simulated cache misses. */
+interface Counts { Ir: number; D1mr?: number; D1mw?: number; DLmr?: number; DLmw?: number }
+
+/**
+ * The simulated last-level cache is this machine's L3 as the kernel reports it (callgrind's own
+ * guess here is a 256 MiB direct-mapped cache, whose conflict misses say more about addresses
+ * than about the code).
+ */
+function l3Spec(): string {
+  const dir = '/sys/devices/system/cpu/cpu0/cache/index3';
+  const size = readFileSync(join(dir, 'size'), 'utf8').trim(); // e.g. "32768K"
+  const bytes = Number(size.replace(/[KM]$/, '')) * (size.endsWith('M') ? 2 ** 20 : size.endsWith('K') ? 1024 : 1);
+  const ways = readFileSync(join(dir, 'ways_of_associativity'), 'utf8').trim();
+  const line = readFileSync(join(dir, 'coherency_line_size'), 'utf8').trim();
+  return `${bytes},${ways},${line}`;
+}
+
 /** Instructions a command retires, all its threads, as callgrind counts them (the same for the same work, whatever the machine is doing). */
-async function instructions(cmd: string, args: string[]): Promise<number> {
-  const { stderr } = await run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', cmd, ...args]);
-  const m = /Collected : (\d+)/.exec(stderr);
-  if (!m) throw new Error(`no instruction count from callgrind: ${stderr.slice(-500)}`);
-  return Number(m[1]);
+async function callgrindCounts(cmd: string, args: string[]): Promise<Counts> {
+  const sim = opts.cacheSim ? ['--cache-sim=yes', `--LL=${l3Spec()}`] : [];
+  const { stderr } = await run('valgrind', ['--tool=callgrind', ...sim, '--callgrind-out-file=/dev/null', cmd, ...args]);
+  const events = /Events\s*: ([\w ]+)\n/.exec(stderr)?.[1].trim().split(/\s+/);
+  const values = /Collected : ([\d ]+)\n/.exec(stderr)?.[1].trim().split(/\s+/).map(Number);
+  if (!events || !values) throw new Error(`no counts from callgrind: ${stderr.slice(-500)}`);
+  return Object.fromEntries(events.map((e, i) => [e, values[i]])) as unknown as Counts;
 }
 
 /**
@@ -135,13 +161,20 @@ async function instructionCounts(file: string, ladder: LadderOptions, outDir: st
   mkdirSync(outDir, { recursive: true });
   const oursArgs = [OURS_JS, '--file', file, '--ladder', opts.ladder, '--preset', opts.preset, '--partTargetMs', String(PART_TARGET_MS)];
   // Both at once: callgrind runs each on one core and counts the same either way.
-  const [oursTotal, ffTotal] = await Promise.all([instructions('node', oursArgs), instructions('ffmpeg', ffmpegArgs(file, ladder, outDir))]);
-  const [oursFixed, ffFixed] = await Promise.all([instructions('node', [...oursArgs, '--dry']), instructions('ffmpeg', ['-hide_banner', '-version'])]);
-  const ours = oursTotal - oursFixed, ffmpeg = ffTotal - ffFixed;
+  const [oursTotal, ffTotal] = await Promise.all([callgrindCounts('node', oursArgs), callgrindCounts('ffmpeg', ffmpegArgs(file, ladder, outDir))]);
+  const [oursFixed, ffFixed] = await Promise.all([callgrindCounts('node', [...oursArgs, '--dry']), callgrindCounts('ffmpeg', ['-hide_banner', '-version'])]);
+  const work = (total: Counts, fixed: Counts, k: keyof Counts) => (total[k] ?? NaN) - (fixed[k] ?? NaN);
+  const ours = work(oursTotal, oursFixed, 'Ir'), ffmpeg = work(ffTotal, ffFixed, 'Ir');
+  const misses = (level: 'D1' | 'DL') => {
+    const o = work(oursTotal, oursFixed, `${level}mr`) + work(oursTotal, oursFixed, `${level}mw`);
+    const f = work(ffTotal, ffFixed, `${level}mr`) + work(ffTotal, ffFixed, `${level}mw`);
+    return { oursMillions: round(o / 1e6, 2), ffmpegMillions: round(f / 1e6, 2), ratioOursToFfmpeg: round(o / f, 3) };
+  };
   return {
     seconds: opts.instructions,
     oursGiga: round(ours / 1e9, 3), ffmpegGiga: round(ffmpeg / 1e9, 3), ratioOursToFfmpeg: round(ours / ffmpeg, 4),
-    totalsGiga: { ours: round(oursTotal / 1e9, 3), oursFixed: round(oursFixed / 1e9, 3), ffmpeg: round(ffTotal / 1e9, 3), ffmpegFixed: round(ffFixed / 1e9, 3) },
+    totalsGiga: { ours: round(oursTotal.Ir / 1e9, 3), oursFixed: round(oursFixed.Ir / 1e9, 3), ffmpeg: round(ffTotal.Ir / 1e9, 3), ffmpegFixed: round(ffFixed.Ir / 1e9, 3) },
+    cacheMisses: opts.cacheSim ? { l3: l3Spec(), d1: misses('D1'), lastLevel: misses('DL') } : undefined,
   };
 }
 
