@@ -87,6 +87,18 @@ export function report(name: string, result: Record<string, unknown>): void {
   appendFileSync(join(dir, `${name}.jsonl`), `${line}\n`);
 }
 
+/** Runs a command to its end and collects its output; a timeout kills it (code null). */
+export async function runCommand(cmd: string, args: string[], timeoutMs = 0): Promise<{ code: number | null; out: string; err: string }> {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  p.stdout!.on('data', (d) => { out += d; });
+  p.stderr!.on('data', (d) => { err += d; });
+  const t = timeoutMs > 0 ? setTimeout(() => p.kill('SIGKILL'), timeoutMs) : undefined;
+  const [code] = await once(p, 'exit');
+  clearTimeout(t);
+  return { code: code as number | null, out, err };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();

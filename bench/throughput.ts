@@ -19,7 +19,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkChild, flags, freePort, median, pct, report, round, ROOT, sleep, tmpDir, type IpcChild } from './common.js';
+import { forkChild, flags, freePort, median, pct, report, round, ROOT, runCommand, sleep, tmpDir, type IpcChild } from './common.js';
 
 const round2 = (x: number) => round(x, 0);
 
@@ -32,13 +32,9 @@ interface Target { name: string; proto: 'h1' | 'h2c' | 'h2'; base: string; cpus:
 interface Resource { name: string; path: string; gzip: boolean }
 interface Row { target: string; proto: string; tool: string; resource: string; rps: number; rpsPerSecondMedian?: number; p50ms: number; p99ms: number; ok: number; errors: number; bytesPerResponse?: number; runs?: number[] }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {
-  const p = opts.pin ? spawn('taskset', ['-c', CLIENT_CPU, cmd, ...args]) : spawn(cmd, args);
-  let out = '', err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-  return once(p, 'exit').then(([code]) => { clearTimeout(t); return { code: code as number | null, out, err }; });
+/** The load generator, on its own core when --pin. */
+function run(cmd: string, args: string[], timeoutMs: number) {
+  return opts.pin ? runCommand('taskset', ['-c', CLIENT_CPU, cmd, ...args], timeoutMs) : runCommand(cmd, args, timeoutMs);
 }
 
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');

@@ -27,10 +27,9 @@
  *    whether any rung dropped frames (the origin logs ERR_TRANSCODE_BEHIND).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { flags, median, procSample, report, round, sleep, startOriginProcess, tmpDir, waitFor200, CLK_TCK, ROOT } from './common.js';
+import { flags, median, procSample, report, round, sleep, startOriginProcess, tmpDir, waitFor200, CLK_TCK, ROOT, runCommand } from './common.js';
 import { loadMp4 } from '../test/unit/addon/fixtures.js';
 import type { LadderOptions } from '../src/addon/cmaf-pipeline.js';
 import type { OursResult } from './transcode-ours.js';
@@ -73,14 +72,11 @@ async function runOurs(file: string, channels: number): Promise<OursResult> {
   return resultLine<OursResult>(stdout, 'transcode-ours');
 }
 
+/** A command that must succeed: its output, or an error with the end of its stderr. */
 async function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  p.stdout!.on('data', (d) => { stdout += d; });
-  p.stderr!.on('data', (d) => { stderr += d; });
-  const [code] = await once(p, 'exit');
-  if (code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} … failed (${code}): ${stderr.slice(-1000)}`);
-  return { stdout, stderr };
+  const r = await runCommand(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} … failed (${r.code}): ${r.err.slice(-1000)}`);
+  return { stdout: r.out, stderr: r.err };
 }
 
 function ffmpegArgs(file: string, ladder: LadderOptions, outDir: string): string[] {
