@@ -43,6 +43,8 @@ CmafMuxer::CmafMuxer(const MuxerOptions& opts, EmitFn emit) : opts_(opts), emit_
   if (opts_.partTargetMs <= 0 || opts_.partTargetMs > opts_.segmentTargetMs)
     ConfigError("partTargetMs out of range (1..segmentTargetMs)");
   if (opts_.firstMsn < 1) ConfigError("firstMsn must be >= 1");
+  if (opts_.partMaxMs < 0 || opts_.partMinMs < 0 || (opts_.partMaxMs > 0 && opts_.partMinMs > opts_.partMaxMs))
+    ConfigError("partMinMs/partMaxMs out of range (0 <= min <= max)");
 
   // Video (if any) becomes stream 0: it is the primary track that drives the cuts.
   std::vector<TrackConfig> ordered;
@@ -191,12 +193,20 @@ void CmafMuxer::FlushFragment() {
   avio_flush(fmt_->pb);
 }
 
-void CmafMuxer::EmitPart(int64_t durationMs) {
+double CmafMuxer::NominalFrameMs() const {
+  const TrackConfig& p = tracks_[size_t(primary_)].cfg;
+  if (p.kind == TrackKind::kAudio) return 1024.0 * 1000.0 / p.sampleRate;
+  if (p.frameRate > 0) return 1000.0 / p.frameRate;
+  return double(frameDurMs_);
+}
+
+void CmafMuxer::EmitPart(int64_t durationMs, bool segmentEnd) {
   auto c = std::make_unique<Chunk>();
   c->msn = msn_;
   c->partIndex = partIndex_;
   c->independent = partIndependent_;
   c->segmentStart = partSegmentStart_;
+  c->segmentEnd = segmentEnd;
   c->startMs = partStartMs_;
   c->durationMs = durationMs;
   c->data.swap(out_);
@@ -257,11 +267,17 @@ PushResult CmafMuxer::Push(int si, int64_t dts, int64_t pts, bool keyframe, Pack
     // Part k+1 starts at the first AU with dts >= segmentStart + (k+1)·partTarget − frameDur/2:
     // the grid snaps to the nearest frame, so ±1 ms jitter does not shift parts by a frame.
     auto reached = [&](int64_t slot) { return 2 * dtsMs >= 2 * (segmentStartMs_ + slot * partT) - frameDurMs_; };
-    const bool newPart = !newSegment && reached(gridSlot_ + 1);
+    // The grid point is honoured only when the part is long enough (PT-03: ≥ 0.85 × PART-TARGET),
+    // and a part is cut before the grid when keeping this frame would make it longer than
+    // partMaxMs (PT-02). On frame grids that do not divide the part target (AAC's 21.3 or 23.2 ms,
+    // 24 fps) nearest-frame snapping alone gives parts up to half a frame over the target.
+    const int64_t lenMs = dtsMs - partStartMs_;
+    const bool tooLongIfKept = opts_.partMaxMs > 0 && double(lenMs) + NominalFrameMs() > double(opts_.partMaxMs);
+    const bool newPart = !newSegment && ((reached(gridSlot_ + 1) && lenMs >= opts_.partMinMs) || tooLongIfKept);
     if (newSegment || newPart) {
       WriteHeld(t, t.lastDelta);
       FlushFragment();
-      EmitPart(dtsMs - partStartMs_);
+      EmitPart(lenMs, newSegment);
       if (newSegment) {
         msn_++;
         partIndex_ = 0;
@@ -297,7 +313,7 @@ void CmafMuxer::Finish() {
     for (auto& t : tracks_)
       if (t.held) WriteHeld(t, DefaultDuration(t));
     FlushFragment();
-    EmitPart(lastPrimaryMs_ + lastDurMs - partStartMs_);
+    EmitPart(lastPrimaryMs_ + lastDurMs - partStartMs_, true);
   }
   int err = av_write_trailer(fmt_.get());
   out_.clear();

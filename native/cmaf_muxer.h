@@ -31,6 +31,10 @@ struct MuxerOptions {
   std::vector<TrackConfig> tracks;  // at most one video and one audio
   int64_t segmentTargetMs = 2000;
   int64_t partTargetMs = 200;
+  // Bounds on every part but a segment's last (PT-02/PT-03): a part never exceeds partMaxMs and,
+  // when cut on the grid, is at least partMinMs. 0 = unbounded (modes that list no parts).
+  int64_t partMaxMs = 0;
+  int64_t partMinMs = 0;
   int64_t firstMsn = 1;
 };
 
@@ -40,6 +44,10 @@ struct Chunk {
   int partIndex = 0;
   bool independent = false;
   bool segmentStart = false;
+  // This part closes its segment: the next part is index 0 of msn + 1. Decided when the part is
+  // cut (the frame after it is in hand), so a playlist can close the segment and name the next
+  // part without guessing.
+  bool segmentEnd = false;
   int64_t startMs = 0;
   int64_t durationMs = 0;
   std::vector<uint8_t> data;
@@ -95,7 +103,10 @@ class CmafMuxer {
   static int WritePacketCb(void* opaque, uint8_t* buf, int size);
   void WriteHeld(TrackState& t, int64_t duration);
   void FlushFragment();
-  void EmitPart(int64_t durationMs);
+  void EmitPart(int64_t durationMs, bool segmentEnd);
+  // Nominal duration of one primary frame (ms): exact for AAC (1024 samples), from the frame
+  // rate for video, else the last measured frame interval.
+  double NominalFrameMs() const;
   int64_t DefaultDuration(const TrackState& t) const;
   [[noreturn]] void Fail(const char* what, int err);
 

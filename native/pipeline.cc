@@ -99,6 +99,8 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   for (uint32_t i = 0; i < arr.Length(); i++) mo.tracks.push_back(ParseTrack(env, arr.Get(i)));
   mo.segmentTargetMs = GetInteger(env, o, "segmentTargetMs", true, 0);
   mo.partTargetMs = GetInteger(env, o, "partTargetMs", true, 0);
+  mo.partMaxMs = GetInteger(env, o, "partMaxMs", false, 0);
+  mo.partMinMs = GetInteger(env, o, "partMinMs", false, 0);
   mo.firstMsn = GetInteger(env, o, "firstMsn", true, 0);
   const size_t maxQueue = size_t(GetIntIn(env, o, "maxQueue", 1, 1'000'000, false, 2000));
   int64_t failAfter = GetInteger(env, o, "testFailAfterWrites", false, 0);
@@ -361,6 +363,7 @@ void Pipeline::Deliver(Napi::Env env, Pipeline* self, Event& ev) {
       o.Set("partIndex", Napi::Number::New(env, c.partIndex));
       o.Set("independent", Napi::Boolean::New(env, c.independent));
       o.Set("segmentStart", Napi::Boolean::New(env, c.segmentStart));
+      o.Set("segmentEnd", Napi::Boolean::New(env, c.segmentEnd));
       o.Set("startMs", Napi::Number::New(env, double(c.startMs)));
       o.Set("durationMs", Napi::Number::New(env, double(c.durationMs)));
       o.Set("data", buf);

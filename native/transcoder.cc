@@ -201,6 +201,8 @@ void Transcoder::Start() {
       if (audio_) mo.tracks.push_back(*audio_);
       mo.segmentTargetMs = source_.segmentTargetMs;
       mo.partTargetMs = source_.partTargetMs;
+      mo.partMaxMs = source_.partMaxMs;
+      mo.partMinMs = source_.partMinMs;
       mo.firstMsn = source_.firstMsn;
       r.muxer = std::make_unique<CmafMuxer>(mo, [this, index](std::unique_ptr<Chunk> ch) { emit_(index, std::move(ch)); });
       r.videoStream = r.muxer->StreamIndexOf(r.video.id);

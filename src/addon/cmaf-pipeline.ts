@@ -55,6 +55,10 @@ export interface CmafPipelineOptions {
   tracks: TrackInfo[];
   segmentTargetMs: number;
   partTargetMs: number;
+  /** Upper bound of every part (PT-02), ms; 0 or absent: unbounded (modes that list no parts). */
+  partMaxMs?: number;
+  /** Lower bound of a part cut on the grid (PT-03), ms; the last part of a segment may be shorter. */
+  partMinMs?: number;
   /** Media sequence number of the first segment (≥ 1). */
   firstMsn: number;
   /**

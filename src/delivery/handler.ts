@@ -74,13 +74,10 @@ export class OriginHandler {
   constructor(private readonly channels: ChannelLookup, private readonly log: Logger, private tokens?: PlaybackTokens) {
     this.gate = new PlaybackGate((id) => this.channels.access?.(id), () => this.tokens, log);
     this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id), Date.now, (ch, w) => this.playlists.playlistConfig(ch, w, 'source'));
-    this.media = new MediaResponder(
-      (w) => {
-        const ch = this.channelOfWindow.get(w);
-        return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
-      },
-      (w) => this.channelOfWindow.get(w)?.profile.segmentTargetMs ?? FALLBACK_TD * 1000,
-    );
+    this.media = new MediaResponder((w) => {
+      const ch = this.channelOfWindow.get(w);
+      return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
+    });
   }
 
   private readonly channelOfWindow = new WeakMap<object, Channel>();

@@ -3,7 +3,7 @@ import type { LiveWindow } from '../store/live-window.js';
 import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { errorReply } from './error-reply.js';
-import { predictedNextPart } from '../packager/hls/media-playlist.js';
+import { nextPartOf } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 import type { CancelSignal } from '../cancellation.js';
 import type { ArchiveFiles } from '../store/archive/archive-files.js';
@@ -78,10 +78,7 @@ export async function fromDisk(req: OriginRequest, file: { files: ArchiveFiles; 
 }
 
 export class MediaResponder {
-  constructor(
-    private readonly targetDurationSec: (w: LiveWindow) => number,
-    private readonly segmentTargetMs: (w: LiveWindow) => number,
-  ) {}
+  constructor(private readonly targetDurationSec: (w: LiveWindow) => number) {}
 
   init(req: OriginRequest, r: Rendition, initId: number): OriginReply {
     const data = r.window.init(initId);
@@ -98,7 +95,7 @@ export class MediaResponder {
     const part = w.part(msn, index);
     if (part) return whole(req, [part.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
     const td = this.targetDurationSec(w);
-    if (!isHinted(w, msn, index, this.segmentTargetMs(w))) {
+    if (!isHinted(w, msn, index)) {
       return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
     }
     return w.waitFor(msn, index, 3 * td * 1000, req.signal).then((result) => {
@@ -138,17 +135,11 @@ export class MediaResponder {
   }
 }
 
-/**
- * The part a playlist's preload hint may name: the predicted next part, or the next index of
- * the open segment (a client holding an older playlist, or a late keyframe).
- */
-function isHinted(w: LiveWindow, msn: number, index: number, segmentTargetMs: number): boolean {
+/** Whether (msn, index) is the part the live playlist's preload hint names now (PHS-01, PHS-03). */
+function isHinted(w: LiveWindow, msn: number, index: number): boolean {
   if (w.ended) return false;
-  const last = w.segments[w.segments.length - 1];
-  if (!last) return false;
-  const next = predictedNextPart(w.segments, segmentTargetMs)!;
-  if (msn === next.msn && index === next.index) return true;
-  return !last.complete && msn === last.msn && index === last.parts.length;
+  const next = nextPartOf(w.segments);
+  return next !== undefined && msn === next.msn && index === next.index;
 }
 
 /** Yields bytes [start, end) of a segment, each part as soon as it is complete. */

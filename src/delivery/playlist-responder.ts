@@ -122,7 +122,6 @@ export class PlaylistResponder {
     const td = Math.max(1, Math.round(p.segmentTargetSec), Math.round(longestMs / 1000));
     s.constants = {
       targetDurationSec: td,
-      segmentTargetMs: p.segmentTargetMs,
       partTargetSec: p.advertisedPartTargetSec,
       partHoldBackSec: p.partHoldBackSec,
       holdBackSec: 3 * td,

@@ -19,7 +19,7 @@ export interface PipelineLike {
 }
 
 export type PipelineFactory = (
-  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; firstMsn: number; ladder?: LadderOptions },
+  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; partMaxMs?: number; partMinMs?: number; firstMsn: number; ladder?: LadderOptions },
   onChunk: (c: CmafChunk) => void,
   onError: (e: Error & { code?: string }) => void,
   ladder?: LadderListener,
@@ -574,7 +574,7 @@ export class Publication implements PublicationSink {
     }
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
-      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, firstMsn, ladder },
+      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, partMaxMs: p.partMaxMs, partMinMs: p.partMinMs, firstMsn, ladder },
       (chunk) => this.onChunk(chunk),
       (err) => {
         this.log.error({ err, code: err.code }, 'pipeline failed; closing the publish session');
@@ -677,6 +677,12 @@ export class Publication implements PublicationSink {
     };
     out.window.addPart(part, facts);
     out.archive?.addPart(part, facts);
+    if (chunk.segmentEnd) {
+      // The cutter has the next segment's first frame in hand: the segment is whole now, so it is
+      // listed (and archived) at once instead of when the next segment's first part completes.
+      out.window.endSegment(false);
+      out.archive?.endSegment();
+    }
     if (source) {
       this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
     }

@@ -25,6 +25,13 @@ export interface LatencyProfile extends LatencyModeSettings {
   /** Advertised PART-TARGET: the cut target plus room for ±1 ms timestamp rounding (PT-02). */
   advertisedPartTargetSec?: number;
   partHoldBackSec?: number;
+  /**
+   * Bounds the cutter keeps every part within (modes with parts): at most PART-TARGET less the
+   * 1 ms of RTMP timestamp rounding (PT-02), at least 0.85 × PART-TARGET except a segment's last
+   * part (PT-03). The cutter picks whole frames inside them on any frame grid.
+   */
+  partMaxMs?: number;
+  partMinMs?: number;
 }
 
 /** Slack added to the advertised PART-TARGET so parts cut on a frame-snapped grid never exceed it. */
@@ -43,5 +50,7 @@ export function latencyProfile(mode: LatencyMode, s: LatencyModeSettings): Laten
     advertisedPartTargetSec: advertised,
     // Apple requires ≥ 3 × PART-TARGET (AAS 14.3); more only adds latency.
     partHoldBackSec: Math.ceil(3 * advertised * 1000 - 1e-6) / 1000,
+    partMaxMs: Math.round(advertised * 1000) - 1,
+    partMinMs: Math.ceil(0.85 * advertised * 1000 - 1e-6),
   };
 }

@@ -79,6 +79,12 @@ export interface CmafPart {
   independent: boolean;
   /** True for part 0 of a segment (the segment starts at a keyframe). */
   segmentStart: boolean;
+  /**
+   * True when this part closes its segment: the next part is index 0 of msn + 1. The cutter
+   * knows it when it cuts (the next frame is in hand), so the segment is listed at once and the
+   * preload hint names the right part.
+   */
+  segmentEnd: boolean;
   /** Start of the part on the media clock, milliseconds (primary track's dts). */
   startMs: number;
   /** Exact duration of the part, milliseconds (next part's start − this start). */

@@ -248,7 +248,12 @@ export class LiveWindow {
   /** Finds a segment (listed or recently removed and still available). */
   segment(msn: number): LiveSegment | undefined {
     const first = this.segments[0];
-    if (first && msn >= first.msn) return this.segments[msn - first.msn];
+    if (first && msn >= first.msn) {
+      // Listed MSNs are consecutive (addPart and restore keep them so); a segment found at the
+      // wrong position would serve another segment's facts, so a mismatch finds nothing.
+      const seg = this.segments[msn - first.msn];
+      return seg?.msn === msn ? seg : undefined;
+    }
     this.expire();
     return this.removed.find((r) => r.seg.msn === msn)?.seg;
   }
@@ -374,7 +379,10 @@ export class LiveWindow {
     const seg = this.segments.shift()!;
     this.listedMs -= seg.durationMs;
     this.completeCount--;
-    if (seg.discontinuity) this.discontinuitySequence++;
+    // The first listed segment carries no EXT-X-DISCONTINUITY line (nothing precedes it), so a
+    // segment's tag leaves the playlist when the segment before it does: that is when the
+    // sequence counts it (§6.2.2, MS-03), keeping every segment's discontinuity number unchanged.
+    if (this.segments[0]?.discontinuity) this.discontinuitySequence++;
     this.removed.push({ seg, until: this.now() + this.opts.retainAfterRemovalMs });
   }
 

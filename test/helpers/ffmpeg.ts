@@ -10,6 +10,8 @@ export interface TestSourceOptions {
   videoBitrate?: string;
   /** Include an AAC audio track (sine). */
   audio?: boolean;
+  /** AAC sample rate; default 48000 (OBS's default is 48 kHz, many phones and older setups send 44.1 kHz). */
+  sampleRate?: number;
   /** Seconds of media; omit for endless (live publishing). */
   durationSec?: number;
   /** B-frames between references (OBS's x264 default is 2); 0 or absent: none (tune zerolatency). */
@@ -24,11 +26,12 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
   if (o.realtime !== false) args.push('-re');
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
-  if (o.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  const sampleRate = o.sampleRate ?? 48000;
+  if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${sampleRate}`);
   if (o.durationSec !== undefined) args.push('-t', String(o.durationSec));
   args.push('-c:v', 'libx264', '-preset', 'veryfast', ...(o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']), '-pix_fmt', 'yuv420p',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k');
-  if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2');
+  if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', String(sampleRate), '-ac', '2');
   return args;
 }
 

@@ -27,7 +27,7 @@ export function manualPipeline(o: { partMs: number; perSegment: number; fill?: (
     part(bytes = 100) {
       ({ msn, index } = pipe.next());
       const data = Buffer.alloc(bytes, fill(msn, index));
-      emit!({ kind: 'part', msn, partIndex: index, independent: index === 0, segmentStart: index === 0, startMs, durationMs: o.partMs, data });
+      emit!({ kind: 'part', msn, partIndex: index, independent: index === 0, segmentStart: index === 0, segmentEnd: index === o.perSegment - 1, startMs, durationMs: o.partMs, data });
       startMs += o.partMs;
       return { msn, index, data };
     },

@@ -2,7 +2,7 @@ import { LiveWindow, type LivePart, type LiveWindowOptions, type SegmentFacts } 
 
 export interface FakeStream {
   window: LiveWindow;
-  /** Adds the next part; every `partsPerSegment` parts a new segment starts. Returns its (msn, index). */
+  /** Adds the next part; every `partsPerSegment` parts a segment closes and a new one starts. Returns its (msn, index). */
   addPart(opts?: { durationMs?: number; independent?: boolean; bytes?: number }): { msn: number; index: number };
   /** Adds n parts. */
   addParts(n: number): void;
@@ -33,6 +33,8 @@ export function fakeStream(o: Partial<LiveWindowOptions> & { partsPerSegment?: n
     const part = { msn, index, durationMs, independent: p.independent ?? index === 0, data };
     const facts = { initId: 1, discontinuity: false, programDateTimeMs: clock.now, startMs: mediaMs };
     window.addPart(part, facts);
+    // As the cutter does (CmafPart.segmentEnd): the segment's last part closes it at once.
+    if (index === perSeg - 1) window.endSegment(false);
     stream.last = { part, facts };
     mediaMs += durationMs;
     clock.now += durationMs;

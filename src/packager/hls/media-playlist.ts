@@ -32,8 +32,6 @@ export interface RenditionReport {
 /** Fixed per rendition for the life of a channel: never changes between reloads (SC-08, TD-03). */
 export interface MediaPlaylistConfig {
   targetDurationSec: number;
-  /** The cutter's segment target on the media clock: where the next segment will start. */
-  segmentTargetMs: number;
   /** Advertised PART-TARGET in seconds; undefined for playlists without parts. */
   partTargetSec?: number;
   partHoldBackSec?: number;
@@ -186,7 +184,7 @@ export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: 
   if (view.ended) {
     out.push('#EXT-X-ENDLIST');
   } else if (hasParts && segs.length > 0) {
-    const next = predictedNextPart(segs, cfg.segmentTargetMs)!;
+    const next = nextPartOf(segs)!;
     out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${cfg.partUri(next.msn, next.index)}${q}"`);
   }
   if (!view.ended) {
@@ -200,6 +198,9 @@ export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: 
 
 /** The lines of segment i (index in the listed segments); returns the init id now in force. */
 function pushSegment(out: string[], seg: PlaylistSegment, i: number, listParts: boolean, currentInit: number, cfg: MediaPlaylistConfig, q: string): number {
+  // A segment in progress shows only through its parts: without them it has no line of its own
+  // yet, and its tags (PROGRAM-DATE-TIME, MAP) would dangle at the end of the playlist.
+  if (!seg.complete && !listParts) return currentInit;
   if (seg.discontinuity && i > 0) out.push('#EXT-X-DISCONTINUITY');
   // EXT-X-MAP before the first listed segment and wherever the init changes (MAP-02, PT-07).
   if (seg.initId !== currentInit) {
@@ -241,21 +242,16 @@ function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], 
 }
 
 /**
- * The part the preload hint names (PH-05). The cutter opens a new segment at the first keyframe
- * past each multiple of the segment target, so once the next part starts past that multiple it
- * will be part 0 of the next MSN, given keyframes aligned with the target (the configuration the
- * README asks of encoders). Hinting "index N of the open segment" there would name a part that
- * never comes: Shaka and AVPlayer, which fetch hints, would get a 404 at every segment boundary.
- * A wrong guess the other way (keyframe late) only makes that one hinted request wait longer.
+ * The part the preload hint names (PH-05, PH-02): index 0 of the next MSN once the last segment
+ * is complete, else the next index of the open segment. Certain, not predicted: the cutter marks
+ * the part that closes a segment when it cuts it (CmafPart.segmentEnd) and the window closes the
+ * segment right then, so an open segment always continues with its next index. Only a publisher
+ * that leaves abandons the hinted part (PHS-04: its request then gets a 404).
  */
-export function predictedNextPart(segs: readonly PlaylistSegment[], segmentTargetMs: number): { msn: number; index: number } | undefined {
+export function nextPartOf(segs: readonly PlaylistSegment[]): { msn: number; index: number } | undefined {
   const last = segs[segs.length - 1];
   if (!last) return undefined;
-  if (last.complete) return { msn: last.msn + 1, index: 0 };
-  let nextStartMs = last.startMs;
-  for (const p of last.parts) nextStartMs += p.durationMs;
-  if (Math.floor(nextStartMs / segmentTargetMs) > Math.floor(last.startMs / segmentTargetMs)) return { msn: last.msn + 1, index: 0 };
-  return { msn: last.msn, index: last.parts.length };
+  return last.complete ? { msn: last.msn + 1, index: 0 } : { msn: last.msn, index: last.parts.length };
 }
 
 /** The newest (msn, part) a rendition report announces for a view (RR-02, RR-03). */

@@ -4,7 +4,7 @@
  * segment and parts are parsed back with mp4box and checked against the LL-HLS cut rules.
  */
 import t, { type Test } from 'tap';
-import { makeFixture, parseCmaf, runPipeline, type Fixture, type RunResult } from './fixtures.js';
+import { LL_PROFILE, makeFixture, parseCmaf, runPipeline, type Fixture, type RunResult } from './fixtures.js';
 import { CmafPipeline } from '../../../src/addon/cmaf-pipeline.js';
 import type { AccessUnit, CmafChunk } from '../../../src/media/types.js';
 
@@ -12,7 +12,8 @@ import type { AccessUnit, CmafChunk } from '../../../src/media/types.js';
 const SLOW = Number(process.env.SIGMA_SLOW_FACTOR ?? 1) || 1;
 const PART_TARGET = 200;
 const SEG_TARGET = 2000;
-const MAX_PART = PART_TARGET + 10;
+/** The advertised PART-TARGET: every part ≤ it (PT-02), every inner non-independent part ≥ 0.85 × it (PT-03). */
+const MAX_PART = LL_PROFILE.advertisedPartTargetSec! * 1000;
 const MIN_PART = 0.85 * MAX_PART;
 
 let fx: Fixture & { remove(): void };
@@ -24,7 +25,7 @@ t.teardown(() => fx?.remove());
 
 
 /** The invariants every output must satisfy, whatever the input tracks. */
-function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Array<'vide' | 'soun'>, maxPartMs = MAX_PART) {
+function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Array<'vide' | 'soun'>, maxPartMs = MAX_PART, reorderDelayMs = 0) {
   t.same(r.errors, [], 'no muxing errors');
   t.ok(r.init, 'init chunk emitted');
   t.equal(r.chunks[0]?.kind, 'init', 'init comes first');
@@ -58,7 +59,9 @@ function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Arr
   if (videoId !== undefined) {
     t.equal(counts.get(videoId), aus.filter((a) => a.trackId === 0).length, 'every video frame comes out');
     const firstRun = parsed.parts[0].find((x) => x.trackId === videoId)!;
-    t.equal(firstRun.tfdt, aus.find((a) => a.trackId === 0)!.dts * 90, 'publisher dts passes through as tfdt (90 kHz)');
+    // With B-frames libavformat delays decode times by the reorder depth so no pts precedes its dts.
+    const shift = firstRun.tfdt - aus.find((a) => a.trackId === 0)!.dts * 90;
+    t.ok(shift >= 0 && shift <= reorderDelayMs * 90, `publisher dts passes through as tfdt (90 kHz), shifted by ${shift / 90} ms ≤ the reorder delay ${reorderDelayMs} ms`);
   }
   if (audioId !== undefined) t.equal(counts.get(audioId), aus.filter((a) => a.trackId === 1).length, 'every audio frame comes out');
   t.equal(r.stats.written, aus.length, 'stats.written counts every AU');
@@ -74,11 +77,13 @@ function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Arr
     else if (p.msn === prev.msn) numberingOk &&= p.partIndex === prev.partIndex + 1;
     else numberingOk &&= p.msn === prev.msn + 1 && p.partIndex === 0;
     numberingOk &&= p.segmentStart === (p.partIndex === 0);
+    // segmentEnd promises what comes next: part 0 of the next MSN (or nothing: the last part).
+    numberingOk &&= p.segmentEnd === (i === parts.length - 1 || parts[i + 1].msn !== p.msn);
     if (prev) numberingOk &&= prev.startMs + prev.durationMs === p.startMs;
     prev = p;
     void i;
   });
-  t.ok(numberingOk, 'msn contiguous from 1, partIndex from 0 per segment, durations tile the timeline');
+  t.ok(numberingOk, 'msn contiguous from 1, partIndex from 0 per segment, durations tile the timeline, segmentEnd on each segment\'s last part');
 
   const segStarts = parts.filter((p) => p.partIndex === 0);
   t.ok(segStarts.every((p) => p.independent), 'every segment starts with an independent part');
@@ -95,7 +100,7 @@ function checkOutput(t: Test, r: RunResult, aus: AccessUnit[], expectTracks: Arr
   });
   t.same(offGrid.map((s) => s.startMs), [], 'segments start at the first keyframe on or after each 2 s boundary');
 
-  // Part durations: ≤ target + 10 ms; full-size unless the segment's last or an independent part.
+  // Part durations: ≤ PART-TARGET; ≥ 0.85 × PART-TARGET unless the segment's last or an independent part.
   const tooLong = parts.filter((p) => p.durationMs > maxPartMs);
   t.same(tooLong.map((p) => `${p.msn}.${p.partIndex}=${p.durationMs}`), [], `every part ≤ ${maxPartMs} ms`);
   const tooShort = parts.filter((p, i) => {
@@ -146,16 +151,36 @@ t.test('video only', async (t) => {
   t.ok(r.parts.filter((p) => p.msn === 1).every((p, i, a) => i === a.length - 1 || p.durationMs === 200), '200 ms parts');
 });
 
-t.test('audio only: every part independent, cut on audio frames', async (t) => {
+t.test('audio only: every part independent, cut on whole AAC frames within PART-TARGET', async (t) => {
   const aus = fx.aus.filter((a) => a.trackId === 1);
   const r = await runPipeline([fx.audio!], aus);
-  // Parts snap to the nearest 1024-sample AAC frame (21.3 ms at 48 kHz), so a part can be up
-  // to one frame longer than the target; the playlist's PART-TARGET must cover that.
-  const frameMs = (1024 * 1000) / fx.audio!.sampleRate;
-  checkOutput(t, r, aus, ['soun'], Math.ceil(PART_TARGET + frameMs));
+  // 1024-sample frames of 21.3 ms at 48 kHz do not divide 200 ms: nearest-frame snapping alone
+  // gave 213 ms parts; the cutter now keeps 9 frames (192 ms) so every part ≤ PART-TARGET.
+  checkOutput(t, r, aus, ['soun']);
   t.ok(r.parts.every((p) => p.independent), 'audio-only parts are all independent');
   t.same(r.parts.filter((p) => p.partIndex === 0).map((p) => p.msn), [1, 2, 3, 4], 'same segment numbering as video');
 });
+
+// The frame grids publishers send (issue 15): every part within PART-TARGET on each of them.
+const grids: { name: string; fps: number; sampleRate?: number; bframes?: number; tracks: Array<'vide' | 'soun'> }[] = [
+  { name: 'AAC 44.1 kHz audio only', fps: 30, sampleRate: 44100, tracks: ['soun'] },
+  { name: '24 fps video', fps: 24, tracks: ['vide', 'soun'] },
+  { name: '25 fps video', fps: 25, tracks: ['vide', 'soun'] },
+  { name: '60 fps video with B-frames', fps: 60, bframes: 2, tracks: ['vide', 'soun'] },
+  { name: '15 fps video', fps: 15, tracks: ['vide'] },
+];
+for (const grid of grids) {
+  t.test(`${grid.name}: parts within PART-TARGET on its frame grid`, async (t) => {
+    const gfx = await makeFixture({ width: 320, height: 180, fps: grid.fps, gop: grid.fps, audio: grid.tracks.includes('soun'),
+      sampleRate: grid.sampleRate, bframes: grid.bframes, durationSec: 5 });
+    t.teardown(() => gfx.remove());
+    const wanted = grid.tracks.includes('vide') ? gfx.tracks : [gfx.audio!];
+    const ids = new Set(wanted.map((x) => x.id));
+    const aus = gfx.aus.filter((a) => ids.has(a.trackId));
+    const r = await runPipeline(wanted, aus);
+    checkOutput(t, r, aus, [...grid.tracks], MAX_PART, Math.ceil(((grid.bframes ?? 0) * 1000) / grid.fps));
+  });
+}
 
 t.test('±1 ms timestamp jitter still gives 6-frame parts at 30 fps', async (t) => {
   const jitter = [0, 1, -1, 1, 0, -1];

@@ -68,6 +68,7 @@ import { join } from 'node:path';
 import { makeTestFile, type TestSourceOptions } from '../../helpers/ffmpeg.js';
 import { CmafPipeline, type CmafPipelineOptions, type NativeError } from '../../../src/addon/cmaf-pipeline.js';
 import type { CmafChunk, CmafPart } from '../../../src/media/types.js';
+import { latencyProfile } from '../../../src/media/latency-profile.js';
 
 /** Makes an MP4 with ffmpeg in a fresh temp dir and loads it; remove() deletes the dir. */
 export async function makeFixture(o: TestSourceOptions & { durationSec: number }): Promise<Fixture & { remove(): void }> {
@@ -75,6 +76,8 @@ export async function makeFixture(o: TestSourceOptions & { durationSec: number }
   const file = join(dir, 'src.mp4');
   await makeTestFile(file, o);
   const fx = loadMp4(file);
+  // What RTMP's onMetaData announces: the cutter takes the frame duration from it.
+  if (fx.video) fx.video.frameRate = o.fps ?? 30;
   return { ...fx, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -104,7 +107,11 @@ export interface RunResult {
   stats: { queued: number; dropped: number; written: number };
 }
 
-export const LL_OPTIONS = { segmentTargetMs: 2000, partTargetMs: 200, firstMsn: 1 } as const;
+/** The ultra-low defaults as the channel passes them: 200 ms parts kept within [0.85, 1] × PART-TARGET 0.21 s. */
+export const LL_PROFILE = latencyProfile('ultra-low', { segmentTargetSec: 2, partTargetSec: 0.2, playlistWindowSec: 12, minSegments: 6 });
+export const LL_OPTIONS = {
+  segmentTargetMs: 2000, partTargetMs: 200, partMaxMs: LL_PROFILE.partMaxMs!, partMinMs: LL_PROFILE.partMinMs!, firstMsn: 1,
+} as const;
 
 /** Feeds all access units, closes, and collects what came out. */
 export async function runPipeline(

@@ -15,7 +15,7 @@ import { requestToken } from '../../../src/delivery/access/playback-gate.js';
 import { ChannelArchive } from '../../../src/store/archive/channel-archive.js';
 import { hourKey } from '../../../src/store/archive/archive-layout.js';
 import type { ChannelThumbnails } from '../../../src/media/thumbnails/channel-thumbnails.js';
-import { predictedNextPart, renderMediaPlaylist } from '../../../src/packager/hls/media-playlist.js';
+import { nextPartOf, renderMediaPlaylist } from '../../../src/packager/hls/media-playlist.js';
 import type { OriginReply } from '../../../src/delivery/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { fakeChannel, request, bodyText } from '../../helpers/fake-channel.js';
@@ -186,7 +186,7 @@ t.test('a blocking reload and a hinted part with a bad token are refused at once
   const w = r.f.channel.rendition()!.window;
   const last = w.segments[w.segments.length - 1];
   const ahead = `/live/test/source.m3u8?_HLS_msn=${last.msn}&_HLS_part=${last.parts.length + 1}`;
-  const next = predictedNextPart(w.segments, r.f.profile.segmentTargetMs)!;
+  const next = nextPartOf(w.segments)!;
   const hinted = `/live/test/source/${next.msn}.${next.index}.m4s`;
   const settledWithin = async (p: Promise<OriginReply>, ms: number) => Promise.race([p, new Promise<undefined>((res) => setTimeout(res, ms))]);
   for (const path of [ahead, hinted]) {
@@ -252,7 +252,7 @@ t.test('the packager carries the query onto rendition reports, maps, parts, segm
     complete: i === 0, parts: [0, 1].map((index) => ({ index, durationMs: 200, independent: index === 0 })) }));
   const text = renderMediaPlaylist({ segments: segs, discontinuitySequence: 0, ended: false,
     renditionReports: [{ uri: '360p.m3u8', lastMsn: 6, lastPart: 1 }, { uri: '240p.m3u8', lastMsn: 6, lastPart: 1 }] },
-  { targetDurationSec: 2, segmentTargetMs: 2000, partTargetSec: 0.2, partHoldBackSec: 0.6, holdBackSec: 6, canSkipUntilSec: 12,
+  { targetDurationSec: 2, partTargetSec: 0.2, partHoldBackSec: 0.6, holdBackSec: 6, canSkipUntilSec: 12,
     initUri: (id) => `source/init-${id}.mp4`, segmentUri: (m) => `source/${m}.m4s`, partUri: (m, i) => `source/${m}.${i}.m4s` },
   { skip: 'NO', querySuffix: '?token=T' });
   const uris = playlistUris(text);

@@ -6,7 +6,7 @@ import { PiecewisePlaylist, SettledBlocksBySuffix } from '../../../src/delivery/
 import { crc32, crc32Combine, deflatePiece, gzipPieces } from '../../../src/delivery/gzip-pieces.js';
 
 const cfg = (parts: boolean): MediaPlaylistConfig => ({
-  targetDurationSec: 2, segmentTargetMs: 2000, partTargetSec: parts ? 0.21 : undefined, partHoldBackSec: parts ? 0.63 : undefined,
+  targetDurationSec: 2, partTargetSec: parts ? 0.21 : undefined, partHoldBackSec: parts ? 0.63 : undefined,
   holdBackSec: 6, canSkipUntilSec: 12,
   initUri: (id) => `source/init-${id}.mp4`, segmentUri: (m) => `source/${m}.m4s`, partUri: (m, i) => `source/${m}.${i}.m4s`,
 });

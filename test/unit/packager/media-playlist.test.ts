@@ -16,10 +16,10 @@ function golden(t: Test, name: string, text: string) {
 }
 
 const llConfig: MediaPlaylistConfig = {
-  targetDurationSec: 2, segmentTargetMs: 2000, partTargetSec: 0.21, partHoldBackSec: 0.63, holdBackSec: 6, canSkipUntilSec: 12,
+  targetDurationSec: 2, partTargetSec: 0.21, partHoldBackSec: 0.63, holdBackSec: 6, canSkipUntilSec: 12,
   initUri: (id) => `source/init-${id}.mp4`, segmentUri: (m) => `source/${m}.m4s`, partUri: (m, i) => `source/${m}.${i}.m4s`,
 };
-const normalConfig: MediaPlaylistConfig = { ...llConfig, targetDurationSec: 6, segmentTargetMs: 6000, partTargetSec: undefined, partHoldBackSec: undefined, holdBackSec: 18, canSkipUntilSec: 36 };
+const normalConfig: MediaPlaylistConfig = { ...llConfig, targetDurationSec: 6, partTargetSec: undefined, partHoldBackSec: undefined, holdBackSec: 18, canSkipUntilSec: 36 };
 
 function llStream(parts: number) {
   const s = fakeStream({ partsPerSegment: 10, partMs: 200, windowMs: 20_000, minSegments: 6 });
@@ -56,13 +56,23 @@ t.test('LL-HLS playlist: tags, order and values (golden), parsed back by m3u8-pa
   t.equal(manifest.preloadSegment.parts[0].independent, true);
 });
 
-t.test('the preload hint names part 0 of the next MSN once the open segment reaches the grid boundary', async (t) => {
-  const s = llStream(10 * 3 + 10); // msn 4 open with all 10 parts: 2 s, the next part starts a segment
+t.test('the preload hint names the part published next: the open segment\'s next index, or part 0 once the segment closed', async (t) => {
+  const s = llStream(10 * 3 + 9); // msn 4 open with 9 parts
   const render = () => renderMediaPlaylist({ segments: s.window.segments, discontinuitySequence: 0, ended: false, renditionReports: [] },
     llConfig, { skip: 'NO', querySuffix: '' });
-  t.match(render(), /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.0\.m4s"/);
-  s.addPart(); // msn 5 part 0 closes msn 4
+  t.match(render(), /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/4\.9\.m4s"/);
+  s.addPart(); // the cutter marks part 9 as the segment's last: msn 4 closes with it
+  t.match(render(), /#EXTINF:2\.0,\nsource\/4\.m4s\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.0\.m4s"/, 'the closed segment is listed at once');
+  s.addPart();
   t.match(render(), /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.1\.m4s"/);
+});
+
+t.test('a late keyframe (irregular GOP): the open segment goes past the grid and the hint follows it', async (t) => {
+  const s = fakeStream({ partsPerSegment: 13, partMs: 200, windowMs: 20_000, minSegments: 6 });
+  s.addParts(13 * 2 + 10); // msn 3 has 10 parts (2 s) and its keyframe has not come yet
+  const text = renderMediaPlaylist({ segments: s.window.segments, discontinuitySequence: 0, ended: false, renditionReports: [] },
+    llConfig, { skip: 'NO', querySuffix: '' });
+  t.match(text, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/3\.10\.m4s"/);
 });
 
 t.test('parts are listed only within 3 target durations of the end (PT-13)', async (t) => {
@@ -112,7 +122,18 @@ t.test('normal mode: no PART-INF, no parts, no hint (golden)', async (t) => {
     normalConfig, { skip: 'NO', querySuffix: '' });
   golden(t, 'normal-live.m3u8', text);
   t.notMatch(text, /PART-INF|EXT-X-PART:|PRELOAD-HINT|PART-HOLD-BACK/);
-  t.equal(parseM3u8(text).manifest.segments.length, 7);
+  t.equal(parseM3u8(text).manifest.segments.length, 8, 'each segment is listed as soon as its (only) part closed it');
+  t.match(text, /\.m4s\n$/, 'the playlist ends with a segment URI');
+});
+
+t.test('no parts listed: a segment in progress leaves no tag behind (no dangling PROGRAM-DATE-TIME or MAP)', async (t) => {
+  // A late keyframe: the segment has a first fragment but is not closed yet.
+  const s = fakeStream({ partsPerSegment: 2, partMs: 2000, windowMs: 60_000 });
+  s.addParts(2 * 7 + 1);
+  const text = renderMediaPlaylist({ segments: s.window.segments, discontinuitySequence: 0, ended: false, renditionReports: [] },
+    { ...normalConfig, targetDurationSec: 4 }, { skip: 'NO', querySuffix: '' });
+  t.match(text, /#EXTINF:4\.0,\nsource\/7\.m4s\n$/, 'ends with the last complete segment');
+  t.notMatch(text, /source\/8/);
 });
 
 t.test('discontinuity after a reconnect: tag, new MAP before the parts, sequence counted as it slides out', async (t) => {

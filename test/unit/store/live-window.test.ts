@@ -53,17 +53,18 @@ t.test('a part index beyond the final part of a closed segment means (msn+1, 0)'
   t.ok(s.window.has(1, 7), 'has() agrees once msn 2 part 0 exists');
 });
 
-t.test('segment-level wait (-1) resolves when the segment completes', async (t) => {
+t.test('segment-level wait (-1) resolves when the segment completes, with its last part', async (t) => {
   const s = fakeStream({ partsPerSegment: 3 });
   s.addParts(1);
   let r: string | undefined;
   const p = s.window.waitFor(1, -1, 10_000).then((x) => { r = x; });
-  s.addParts(2);
+  s.addParts(1);
   await new Promise((res) => setImmediate(res));
   t.equal(r, undefined);
-  s.addPart();
+  s.addPart(); // the segment's last part: the cutter marks it and the segment closes with it
   await p;
   t.equal(r, 'ready');
+  t.equal(s.window.openSegment, undefined, 'no open segment until the next part arrives');
 });
 
 t.test('timeout and abort', async (t) => {
@@ -83,7 +84,7 @@ t.test('the window slides by duration, keeps removed segments downloadable for a
   const w = s.window;
   const complete = w.segments.filter((x) => x.complete);
   t.ok(complete.length >= 3 && complete.length <= 6, `listed ${complete.length} complete segments`);
-  t.equal(w.segments[0].msn, 40 - complete.length);
+  t.equal(w.segments[0].msn, 41 - complete.length, 'the newest segment (msn 40) is complete and listed');
   const firstListed = w.segments[0].msn;
   t.ok(w.segment(firstListed - 1), 'just removed: still downloadable');
   t.notOk(w.segment(firstListed - 10), 'long removed: gone');
