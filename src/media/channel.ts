@@ -175,7 +175,7 @@ export class Channel {
     if (last.programDateTimeMs + last.durationMs < this.now() - dvrMs) return; // too old to be in a DVR window
     this.window = this.newWindow();
     for (const [id, data] of restored.inits) this.window.addInit(id, data);
-    this.window.restore(restored.segments);
+    this.window.restore(restored.segments, restored.discontinuitySequence);
     this.tracks = restored.tracks;
     this.lastMsn = last.msn;
     this.lastInitId = Math.max(...restored.inits.keys());
@@ -184,7 +184,7 @@ export class Channel {
       if (!rung || rung.segments.length === 0) continue;
       const window = this.newWindow();
       for (const [id, data] of rung.inits) window.addInit(id, data);
-      window.restore(rung.segments);
+      window.restore(rung.segments, rung.discontinuitySequence);
       this.rungs.set(r.name, { name: r.name, window, tracks: rung.tracks, maxFrameRate: r.maxFrameRate ?? 0 });
     }
     // A restart loses whether the session had been started; the channel's autoStart decides again.
@@ -508,6 +508,8 @@ interface Output {
   archive?: ArchiveWriter;
   /** The first segment of this session follows earlier media in the same playlist. */
   pendingDiscontinuity: boolean;
+  /** The first segment of this session opens the playlist (nothing earlier is listed). */
+  pendingPlaylistStart: boolean;
   /** The tracks stored beside each init in the archive. */
   tracks: () => readonly TrackInfo[];
 }
@@ -539,7 +541,7 @@ export class Publication implements PublicationSink {
     private readonly recorder?: SourceRecorder,
     private readonly taps: readonly SourceTap[] = [],
   ) {
-    this.outputs = [{ name: 'source', window, archive, pendingDiscontinuity: continuing, tracks: () => channel.sourceTracks }];
+    this.outputs = [{ name: 'source', window, archive, pendingDiscontinuity: continuing, pendingPlaylistStart: !continuing, tracks: () => channel.sourceTracks }];
   }
 
   /**
@@ -566,7 +568,8 @@ export class Publication implements PublicationSink {
     if (ladder) {
       for (const [name, window] of this.channel.rungWindows(ladder.rungs)) {
         this.outputs.push({ name, window, archive: this.channel.archive?.writer(name, window),
-          pendingDiscontinuity: window.segments.length > 0, tracks: () => this.channel.rungTracks(name) });
+          pendingDiscontinuity: window.segments.length > 0, pendingPlaylistStart: window.segments.length === 0,
+          tracks: () => this.channel.rungTracks(name) });
       }
       this.log.info({ rungs: ladder.rungs.map((r) => `${r.name} ${r.width}x${r.height} ${r.videoBitrate / 1000}k`), preset: ladder.preset, tune: ladder.tune }, 'transcoding');
     } else {
@@ -672,6 +675,7 @@ export class Publication implements PublicationSink {
     const facts = {
       initId: this.initId,
       discontinuity: chunk.partIndex === 0 && out.pendingDiscontinuity,
+      opensPlaylist: chunk.partIndex === 0 && out.pendingPlaylistStart,
       programDateTimeMs: (this.wallOffsetMs ?? Date.now()) + chunk.startMs,
       startMs: chunk.startMs,
     };
@@ -686,7 +690,7 @@ export class Publication implements PublicationSink {
     if (source) {
       this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
     }
-    if (chunk.partIndex === 0) out.pendingDiscontinuity = false;
+    if (chunk.partIndex === 0) out.pendingDiscontinuity = out.pendingPlaylistStart = false;
   }
 
   close(reason: string): void {

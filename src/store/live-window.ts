@@ -28,6 +28,8 @@ export type ArchiveState = 'pending' | 'stored' | 'none';
 export interface SegmentFacts {
   initId: number;
   discontinuity: boolean;
+  /** The first segment of a new playlist: nothing before it belongs to this playlist (the archive keeps the fact for restarts). */
+  opensPlaylist?: boolean;
   programDateTimeMs: number;
   startMs: number;
 }
@@ -189,8 +191,12 @@ export class LiveWindow {
    * Lists segments already in the archive (restart: the DVR window comes back), oldest first,
    * before any new part. They are complete, their bytes on disk.
    */
-  restore(segs: readonly (SegmentFacts & { msn: number; durationMs: number; bytes: number })[]): void {
-    for (const r of segs) {
+  restore(segs: readonly (SegmentFacts & { msn: number; durationMs: number; bytes: number })[], discontinuitySequence = 0): void {
+    // Positions stand for MSNs (segment()), so only a consecutive run can be listed: the newest.
+    let from = segs.length - 1;
+    while (from > 0 && segs[from - 1].msn === segs[from].msn - 1) from--;
+    this.discontinuitySequence = discontinuitySequence;
+    for (const r of segs.slice(Math.max(0, from))) {
       this.totalMs += r.durationMs;
       this.segments.push({
         msn: r.msn, initId: r.initId, discontinuity: r.discontinuity, programDateTimeMs: r.programDateTimeMs,

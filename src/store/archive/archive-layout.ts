@@ -21,6 +21,11 @@ export interface ArchivedSegment {
   msn: number;
   initId: number;
   discontinuity: boolean;
+  /**
+   * The first segment of a new playlist (a publish session after the reconnect window, or the
+   * first one): a restart restores nothing older, as the live playlist listed nothing older.
+   */
+  opensPlaylist?: boolean;
   programDateTimeMs: number;
   startMs: number;
   durationMs: number;
@@ -77,8 +82,21 @@ export class ArchivePaths {
   }
 }
 
+/**
+ * How a segment joins the one before it, as one field of segments.log and parts.log:
+ * 0 continues it, 1 follows a discontinuity (a reconnect or codec change in the same playlist),
+ * 2 opens a new playlist. Archives written before 2 existed read the same.
+ */
+export function boundaryField(s: { discontinuity: boolean; opensPlaylist?: boolean }): number {
+  return s.opensPlaylist ? 2 : s.discontinuity ? 1 : 0;
+}
+
+export function parseBoundary(field: number): { discontinuity: boolean; opensPlaylist: boolean } {
+  return { discontinuity: field === 1, opensPlaylist: field === 2 };
+}
+
 export function formatSegmentLine(s: Omit<ArchivedSegment, 'hour'>): string {
-  return `${s.msn} ${s.initId} ${s.discontinuity ? 1 : 0} ${s.programDateTimeMs} ${s.startMs} ${s.durationMs} ${s.bytes}\n`;
+  return `${s.msn} ${s.initId} ${boundaryField(s)} ${s.programDateTimeMs} ${s.startMs} ${s.durationMs} ${s.bytes}\n`;
 }
 
 /** Parses segments.log; a torn last line (crash mid-append) is ignored. */
@@ -93,7 +111,7 @@ export function parseSegmentsLog(text: string, hour: string): ArchivedSegment[] 
     if (f.length !== 7) continue;
     const n = f.map(Number);
     if (n.some((x) => !Number.isFinite(x))) continue;
-    out.push({ msn: n[0], initId: n[1], discontinuity: n[2] === 1, programDateTimeMs: n[3], startMs: n[4], durationMs: n[5], bytes: n[6], hour });
+    out.push({ msn: n[0], initId: n[1], ...parseBoundary(n[2]), programDateTimeMs: n[3], startMs: n[4], durationMs: n[5], bytes: n[6], hour });
   }
   return out;
 }

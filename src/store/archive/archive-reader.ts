@@ -43,20 +43,32 @@ export class ArchiveReader {
     return out;
   }
 
-  /** The newest segments covering at least spanMs of media before the newest one's end. */
-  async latest(spanMs: number): Promise<ArchivedSegment[]> {
+  /**
+   * The newest playlist's segments covering at least spanMs of media before its end, and the
+   * DISCONTINUITY-SEQUENCE its live window had with them listed. A playlist is the newest run of
+   * consecutive MSNs back to the segment that opened it: older sessions that the live playlist
+   * no longer listed (a new publish after the reconnect window) are not brought back, and a gap
+   * (a segment the archive could not take) ends the run as it ended the live listing.
+   * Hours are read newest first and only as far back as the playlist goes.
+   */
+  async latestPlaylist(spanMs: number): Promise<{ segments: ArchivedSegment[]; discontinuitySequence: number }> {
     const hours = await this.hours();
-    const out: ArchivedSegment[][] = [];
-    let covered = 0;
-    for (let i = hours.length - 1; i >= 0 && covered < spanMs; i--) {
-      const segs = await this.hour(hours[i]);
-      out.unshift(segs);
-      for (const s of segs) covered += s.durationMs;
+    const picked: ArchivedSegment[] = [];
+    let covered = 0, discontinuities = 0, nextMsn: number | undefined;
+    scan: for (let h = hours.length - 1; h >= 0; h--) {
+      const segs = await this.hour(hours[h]);
+      for (let i = segs.length - 1; i >= 0; i--) {
+        const s = segs[i];
+        if (nextMsn !== undefined && s.msn !== nextMsn - 1) break scan;
+        nextMsn = s.msn;
+        if (covered < spanMs) { picked.push(s); covered += s.durationMs; }
+        // The live window counted a discontinuity when the segment before it left (live-window.ts
+        // removeFirst): every one up to and including the first listed segment.
+        if (covered >= spanMs && s.discontinuity) discontinuities++;
+        if (s.opensPlaylist) break scan;
+      }
     }
-    const all = out.flat();
-    let from = all.length;
-    for (let acc = 0; from > 0 && acc < spanMs;) acc += all[--from].durationMs;
-    return all.slice(from);
+    return { segments: picked.reverse(), discontinuitySequence: discontinuities };
   }
 
   async init(initId: number): Promise<Buffer | undefined> {

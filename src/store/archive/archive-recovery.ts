@@ -1,4 +1,4 @@
-import { formatSegmentLine, type ArchivedSegment } from './archive-layout.js';
+import { formatSegmentLine, parseBoundary, type ArchivedSegment } from './archive-layout.js';
 import type { ArchiveReader } from './archive-reader.js';
 
 /**
@@ -40,7 +40,7 @@ export async function recoverOpenSegment(reader: ArchiveReader): Promise<Archive
   }
   if (size > bytes) await files.truncate(path, bytes);
   const seg: ArchivedSegment = {
-    msn, initId: Number(open[2]), discontinuity: open[3] === '1', programDateTimeMs: Number(open[4]),
+    msn, initId: Number(open[2]), ...parseBoundary(Number(open[3])), programDateTimeMs: Number(open[4]),
     startMs: Number(open[5]), durationMs, bytes, hour,
   };
   await files.appendText(reader.paths.segmentsLog(hour), formatSegmentLine(seg));

@@ -3,7 +3,7 @@ import type { TrackInfo } from '../../media/types.js';
 import type { LivePart, SegmentFacts } from '../live-window.js';
 import type { StorageGate } from '../disk/storage-gate.js';
 import { SerialWriter } from '../disk/serial-writer.js';
-import { ArchivePaths, formatSegmentLine, hourKey, type ArchivedSegment } from './archive-layout.js';
+import { ArchivePaths, boundaryField, formatSegmentLine, hourKey, type ArchivedSegment } from './archive-layout.js';
 import { localFiles, type AppendHandle, type ArchiveFiles } from './archive-files.js';
 
 /** What the live window learns back from the archive about each segment. */
@@ -107,7 +107,7 @@ export class ArchiveWriter {
       try {
         seg.file = await this.files.create(seg.path);
         await this.journalLine(hour,
-          `O ${facts.msn} ${facts.initId} ${facts.discontinuity ? 1 : 0} ${facts.programDateTimeMs} ${facts.startMs}\n`);
+          `O ${facts.msn} ${facts.initId} ${boundaryField(facts)} ${facts.programDateTimeMs} ${facts.startMs}\n`);
       } catch (err) {
         seg.broken = true;
         throw err;
@@ -128,7 +128,7 @@ export class ArchiveWriter {
         return;
       }
       const archived: ArchivedSegment = {
-        msn: seg.facts.msn, initId: seg.facts.initId, discontinuity: seg.facts.discontinuity,
+        msn: seg.facts.msn, initId: seg.facts.initId, discontinuity: seg.facts.discontinuity, opensPlaylist: seg.facts.opensPlaylist,
         programDateTimeMs: seg.facts.programDateTimeMs, startMs: seg.facts.startMs,
         durationMs: seg.durationMs, bytes: seg.bytes, hour: seg.hour,
       };

@@ -15,7 +15,10 @@ const RENDITION_DIR = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** What a restart brings back of a rendition's live window. */
 export interface RestoredRendition {
+  /** The newest playlist's segments, consecutive MSNs, oldest first. */
   segments: ArchivedSegment[];
+  /** The EXT-X-DISCONTINUITY-SEQUENCE of the live window that listed them. */
+  discontinuitySequence: number;
   inits: Map<number, Buffer>;
   tracks: TrackInfo[];
 }
@@ -57,13 +60,13 @@ export class ChannelArchive {
 
   /**
    * At start: indexes the segment a crash left open, closes a session the crash left open,
-   * and returns the newest spanMs of the rendition for the live window to list again.
+   * and returns the newest spanMs of the rendition's last playlist for the live window to list again.
    */
   async recover(rendition: string, spanMs: number): Promise<RestoredRendition | undefined> {
     const reader = this.reader(rendition);
     const recovered = await recoverOpenSegment(reader);
     if (recovered) this.log.warn({ msn: recovered.msn, bytes: recovered.bytes, durationMs: recovered.durationMs }, 'recovered the segment open at the last stop');
-    const segs = spanMs > 0 ? await reader.latest(spanMs) : [];
+    const { segments: segs, discontinuitySequence } = spanMs > 0 ? await reader.latestPlaylist(spanMs) : { segments: [], discontinuitySequence: 0 };
     const last = segs[segs.length - 1];
     const sessions = await this.sessions.list();
     const open = sessions[sessions.length - 1];
@@ -84,6 +87,8 @@ export class ChannelArchive {
     let from = segs.length;
     while (from > 0 && inits.has(segs[from - 1].initId)) from--;
     if (!tracks || from === segs.length) return undefined;
-    return { segments: segs.slice(from), inits, tracks };
+    // Each segment left out before the new first one moved its discontinuity into the sequence.
+    const leftOut = segs.slice(1, from + 1).filter((s) => s.discontinuity).length;
+    return { segments: segs.slice(from), inits, tracks, discontinuitySequence: discontinuitySequence + leftOut };
   }
 }

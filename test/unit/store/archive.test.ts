@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, appendFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, appendFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeStream } from '../../helpers/window.js';
 import { silentLogger } from '../../../src/log.js';
 import { ChannelArchive } from '../../../src/store/archive/channel-archive.js';
 import { recoverOpenSegment } from '../../../src/store/archive/archive-recovery.js';
-import { hourKey } from '../../../src/store/archive/archive-layout.js';
+import { formatSegmentLine, hourKey, parseBoundary } from '../../../src/store/archive/archive-layout.js';
 import type { StorageGate } from '../../../src/store/disk/storage-gate.js';
 import type { TrackInfo } from '../../../src/media/types.js';
 
@@ -56,7 +56,7 @@ t.test('range() returns the segments overlapping a time range', async (t) => {
   const t0 = s.window.segments[0].programDateTimeMs;
   const got = await reader.range(t0 + 2500, t0 + 5000);
   t.same(got.map((x) => x.msn), [3, 4, 5], 'segment 3 straddles the start');
-  t.same((await reader.latest(3000)).map((x) => x.msn), [8, 9, 10]);
+  t.same((await reader.latestPlaylist(3000)).segments.map((x) => x.msn), [8, 9, 10]);
 });
 
 t.test('with the gate closed nothing is written and the playlist keeps only the hot edge', async (t) => {
@@ -116,4 +116,33 @@ t.test('an init that arrived while the disk was low is written before the first 
   await writer.flush();
   t.equal((await reader.init(1))?.toString(), 'init-bytes');
   t.ok(await reader.tracks(1));
+});
+
+t.test('latestPlaylist(): the newest playlist only, back to where it opened or to a gap, with its discontinuity sequence', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigma-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const archive = new ChannelArchive(dir, 'demo', { writable: true, reportWriteError: () => {} }, silentLogger());
+  const reader = archive.reader('source');
+  const t0 = Date.UTC(2026, 10, 25, 11, 59, 50);
+  // Playlist A (msn 10-12, ended), then playlist B opening at 20 with reconnects before 23 and 26,
+  // spread over two hours. Each segment lasts 2 s.
+  const lines: [number, 0 | 1 | 2][] = [[10, 2], [11, 0], [12, 0], [20, 2], [21, 0], [22, 0], [23, 1], [24, 0], [25, 0], [26, 1], [27, 0]];
+  for (const [k, [msn, boundary]] of lines.entries()) {
+    const pdt = t0 + k * 2000;
+    const hour = hourKey(pdt);
+    mkdirSync(join(dir, 'source', hour), { recursive: true });
+    appendFileSync(join(dir, 'source', hour, 'segments.log'), formatSegmentLine({ msn, initId: 1, ...parseBoundary(boundary),
+      programDateTimeMs: pdt, startMs: k * 2000, durationMs: 2000, bytes: 100 }));
+  }
+  const all = await reader.latestPlaylist(3_600_000);
+  t.same(all.segments.map((s) => s.msn), [20, 21, 22, 23, 24, 25, 26, 27], 'playlist A is not brought back');
+  t.equal(all.discontinuitySequence, 0, 'nothing left the front of B yet');
+  const tail = await reader.latestPlaylist(6000);
+  t.same(tail.segments.map((s) => s.msn), [25, 26, 27], 'the DVR span of B');
+  t.equal(tail.discontinuitySequence, 1, 'the reconnect before 23 left with the segments before it');
+  t.equal((await reader.latestPlaylist(4000)).discontinuitySequence, 2, 'listed first, 26 counts too (its tag is not shown)');
+  // A gap (a segment the archive could not take) ends the run as it ended the live listing.
+  appendFileSync(join(dir, 'source', hourKey(t0 + 11 * 2000), 'segments.log'), formatSegmentLine({ msn: 29, initId: 1,
+    discontinuity: false, programDateTimeMs: t0 + 11 * 2000, startMs: 22_000, durationMs: 2000, bytes: 100 }));
+  t.same((await reader.latestPlaylist(3_600_000)).segments.map((s) => s.msn), [29]);
 });
