@@ -162,16 +162,18 @@ t.test('audio only: every part independent, cut on whole AAC frames within PART-
 });
 
 // The frame grids publishers send (issue 15): every part within PART-TARGET on each of them.
-const grids: { name: string; fps: number; sampleRate?: number; bframes?: number; tracks: Array<'vide' | 'soun'> }[] = [
+const grids: { name: string; fps: number; gop?: number; sampleRate?: number; bframes?: number; tracks: Array<'vide' | 'soun'> }[] = [
   { name: 'AAC 44.1 kHz audio only', fps: 30, sampleRate: 44100, tracks: ['soun'] },
   { name: '24 fps video', fps: 24, tracks: ['vide', 'soun'] },
   { name: '25 fps video', fps: 25, tracks: ['vide', 'soun'] },
+  { name: '29.97 fps video', fps: 29.97, gop: 30, tracks: ['vide', 'soun'] },
+  { name: '50 fps video', fps: 50, tracks: ['vide'] },
   { name: '60 fps video with B-frames', fps: 60, bframes: 2, tracks: ['vide', 'soun'] },
   { name: '15 fps video', fps: 15, tracks: ['vide'] },
 ];
 for (const grid of grids) {
   t.test(`${grid.name}: parts within PART-TARGET on its frame grid`, async (t) => {
-    const gfx = await makeFixture({ width: 320, height: 180, fps: grid.fps, gop: grid.fps, audio: grid.tracks.includes('soun'),
+    const gfx = await makeFixture({ width: 320, height: 180, fps: grid.fps, gop: grid.gop ?? grid.fps, audio: grid.tracks.includes('soun'),
       sampleRate: grid.sampleRate, bframes: grid.bframes, durationSec: 5 });
     t.teardown(() => gfx.remove());
     const wanted = grid.tracks.includes('vide') ? gfx.tracks : [gfx.audio!];
