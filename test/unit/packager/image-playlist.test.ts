@@ -4,22 +4,15 @@
  * strictly, and the multivariant playlist naming it (golden; m3u8-parser, what video.js reads,
  * still sees exactly the variants).
  */
-import t, { type Test } from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import t from 'tap';
 import { planSheets, renderImagePlaylist, type ImageTile } from '../../../src/packager/hls/image-playlist.js';
 import { renderMultivariantPlaylist } from '../../../src/packager/hls/multivariant-playlist.js';
 import { imageStreams, parseImagePlaylist } from '../../helpers/image-playlist.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
+import { matchesGolden as golden } from '../../helpers/golden.js';
 
 const T0 = Date.UTC(2026, 10, 25, 18, 0, 0);
 const COLUMNS = 3, ROWS = 2;
-
-function golden(t: Test, name: string, text: string) {
-  const file = resolve('test/fixtures/golden', name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
-  t.equal(text, readFileSync(file, 'utf8'), `matches golden ${name}`);
-}
 
 /** Tiles at the given offsets (ms from T0), filling sheets of COLUMNS x ROWS in order; a new sheet at each `newSheetAt`. */
 function tiles(offsets: number[], newSheetAt: number[] = []): ImageTile[] {
