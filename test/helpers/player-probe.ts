@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
+import { stallMonitorScript, type StallReport } from '../../src/delivery/stall-monitor.js';
 
 const require = createRequire(import.meta.url);
 
@@ -113,6 +114,29 @@ export function seekTo(page: Page, seconds: number): Promise<{ currentTime: numb
     v.addEventListener('seeked', () => { clearTimeout(timer); resolve({ currentTime: v.currentTime, at: Date.now() }); }, { once: true });
     v.currentTime = t;
   }), seconds);
+}
+
+/**
+ * Starts the origin's stall monitor (src/delivery/stall-monitor.ts, which the player page runs
+ * itself) on the page's <video>, for pages that are not the player page (Shaka): read it with
+ * stallReport().
+ */
+export async function watchStalls(page: Page): Promise<void> {
+  await page.addScriptTag({ content: stallMonitorScript() });
+  await page.evaluate(() => {
+    const w = window as any;
+    w.sigmaStalls = w.installStallMonitor(document.querySelector('video'));
+  });
+}
+
+/** Stalls so far on a page with window.sigmaStalls (the player page, or after watchStalls), the one going on included. */
+export function stallReport(page: Page): Promise<StallReport> {
+  return page.evaluate(() => (window as any).sigmaStalls.report() as StallReport);
+}
+
+/** Stalls between two reports of the same page: how many began after `from`, and the stalled time between them. */
+export function stallsBetween(from: StallReport, to: StallReport): { stalls: number; stalledMs: number; stalledAtEnd: boolean } {
+  return { stalls: to.stalls - from.stalls, stalledMs: to.stalledMs - from.stalledMs, stalledAtEnd: to.stalled };
 }
 
 /** Waits until the video has played (not seeking, not paused) up to at least `seconds` on its timeline. */
