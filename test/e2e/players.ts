@@ -67,7 +67,10 @@ t.test('hls.js in Chromium plays the ultra-low channel with low latency and no s
   const stalled = stallsBetween(atStart, await stallReport(page));
   const latencies = state.latencies.slice(8); // skip the first two seconds while hls.js settles
   const med = median(latencies), max = Math.max(...latencies);
-  t.comment(`latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${max.toFixed(2)} s`);
+  // hls.js aims at PART-HOLD-BACK and adds 1 s (liveSyncOnStallIncrease) after each stall of its own: a
+  // latency above target after a stall on a loaded machine shows here.
+  const target = await page.evaluate(() => (window as any).sigmaHls.targetLatency as number);
+  t.comment(`latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${max.toFixed(2)} s; hls.js target latency ${target.toFixed(2)} s`);
   t.same(consoleErrors, [], 'no page errors');
   t.same(failed, [], 'no failed request');
   t.same(state.errors.filter((e) => e.fatal), [], 'no fatal hls.js error');
