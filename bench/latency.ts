@@ -11,11 +11,12 @@
  * encoder's own delay (capture + x264) is not in the number.
  */
 import { launchChromium } from '../test/helpers/browser.js';
+import type { StallReport } from '../src/delivery/stall-monitor.js';
 import { flags, max, median, pct, report, round, sleep, startOriginProcess, startPublisher, stopProcess, waitFor200 } from './common.js';
 
 const opts = flags({ modes: 'ultra-low,low,normal', duration: 60, settle: 5, bitrate: '3M' });
 
-interface PlayerState { latencies: number[]; stalls: number; playing: boolean; errors: { type: string; details: string; fatal: boolean }[] }
+interface PlayerState { latencies: number[]; playing: boolean; errors: { type: string; details: string; fatal: boolean }[] }
 
 const KEYS: Record<string, string> = { 'ultra-low': 'bench-lat-ultra-low', low: 'bench-lat-low', normal: 'bench-lat-normal' };
 const ID = (mode: string) => `lat-${mode}`;
@@ -42,23 +43,25 @@ async function main(): Promise<void> {
         await page.waitForFunction(() => (window as any).sigmaPlayer?.playing === true, undefined, { timeout: 90_000 });
         const startupSec = (Date.now() - t0) / 1000;
         await sleep(opts.settle * 1000);
-        const s0 = await page.evaluate(() => { const s = (window as any).sigmaPlayer; return { n: s.latencies.length as number, stalls: s.stalls as number, errors: s.errors.length as number }; });
+        const s0 = await page.evaluate(() => { const w = window as any; return { n: w.sigmaPlayer.latencies.length as number, errors: w.sigmaPlayer.errors.length as number, stalls: w.sigmaStalls.report() as StallReport }; });
         process.stderr.write(`[latency] ${mode}: playing after ${startupSec.toFixed(1)} s (publisher start → playing); sampling ${opts.duration} s\n`);
         await sleep(opts.duration * 1000);
         if (pub.exitCode !== null) throw new Error(`publisher exited: ${pub.stderrText()}`);
         const st = await page.evaluate(() => (window as any).sigmaPlayer as PlayerState);
+        // The player page's stall monitor counts a freeze still going on at the end of the sampling.
+        const st1 = await page.evaluate(() => (window as any).sigmaStalls.report() as StallReport);
         const hlsInfo = await page.evaluate(() => { const h = (window as any).sigmaHls; return { latency: h?.latency, targetLatency: h?.targetLatency }; });
         const lat = st.latencies.slice(s0.n);
         const errs = st.errors.slice(s0.errors);
         const r = {
           mode, gopSec: gop / 30, samples: lat.length, startupSec: round(startupSec, 1),
           latencySec: { median: round(median(lat)), p95: round(pct(lat, 95)), max: round(max(lat)), min: round(Math.min(...lat)) },
-          stalls: st.stalls - s0.stalls,
+          stalls: st1.stalls - s0.stalls.stalls, stalledMs: Math.round(st1.stalledMs - s0.stalls.stalledMs), stalledAtEnd: st1.stalled,
           hlsErrors: { total: errs.length, fatal: errs.filter((e) => e.fatal).length, kinds: [...new Set(errs.map((e) => e.details))] },
           pageErrors, hlsjs: { latencySec: round(hlsInfo.latency), targetLatencySec: round(hlsInfo.targetLatency) },
         };
         results.push(r);
-        process.stderr.write(`[latency] ${mode}: median ${r.latencySec.median} s, p95 ${r.latencySec.p95} s, max ${r.latencySec.max} s, stalls ${r.stalls}, hls.js errors ${errs.length}\n`);
+        process.stderr.write(`[latency] ${mode}: median ${r.latencySec.median} s, p95 ${r.latencySec.p95} s, max ${r.latencySec.max} s, stalls ${r.stalls} (${r.stalledMs} ms${r.stalledAtEnd ? ', one at the end' : ''}), hls.js errors ${errs.length}\n`);
       } finally {
         await page.close();
         await stopProcess(pub);
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   process.stdout.write('latency (Date.now() − hls.playingDate, seconds):\n');
   for (const r of results as any[]) {
     const t = targets[r.mode];
-    process.stdout.write(`  ${r.mode.padEnd(9)} median ${r.latencySec.median}  p95 ${r.latencySec.p95}  max ${r.latencySec.max}  stalls ${r.stalls}  (${r.samples} samples)` +
+    process.stdout.write(`  ${r.mode.padEnd(9)} median ${r.latencySec.median}  p95 ${r.latencySec.p95}  max ${r.latencySec.max}  stalls ${r.stalls} (${r.stalledMs} ms)  (${r.samples} samples)` +
       `${t ? `  target median ≤ ${t} s: ${r.latencySec.median <= t ? 'met' : 'NOT met'}` : ''}\n`);
   }
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One idempotent set-up for `npm start`, `npm test` and `npm run bench`: installs what is missing
 # and rebuilds what changed, and does nothing else (a second run takes about a second).
-#   1. Debian packages (ffmpeg, libav*-dev, pkg-config, chromium, postgresql) with apt-get when root
-#      (of postgresql only the binaries are used: the tests start throwaway servers of their own,
-#      test/helpers/postgres.ts; the package's default cluster is left as it is);
+#   1. Debian packages with apt-get when root: every one the build and the tests call, since under
+#      CI a test fails rather than skips when a tool is missing (test/helpers/ci.ts):
+#      g++, make, python3 (node-gyp builds the addon), ffmpeg (ffmpeg and ffprobe), libav*-dev,
+#      pkg-config, chromium (the e2e players), postgresql (of it only the binaries are used: the
+#      tests start throwaway servers of their own, test/helpers/postgres.ts; the package's default
+#      cluster is left as it is), openssl (scripts/playback-token.sh and the shell line of
+#      docs/webhooks.md, both run by tests);
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
@@ -14,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl)
 [[ " $* " == *" --bench "* ]] && packages+=(nginx-light nghttp2-client)
 
 missing=()

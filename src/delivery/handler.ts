@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Channel } from '../media/channel.js';
 import { OriginError } from '../errors.js';
-import { cachePolicy, FALLBACK_TD } from './cache-policy.js';
+import { cachePolicy, FALLBACK_TD, HttpDates } from './cache-policy.js';
 import { errorReply, replyForError } from './error-reply.js';
 import { MediaResponder } from './media-responder.js';
 import { PlaylistResponder } from './playlist-responder.js';
@@ -63,17 +63,21 @@ export class OriginHandler {
   private readonly playlists = new PlaylistResponder((ch) => this.thumbnails.liveImageStreams(ch));
   private readonly media: MediaResponder;
   private readonly player = new PlayerAssets();
-  private readonly archive = new ArchiveResponder();
+  private readonly archive: ArchiveResponder;
   private readonly thumbnails: ThumbnailResponder;
   private readonly gate: PlaybackGate;
+  private readonly dates: HttpDates;
 
   /**
    * `tokens` checks the playback tokens of channels whose access() asks for them
    * (docs/playback-tokens.md); without it such channels refuse every token (fail closed).
+   * `now` (epoch ms) dates replies (Date, Expires) and catchup ranges.
    */
-  constructor(private readonly channels: ChannelLookup, private readonly log: Logger, private tokens?: PlaybackTokens) {
+  constructor(private readonly channels: ChannelLookup, private readonly log: Logger, private tokens?: PlaybackTokens, now: () => number = Date.now) {
     this.gate = new PlaybackGate((id) => this.channels.access?.(id), () => this.tokens, log);
-    this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id), Date.now, (ch, w) => this.playlists.playlistConfig(ch, w, 'source'));
+    this.dates = new HttpDates(now);
+    this.archive = new ArchiveResponder(now);
+    this.thumbnails = new ThumbnailResponder((id) => this.channels.thumbnails?.(id), now, (ch, w) => this.playlists.playlistConfig(ch, w, 'source'));
     this.media = new MediaResponder((w) => {
       const ch = this.channelOfWindow.get(w);
       return ch ? this.playlists.targetDuration(ch, w) : FALLBACK_TD;
@@ -112,9 +116,10 @@ export class OriginHandler {
       body: Buffer.from('{"error":{"code":"INTERNAL","message":"internal error"}}') };
   }
 
-  /** What every reply gets: CORS, and for HEAD the headers without the body. */
+  /** What every reply gets: CORS, Date (and Expires with a planned lifetime), and for HEAD the headers without the body. */
   private finish(req: OriginRequest, reply: OriginReply): OriginReply {
     Object.assign(reply.headers, reply.status === 204 ? PREFLIGHT : CORS);
+    this.dates.stamp(reply.headers);
     if (req.method === 'HEAD') {
       // HEAD: the same headers, no body; the length is known unless the body is a stream.
       const len = Buffer.isBuffer(reply.body) ? reply.body.length

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { OriginReply } from './types.js';
+import { stallMonitorScript } from './stall-monitor.js';
 
 const require = createRequire(import.meta.url);
 
 /**
  * The demo player: a page served by the origin that plays a channel with hls.js and shows the
- * measured latency (wall clock − PROGRAM-DATE-TIME of the frame on screen, stamped at ingest).
- * It also keeps its measurements on window.sigmaPlayer for the end-to-end tests.
+ * measured latency (wall clock − PROGRAM-DATE-TIME of the frame on screen, stamped at ingest)
+ * and the stalls. It also keeps its measurements for the end-to-end tests and the latency
+ * bench: window.sigmaPlayer (latencies, errors, playing) and window.sigmaStalls.report()
+ * (stall-monitor.ts, which counts a freeze still going on).
  */
 export class PlayerAssets {
   private hlsJs: Buffer | undefined;
@@ -45,12 +48,15 @@ function playerHtml(channelId: string): string {
  <span id="state">loading…</span>
 </div>
 <script src="/player/hls.min.js"></script>
+<script>${stallMonitorScript()}</script>
 <script>
 (function () {
   var src = '/live/${channelId}/index.m3u8' + location.search;
   var video = document.getElementById('video');
-  var state = { latencies: [], stalls: 0, stalledMs: 0, waitingSince: 0, playing: false, errors: [], startedAt: 0, level: -1 };
+  var state = { latencies: [], playing: false, errors: [], startedAt: 0, level: -1 };
   window.sigmaPlayer = state;
+  var stalls = installStallMonitor(video);
+  window.sigmaStalls = stalls;
   function show(id, text) { document.getElementById(id).textContent = text; }
   if (!window.Hls || !Hls.isSupported()) {
     if (video.canPlayType('application/vnd.apple.mpegurl')) { video.src = src; show('state', 'native HLS'); }
@@ -70,11 +76,6 @@ function playerHtml(channelId: string): string {
   hls.on(Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
   video.addEventListener('playing', function () {
     state.playing = true; state.startedAt = state.startedAt || Date.now(); show('state', 'playing');
-    if (state.waitingSince) { state.stalledMs += performance.now() - state.waitingSince; state.waitingSince = 0; }
-  });
-  video.addEventListener('waiting', function () {
-    if (!state.playing) return;
-    state.stalls++; state.waitingSince = performance.now(); show('stalls', state.stalls);
   });
   hls.loadSource(src);
   hls.attachMedia(video);
@@ -89,6 +90,8 @@ function playerHtml(channelId: string): string {
     if (hls.latency) show('hlsLatency', hls.latency.toFixed(2) + ' s');
     var b = video.buffered;
     if (b.length) show('buffer', (b.end(b.length - 1) - video.currentTime).toFixed(2) + ' s');
+    var st = stalls.report();
+    show('stalls', st.stalls + ', ' + (st.stalledMs / 1000).toFixed(1) + ' s' + (st.stalled ? ' (stalled now)' : ''));
   }, 250);
 })();
 </script>

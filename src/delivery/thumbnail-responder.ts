@@ -9,6 +9,7 @@ import { cachePolicy } from './cache-policy.js';
 import { parseTimeRange } from './archive-responder.js';
 import { parseDirectives, playlistReply } from './playlist-responder.js';
 import { planSheets, renderImagePlaylist, type ImagePlaylistOptions, type ImageSheet, type ImageStreamInfo } from '../packager/hls/image-playlist.js';
+import type { MediaPlaylistConfig } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 
 const JPEG = 'image/jpeg';
@@ -32,8 +33,8 @@ export class ThumbnailResponder {
   constructor(
     private readonly thumbnailsOf: (channelId: string) => ChannelThumbnails | undefined,
     private readonly now: () => number = Date.now,
-    /** The source's media playlist constants (the image playlist repeats its hold-backs and part target). */
-    private readonly videoTimingOf?: (ch: Channel, window: LiveWindow) => ImagePlaylistOptions['videoTiming'],
+    /** The source's media playlist constants (the image playlist repeats its part hold-back and part target). */
+    private readonly videoConfigOf?: (ch: Channel, window: LiveWindow) => Pick<MediaPlaylistConfig, 'partTargetSec' | 'partHoldBackSec'>,
   ) {}
 
   /** The reply when `path` is one of these routes, else undefined. */
@@ -109,7 +110,7 @@ export class ThumbnailResponder {
     if (sheets.length === 0) throw new OriginError('NO_THUMBNAIL', 'no preview sheet in the live window yet');
     const { columns, rows } = th.previews;
     const text = Buffer.from(renderImagePlaylist(sheets, {
-      columns, rows, mediaSequence: th.sheetNumber(sheets[0].id)!, ended: window.ended, videoTiming: this.videoTimingOf?.(ch, window),
+      columns, rows, mediaSequence: th.sheetNumber(sheets[0].id)!, ended: window.ended, videoParts: this.videoParts(ch, window),
       minTargetDurationSec: Math.ceil((columns * rows * th.previewIntervalMs) / 1000),
       sheetUri: (id) => `previews/${id}.jpg`, querySuffix: parseDirectives(req.query).querySuffix,
     }));
@@ -118,17 +119,27 @@ export class ThumbnailResponder {
       new Date(newest.startMs + newest.durationMs).toUTCString());
   }
 
+  /** The source playlist's part timing, when it has parts (what the image playlist repeats for Shaka). */
+  private videoParts(ch: Channel, window: LiveWindow): ImagePlaylistOptions['videoParts'] {
+    const c = this.videoConfigOf?.(ch, window);
+    return c?.partTargetSec !== undefined && c.partHoldBackSec !== undefined ? { partTargetSec: c.partTargetSec, partHoldBackSec: c.partHoldBackSec } : undefined;
+  }
+
   /**
    * The live image playlist as the multivariant playlist lists it (EXT-X-IMAGE-STREAM-INF), when
    * the channel has previews, a sheet reaches into the window, and the window is live: a player
    * loading an ended window sees a VOD, and Shaka places a VOD's image segments end to end from
    * 0 rather than by PROGRAM-DATE-TIME, which puts a sheet begun before the window at the wrong
-   * time; the .vtt serves VOD (Shaka accepts external thumbnails there).
+   * time; the .vtt serves VOD (Shaka accepts external thumbnails there). Only for channels with
+   * parts (LL-HLS): Shaka takes its live delay from the image playlist, which can give it the
+   * video's PART-HOLD-BACK but no HOLD-BACK below three sheets (SC-02), so on a channel without
+   * parts naming it would put Shaka minutes behind live (docs/adr/005-image-playlist-timing.md).
    */
   liveImageStreams(ch: Channel): ImageStreamInfo[] {
     const th = this.thumbnailsOf(ch.id);
     const window = ch.rendition('source')?.window;
     if (!th?.previews.enabled || !window || window.ended || !window.lastCompleteSegment) return [];
+    if (!this.videoParts(ch, window)) return [];
     const sheets = liveSheets(window, th);
     if (sheets.length === 0) return [];
     // Measured on the sheets still in RAM (the newest two): bits per second of preview time.

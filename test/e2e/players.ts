@@ -5,15 +5,20 @@ import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { launchChromium, median } from '../helpers/browser.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
-import { playedUntil, playWithHlsJs, seekTo, segmentMsn, snapshot, trackShownFragments, watchedPage, type WatchedPage } from '../helpers/player-probe.js';
+import {
+  playedUntil, playWithHlsJs, seekTo, segmentMsn, snapshot, stallReport, stallsBetween, trackShownFragments, ULTRA_LOW_LATENCY, watchedPage, watchStalls,
+  type WatchedPage,
+} from '../helpers/player-probe.js';
 
 const require = createRequire(import.meta.url);
 
 /**
- * "Does not stall" as a viewer sees it: time spent waiting for data while playing. Players at
- * sub-second latency keep a buffer of a few hundred ms, so a busy 2-core CI machine can make
- * them pause for a frame (a 'waiting' event of a few ms, invisible); a real stall is a visible
- * freeze, and a quarter of a second of them over the watch fails the test. The count is logged.
+ * "Does not stall" as a viewer sees it: time the picture stood still while playing
+ * (src/delivery/stall-monitor.ts: from a 'waiting' to its 'playing', or currentTime stuck for a
+ * second, a freeze still going on when the watch ends included). Players at sub-second latency
+ * keep a buffer of a few hundred ms, so a busy 2-core CI machine can make them pause for a frame
+ * (a 'waiting' event of a few ms, invisible); a real stall is a visible freeze, and a quarter
+ * of a second of them over the watch fails the test. The count is logged.
  */
 const STALL_BUDGET_MS = 250;
 
@@ -44,7 +49,7 @@ async function browserFor(t: Test, o: RunningOrigin): Promise<WatchedPage> {
   return watchedPage(browser, o.http);
 }
 
-interface PlayerState { latencies: number[]; stalls: number; stalledMs: number; playing: boolean; errors: { details: string; fatal: boolean }[] }
+interface PlayerState { latencies: number[]; playing: boolean; errors: { details: string; fatal: boolean }[] }
 
 /**
  * What a viewer sees: hls.js in headless Chromium plays the ultra-low channel from the
@@ -55,21 +60,25 @@ t.test('hls.js in Chromium plays the ultra-low channel with low latency and no s
   const { o, page, pageErrors: consoleErrors, failed } = await liveDemoInBrowser(t);
   await page.goto(`${o.http}/player/demo`);
   await page.waitForFunction(() => (window as any).sigmaPlayer?.playing === true, undefined, { timeout: 20_000 });
-  const atStart = await page.evaluate(() => ({ ...(window as any).sigmaPlayer }) as PlayerState);
+  const atStart = await stallReport(page);
   // Watch for a while: latency samples every 250 ms.
   await new Promise((r) => setTimeout(r, 15_000));
   const state = await page.evaluate(() => (window as any).sigmaPlayer as PlayerState);
+  const stalled = stallsBetween(atStart, await stallReport(page));
   const latencies = state.latencies.slice(8); // skip the first two seconds while hls.js settles
-  const med = median(latencies);
-  t.comment(`latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${Math.max(...latencies).toFixed(2)} s`);
+  const med = median(latencies), max = Math.max(...latencies);
+  // hls.js aims at PART-HOLD-BACK and adds 1 s (liveSyncOnStallIncrease) after each stall of its own: a
+  // latency above target after a stall on a loaded machine shows here.
+  const target = await page.evaluate(() => (window as any).sigmaHls.targetLatency as number);
+  t.comment(`latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${max.toFixed(2)} s; hls.js target latency ${target.toFixed(2)} s`);
   t.same(consoleErrors, [], 'no page errors');
   t.same(failed, [], 'no failed request');
   t.same(state.errors.filter((e) => e.fatal), [], 'no fatal hls.js error');
   t.ok(latencies.length > 40, 'playback went on');
-  const stalledMs = state.stalledMs - atStart.stalledMs;
-  t.comment(`hls.js stalls while playing: ${state.stalls - atStart.stalls}, ${stalledMs.toFixed(0)} ms in all`);
-  t.ok(stalledMs < STALL_BUDGET_MS, `stalled ${stalledMs.toFixed(0)} ms of 15 s (< ${STALL_BUDGET_MS} ms)`);
-  t.ok(med > 0 && med < 4, `glass-to-glass latency median ${med.toFixed(2)} s < 4 s`);
+  t.comment(`hls.js stalls while playing: ${stalled.stalls}, ${stalled.stalledMs.toFixed(0)} ms in all${stalled.stalledAtEnd ? ', one still going on at the end' : ''}`);
+  t.ok(stalled.stalledMs < STALL_BUDGET_MS, `stalled ${stalled.stalledMs.toFixed(0)} ms of 15 s (< ${STALL_BUDGET_MS} ms)`);
+  t.ok(med > 0 && med <= ULTRA_LOW_LATENCY.medianSec, `glass-to-glass latency median ${med.toFixed(2)} s ≤ ${ULTRA_LOW_LATENCY.medianSec} s`);
+  t.ok(max <= ULTRA_LOW_LATENCY.maxSec, `glass-to-glass latency max ${max.toFixed(2)} s ≤ ${ULTRA_LOW_LATENCY.maxSec} s`);
   const shot = await page.screenshot({ path: process.env.SCREENSHOT ?? undefined });
   t.ok(shot.length > 1000, 'the page renders');
 });
@@ -84,21 +93,18 @@ t.test('Shaka Player (low-latency mode) plays the ultra-low channel in Chromium'
   await page.goto(`${o.http}/healthz`); // same origin as the stream
   await page.setContent('<video id="v" muted autoplay playsinline></video>');
   await page.addScriptTag({ path: require.resolve('shaka-player/dist/shaka-player.compiled.debug.js') });
+  await watchStalls(page);
   await page.evaluate(async (url) => {
     const w = window as any;
     const video = document.getElementById('v') as HTMLVideoElement;
-    const state = { latencies: [] as number[], errors: [] as string[], stalls: 0, stalledMs: 0, playing: false, waitingSince: 0 };
+    const state = { latencies: [] as number[], errors: [] as string[], playing: false };
     w.state = state;
     w.shaka.polyfill.installAll();
     const player = new w.shaka.Player();
     await player.attach(video);
     player.configure({ streaming: { lowLatencyMode: true } });
     player.addEventListener('error', (e: any) => state.errors.push(String(e.detail?.code)));
-    video.addEventListener('playing', () => {
-      state.playing = true;
-      if (state.waitingSince) { state.stalledMs += performance.now() - state.waitingSince; state.waitingSince = 0; }
-    });
-    video.addEventListener('waiting', () => { if (state.playing) { state.stalls++; state.waitingSince = performance.now(); } });
+    video.addEventListener('playing', () => { state.playing = true; });
     await player.load(url);
     await video.play().catch(() => undefined);
     setInterval(() => {
@@ -107,20 +113,21 @@ t.test('Shaka Player (low-latency mode) plays the ultra-low channel in Chromium'
     }, 250);
   }, `${o.http}/live/demo/index.m3u8`);
   await page.waitForFunction(() => (window as any).state.playing === true, undefined, { timeout: 20_000 });
-  const atStart = await page.evaluate(() => ({ ...(window as any).state }) as { stalls: number; stalledMs: number });
+  const atStart = await stallReport(page);
   await new Promise((r) => setTimeout(r, 12_000));
-  const state = await page.evaluate(() => (window as any).state as { latencies: number[]; errors: string[]; stalls: number; stalledMs: number });
+  const state = await page.evaluate(() => (window as any).state as { latencies: number[]; errors: string[] });
+  const stalled = stallsBetween(atStart, await stallReport(page));
   const latencies = state.latencies.slice(8);
-  const med = median(latencies);
-  t.comment(`Shaka latency median ${med.toFixed(2)} s over ${latencies.length} samples`);
+  const med = median(latencies), max = Math.max(...latencies);
+  t.comment(`Shaka latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${max.toFixed(2)} s`);
   t.same(pageErrors, [], 'no page errors');
   t.same(failed, [], 'no failed request');
   t.same(state.errors, [], 'no Shaka error');
   t.ok(latencies.length > 30, 'playback went on');
-  const stalledMs = state.stalledMs - atStart.stalledMs;
-  t.comment(`Shaka stalls while playing: ${state.stalls - atStart.stalls}, ${stalledMs.toFixed(0)} ms in all`);
-  t.ok(stalledMs < STALL_BUDGET_MS, `stalled ${stalledMs.toFixed(0)} ms of 12 s (< ${STALL_BUDGET_MS} ms)`);
-  t.ok(med > 0 && med < 4, `latency median ${med.toFixed(2)} s < 4 s`);
+  t.comment(`Shaka stalls while playing: ${stalled.stalls}, ${stalled.stalledMs.toFixed(0)} ms in all${stalled.stalledAtEnd ? ', one still going on at the end' : ''}`);
+  t.ok(stalled.stalledMs < STALL_BUDGET_MS, `stalled ${stalled.stalledMs.toFixed(0)} ms of 12 s (< ${STALL_BUDGET_MS} ms)`);
+  t.ok(med > 0 && med <= ULTRA_LOW_LATENCY.medianSec, `latency median ${med.toFixed(2)} s ≤ ${ULTRA_LOW_LATENCY.medianSec} s`);
+  t.ok(max <= ULTRA_LOW_LATENCY.maxSec, `latency max ${max.toFixed(2)} s ≤ ${ULTRA_LOW_LATENCY.maxSec} s`);
 });
 
 /**

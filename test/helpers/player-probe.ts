@@ -1,7 +1,18 @@
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
+import { stallMonitorScript, type StallReport } from '../../src/delivery/stall-monitor.js';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * What the e2e players must show on an ultra-low channel: the mode's latency target, median
+ * ≤ 1.2 s over the watch, and no sample above 2 s (a stall and its catch-up would show there).
+ * Measured on the 2-core test VM while other builds shared it: hls.js medians 0.83–1.09 s and
+ * maxima 0.84–1.13 s in 13 of 14 runs (load 2.7–9); in the 14th, at load 10.6, a 25-ms stall
+ * made hls.js add 1 s to its target latency (median 1.76 s, max 2.02 s: a failure, as a viewer
+ * would see it). Shaka medians 0.60–0.93 s over 4.
+ */
+export const ULTRA_LOW_LATENCY = { medianSec: 1.2, maxSec: 2 };
 
 /** A Chromium page that records page errors and failed (≥ 400) responses (URLs relative to the origin). */
 export interface WatchedPage {
@@ -113,6 +124,29 @@ export function seekTo(page: Page, seconds: number): Promise<{ currentTime: numb
     v.addEventListener('seeked', () => { clearTimeout(timer); resolve({ currentTime: v.currentTime, at: Date.now() }); }, { once: true });
     v.currentTime = t;
   }), seconds);
+}
+
+/**
+ * Starts the origin's stall monitor (src/delivery/stall-monitor.ts, which the player page runs
+ * itself) on the page's <video>, for pages that are not the player page (Shaka): read it with
+ * stallReport().
+ */
+export async function watchStalls(page: Page): Promise<void> {
+  await page.addScriptTag({ content: stallMonitorScript() });
+  await page.evaluate(() => {
+    const w = window as any;
+    w.sigmaStalls = w.installStallMonitor(document.querySelector('video'));
+  });
+}
+
+/** Stalls so far on a page with window.sigmaStalls (the player page, or after watchStalls), the one going on included. */
+export function stallReport(page: Page): Promise<StallReport> {
+  return page.evaluate(() => (window as any).sigmaStalls.report() as StallReport);
+}
+
+/** Stalls between two reports of the same page: how many began after `from`, and the stalled time between them. */
+export function stallsBetween(from: StallReport, to: StallReport): { stalls: number; stalledMs: number; stalledAtEnd: boolean } {
+  return { stalls: to.stalls - from.stalls, stalledMs: to.stalledMs - from.stalledMs, stalledAtEnd: to.stalled };
 }
 
 /** Waits until the video has played (not seeking, not paused) up to at least `seconds` on its timeline. */

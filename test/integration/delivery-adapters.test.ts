@@ -1,6 +1,7 @@
 /**
  * The real OriginHandler behind every adapter (no channels configured): the same answers for
- * health, unknown channels, CORS preflight and HEAD whether served by uWS, node:http, h2 or h2c.
+ * health, unknown channels, CORS preflight, HEAD, Date and Expires whether served by uWS,
+ * node:http, h2 or h2c.
  */
 import t from 'tap';
 import http from 'node:http';
@@ -83,10 +84,15 @@ for (const s of setups) {
     t.equal(health.status, 200);
     t.same(JSON.parse(health.body), { status: 'ok' });
     t.equal(health.headers['access-control-allow-origin'], '*');
+    t.equal(health.headers.expires, undefined, 'no Expires on a no-store reply');
 
     const missing = await get('GET', '/live/nope/index.m3u8?_HLS_msn=1');
     t.equal(missing.status, 404);
     t.equal(JSON.parse(missing.body).error.code, 'CHANNEL_NOT_FOUND');
+    t.equal(missing.headers['cache-control'], 'public, max-age=2');
+    // uWS dates the reply itself, possibly a second away from the handler's clock.
+    const lifetimeMs = Date.parse(String(missing.headers.expires)) - Date.parse(String(missing.headers.date));
+    t.ok(s.name === 'uws' ? Math.abs(lifetimeMs - 2000) <= 1000 : lifetimeMs === 2000, `Expires = Date + max-age (${lifetimeMs} ms)`);
 
     const preflight = await get('OPTIONS', '/live/nope/index.m3u8');
     t.equal(preflight.status, 204);

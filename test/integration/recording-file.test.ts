@@ -1,7 +1,8 @@
 /**
  * Source recording across a real process death. A child process runs the native pipeline and a
  * SourceRecorder on an ffmpeg-made H.264/AAC source fed at 8x real time (parts hit the disk
- * while it is killed); the parent kills it with SIGKILL at a random moment, runs
+ * while it is killed); the parent kills it with SIGKILL at a random moment (seeded: the log
+ * prints the seed, SIGMA_TEST_SEED replays it), runs
  * RecordingCatalog.recover() as the next process start would, and checks every file with
  * ffprobe and ffmpeg. With SIGTERM the child closes its recorder and nothing needs recovery.
  *
@@ -21,6 +22,7 @@ import { SourceRecorder } from '../../src/store/recording/source-recorder.js';
 import { RecordingCatalog } from '../../src/store/recording/recording-catalog.js';
 import type { RecordingSidecar } from '../../src/store/recording/sidecar.js';
 import { makeTestFile } from '../helpers/ffmpeg.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { LL_OPTIONS, loadMp4 } from '../unit/addon/fixtures.js';
 
 const SPEED = 8;
@@ -88,10 +90,13 @@ async function parent(): Promise<void> {
     return { dir, p, stderr: () => stderr };
   }
 
+  const random = seededRandom(t, 'kill points');
   for (let round = 1; round <= 3; round++) {
     t.test(`SIGKILL while writing (round ${round}): recover() leaves only whole, playable, complete files`, async (t) => {
       const { dir, p } = await recordUntilRotated(`kill-${round}`);
-      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      const killAfterMs = Math.round(random() * 400);
+      t.comment(`killing ${killAfterMs} ms after the second file has media`);
+      await new Promise((r) => setTimeout(r, killAfterMs));
       p.kill('SIGKILL');
       await once(p, 'exit');
       const before = recordings(dir);

@@ -43,6 +43,9 @@ export type UwsServerOptions = AdapterOptions;
  *   keep-alive connection, so HEAD writes the header by hand and calls endWithoutBody();
  * - write() is chunked transfer and a zero-length write() would be the terminating chunk, so
  *   empty chunks are skipped;
+ * - it writes `Date` itself on every response (from its clock, updated once a second), whatever
+ *   the handler set, so the handler's `date` is left out (a second Date header is invalid);
+ *   Expires still comes from the handler's clock, the same system clock in production;
  * - the onWritable callback returns to native code without a microtask checkpoint: a promise
  *   resolved in it would only continue at the next unrelated event (a slow client's download
  *   stalled forever), so backpressure waits resume through setImmediate, whose callback is
@@ -315,7 +318,8 @@ class UwsRequest implements OriginRequest {
 
 function writeHead(res: HttpResponse, p: PreparedReply): void {
   res.writeStatus(statusLine(p.status));
-  for (const [k, v] of p.headers) res.writeHeader(k, v);
+  // uWS writes a Date of its own on every response: the handler's would make it appear twice.
+  for (const [k, v] of p.headers) if (k !== 'date') res.writeHeader(k, v);
 }
 
 /** Every header of the request (repeated names joined as RFC 9110 §5.3 allows). */

@@ -13,7 +13,7 @@
  * DURATION), row-major from the top left. The multivariant playlist names the image playlist
  * with EXT-X-IMAGE-STREAM-INF.
  */
-import { fmtAttrSec, fmtSec, isoTime, type MediaPlaylistConfig } from './media-playlist.js';
+import { fmtAttrSec, fmtSec, isoTime } from './media-playlist.js';
 import type { TileRecord } from '../../media/thumbnails/thumbnail-layout.js';
 
 /** A preview tile: its keyframe's wall-clock time, its sheet (named by the time of its cell 0), its area there. */
@@ -81,14 +81,16 @@ export interface ImagePlaylistOptions {
   /** EXT-X-ENDLIST: the playlist the previews go with has ended. */
   ended: boolean;
   /**
-   * A live playlist repeats the video playlist's HOLD-BACK, PART-HOLD-BACK and PART-TARGET (in
-   * EXT-X-SERVER-CONTROL without CAN-BLOCK-RELOAD, this playlist does not block, and
-   * EXT-X-PART-INF without parts). Shaka loads the image playlist first, to size its sheets,
-   * and takes the live presentation delay from the first playlist it loads: without them it
-   * would fall back to the sum of the last three EXTINFs, whole sheets (minutes behind live),
-   * and without PART-INF it would read HOLD-BACK even in low-latency mode.
+   * The video playlists' part timing, when they have parts: a live image playlist repeats their
+   * PART-HOLD-BACK (EXT-X-SERVER-CONTROL without CAN-BLOCK-RELOAD: this playlist does not block)
+   * and PART-TARGET (EXT-X-PART-INF, without parts). Shaka loads the image playlist before any
+   * video playlist, to size its sheets, and fixes the live delay from that first playlist: in
+   * its low-latency mode (its default) the PART-HOLD-BACK, read once a PART-INF was seen;
+   * without them, the sum of the last three EXTINFs, whole sheets (minutes behind live).
+   * HOLD-BACK is never written: it must be ≥ 3 × this playlist's TARGETDURATION (SC-02), a
+   * sheet's span, which its absence implies (docs/adr/005-image-playlist-timing.md).
    */
-  videoTiming?: Pick<MediaPlaylistConfig, 'holdBackSec' | 'partHoldBackSec' | 'partTargetSec'>;
+  videoParts?: { partTargetSec: number; partHoldBackSec: number };
   /** URI of a sheet relative to the image playlist, without query. */
   sheetUri: (sheetId: number) => string;
   /** Query string carried onto every URI (tokens), including its leading '?', or ''. */
@@ -100,12 +102,8 @@ export function renderImagePlaylist(sheets: readonly ImageSheet[], o: ImagePlayl
   let td = o.minTargetDurationSec;
   for (const s of sheets) td = Math.max(td, Math.ceil(s.durationMs / 1000));
   const out = ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${td}`];
-  const v = o.videoTiming;
-  if (v) {
-    const parts = v.partTargetSec !== undefined && v.partHoldBackSec !== undefined;
-    out.push(`#EXT-X-SERVER-CONTROL:${parts ? `PART-HOLD-BACK=${fmtAttrSec(v.partHoldBackSec!)},` : ''}HOLD-BACK=${fmtAttrSec(v.holdBackSec)}`);
-    if (parts) out.push(`#EXT-X-PART-INF:PART-TARGET=${fmtAttrSec(v.partTargetSec!)}`);
-  }
+  const v = o.videoParts;
+  if (v) out.push(`#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=${fmtAttrSec(v.partHoldBackSec)}`, `#EXT-X-PART-INF:PART-TARGET=${fmtAttrSec(v.partTargetSec)}`);
   out.push(`#EXT-X-MEDIA-SEQUENCE:${o.mediaSequence}`, '#EXT-X-IMAGES-ONLY');
   for (const s of sheets) {
     out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(s.startMs)}`,

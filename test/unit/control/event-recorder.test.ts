@@ -10,6 +10,7 @@ import type { Repositories } from '../../../src/db/repository.js';
 import type { EventInput, StoredEvent } from '../../../src/db/types.js';
 import { EventBus } from '../../../src/events.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 
@@ -55,7 +56,8 @@ function recorderOn(db: ReturnType<typeof fakeDb>['db'], opts: { maxQueue?: numb
 const live = (i: number) => ({ channel: `ch${i}`, sessionId: `s${i}`, startedBy: 'auto' as const });
 
 t.test('stored one at a time in emit order, id and time fixed at emit; the sender woken for events with deliveries', async (t) => {
-  const f = fakeDb(() => new Promise((r) => setTimeout(r, Math.random() * 4)));
+  const random = seededRandom(t, 'transaction delays');
+  const f = fakeDb(() => new Promise((r) => setTimeout(r, random() * 4)));
   const { bus, recorder, wakes } = recorderOn(f.db);
   const payload = { channel: 'news', sessionId: 's0', startedBy: 'auto' as const };
   bus.emit('channel.live', payload);

@@ -32,6 +32,8 @@ interface RawResponse {
   connection: unknown;
   /** ALPN result for TLS connections ('h2', or false / 'http/1.1' for the fallback). */
   alpn?: string | false | null;
+  /** HTTP/1.1: every header line as sent, names and values alternating (repeats kept). */
+  rawHeaders?: string[];
 }
 
 interface TestClient {
@@ -72,6 +74,7 @@ function http1Client(port: number, tls: { ca: string } | undefined): TestClient 
             httpVersion: res.httpVersion,
             connection: sock.localPort,
             alpn: tls ? sock.alpnProtocol : undefined,
+            rawHeaders: res.rawHeaders,
           });
         });
         req.on('error', reject);
@@ -201,6 +204,8 @@ function collect(body: Readable): { chunks: Buffer[]; text(): string; end: Promi
 
 interface Ctx {
   client: TestClient;
+  /** The transport's name in `transports`. */
+  transport: string;
   /** What the server's handle does for this case. */
   handle: Handle;
 }
@@ -385,6 +390,27 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'Date and Expires: the handler\'s are sent (uWS sends its own Date, never a second one)',
+    async run(t, ctx) {
+      const date = 'Tue, 01 Dec 2026 10:00:00 GMT', expires = 'Tue, 01 Dec 2026 10:00:12 GMT';
+      ctx.handle = async () => ({
+        status: 200, headers: { 'content-type': 'video/iso.segment', 'cache-control': 'public, max-age=12', date, expires }, body: Buffer.from('x'),
+      });
+      const res = await ctx.client.send('GET', '/live/demo/source.m3u8');
+      await readAll(res.body);
+      t.equal(res.headers.expires, expires, 'Expires as the handler set it');
+      if (res.rawHeaders) {
+        const dates = res.rawHeaders.filter((_, i) => i % 2 === 0 && res.rawHeaders![i].toLowerCase() === 'date');
+        t.equal(dates.length, 1, 'one Date header');
+      }
+      if (ctx.transport.startsWith('uws')) {
+        t.ok(Math.abs(Date.parse(res.headers.date as string) - Date.now()) < 5000, `uWS's own Date, the current time (${res.headers.date})`);
+      } else {
+        t.equal(res.headers.date, date, 'Date as the handler set it');
+      }
+    },
+  },
+  {
     name: 'keep-alive: two requests on one connection',
     async run(t, ctx) {
       ctx.handle = async (req) => ({ status: 200, headers: {}, body: Buffer.from(req.path) });
@@ -478,7 +504,7 @@ const CASES: Case[] = [
 
 for (const transport of transports) {
   t.test(transport.name, async (t) => {
-    const ctx = { handle: undefined as unknown as Handle } as Ctx;
+    const ctx = { handle: undefined as unknown as Handle, transport: transport.name } as Ctx;
     const { client, server } = await transport.start((req) => ctx.handle(req));
     ctx.client = client;
     t.teardown(async () => {

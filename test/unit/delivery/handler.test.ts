@@ -5,11 +5,13 @@ import { silentLogger } from '../../../src/log.js';
 import { fakeChannel, request, bodyText } from '../../helpers/fake-channel.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import type { OriginReply } from '../../../src/delivery/types.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 function setup(...args: Parameters<typeof fakeChannel>) {
   const f = fakeChannel(...args);
-  const handler = new OriginHandler({ get: (id) => (id === 'test' ? f.channel : undefined) }, silentLogger());
-  return { f, handler, get: async (path: string, o?: Parameters<typeof request>[1]) => handler.handle(request(path, o)) };
+  const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0, 400));
+  const handler = new OriginHandler({ get: (id) => (id === 'test' ? f.channel : undefined) }, silentLogger(), undefined, clock.read);
+  return { f, handler, clock, get: async (path: string, o?: Parameters<typeof request>[1]) => handler.handle(request(path, o)) };
 }
 const json = async (r: OriginReply) => JSON.parse(await bodyText(r.body));
 const tick = () => new Promise((r) => setImmediate(r));
@@ -230,4 +232,31 @@ t.test('reconnect continues MSNs with a discontinuity; the end brings ENDLIST', 
   t.match(ended, /#EXT-X-ENDLIST/);
   await new Promise((r) => setTimeout(r, 150)); // ended retention
   t.equal((await get('/live/test/source.m3u8')).status, 404);
+});
+
+t.test('Date and Expires from the handler\'s clock: Expires = Date + max-age where a lifetime is planned (§6.2.2, AV-06)', async (t) => {
+  const { f, get } = setup();
+  f.parts(12); // msn first complete, first+1 open with parts 0..1
+  const msn = f.firstMsn;
+  const lifetime = (r: OriginReply) => (r.headers.expires === undefined ? undefined : (Date.parse(r.headers.expires) - Date.parse(r.headers.date)) / 1000);
+  const cases: [string, string, number | undefined][] = [
+    ['multivariant playlist', '/live/test/index.m3u8', 2],
+    ['media playlist', '/live/test/source.m3u8', 1],
+    ['blocking playlist (target present)', `/live/test/source.m3u8?_HLS_msn=${msn}&_HLS_part=0`, 12],
+    ['init segment', `/live/test/source/init-${f.channel.rendition()!.window.segments[0].initId}.mp4`, 31_536_000],
+    ['part', `/live/test/source/${msn}.3.m4s`, 31_536_000],
+    ['segment', `/live/test/source/${msn}.m4s`, 31_536_000],
+    ['segment in progress (no-store)', `/live/test/source/${msn + 1}.m4s`, undefined],
+    ['part beyond the hint (404, 1 × TD)', `/live/test/source/${msn + 1}.5.m4s`, 2],
+    ['health (no-store)', '/healthz', undefined],
+  ];
+  for (const [what, path, expected] of cases) {
+    const r = await get(path);
+    t.equal(r.headers.date, 'Wed, 25 Nov 2026 12:00:00 GMT', `${what}: Date is the handler's clock`);
+    t.equal(lifetime(r), expected, `${what}: ${expected === undefined ? 'no Expires' : `Expires = Date + ${expected} s`}`);
+    if (expected !== undefined) t.match(r.headers['cache-control'], `max-age=${expected}`, `${what}: as Cache-Control says`);
+    if (r.body && typeof (r.body as AsyncIterable<Buffer>)[Symbol.asyncIterator] === 'function') {
+      void (r.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]().return?.();
+    }
+  }
 });

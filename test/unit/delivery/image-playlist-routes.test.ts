@@ -16,6 +16,7 @@ import { ThumbnailStore } from '../../../src/media/thumbnails/thumbnail-store.js
 import { ThumbnailPaths } from '../../../src/media/thumbnails/thumbnail-layout.js';
 import { thumbnailSettings } from '../../../src/media/thumbnails/thumbnail-settings.js';
 import { configSchema } from '../../../src/config/schema.js';
+import type { LatencyMode } from '../../../src/media/latency-profile.js';
 import { silentLogger } from '../../../src/log.js';
 import { fixtureAndDir } from '../addon/fixtures.js';
 import { bodyText, fakeChannel, request } from '../../helpers/fake-channel.js';
@@ -31,9 +32,10 @@ const preview = (enabled: boolean) => thumbnailSettings(configSchema.parse({}).t
 // A keyframe a second for 41 s: tiles every 2 s, sheets of 6 tiles (12 s).
 const files = fixtureAndDir(t, { width: 320, height: 180, fps: 30, gop: 30, audio: false, durationSec: 41 }, 'sigma-image-playlist-');
 
-function setup(o: { previews?: boolean } = {}) {
+function setup(o: { previews?: boolean; mode?: LatencyMode } = {}) {
   const { fx, root } = files;
-  const f = fakeChannel('ultra-low'); // 2 s segments of 0.2 s parts, a 20 s window
+  const f = fakeChannel(o.mode ?? 'ultra-low'); // ultra-low: 2 s segments of 0.2 s parts, a 20 s window
+  const partMs = (f.profile.partTargetSec ?? f.profile.segmentTargetSec) * 1000;
   // The first frame stamps the publication's wall clock: parts and keyframes share it, as from ingest.
   f.pub.write(fx.aus[0]);
   const gate = { writable: true, reportWriteError() {} };
@@ -48,11 +50,11 @@ function setup(o: { previews?: boolean } = {}) {
     get: async (path: string, headers?: Record<string, string>) => handler.handle(request(path, { headers })),
     /** Plays `ms` more media: parts as the pipeline cuts them, keyframes to the thumbnailer at the parts' wall-clock times. */
     async play(ms: number) {
-      for (const end = mediaMs + ms; mediaMs < end; mediaMs += 200) {
+      for (const end = mediaMs + ms; mediaMs < end; mediaMs += partMs) {
         f.part();
         base ||= f.channel.rendition('source')!.window.segments[0].programDateTimeMs;
         for (const au of fx.aus) {
-          if (au.dts < mediaMs || au.dts >= mediaMs + 200 || !au.keyframe) continue;
+          if (au.dts < mediaMs || au.dts >= mediaMs + partMs || !au.keyframe) continue;
           th.write(au, base + au.dts);
           await waitUntil(() => th.pending === 0, 10_000, 'the thumbnailer');
         }
@@ -114,8 +116,9 @@ t.test('live image playlist: sheets of the window, aligned with the video, numbe
   t.equal(p.segments.at(-1)!.programDateTimeMs + p.segments.at(-1)!.durationSec * 1000, v.endMs, 'durations add up to the video\'s newest media');
   t.equal(p.mediaSequence, th.sheetNumber(p.segments[0].programDateTimeMs));
   t.equal(p.ended, false);
-  t.same(p.serverControl, { 'PART-HOLD-BACK': v.serverControl['PART-HOLD-BACK'], 'HOLD-BACK': v.serverControl['HOLD-BACK'] }, 'the video playlist\'s hold-backs, no blocking reload');
+  t.same(p.serverControl, { 'PART-HOLD-BACK': v.serverControl['PART-HOLD-BACK'] }, 'the video playlist\'s PART-HOLD-BACK, no blocking reload');
   t.equal(p.partTargetSec, v.partTarget, 'and its part target');
+  t.notOk('HOLD-BACK' in p.serverControl!, 'no HOLD-BACK: implied 3 × TARGETDURATION (SC-02), where the video\'s would be less');
   t.ok(p.segments.every((s) => /^previews\/\d{13}\.jpg\?token=abc$/.test(s.uri)), 'sheet URIs relative to the playlist, the token carried');
   await checkSheets(t, get, p);
   const gz = await get('/live/test/previews.m3u8?token=abc', { 'Accept-Encoding': 'gzip' });
@@ -151,6 +154,18 @@ t.test('live image playlist: sheets of the window, aligned with the video, numbe
   t.match(ended, /#EXT-X-ENDLIST\n$/, 'ENDLIST once the video playlist has ended');
   t.same(imageStreams(await text(await get('/live/test/index.m3u8'))), [],
     'an ended window is a VOD to a new player: not listed (Shaka places VOD image segments from 0, not by PROGRAM-DATE-TIME)');
+  await th.close();
+});
+
+t.test('a channel without parts: the image playlist is served without server control, but the multivariant playlist does not name it', async (t) => {
+  const { get, play, th } = setup({ mode: 'low' }); // 2 s segments, no parts
+  await play(14_000);
+  const p = parseImagePlaylist(await text(await get('/live/test/previews.m3u8')));
+  t.ok(p.segments.length >= 1, `${p.segments.length} sheet(s) in the window`);
+  t.same([p.serverControl, p.partTargetSec], [undefined, undefined],
+    'no EXT-X-SERVER-CONTROL: the video\'s HOLD-BACK is below 3 × this TARGETDURATION (SC-02), and there is no PART-HOLD-BACK to repeat');
+  t.same(imageStreams(await text(await get('/live/test/index.m3u8'))), [],
+    'not named by the multivariant playlist: Shaka would take three sheets as its live delay (docs/adr/005)');
   await th.close();
 });
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { missingCommand, testNeeding } from '../../helpers/ci.js';
 import { CLOCK_TOLERANCE_SEC, MAX_TOKEN_LENGTH, PlaybackTokens } from '../../../src/delivery/access/playback-tokens.js';
 
 const KEY = Buffer.from('k'.repeat(32));
@@ -97,7 +97,7 @@ t.test('the cache is bounded: the oldest verified token is forgotten first, and 
   t.equal(tokens.cacheSize, 3);
 });
 
-t.test('scripts/playback-token.sh mints tokens the origin accepts', { skip: existsSync('/usr/bin/openssl') ? false : 'no openssl' }, async (t) => {
+testNeeding(t, 'scripts/playback-token.sh mints tokens the origin accepts', missingCommand('openssl', ['version']), async (t) => {
   const secret = 'a-platform-secret-of-at-least-32-chars';
   const tokens = new PlaybackTokens(Buffer.from(secret, 'utf8'));
   const mint = (...args: string[]) => execFileSync('bash', [join(process.cwd(), 'scripts', 'playback-token.sh'), ...args],

@@ -4,22 +4,15 @@
  * strictly, and the multivariant playlist naming it (golden; m3u8-parser, what video.js reads,
  * still sees exactly the variants).
  */
-import t, { type Test } from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import t from 'tap';
 import { planSheets, renderImagePlaylist, type ImageTile } from '../../../src/packager/hls/image-playlist.js';
 import { renderMultivariantPlaylist } from '../../../src/packager/hls/multivariant-playlist.js';
 import { imageStreams, parseImagePlaylist } from '../../helpers/image-playlist.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
+import { matchesGolden as golden } from '../../helpers/golden.js';
 
 const T0 = Date.UTC(2026, 10, 25, 18, 0, 0);
 const COLUMNS = 3, ROWS = 2;
-
-function golden(t: Test, name: string, text: string) {
-  const file = resolve('test/fixtures/golden', name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
-  t.equal(text, readFileSync(file, 'utf8'), `matches golden ${name}`);
-}
 
 /** Tiles at the given offsets (ms from T0), filling sheets of COLUMNS x ROWS in order; a new sheet at each `newSheetAt`. */
 function tiles(offsets: number[], newSheetAt: number[] = []): ImageTile[] {
@@ -72,13 +65,14 @@ t.test('the live image playlist (golden), read back: tiles, durations adding up,
   const sheets = planSheets(tiles(every(0, 16_000, 2000).concat([30_000, 32_000]), [30_000]).slice(2), { columns: COLUMNS, intervalMs: 2000, untilMs: T0 + 33_500 });
   const text = renderImagePlaylist(sheets, {
     columns: COLUMNS, rows: ROWS, mediaSequence: 41, minTargetDurationSec: 12, ended: false,
-    videoTiming: { holdBackSec: 6, partHoldBackSec: 0.63, partTargetSec: 0.21 },
+    videoParts: { partHoldBackSec: 0.63, partTargetSec: 0.21 },
     sheetUri: (id) => `previews/${id}.jpg`, querySuffix: '?token=abc',
   });
   golden(t, 'image-live.m3u8', text);
   const p = parseImagePlaylist(text);
   t.same([p.version, p.targetDurationSec, p.mediaSequence, p.ended], [7, 12, 41, false]);
-  t.same(p.serverControl, { 'PART-HOLD-BACK': '0.63', 'HOLD-BACK': '6' }, 'the video\'s hold-backs, and no CAN-BLOCK-RELOAD');
+  t.same(p.serverControl, { 'PART-HOLD-BACK': '0.63' }, 'the video\'s PART-HOLD-BACK (Shaka\'s live delay), no CAN-BLOCK-RELOAD');
+  t.notOk('HOLD-BACK' in p.serverControl!, 'no HOLD-BACK: implied 3 × TARGETDURATION, as SC-02 asks of any HOLD-BACK');
   t.equal(p.partTargetSec, 0.21);
   t.same(p.segments.map((s) => s.uri), [`previews/${T0}.jpg?token=abc`, `previews/${T0 + 12_000}.jpg?token=abc`, `previews/${T0 + 30_000}.jpg?token=abc`],
     'each sheet once, named by its first tile, the query carried');
@@ -94,9 +88,10 @@ t.test('the live image playlist (golden), read back: tiles, durations adding up,
   }));
   t.same([ended.ended, ended.serverControl, ended.partTargetSec, ended.segments[0].uri], [true, undefined, undefined, `p/${T0}.jpg`], 'ENDLIST; no server control unless given');
   const normal = parseImagePlaylist(renderImagePlaylist(sheets, {
-    columns: COLUMNS, rows: ROWS, mediaSequence: 7, minTargetDurationSec: 200, ended: false, videoTiming: { holdBackSec: 18 }, sheetUri: String, querySuffix: '',
+    columns: COLUMNS, rows: ROWS, mediaSequence: 7, minTargetDurationSec: 200, ended: false, sheetUri: String, querySuffix: '',
   }));
-  t.same([normal.serverControl, normal.partTargetSec, normal.targetDurationSec], [{ 'HOLD-BACK': '18' }, undefined, 200], 'a video playlist without parts: HOLD-BACK only; TD at least the nominal span');
+  t.same([normal.serverControl, normal.partTargetSec, normal.targetDurationSec], [undefined, undefined, 200],
+    'video playlists without parts: nothing to repeat (a HOLD-BACK would be ≥ 3 sheets); TD at least the nominal span');
 });
 
 t.test('the multivariant playlist names the image playlist (golden); players reading variants see the same variants', async (t) => {

@@ -1,19 +1,9 @@
-import t, { type Test } from 'tap';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import t from 'tap';
 import { renderMediaPlaylist, type MediaPlaylistConfig, reportFor } from '../../../src/packager/hls/media-playlist.js';
 import { renderMultivariantPlaylist } from '../../../src/packager/hls/multivariant-playlist.js';
 import { fakeStream } from '../../helpers/window.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
-
-const GOLDEN = resolve('test/fixtures/golden');
-
-/** Compares with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
-function golden(t: Test, name: string, text: string) {
-  const file = resolve(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
-  t.equal(text, readFileSync(file, 'utf8'), `matches golden ${name}`);
-}
+import { matchesGolden as golden } from '../../helpers/golden.js';
 
 const llConfig: MediaPlaylistConfig = {
   targetDurationSec: 2, partTargetSec: 0.21, partHoldBackSec: 0.63, holdBackSec: 6, canSkipUntilSec: 12,
