@@ -24,6 +24,12 @@ import { violation, type Violation } from './rules.js';
 export interface FollowOptions {
   /** Reloads of each playlist after its first load. */
   reloads: number;
+  /**
+   * Reloads of the playlists that cannot block (the multivariant playlist, image playlists,
+   * ended ones), which are polled; default `reloads`. Lower it when `reloads` is sized for
+   * 0.2-s parts and polling would take minutes.
+   */
+  pollingReloads?: number;
   /** Ask for delta updates never, on every reload, or on every other one (so both kinds get checked). */
   skip?: 'never' | 'always' | 'alternate';
   /**
@@ -37,6 +43,8 @@ export interface FollowOptions {
   checkResources?: boolean;
   /** Added to 3 × TARGETDURATION before a blocking request is abandoned (AV-03). */
   blockingGraceMs?: number;
+  /** Pause after a failed request before the plain retry (hls.js retries at once; a pause keeps a broken server from spinning us). */
+  retryDelayMs?: number;
 }
 
 export interface FollowResult {
@@ -44,8 +52,19 @@ export interface FollowResult {
   groups: ViolationGroup[];
   /** Distinct violations in all. */
   total: number;
-  /** 200 responses per playlist (URL without query), the first load included. */
-  responses: Map<string, number>;
+  /** What each playlist (URL without query) got, so a test can show the checks had something to check. */
+  playlists: Map<string, PlaylistStats>;
+}
+
+export interface PlaylistStats {
+  /** 200 responses, the first load included. */
+  responses: number;
+  /** Responses to blocking requests (_HLS_msn). */
+  blocking: number;
+  /** Delta updates that skipped at least one segment. */
+  deltaUpdates: number;
+  /** Parts listed in the last response. */
+  parts: number;
 }
 
 /** The blocking-reload directives of one request (§6.2.5.2). */
@@ -59,13 +78,13 @@ interface Shared {
   log: ViolationLog;
   resources: ResourceChecker;
   board: RenditionBoard;
-  responses: Map<string, number>;
+  playlists: Map<string, PlaylistStats>;
   /** The rendition set, when following a multivariant playlist (for RR-06 and RR-04). */
   renditions?: { all: string[]; optional: string[] };
 }
 
-const DEFAULTS: Required<FollowOptions> = {
-  reloads: 10, skip: 'alternate', maxPollIntervalMs: 1000, compareSegments: 2, checkResources: true, blockingGraceMs: 2000,
+const DEFAULTS: Omit<Required<FollowOptions>, 'pollingReloads'> = {
+  reloads: 10, skip: 'alternate', maxPollIntervalMs: 1000, compareSegments: 2, checkResources: true, blockingGraceMs: 2000, retryDelayMs: 500,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,12 +113,19 @@ function holdsRequested(pl: MediaPlaylist, d: Directives): boolean {
     || (lastCompleteSegment(pl)?.msn ?? -Infinity) > d.msn;
 }
 
+/** Whether a client may send blocking requests for this playlist (§6.2.5.2, SC-01). */
+function canBlock(pl: MediaPlaylist): boolean {
+  return !pl.endList && attrText(pl.serverControl, 'CAN-BLOCK-RELOAD') === 'YES';
+}
+
 /** One media playlist, loaded and reloaded. */
 class PlaylistFollower {
   readonly history = new ReloadHistory();
   first: MediaPlaylist | undefined;
   private last: MediaPlaylist | undefined;
   private successes = 0;
+  /** The last request failed: the next one goes without directives, as hls.js retries (HJ-14). */
+  private failed = false;
 
   constructor(readonly url: string, readonly kind: NamedPlaylist['kind'] | 'media', private readonly shared: Shared) {}
 
@@ -107,31 +133,33 @@ class PlaylistFollower {
   async start(): Promise<boolean> {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await this.load(undefined, false)) return true;
-      await sleep(500);
+      await sleep(this.shared.options.retryDelayMs);
     }
     return false;
   }
 
   /** The reloads, hls.js style, until `reloads` of them succeeded (or twice as many were tried). */
   async follow(): Promise<void> {
-    const { reloads } = this.shared.options;
+    const { options } = this.shared;
+    const reloads = this.last && !canBlock(this.last) ? options.pollingReloads : options.reloads;
     for (let n = 1, attempts = 0; this.successes <= reloads && attempts < 2 * reloads + 5; attempts++) {
-      const next = this.nextRequest(n);
+      const next = this.failed ? { skip: false, waitMs: this.shared.options.retryDelayMs } : this.nextRequest(n);
       if (next.waitMs > 0) await sleep(next.waitMs);
-      if (await this.load(next.directives, next.skip)) n++;
-      else await sleep(500); // hls.js retries at once without directives; a short pause keeps a broken server from spinning us
+      this.failed = !(await this.load(next.directives, next.skip));
+      if (!this.failed) n++;
     }
   }
 
   /** What hls.js would ask for next (HJ-10, HJ-12, HJ-17). */
   private nextRequest(n: number): { directives?: Directives; skip: boolean; waitMs: number } {
+    // n counts successful reloads, so 'alternate' asks for a delta on every other one.
     const pl = this.last;
     const { options } = this.shared;
     if (!pl) return { skip: false, waitMs: 0 };
     const canSkip = attrNumber(pl.serverControl, 'CAN-SKIP-UNTIL') !== undefined && !pl.endList;
     const skip = canSkip && (options.skip === 'always' || (options.skip === 'alternate' && n % 2 === 1));
     const pollMs = Math.min((pl.targetDuration ?? 1) * 1000, options.maxPollIntervalMs);
-    if (pl.endList || attrText(pl.serverControl, 'CAN-BLOCK-RELOAD') !== 'YES') return { skip: false, waitMs: pollMs };
+    if (!canBlock(pl)) return { skip: false, waitMs: pollMs };
     const parts = listedParts(pl);
     const lastPart = parts[parts.length - 1];
     const lastComplete = lastCompleteSegment(pl);
@@ -183,8 +211,11 @@ class PlaylistFollower {
     log.add(withExcerpts(found, pl.lines));
     this.shared.board.record(renditionKey(this.url, this.url), pl, receivedAt);
     if (options.checkResources) this.shared.resources.schedule(pl, url);
-    const key = renditionKey(this.url, this.url);
-    this.shared.responses.set(key, (this.shared.responses.get(key) ?? 0) + 1);
+    const stats = statsOf(this.shared, this.url);
+    stats.responses++;
+    if (directives) stats.blocking++;
+    if ((pl.skip?.skippedSegments ?? 0) > 0) stats.deltaUpdates++;
+    stats.parts = listedParts(pl).length;
     this.first ??= pl;
     this.last = pl;
     this.successes++;
@@ -192,18 +223,25 @@ class PlaylistFollower {
   }
 }
 
+function statsOf(shared: Shared, url: string): PlaylistStats {
+  const key = renditionKey(url, url);
+  let stats = shared.playlists.get(key);
+  if (!stats) shared.playlists.set(key, stats = { responses: 0, blocking: 0, deltaUpdates: 0, parts: 0 });
+  return stats;
+}
+
 function sharedState(options: FollowOptions): Shared {
-  const full = { ...DEFAULTS, ...options };
+  const full = { ...DEFAULTS, pollingReloads: options.reloads, ...options };
   const log = new ViolationLog();
   return {
-    options: full, log, board: new RenditionBoard(), responses: new Map(),
+    options: full, log, board: new RenditionBoard(), playlists: new Map(),
     resources: new ResourceChecker({ compareSegments: full.compareSegments, concurrency: 4 }, (v) => log.add([v])),
   };
 }
 
 async function finish(shared: Shared): Promise<FollowResult> {
   await shared.resources.drain();
-  return { groups: shared.log.list(), total: shared.log.total, responses: shared.responses };
+  return { groups: shared.log.list(), total: shared.log.total, playlists: shared.playlists };
 }
 
 /** Follows one media playlist on its own (a catchup playlist, say): every rule but the cross-rendition ones. */
@@ -227,8 +265,7 @@ export async function followMultivariant(url: string, options: FollowOptions): P
     }
     const mv = readMultivariantPlaylist(text);
     log.add(withExcerpts(checkMultivariantPlaylist(mv, url), mv.lines));
-    const key = renditionKey(url, url);
-    shared.responses.set(key, (shared.responses.get(key) ?? 0) + 1);
+    statsOf(shared, url).responses++;
     return mv;
   };
   const mv = await loadMultivariant();
@@ -246,7 +283,7 @@ export async function followMultivariant(url: string, options: FollowOptions): P
 
   const started = await Promise.all(followers.map((f) => f.start()));
   const reloadMultivariant = async () => {
-    for (let i = 0; i < shared.options.reloads; i++) {
+    for (let i = 0; i < shared.options.pollingReloads; i++) {
       await sleep(shared.options.maxPollIntervalMs);
       await loadMultivariant();
     }

@@ -11,7 +11,9 @@ t.test('blocking requests for the next part, _HLS_skip on every other reload, di
   t.teardown(() => origin.close());
   const r = await followMultivariant(`${base}/index.m3u8`, { reloads: 10, maxPollIntervalMs: 10, compareSegments: 1 });
   t.equal(r.total, 0, formatViolations(r.groups));
-  t.same([...r.responses.values()], [11, 11, 11], 'multivariant, a and b: the first load and 10 reloads each');
+  t.same([...r.playlists.values()].map((p) => p.responses), [11, 11, 11], 'multivariant, a and b: the first load and 10 reloads each');
+  t.same([...r.playlists.values()].map((p) => p.blocking), [0, 10, 10], 'the media playlists reload blocking');
+  t.ok([...r.playlists.values()].every((p, i) => i === 0 || p.deltaUpdates > 0), 'delta updates were checked');
   const a = origin.requests.filter((q) => q.startsWith('/a.m3u8'));
   t.equal(a[0], '/a.m3u8', 'the first load is plain');
   // 26 parts produced at the start: 6 complete segments (100-105) and part 106.1 the newest.
@@ -27,7 +29,7 @@ t.test('a playlist followed on its own (catchup): plain reloads when it has ENDL
   t.teardown(() => origin.close());
   const r = await followMediaPlaylist(`${base}/a.m3u8`, { reloads: 10, maxPollIntervalMs: 10 });
   t.equal(r.total, 0, formatViolations(r.groups));
-  t.same([...r.responses.values()], [11]);
+  t.same([...r.playlists.values()].map((p) => [p.responses, p.blocking]), [[11, 0]]);
   t.same(new Set(origin.requests.filter((q) => q.startsWith('/a.m3u8'))), new Set(['/a.m3u8']), 'no directives');
 });
 
