@@ -32,6 +32,7 @@ for (const c of CLEAN_CASES) {
     const found = await c.run();
     const log = new ViolationLog();
     log.add(found);
-    t.equal(found.length, 0, formatViolations(log.list()));
+    if (found.length > 0) t.comment(formatViolations(log.list()));
+    t.equal(found.length, 0, 'no violations (any are listed above)');
   });
 }
