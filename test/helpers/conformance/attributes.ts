@@ -11,6 +11,7 @@ export interface AttributeValue {
   quoted: boolean;
 }
 
+/** A parsed attribute list: the values by name, and what was wrong with it. */
 export interface AttributeList {
   values: ReadonlyMap<string, AttributeValue>;
   /** What is wrong with the list (PL-04), empty when it is well formed. */
@@ -20,6 +21,7 @@ export interface AttributeList {
 const PAIR = /([^=,]*)=("[^"\r\n]*"|[^,"]*)(,|$)/y;
 const NAME = /^[A-Z0-9-]+$/;
 
+/** Reads `NAME=value,NAME="quoted, with commas"` (§4.2); never throws, problems go to `errors`. */
 export function parseAttributeList(list: string): AttributeList {
   const values = new Map<string, AttributeValue>();
   const errors: string[] = [];

@@ -5,6 +5,7 @@
 import { hasAttributeList, lineAttributes, type PlaylistLine } from './lines.js';
 import { violation, type Violation } from './rules.js';
 
+/** PL-03, PL-04 and the VER-01 duplicate check on a playlist's lines. */
 export function checkEnvelope(lines: readonly PlaylistLine[], tags: ReadonlyMap<string, PlaylistLine[]>, url: string): Violation[] {
   const out: Violation[] = [];
   const firstLine = lines[0];

@@ -31,6 +31,7 @@ const BEFORE_FIRST_PART = new Set(['EXT-X-DISCONTINUITY', 'EXT-X-KEY', 'EXT-X-MA
 /** fMP4 resources need an EXT-X-MAP (MAP-02). */
 const FMP4 = /\.(m4s|mp4|cmf[av]|m4[av])(\?|#|$)/;
 
+/** Every single-response rule on one media playlist, answered to the request `url` (whose `_HLS_skip` matters). */
 export function checkMediaPlaylist(pl: MediaPlaylist, url: string): Violation[] {
   return [
     ...checkEnvelope(pl.lines, pl.tags, url),
@@ -45,7 +46,7 @@ export function checkMediaPlaylist(pl: MediaPlaylist, url: string): Violation[] 
 }
 
 /** Whether the request URL asked for a Playlist Delta Update (§6.2.5.1). */
-export function requestedSkip(url: string): boolean {
+function requestedSkip(url: string): boolean {
   const v = new URL(url, 'http://x/').searchParams.get('_HLS_skip');
   return v === 'YES' || v === 'v2';
 }
@@ -123,6 +124,7 @@ function checkSegments(pl: MediaPlaylist, url: string): Violation[] {
       out.push(violation('TD-02', url, `EXTINF ${seg.durationSec} rounds above TARGETDURATION ${td}`, seg.extinf));
     }
     if (seg.complete && !seg.extinf) out.push(violation('CK-02', url, 'segment URI without EXTINF', seg.uriLine));
+    // In a delta update the segments before its first EXT-X-MAP take theirs from the skipped part (§4.4.5.2).
     if (!seg.map && !pl.skip && [seg.uri, ...seg.parts.map((p) => p.uri)].some((u) => u !== undefined && FMP4.test(u))) {
       out.push(violation('MAP-02', url, `fMP4 segment MSN ${seg.msn} without EXT-X-MAP`, seg.uriLine ?? seg.parts[0]?.line));
     }

@@ -10,6 +10,7 @@ import { violation, type Violation } from './rules.js';
 
 const VIDEO_CODECS = /\b(avc[13]|hvc1|hev1|dvh[1e]|dva[1v]|av01|vp0?[89]|mp4v)\b/;
 
+/** The envelope, PL-06 and what each variant must declare (MV-05, MV-06). */
 export function checkMultivariantPlaylist(mv: MultivariantPlaylist, url: string): Violation[] {
   const out = checkEnvelope(mv.lines, mv.tags, url);
   for (const line of mv.lines) {

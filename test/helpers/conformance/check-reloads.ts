@@ -50,22 +50,15 @@ interface Previous {
 
 const resolve = (uri: string | undefined, base: string): string | undefined => (uri === undefined ? undefined : new URL(uri, base).href);
 
+/** What one playlist said so far, response by response; `add` checks the next response against it. */
 export class ReloadHistory {
   private previous: Previous | undefined;
   private readonly segments = new Map<number, SeenSegment>();
   private readonly parts = new Map<string, SeenPart>();
   private pendingHints: PendingHint[] = [];
 
-  private responses = 0;
-
-  /** Number of responses fed so far. */
-  get count(): number {
-    return this.responses;
-  }
-
   /** Checks one response (`url` as requested) against the ones before it and remembers it. */
   add(pl: MediaPlaylist, text: string, url: string): Violation[] {
-    this.responses++;
     const out = [
       ...this.checkHeader(pl, text, url),
       ...this.checkSegments(pl, url),
@@ -107,7 +100,8 @@ export class ReloadHistory {
     }
     const parts = listedParts(pl);
     const lastPart = parts[parts.length - 1];
-    if (prev.lastPart && (!lastPart || comparePosition(lastPart, prev.lastPart) < 0)) {
+    // An ended playlist may drop its EXT-X-PART tags altogether (they are no longer at a live edge).
+    if (prev.lastPart && !pl.endList && (!lastPart || comparePosition(lastPart, prev.lastPart) < 0)) {
       out.push(violation('PT-14', url, `the last part is now ${lastPart ? `${lastPart.msn}.${lastPart.index}` : 'none'} ${was(`${prev.lastPart.msn}.${prev.lastPart.index}`)}: parts removed from the end`, lastPart?.line));
     }
     return out;

@@ -42,6 +42,7 @@ export class RenditionBoard {
   }
 }
 
+/** The rendition set and timing a response's reports are judged in. */
 export interface ReportContext {
   /** Keys (renditionKey) of every rendition of the multivariant playlist, this one included. */
   renditions: readonly string[];
@@ -52,6 +53,7 @@ export interface ReportContext {
   sentAt: number;
 }
 
+/** RR-06 (one report per other rendition) and RR-04 / RR-03 (fresh, complete) for one response. */
 export function checkRenditionReports(pl: MediaPlaylist, url: string, ctx: ReportContext): Violation[] {
   // The reports belong to live low-latency playlists (B.1); an ended one drops them.
   if (pl.endList || attrText(pl.serverControl, 'CAN-BLOCK-RELOAD') !== 'YES') return [];

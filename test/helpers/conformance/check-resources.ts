@@ -10,6 +10,7 @@ import type { PlaylistLine } from './lines.js';
 import type { MediaPlaylist } from './media-playlist.js';
 import { violation, type Violation } from './rules.js';
 
+/** How much the resource checks fetch. */
 export interface ResourceCheckOptions {
   /** Complete segments per playlist fetched whole and compared with their parts. */
   compareSegments: number;
@@ -25,6 +26,7 @@ interface Job {
   line: PlaylistLine | undefined;
 }
 
+/** Queues and runs the resource checks of responses, each URI once; findings go to `report`. */
 export class ResourceChecker {
   private readonly asked = new Set<string>();
   private readonly comparedPerPlaylist = new Map<string, number[]>();

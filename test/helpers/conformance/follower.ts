@@ -21,6 +21,7 @@ import { readMultivariantPlaylist, type NamedPlaylist } from './multivariant-pla
 import { ViolationLog, type ViolationGroup } from './report.js';
 import { violation, type Violation } from './rules.js';
 
+/** How the follower reloads and how much it fetches. */
 export interface FollowOptions {
   /** Reloads of each playlist after its first load. */
   reloads: number;
@@ -47,6 +48,7 @@ export interface FollowOptions {
   retryDelayMs?: number;
 }
 
+/** What a follow found, and how much it saw. */
 export interface FollowResult {
   /** Violations grouped by rule and playlist; empty when everything conforms. */
   groups: ViolationGroup[];
@@ -56,6 +58,7 @@ export interface FollowResult {
   playlists: Map<string, PlaylistStats>;
 }
 
+/** Counts for one playlist of a follow. */
 export interface PlaylistStats {
   /** 200 responses, the first load included. */
   responses: number;
@@ -120,7 +123,7 @@ function canBlock(pl: MediaPlaylist): boolean {
 
 /** One media playlist, loaded and reloaded. */
 class PlaylistFollower {
-  readonly history = new ReloadHistory();
+  private readonly history = new ReloadHistory();
   first: MediaPlaylist | undefined;
   private last: MediaPlaylist | undefined;
   private successes = 0;

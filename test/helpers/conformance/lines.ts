@@ -6,8 +6,10 @@
  */
 import { parseAttributeList, type AttributeList } from './attributes.js';
 
+/** What a line is (§4.1). */
 export type LineKind = 'tag' | 'uri' | 'comment' | 'blank';
 
+/** One line of a playlist, as read. */
 export interface PlaylistLine {
   /** 1-based, as an editor shows it. */
   number: number;

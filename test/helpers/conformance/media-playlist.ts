@@ -13,6 +13,7 @@
 import { attrInteger, attrNumber, attrText, type AttributeList } from './attributes.js';
 import { lineAttributes, splitPlaylistLines, type PlaylistLine } from './lines.js';
 
+/** An EXT-X-PART as listed. */
 export interface MediaPart {
   /** The parent's MSN. */
   msn: number;
@@ -26,6 +27,7 @@ export interface MediaPart {
   attrs: AttributeList;
 }
 
+/** A Media Segment as listed, or the parent segment still in progress (parts only). */
 export interface MediaSegment {
   msn: number;
   /** Has EXTINF and a URI line; false for the parent still being produced (parts only). */
@@ -45,6 +47,7 @@ export interface MediaSegment {
   programDateTime?: PlaylistLine;
 }
 
+/** An EXT-X-PRELOAD-HINT as listed. */
 export interface PreloadHint {
   line: PlaylistLine;
   attrs: AttributeList;
@@ -52,12 +55,14 @@ export interface PreloadHint {
   uri: string | undefined;
 }
 
+/** An EXT-X-RENDITION-REPORT as listed. */
 export interface RenditionReportTag {
   line: PlaylistLine;
   attrs: AttributeList;
   uri: string | undefined;
 }
 
+/** A Media Playlist as read: header values, segments, hints, reports, and every tag line by name. */
 export interface MediaPlaylist {
   lines: PlaylistLine[];
   /** Every occurrence of each tag, by name (`EXT-X-PART`). */
@@ -88,7 +93,7 @@ export interface MediaPlaylist {
 }
 
 /** Tags that apply to the next Media Segment (§4.4.4), plus EXT-X-TILES of image playlists. */
-export const MEDIA_SEGMENT_TAGS: ReadonlySet<string> = new Set([
+const MEDIA_SEGMENT_TAGS: ReadonlySet<string> = new Set([
   'EXTINF', 'EXT-X-BYTERANGE', 'EXT-X-DISCONTINUITY', 'EXT-X-KEY', 'EXT-X-MAP', 'EXT-X-PROGRAM-DATE-TIME',
   'EXT-X-GAP', 'EXT-X-BITRATE', 'EXT-X-TILES',
 ]);
@@ -103,11 +108,12 @@ function integerValue(line: PlaylistLine | undefined): number | undefined {
 }
 
 /** EXTINF:<duration>,[<title>] → the duration, NaN when malformed. */
-export function extinfSeconds(line: PlaylistLine): number {
+function extinfSeconds(line: PlaylistLine): number {
   const m = /^(\d+(?:\.\d*)?)\s*(?:,|$)/.exec(line.value ?? '');
   return m ? Number(m[1]) : NaN;
 }
 
+/** Reads a Media Playlist (full or delta update); never throws. */
 export function readMediaPlaylist(text: string): MediaPlaylist {
   const lines = splitPlaylistLines(text);
   const tags = new Map<string, PlaylistLine[]>();
@@ -215,7 +221,7 @@ export function lastCompleteSegment(pl: MediaPlaylist): MediaSegment | undefined
 }
 
 /** The last element that satisfies `test` (Array.prototype.findLast is ES2023, past this build's target). */
-export function lastOf<T>(items: readonly T[], test: (item: T) => boolean): T | undefined {
+function lastOf<T>(items: readonly T[], test: (item: T) => boolean): T | undefined {
   for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return items[i];
   return undefined;
 }

@@ -16,6 +16,7 @@ export interface NamedPlaylist {
   uri: string | undefined;
 }
 
+/** A Multivariant Playlist as read. */
 export interface MultivariantPlaylist {
   lines: PlaylistLine[];
   tags: ReadonlyMap<string, PlaylistLine[]>;
@@ -36,11 +37,7 @@ export const MEDIA_PLAYLIST_TAGS: ReadonlySet<string> = new Set([
   'EXT-X-PRELOAD-HINT', 'EXT-X-RENDITION-REPORT', 'EXT-X-IMAGES-ONLY', 'EXT-X-TILES',
 ]);
 
-/** Whether a playlist's lines make it a multivariant playlist (it has a variant or rendition tag). */
-export function isMultivariant(lines: readonly PlaylistLine[]): boolean {
-  return lines.some((l) => l.kind === 'tag' && MULTIVARIANT_TAGS.has(l.tag));
-}
-
+/** Reads a Multivariant Playlist; never throws. */
 export function readMultivariantPlaylist(text: string): MultivariantPlaylist {
   const lines = splitPlaylistLines(text);
   const tags = new Map<string, PlaylistLine[]>();

@@ -23,6 +23,7 @@ function playlistOf(url: string): string {
   }
 }
 
+/** Collects violations, folding repeated sightings (see the module comment). */
 export class ViolationLog {
   private readonly groups = new Map<string, ViolationGroup & { seen: Set<string> }>();
 
@@ -53,11 +54,6 @@ export class ViolationLog {
   list(): ViolationGroup[] {
     return [...this.groups.values()].map(({ seen: _seen, ...g }) => g)
       .sort((a, b) => (a.rule === b.rule ? (a.playlist < b.playlist ? -1 : 1) : a.rule < b.rule ? -1 : 1));
-  }
-
-  /** Every example kept, flat, as a structured list. */
-  violations(): Violation[] {
-    return this.list().flatMap((g) => g.examples);
   }
 }
 

@@ -14,12 +14,14 @@ import { readMultivariantPlaylist } from '../../helpers/conformance/multivariant
 import type { RuleId, Violation } from '../../helpers/conformance/rules.js';
 import { edit, renderPlaylist, SyntheticOrigin, type Faults } from './synthetic-stream.js';
 
+/** A failing example: running it must report `rule`. */
 export interface RuleCase {
   rule: RuleId;
   title: string;
   run: () => Violation[] | Promise<Violation[]>;
 }
 
+/** The URLs the examples are answered to (nothing is fetched from them). */
 export const PLAYLIST_URL = 'http://origin.test/live/ch/a.m3u8';
 export const MULTIVARIANT_URL = 'http://origin.test/live/ch/index.m3u8';
 
@@ -109,6 +111,7 @@ async function checkResourcesOf(faults: Faults): Promise<Violation[]> {
 
 const firstPdt = /#EXT-X-PROGRAM-DATE-TIME:[^\n]*\n/;
 
+/** The failing examples, by rule group. */
 export const RULE_CASES: RuleCase[] = [
   // Envelope
   { rule: 'PL-03', title: 'no #EXTM3U first', run: () => checkText(edit(good, '#EXTM3U\n', '')) },

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** What renderPlaylist writes; every field has a conforming default. */
 export interface Shape {
   /** MSN of the first listed segment (after any skipped). */
   firstMsn?: number;
@@ -29,6 +30,7 @@ export interface Shape {
   discontinuitySequence?: number;
 }
 
+/** The synthetic stream's timing: four 0.5-s parts to a 2-s segment. */
 export const PARTS_PER_SEGMENT = 4;
 export const PART_SEC = 0.5;
 export const TARGET_SEC = 2;
