@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** One kind of publisher: how to encode its file. */
 export interface PublisherKind {
   /** Usable as a channel id. */
   id: string;
@@ -61,6 +62,7 @@ export const LADDER_SOURCE: PublisherKind = {
   id: 'ladder-source', what: '640x360 30 fps, 1 s GOP, AAC 48 kHz', args: [...video('640x360', 30), ...audio(48000), ...x264(30, '600k'), ...aac(48000)],
 };
 
+/** The kinds every latency mode is tested with (issue 15). */
 export const PUBLISHER_KINDS: readonly PublisherKind[] = [
   { id: 'v720p30-gop1s', what: '1280x720 30 fps, 1 s GOP, AAC 48 kHz', args: [...video('1280x720', 30), ...audio(48000), ...x264(30, '1000k'), ...aac(48000)] },
   { id: 'v1080p30-gop2s', what: '1920x1080 30 fps, 2 s GOP, AAC 48 kHz', args: [...video('1920x1080', 30), ...audio(48000), ...x264(60, '1500k'), ...aac(48000)] },
