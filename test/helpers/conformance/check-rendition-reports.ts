@@ -8,12 +8,7 @@
 import { attrInteger, attrText, type AttributeList } from './attributes.js';
 import { comparePosition, lastCompleteSegment, listedParts, type MediaPlaylist } from './media-playlist.js';
 import { violation, type Violation } from './rules.js';
-
-/** A playlist URL without query or fragment: how reports and the multivariant playlist name the same rendition. */
-export function renditionKey(uri: string, base: string): string {
-  const u = new URL(uri, base);
-  return `${u.origin}${u.pathname}`;
-}
+import { playlistKey } from './urls.js';
 
 /** What one response of a rendition said of its newest media. */
 interface Sighting {
@@ -44,7 +39,7 @@ export class RenditionBoard {
 
 /** The rendition set and timing a response's reports are judged in. */
 export interface ReportContext {
-  /** Keys (renditionKey) of every rendition of the multivariant playlist, this one included. */
+  /** Keys (playlistKey) of every rendition of the multivariant playlist, this one included. */
   renditions: readonly string[];
   /** Reports for these are allowed but not required (I-frame playlists, RR-06). */
   optional: readonly string[];
@@ -58,12 +53,12 @@ export function checkRenditionReports(pl: MediaPlaylist, url: string, ctx: Repor
   // The reports belong to live low-latency playlists (B.1); an ended one drops them.
   if (pl.endList || attrText(pl.serverControl, 'CAN-BLOCK-RELOAD') !== 'YES') return [];
   const out: Violation[] = [];
-  const self = renditionKey(url, url);
+  const self = playlistKey(url);
   const expected = new Set(ctx.renditions.filter((k) => k !== self));
   const seen = new Set<string>();
   for (const r of pl.renditionReports) {
     if (r.uri === undefined) continue;
-    const key = renditionKey(r.uri, url);
+    const key = playlistKey(r.uri, url);
     if (seen.has(key)) out.push(violation('RR-06', url, `a second report for ${key}`, r.line));
     seen.add(key);
     if (!expected.has(key) && !ctx.optional.includes(key)) {

@@ -9,6 +9,7 @@
 import type { PlaylistLine } from './lines.js';
 import type { MediaPlaylist } from './media-playlist.js';
 import { violation, type Violation } from './rules.js';
+import { playlistKey } from './urls.js';
 
 /** How much the resource checks fetch. */
 export interface ResourceCheckOptions {
@@ -57,7 +58,7 @@ export class ResourceChecker {
 
   /** Up to `compareSegments` complete segments with all their parts listed, at least 3 MSNs apart. */
   private pickForComparison(pl: MediaPlaylist, playlistUrl: string): MediaPlaylist['segments'] {
-    const key = new URL(playlistUrl).pathname;
+    const key = playlistKey(playlistUrl);
     const done = this.comparedPerPlaylist.get(key) ?? [];
     const picked: MediaPlaylist['segments'] = [];
     for (const seg of pl.segments) {

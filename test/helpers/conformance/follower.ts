@@ -13,13 +13,14 @@ import { attrNumber, attrText } from './attributes.js';
 import { checkMediaPlaylist } from './check-media.js';
 import { checkMultivariantPlaylist, checkRenditionSet, type RenditionSnapshot } from './check-multivariant.js';
 import { ReloadHistory } from './check-reloads.js';
-import { checkRenditionReports, RenditionBoard, renditionKey } from './check-rendition-reports.js';
+import { checkRenditionReports, RenditionBoard } from './check-rendition-reports.js';
 import { ResourceChecker } from './check-resources.js';
 import { excerptAround, type PlaylistLine } from './lines.js';
 import { hasParts, lastCompleteSegment, listedParts, readMediaPlaylist, type MediaPlaylist } from './media-playlist.js';
 import { readMultivariantPlaylist, type NamedPlaylist } from './multivariant-playlist.js';
 import { ViolationLog, type ViolationGroup } from './report.js';
 import { violation, type Violation } from './rules.js';
+import { playlistKey } from './urls.js';
 
 /** How the follower reloads and how much it fetches. */
 export interface FollowOptions {
@@ -212,7 +213,7 @@ class PlaylistFollower {
       found.push(...checkRenditionReports(pl, url, { renditions: reports.all, optional: reports.optional, board: this.shared.board, sentAt }));
     }
     log.add(withExcerpts(found, pl.lines));
-    this.shared.board.record(renditionKey(this.url, this.url), pl, receivedAt);
+    this.shared.board.record(playlistKey(this.url), pl, receivedAt);
     if (options.checkResources) this.shared.resources.schedule(pl, url);
     const stats = statsOf(this.shared, this.url);
     stats.responses++;
@@ -227,7 +228,7 @@ class PlaylistFollower {
 }
 
 function statsOf(shared: Shared, url: string): PlaylistStats {
-  const key = renditionKey(url, url);
+  const key = playlistKey(url);
   let stats = shared.playlists.get(key);
   if (!stats) shared.playlists.set(key, stats = { responses: 0, blocking: 0, deltaUpdates: 0, parts: 0 });
   return stats;
@@ -281,7 +282,7 @@ export async function followMultivariant(url: string, options: FollowOptions): P
     if (!byUrl.has(media)) byUrl.set(media, new PlaylistFollower(media, p.kind, shared));
   }
   const followers = [...byUrl.values()];
-  const keysOf = (kinds: string[]) => followers.filter((f) => kinds.includes(f.kind)).map((f) => renditionKey(f.url, f.url));
+  const keysOf = (kinds: string[]) => followers.filter((f) => kinds.includes(f.kind)).map((f) => playlistKey(f.url));
   shared.renditions = { all: keysOf(['variant', 'rendition']), optional: keysOf(['i-frame']) };
 
   const started = await Promise.all(followers.map((f) => f.start()));

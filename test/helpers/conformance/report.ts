@@ -4,6 +4,7 @@
  * text counts once. A few examples per rule and playlist are kept, with the total.
  */
 import { RULES, type RuleId, type Violation } from './rules.js';
+import { playlistKey } from './urls.js';
 
 /** One rule broken in one playlist: how often (distinct sightings) and the first examples. */
 export interface ViolationGroup {
@@ -14,15 +15,6 @@ export interface ViolationGroup {
   examples: Violation[];
 }
 
-function playlistOf(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return url;
-  }
-}
-
 /** Collects violations, folding repeated sightings (see the module comment). */
 export class ViolationLog {
   private readonly groups = new Map<string, ViolationGroup & { seen: Set<string> }>();
@@ -31,7 +23,7 @@ export class ViolationLog {
 
   add(violations: Iterable<Violation>): void {
     for (const v of violations) {
-      const playlist = playlistOf(v.url);
+      const playlist = playlistKey(v.url);
       const key = `${v.rule} ${playlist}`;
       let g = this.groups.get(key);
       if (!g) this.groups.set(key, g = { rule: v.rule, playlist, count: 0, examples: [], seen: new Set() });

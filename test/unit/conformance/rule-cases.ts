@@ -6,12 +6,13 @@
 import { checkMediaPlaylist } from '../../helpers/conformance/check-media.js';
 import { checkMultivariantPlaylist, checkRenditionSet } from '../../helpers/conformance/check-multivariant.js';
 import { ReloadHistory } from '../../helpers/conformance/check-reloads.js';
-import { checkRenditionReports, RenditionBoard, renditionKey } from '../../helpers/conformance/check-rendition-reports.js';
+import { checkRenditionReports, RenditionBoard } from '../../helpers/conformance/check-rendition-reports.js';
 import { ResourceChecker } from '../../helpers/conformance/check-resources.js';
 import { followMultivariant } from '../../helpers/conformance/follower.js';
 import { readMediaPlaylist } from '../../helpers/conformance/media-playlist.js';
 import { readMultivariantPlaylist } from '../../helpers/conformance/multivariant-playlist.js';
 import type { RuleId, Violation } from '../../helpers/conformance/rules.js';
+import { playlistKey } from '../../helpers/conformance/urls.js';
 import { edit, renderPlaylist, SyntheticOrigin, type Faults } from './synthetic-stream.js';
 
 /** A failing example: running it must report `rule`. */
@@ -75,9 +76,9 @@ const delta = renderPlaylist({ firstMsn: 104, segments: 10, skipped: 4 });
 function checkReport(text: string, b: string, renditions = ['a.m3u8', 'b.m3u8']): Violation[] {
   const board = new RenditionBoard();
   const bUrl = new URL('b.m3u8', PLAYLIST_URL).href;
-  board.record(renditionKey(bUrl, bUrl), readMediaPlaylist(b), 1);
+  board.record(playlistKey(bUrl), readMediaPlaylist(b), 1);
   return checkRenditionReports(readMediaPlaylist(text), PLAYLIST_URL, {
-    renditions: renditions.map((r) => renditionKey(r, PLAYLIST_URL)), optional: [], board, sentAt: 2,
+    renditions: renditions.map((r) => playlistKey(r, PLAYLIST_URL)), optional: [], board, sentAt: 2,
   });
 }
 
