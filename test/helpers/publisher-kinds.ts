@@ -10,10 +10,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runFfmpeg } from './ffmpeg.js';
 
 /** One kind of publisher: how to encode its file. */
 export interface PublisherKind {
@@ -79,14 +79,6 @@ export const PUBLISHER_KINDS: readonly PublisherKind[] = [
   },
 ];
 
-async function run(args: string[]): Promise<void> {
-  const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  p.stderr!.on('data', (d) => { err += d; });
-  const [code] = await once(p, 'exit');
-  if (code !== 0) throw new Error(`ffmpeg ${args.join(' ')} exited ${code}: ${err}`);
-}
-
 /** Where encoded files are kept between runs: the same arguments give the same file, so it is made once per machine. */
 export const KIND_CACHE_DIR = join(tmpdir(), 'sigma-publisher-kinds');
 
@@ -100,7 +92,7 @@ export async function encodeKind(kind: PublisherKind, dir = KIND_CACHE_DIR): Pro
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.partial.mp4`;
-  await run(['-hide_banner', '-loglevel', 'error', '-nostdin', ...args, '-y', partial]);
+  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', ...args, '-y', partial]);
   renameSync(partial, file);
   return file;
 }
