@@ -37,7 +37,11 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
 
 /** Writes a test file (format from the extension, e.g. .mp4 or .flv) and resolves when ffmpeg exits 0. */
 export async function makeTestFile(path: string, o: TestSourceOptions & { durationSec: number }): Promise<void> {
-  const args = [...testSourceArgs({ ...o, realtime: false }), '-y', path];
+  await runFfmpeg([...testSourceArgs({ ...o, realtime: false }), '-y', path]);
+}
+
+/** Runs ffmpeg to completion; rejects with its stderr when it exits non-zero. */
+export async function runFfmpeg(args: string[]): Promise<void> {
   const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d) => { err += d; });
