@@ -45,6 +45,8 @@ CmafMuxer::CmafMuxer(const MuxerOptions& opts, EmitFn emit) : opts_(opts), emit_
   if (opts_.firstMsn < 1) ConfigError("firstMsn must be >= 1");
   if (opts_.partMaxMs < 0 || opts_.partMinMs < 0 || (opts_.partMaxMs > 0 && opts_.partMinMs > opts_.partMaxMs))
     ConfigError("partMinMs/partMaxMs out of range (0 <= min <= max)");
+  if (opts_.segmentMaxMs < 0 || (opts_.segmentMaxMs > 0 && opts_.segmentMaxMs < opts_.segmentTargetMs))
+    ConfigError("segmentMaxMs out of range (0, or >= segmentTargetMs)");
 
   // Video (if any) becomes stream 0: it is the primary track that drives the cuts.
   std::vector<TrackConfig> ordered;
@@ -242,6 +244,7 @@ PushResult CmafMuxer::Push(int si, int64_t dts, int64_t pts, bool keyframe, Pack
     partIndex_ = 0;
     gridSlot_ = 0;
     segmentStartMs_ = partStartMs_ = dtsMs;
+    segmentIndependent_ = true;
     partIndependent_ = true;
     partSegmentStart_ = true;
   } else if (!isPrimary && dtsMs < firstStartMs_) {
@@ -263,7 +266,13 @@ PushResult CmafMuxer::Push(int si, int64_t dts, int64_t pts, bool keyframe, Pack
     frameDurMs_ = dtsMs - lastPrimaryMs_;
     lastPrimaryMs_ = dtsMs;
     const int64_t segT = opts_.segmentTargetMs, partT = opts_.partTargetMs;
-    const bool newSegment = startsSegment && FloorDiv(dtsMs, segT) > FloorDiv(segmentStartMs_, segT);
+    // A segment starts at the first keyframe past a multiple of the target; when the publisher's
+    // keyframe is later than segmentMaxMs allows, the segment is cut here without one (its first
+    // part is then not independent) rather than outgrow TARGETDURATION.
+    const bool overMax = opts_.segmentMaxMs > 0 && double(dtsMs - segmentStartMs_) + NominalFrameMs() > double(opts_.segmentMaxMs);
+    // After such a cut the next keyframe starts a segment at once, so players find a join point.
+    const bool newSegment =
+        (startsSegment && (FloorDiv(dtsMs, segT) > FloorDiv(segmentStartMs_, segT) || !segmentIndependent_)) || overMax;
     // Part k+1 starts at the first AU with dts >= segmentStart + (k+1)·partTarget − frameDur/2:
     // the grid snaps to the nearest frame, so ±1 ms jitter does not shift parts by a frame.
     auto reached = [&](int64_t slot) { return 2 * dtsMs >= 2 * (segmentStartMs_ + slot * partT) - frameDurMs_; };
@@ -283,6 +292,7 @@ PushResult CmafMuxer::Push(int si, int64_t dts, int64_t pts, bool keyframe, Pack
         partIndex_ = 0;
         gridSlot_ = 0;
         segmentStartMs_ = dtsMs;
+        segmentIndependent_ = startsSegment;
       } else {
         partIndex_++;
         gridSlot_++;

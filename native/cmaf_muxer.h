@@ -35,6 +35,9 @@ struct MuxerOptions {
   // when cut on the grid, is at least partMinMs. 0 = unbounded (modes that list no parts).
   int64_t partMaxMs = 0;
   int64_t partMinMs = 0;
+  // Longest segment (TD-02: every EXTINF rounds to at most TARGETDURATION). A publisher whose
+  // keyframes come later than that gets a segment cut on a non-keyframe. 0 = unbounded.
+  int64_t segmentMaxMs = 0;
   int64_t firstMsn = 1;
 };
 
@@ -131,6 +134,7 @@ class CmafMuxer {
   int partIndex_ = 0;
   int64_t gridSlot_ = 0;
   int64_t segmentStartMs_ = 0;
+  bool segmentIndependent_ = false;  // the open segment started on a keyframe
   int64_t partStartMs_ = 0;
   bool partIndependent_ = false;
   bool partSegmentStart_ = false;

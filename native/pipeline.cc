@@ -101,6 +101,7 @@ Pipeline::Pipeline(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pipeline>(
   mo.partTargetMs = GetInteger(env, o, "partTargetMs", true, 0);
   mo.partMaxMs = GetInteger(env, o, "partMaxMs", false, 0);
   mo.partMinMs = GetInteger(env, o, "partMinMs", false, 0);
+  mo.segmentMaxMs = GetInteger(env, o, "segmentMaxMs", false, 0);
   mo.firstMsn = GetInteger(env, o, "firstMsn", true, 0);
   const size_t maxQueue = size_t(GetIntIn(env, o, "maxQueue", 1, 1'000'000, false, 2000));
   int64_t failAfter = GetInteger(env, o, "testFailAfterWrites", false, 0);

@@ -203,6 +203,7 @@ void Transcoder::Start() {
       mo.partTargetMs = source_.partTargetMs;
       mo.partMaxMs = source_.partMaxMs;
       mo.partMinMs = source_.partMinMs;
+      mo.segmentMaxMs = source_.segmentMaxMs;
       mo.firstMsn = source_.firstMsn;
       r.muxer = std::make_unique<CmafMuxer>(mo, [this, index](std::unique_ptr<Chunk> ch) { emit_(index, std::move(ch)); });
       r.videoStream = r.muxer->StreamIndexOf(r.video.id);

@@ -59,6 +59,8 @@ export interface CmafPipelineOptions {
   partMaxMs?: number;
   /** Lower bound of a part cut on the grid (PT-03), ms; the last part of a segment may be shorter. */
   partMinMs?: number;
+  /** Longest segment (TD-02); a later keyframe gets a segment cut without one. 0 or absent: unbounded. */
+  segmentMaxMs?: number;
   /** Media sequence number of the first segment (≥ 1). */
   firstMsn: number;
   /**

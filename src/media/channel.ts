@@ -19,7 +19,7 @@ export interface PipelineLike {
 }
 
 export type PipelineFactory = (
-  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; partMaxMs?: number; partMinMs?: number; firstMsn: number; ladder?: LadderOptions },
+  opts: { tracks: TrackInfo[]; segmentTargetMs: number; partTargetMs: number; partMaxMs?: number; partMinMs?: number; segmentMaxMs?: number; firstMsn: number; ladder?: LadderOptions },
   onChunk: (c: CmafChunk) => void,
   onError: (e: Error & { code?: string }) => void,
   ladder?: LadderListener,
@@ -577,7 +577,7 @@ export class Publication implements PublicationSink {
     }
     const p = this.channel.profile;
     this.pipeline = this.channel.createPipeline(
-      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, partMaxMs: p.partMaxMs, partMinMs: p.partMinMs, firstMsn, ladder },
+      { tracks, segmentTargetMs: p.segmentTargetMs, partTargetMs: p.cutPartTargetMs, partMaxMs: p.partMaxMs, partMinMs: p.partMinMs, segmentMaxMs: p.segmentMaxMs, firstMsn, ladder },
       (chunk) => this.onChunk(chunk),
       (err) => {
         this.log.error({ err, code: err.code }, 'pipeline failed; closing the publish session');

@@ -22,6 +22,12 @@ export interface LatencyProfile extends LatencyModeSettings {
   /** The cutter's part size in ms; for modes without parts, one fragment per segment target. */
   cutPartTargetMs: number;
   segmentTargetMs: number;
+  /**
+   * Longest segment the cutter makes: TARGETDURATION (the segment target rounded, at least 1 s)
+   * plus 499 ms, so every EXTINF rounds to at most TARGETDURATION (TD-02) and AAS 7.7's 0.5 s
+   * holds, also when a publisher's keyframes come later than the target.
+   */
+  segmentMaxMs: number;
   /** Advertised PART-TARGET: the cut target plus room for ±1 ms timestamp rounding (PT-02). */
   advertisedPartTargetSec?: number;
   partHoldBackSec?: number;
@@ -39,13 +45,14 @@ export const PART_TARGET_SLACK = 1.05;
 
 export function latencyProfile(mode: LatencyMode, s: LatencyModeSettings): LatencyProfile {
   const segmentTargetMs = Math.round(s.segmentTargetSec * 1000);
+  const segmentMaxMs = Math.max(1, Math.round(s.segmentTargetSec)) * 1000 + 499;
   if (s.partTargetSec === null) {
-    return { ...s, mode, segmentTargetMs, cutPartTargetMs: segmentTargetMs };
+    return { ...s, mode, segmentTargetMs, segmentMaxMs, cutPartTargetMs: segmentTargetMs };
   }
   // Rounded up to whole milliseconds; the epsilon keeps 0.2 × 1.05 from becoming 0.211.
   const advertised = Math.ceil(s.partTargetSec * PART_TARGET_SLACK * 1000 - 1e-6) / 1000;
   return {
-    ...s, mode, segmentTargetMs,
+    ...s, mode, segmentTargetMs, segmentMaxMs,
     cutPartTargetMs: Math.round(s.partTargetSec * 1000),
     advertisedPartTargetSec: advertised,
     // Apple requires ≥ 3 × PART-TARGET (AAS 14.3); more only adds latency.

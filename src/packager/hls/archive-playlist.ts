@@ -38,7 +38,8 @@ export function* renderArchivePlaylistPieces<S extends ArchivePlaylistSegment>(s
   let td = o.minTargetDurationSec;
   for (const s of segs) td = Math.max(td, Math.round(s.durationMs / 1000));
   const out = ['#EXTM3U', '#EXT-X-VERSION:6', `#EXT-X-TARGETDURATION:${td}`, `#EXT-X-PLAYLIST-TYPE:${o.type}`,
-    `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.msn ?? 0}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+    // No EXT-X-INDEPENDENT-SEGMENTS: see multivariant-playlist.ts.
+    `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.msn ?? 0}`];
   let prev: ArchivePlaylistSegment | undefined;
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];

@@ -30,9 +30,10 @@ export interface VariantInfo {
  * hls.js and AVFoundation ignore the tag, as RFC 8216 §6.3.1 asks of unknown tags; Shaka reads it).
  */
 export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string, images: readonly ImageStreamInfo[] = []): string {
-  const out = ['#EXTM3U', '#EXT-X-VERSION:6',
-    // Every segment starts with an IDR (the cutter only opens segments at keyframes): AAS 9.11.
-    '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // No EXT-X-INDEPENDENT-SEGMENTS: a publisher whose keyframes come later than TARGETDURATION
+  // allows gets segments cut between keyframes (ADR 002), so the claim would not hold for every
+  // segment; INDEPENDENT=YES on parts says where players can start.
+  const out = ['#EXTM3U', '#EXT-X-VERSION:6'];
   // Highest bandwidth first is conventional; hls.js sorts anyway and starts by its own estimate.
   const sorted = [...variants].sort((a, b) => b.bandwidth - a.bandwidth);
   const audioGroup = sorted.length > 1 && sorted.every((v) => v.hasAudio);

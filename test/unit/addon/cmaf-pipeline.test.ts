@@ -184,6 +184,31 @@ for (const grid of grids) {
   });
 }
 
+t.test('keyframes later than the segment bound: the segment is cut without one, never longer than TARGETDURATION + 0.5 s', async (t) => {
+  // A 3 s GOP on a 2 s target: before, segments grew to 4 s under TARGETDURATION 2 (TD-02).
+  const sparse = await makeFixture({ width: 320, height: 180, fps: 30, gop: 90, audio: true, durationSec: 10 });
+  t.teardown(() => sparse.remove());
+  const r = await runPipeline(sparse.tracks, sparse.aus);
+  t.same(r.errors, []);
+  const segs = new Map<number, { ms: number; independent: boolean }>();
+  for (const p of r.parts) {
+    const s = segs.get(p.msn) ?? { ms: 0, independent: p.independent };
+    s.ms += p.durationMs;
+    segs.set(p.msn, s);
+  }
+  const spans = [...segs.values()];
+  t.ok(spans.every((s) => s.ms <= LL_PROFILE.segmentMaxMs), `every segment ≤ ${LL_PROFILE.segmentMaxMs} ms (${spans.map((s) => s.ms).join(', ')})`);
+  t.ok(spans.some((s) => !s.independent), 'a segment cut between keyframes does not claim to be independent');
+  // Keyframes at 0, 3, 6, 9 s: each starts a segment, the cut segments between them are short.
+  t.same(r.parts.filter((p) => p.partIndex === 0 && p.independent).map((p) => p.startMs), [0, 3000, 6000, 9000],
+    'every keyframe after a cut starts a segment (a join point)');
+  const parsed = parseCmaf(r.init!, r.parts.map((p) => p.data));
+  t.equal(parsed.parts.flat().reduce((n, run) => n + run.durations.length, 0), sparse.aus.length, 'no frame lost');
+  const videoId = [...parsed.tracks].find(([, v]) => v.kind === 'vide')![0];
+  t.ok(r.parts.every((p, i) => p.independent === parsed.parts[i].find((x) => x.trackId === videoId)!.firstIsSync),
+    'INDEPENDENT = the part starts with a sync sample');
+});
+
 t.test('±1 ms timestamp jitter still gives 6-frame parts at 30 fps', async (t) => {
   const jitter = [0, 1, -1, 1, 0, -1];
   const aus = fx.aus.filter((a) => a.trackId === 0).map((a, i) => ({

@@ -110,7 +110,8 @@ export interface RunResult {
 /** The ultra-low defaults as the channel passes them: 200 ms parts kept within [0.85, 1] × PART-TARGET 0.21 s. */
 export const LL_PROFILE = latencyProfile('ultra-low', { segmentTargetSec: 2, partTargetSec: 0.2, playlistWindowSec: 12, minSegments: 6 });
 export const LL_OPTIONS = {
-  segmentTargetMs: 2000, partTargetMs: 200, partMaxMs: LL_PROFILE.partMaxMs!, partMinMs: LL_PROFILE.partMinMs!, firstMsn: 1,
+  segmentTargetMs: 2000, partTargetMs: 200, partMaxMs: LL_PROFILE.partMaxMs!, partMinMs: LL_PROFILE.partMinMs!,
+  segmentMaxMs: LL_PROFILE.segmentMaxMs, firstMsn: 1,
 } as const;
 
 /** Feeds all access units, closes, and collects what came out. */
