@@ -201,8 +201,11 @@ void ThumbnailEngine::ClearSheet() {
 }
 
 TileResult ThumbnailEngine::AddTile(const AVFrame* picture) {
-  // Scale first: a failure leaves the sheet as it was.
+  // Scale and encode the tile alone first: a failure leaves the sheet as it was. The tile's own
+  // JPEG comes from the scaled frame, not cut from the sheet: JPEG cannot be cropped losslessly
+  // at tile rows that are not a multiple of the 16-px MCU, and a 160x90 encode is cheap.
   FramePtr tile = Scale(tileSws_, picture, opts_.tileWidth, tileHeight_);
+  Jpeg tileJpeg = Encode(tileEnc_, tile.get());
   if (sheetOrdinal_ < 0 || nextTile_ >= opts_.columns * opts_.rows) {
     ClearSheet();
     sheetOrdinal_++;
@@ -229,6 +232,7 @@ TileResult ThumbnailEngine::AddTile(const AVFrame* picture) {
   const int rowsUsed = r.index / opts_.columns + 1;
   view->height = rowsUsed * r.height;
   r.sheetJpeg = Encode(sheetEnc_, view.get());
+  r.tileJpeg = std::move(tileJpeg);
   nextTile_++;
   return r;
 }

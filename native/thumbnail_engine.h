@@ -26,11 +26,12 @@ struct Jpeg {
   int width = 0, height = 0;
 };
 
-/// Where a tile landed, and the sheet as it is now (re-encoded with the new tile).
+/// Where a tile landed, the tile alone, and the sheet as it is now (re-encoded with the new tile).
 struct TileResult {
   int64_t sheet = 0;  // ordinal of the sheet within this engine, from 0
   int index = 0;      // tile index within the sheet, row-major
   int x = 0, y = 0, width = 0, height = 0;
+  Jpeg tileJpeg;      // the tile as a JPEG of its own (one segment of the live image playlist)
   Jpeg sheetJpeg;     // covers the rows used so far (a partial sheet is cropped, not padded)
 };
 
@@ -48,8 +49,9 @@ class ThumbnailEngine {
   /// The picture scaled to the thumbnail size, as JPEG. Throws NativeError ERR_THUMB_ENCODE.
   Jpeg Thumbnail(const AVFrame* picture);
 
-  /// Pastes the picture as the next tile of the current sheet (a full sheet starts a new one)
-  /// and re-encodes the sheet. Throws NativeError ERR_THUMB_ENCODE.
+  /// Encodes the picture as a tile JPEG of its own, pastes it as the next tile of the current
+  /// sheet (a full sheet starts a new one) and re-encodes the sheet. Throws NativeError
+  /// ERR_THUMB_ENCODE; the sheet is left as it was when the tile itself fails.
   TileResult AddTile(const AVFrame* picture);
 
   int thumbHeight() const { return thumbHeight_; }
@@ -70,7 +72,7 @@ class ThumbnailEngine {
   FramePtr picture_, scratch_;
   PacketPtr packet_;
   SwsContextPtr thumbSws_, tileSws_;
-  CodecContextPtr thumbEnc_, sheetEnc_;
+  CodecContextPtr thumbEnc_, tileEnc_, sheetEnc_;
   FramePtr sheet_;             // the sheet canvas, all rows
   int64_t sheetOrdinal_ = -1;  // no sheet yet
   int nextTile_ = 0;

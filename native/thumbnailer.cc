@@ -181,6 +181,8 @@ void Thumbnailer::Deliver(Napi::Env env, Thumbnailer* self, ThumbEvent& ev) {
       o.Set("sheetHeight", num(ev.jpeg.height));
     }
     o.Set("data", JpegBuffer(env, ev.jpeg));
+    // Each Buffer owns its packet once made; one not made yet is freed with the event.
+    if (tile) o.Set("tileData", JpegBuffer(env, ev.tile.tileJpeg));
     payload = o;
   } else if (ev.kind == ThumbEvent::kError) {
     kind = "error";

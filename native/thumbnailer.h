@@ -23,7 +23,7 @@ struct ThumbEvent {
   enum Kind { kThumbnail, kTile, kError, kDone } kind = kThumbnail;
   double timeMs = 0;
   Jpeg jpeg;         // kThumbnail: the thumbnail; kTile: the sheet
-  TileResult tile;   // kTile (its sheetJpeg is moved into `jpeg`)
+  TileResult tile;   // kTile (its sheetJpeg is moved into `jpeg`; its tileJpeg stays here)
   std::string code, message;
 };
 

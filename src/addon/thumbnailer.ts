@@ -1,6 +1,6 @@
 /**
  * Typed facade over the native Thumbnailer (loaded by native-module.ts): H.264 keyframes in,
- * JPEG thumbnails and scrubbing-preview sprite sheets out, decoded, scaled and encoded on a
+ * JPEG thumbnails, scrubbing-preview tiles and their sprite sheets out, decoded, scaled and encoded on a
  * native worker thread, never on the event loop.
  */
 import { callGuarded, loadNative, WorkerClose, type NativeError } from './native-module.js';
@@ -34,7 +34,7 @@ export interface ThumbnailPicture {
   data: Buffer;
 }
 
-/** A preview tile just pasted into its sprite sheet, and the sheet as it is now. */
+/** A preview tile: its own JPEG, where it was pasted into its sprite sheet, and the sheet as it is now. */
 export interface PreviewTile {
   timeMs: number;
   /** Ordinal of the sheet within this thumbnailer, from 0: a full sheet starts the next. */
@@ -51,6 +51,8 @@ export interface PreviewTile {
   sheetHeight: number;
   /** JPEG of the sheet including this tile. */
   data: Buffer;
+  /** JPEG of this tile alone (width x height), for the live image playlist's one-tile segments. */
+  tileData: Buffer;
 }
 
 /** A keyframe that gave no picture (ERR_THUMB_INPUT: malformed or not an IDR; ERR_THUMB_DECODE; ERR_THUMB_ENCODE). */

@@ -104,6 +104,16 @@ t.test('keyframes of a real 640x360 H.264 stream become 320x180 JPEG thumbnails 
   }
   const empty = lumaStats(last.luma, last.width, 160 * 5 + 8, 8, 144, 74);
   t.ok(empty.mean < 8 && empty.stdev < 4, `cell 5 is still black (mean ${empty.mean.toFixed(1)})`);
+  // Each tile also comes as a JPEG of its own: the same picture as its cell of the sheet.
+  for (const [i, tile] of r.tiles.entries()) {
+    t.same(jpegSize(tile.tileData), { width: 160, height: 90 }, `tile ${i}: its own JPEG is 160x90`);
+    const alone = await decodeJpegLuma(tile.tileData);
+    const a = lumaStats(alone.luma, alone.width, 8, 8, 144, 74), c = lumaStats(last.luma, last.width, 160 * i + 8, 8, 144, 74);
+    t.ok(Math.abs(a.mean - c.mean) < 3 && Math.abs(a.stdev - c.stdev) < 3,
+      `tile ${i}: the same picture as its cell (luma mean ${a.mean.toFixed(1)} vs ${c.mean.toFixed(1)}, stdev ${a.stdev.toFixed(1)} vs ${c.stdev.toFixed(1)})`);
+  }
+  t.equal(new Set(r.tiles.map((x) => x.tileData.toString('base64'))).size, 5, 'each tile JPEG is its own keyframe');
+  t.ok(r.tiles.every((x) => x.tileData.buffer !== x.data.buffer), 'tile and sheet JPEGs are separate buffers');
   t.equal(r.stats.thumbnails, 5);
   t.equal(r.stats.tiles, 5);
   t.equal(r.stats.queued, 0, 'nothing left queued after close');
@@ -118,6 +128,7 @@ t.test('a full sheet starts the next one; sheets grow row by row', async (t) => 
   t.same(r.tiles.map((x) => jpegSize(x.data)), [
     { width: 192, height: 54 }, { width: 192, height: 54 }, { width: 192, height: 108 }, { width: 192, height: 108 }, { width: 192, height: 54 },
   ], 'each sheet JPEG covers the rows in use');
+  t.ok(r.tiles.every((x) => jpegSize(x.tileData).width === 96 && jpegSize(x.tileData).height === 54), 'every tile JPEG is one 96x54 tile, also the one starting a sheet');
   for (const x of r.tiles) t.ok(x.x + x.width <= jpegSize(x.data).width && x.y + x.height <= jpegSize(x.data).height, 'the tile lies inside its sheet');
 });
 
