@@ -8,7 +8,7 @@ import { OriginError } from '../errors.js';
 import { cachePolicy } from './cache-policy.js';
 import { parseTimeRange } from './archive-responder.js';
 import { parseDirectives, playlistReply } from './playlist-responder.js';
-import { planSheets, renderImagePlaylist, type ImagePlaylistOptions, type ImageSheet, type ImageStreamInfo } from '../packager/hls/image-playlist.js';
+import { planTiles, renderImagePlaylist, type ImageStreamInfo, type TilePlan, type VideoPlaylistTiming } from '../packager/hls/image-playlist.js';
 import type { MediaPlaylistConfig } from '../packager/hls/media-playlist.js';
 import type { OriginReply, OriginRequest } from './types.js';
 
@@ -21,20 +21,21 @@ const ROUTES = {
   liveTrack: /^\/live\/([a-z0-9_-]+)\/previews\.vtt$/,
   liveImages: /^\/live\/([a-z0-9_-]+)\/previews\.m3u8$/,
   sheet: /^\/live\/([a-z0-9_-]+)\/previews\/(\d{1,16})\.jpg$/,
+  tile: /^\/live\/([a-z0-9_-]+)\/previews\/tiles\/(\d{1,16})\.jpg$/,
   catchupTrack: /^\/live\/([a-z0-9_-]+)\/archive\/(\w{1,16})-(\w{1,16})\.vtt$/,
 };
 
 /**
  * Thumbnails and scrubbing previews over HTTP: the newest thumbnail at a stable URL, each kept
- * thumbnail at an immutable one, and WebVTT thumbnail tracks (live DVR window, catchup range)
- * whose cues point into sprite sheets with `#xywh=`.
+ * thumbnail at an immutable one, WebVTT thumbnail tracks (live DVR window, catchup range)
+ * whose cues point into sprite sheets with `#xywh=`, and the live image playlist of the tiles.
  */
 export class ThumbnailResponder {
   constructor(
     private readonly thumbnailsOf: (channelId: string) => ChannelThumbnails | undefined,
     private readonly now: () => number = Date.now,
-    /** The source's media playlist constants (the image playlist repeats its part hold-back and part target). */
-    private readonly videoConfigOf?: (ch: Channel, window: LiveWindow) => Pick<MediaPlaylistConfig, 'partTargetSec' | 'partHoldBackSec'>,
+    /** The source's media playlist constants (the image playlist repeats its target duration and hold-backs). */
+    private readonly videoConfigOf?: (ch: Channel, window: LiveWindow) => Pick<MediaPlaylistConfig, 'targetDurationSec' | 'holdBackSec' | 'partTargetSec' | 'partHoldBackSec'>,
   ) {}
 
   /** The reply when `path` is one of these routes, else undefined. */
@@ -45,6 +46,7 @@ export class ThumbnailResponder {
     if ((m = ROUTES.liveTrack.exec(path))) return this.liveTrack(req, channel(m[1]));
     if ((m = ROUTES.liveImages.exec(path))) return this.liveImages(req, channel(m[1]));
     if ((m = ROUTES.sheet.exec(path))) return this.sheet(channel(m[1]), Number(m[2]));
+    if ((m = ROUTES.tile.exec(path))) return this.tile(channel(m[1]), Number(m[2]));
     if ((m = ROUTES.catchupTrack.exec(path))) return this.catchupTrack(req, channel(m[1]), m[2], m[3]);
     return undefined;
   }
@@ -83,6 +85,13 @@ export class ThumbnailResponder {
     return { status: 200, headers: { 'content-type': JPEG, 'cache-control': cache }, body: sheet.data };
   }
 
+  /** `/live/<ch>/previews/tiles/<epochMs>.jpg`: one preview tile alone (a segment of the image playlist), never changing. */
+  private async tile(ch: Channel, timeMs: number): Promise<OriginReply> {
+    const data = await this.thumbnails(ch).tileImage(timeMs);
+    if (!data) throw new OriginError('NOT_FOUND', `previews/tiles/${timeMs}.jpg`);
+    return { status: 200, headers: { 'content-type': JPEG, 'cache-control': cachePolicy.immutableMedia, 'last-modified': new Date(timeMs).toUTCString() }, body: data };
+  }
+
   /** `/live/<ch>/previews.vtt`: the thumbnails track of the live playlist's window (its first segment is time 0). */
   private async liveTrack(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     const th = this.thumbnails(ch);
@@ -95,10 +104,11 @@ export class ThumbnailResponder {
 
   /**
    * `/live/<ch>/previews.m3u8`: the HLS image playlist of the live window (what Shaka reads for
-   * live previews; it refuses an external WebVTT track on live streams): one segment per sprite
-   * sheet reaching into the window, aligned with the video by PROGRAM-DATE-TIME, numbered by
-   * ChannelThumbnails so EXT-X-MEDIA-SEQUENCE goes up as sheets leave the window. The newest
-   * sheet grows (its EXTINF with its tiles) like its JPEG; ENDLIST once the window has ended.
+   * live previews; it refuses an external WebVTT track on live streams): one segment per tile
+   * from the window's start, aligned with the video by PROGRAM-DATE-TIME and discontinuities,
+   * numbered by ChannelThumbnails so EXT-X-MEDIA-SEQUENCE goes up as tiles leave the window, with
+   * the video playlist's TARGETDURATION and hold-backs (planTiles, renderImagePlaylist). A tile
+   * is listed once its duration is known and then never changes; ENDLIST once the window has ended.
    */
   private async liveImages(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     const th = this.thumbnails(ch);
@@ -106,50 +116,48 @@ export class ThumbnailResponder {
     const window = ch.rendition('source')?.window;
     // Like the media playlist, offered once a segment is complete (its hold-backs are fixed then).
     if (!window || !(window.lastCompleteSegment || window.ended)) throw new OriginError('CHANNEL_NOT_LIVE', ch.id);
-    const sheets = liveSheets(window, th);
-    if (sheets.length === 0) throw new OriginError('NO_THUMBNAIL', 'no preview sheet in the live window yet');
-    const { columns, rows } = th.previews;
-    const text = Buffer.from(renderImagePlaylist(sheets, {
-      columns, rows, mediaSequence: th.sheetNumber(sheets[0].id)!, ended: window.ended, videoParts: this.videoParts(ch, window),
-      minTargetDurationSec: Math.ceil((columns * rows * th.previewIntervalMs) / 1000),
-      sheetUri: (id) => `previews/${id}.jpg`, querySuffix: parseDirectives(req.query).querySuffix,
+    const video = this.videoTiming(ch, window);
+    const plan = liveTiles(window, th, video);
+    if (plan.segments.length === 0) throw new OriginError('NO_THUMBNAIL', 'no preview tile in the live window yet');
+    const text = Buffer.from(renderImagePlaylist(plan, {
+      mediaSequence: th.tileNumber(plan.segments[0].timeMs)!, ended: window.ended, video,
+      tileUri: (timeMs) => `previews/tiles/${timeMs}.jpg`, querySuffix: parseDirectives(req.query).querySuffix,
     }));
-    const newest = sheets[sheets.length - 1];
+    const newest = plan.segments[plan.segments.length - 1];
     return playlistReply(req, text, () => gzipSync(text), cachePolicy.playlist(targetDuration(ch)),
-      new Date(newest.startMs + newest.durationMs).toUTCString());
+      new Date(newest.timeMs + newest.durationMs).toUTCString());
   }
 
-  /** The source playlist's part timing, when it has parts (what the image playlist repeats for Shaka). */
-  private videoParts(ch: Channel, window: LiveWindow): ImagePlaylistOptions['videoParts'] {
+  /** What the image playlist repeats of the source playlist: its TARGETDURATION and hold-backs (and part target). */
+  private videoTiming(ch: Channel, window: LiveWindow): VideoPlaylistTiming {
     const c = this.videoConfigOf?.(ch, window);
-    return c?.partTargetSec !== undefined && c.partHoldBackSec !== undefined ? { partTargetSec: c.partTargetSec, partHoldBackSec: c.partHoldBackSec } : undefined;
+    if (c) return { targetDurationSec: c.targetDurationSec, holdBackSec: c.holdBackSec, partHoldBackSec: c.partHoldBackSec, partTargetSec: c.partTargetSec };
+    // Without the playlist responder (tests of this class alone): the profile's, as the video would have them.
+    const td = targetDuration(ch);
+    return { targetDurationSec: td, holdBackSec: 3 * td, partHoldBackSec: ch.profile.partHoldBackSec, partTargetSec: ch.profile.advertisedPartTargetSec };
   }
 
   /**
-   * The live image playlist as the multivariant playlist lists it (EXT-X-IMAGE-STREAM-INF), when
-   * the channel has previews, a sheet reaches into the window, and the window is live: a player
-   * loading an ended window sees a VOD, and Shaka places a VOD's image segments end to end from
-   * 0 rather than by PROGRAM-DATE-TIME, which puts a sheet begun before the window at the wrong
-   * time; the .vtt serves VOD (Shaka accepts external thumbnails there). Only for channels with
-   * parts (LL-HLS): Shaka takes its live delay from the image playlist, which can give it the
-   * video's PART-HOLD-BACK but no HOLD-BACK below three sheets (SC-02), so on a channel without
-   * parts naming it would put Shaka minutes behind live (docs/adr/005-image-playlist-timing.md).
+   * The live image playlist as the multivariant playlist lists it (EXT-X-IMAGE-STREAM-INF), in
+   * every latency mode, when the channel has previews, a tile is listed, and the window is live:
+   * a player loading an ended window sees a VOD, and Shaka places a VOD's image segments end to
+   * end from 0 rather than by PROGRAM-DATE-TIME, which misplaces the tiles after a hole or a
+   * capped tile; the .vtt serves VOD (Shaka accepts external thumbnails there).
    */
   liveImageStreams(ch: Channel): ImageStreamInfo[] {
     const th = this.thumbnailsOf(ch.id);
     const window = ch.rendition('source')?.window;
     if (!th?.previews.enabled || !window || window.ended || !window.lastCompleteSegment) return [];
-    if (!this.videoParts(ch, window)) return [];
-    const sheets = liveSheets(window, th);
-    if (sheets.length === 0) return [];
-    // Measured on the sheets still in RAM (the newest two): bits per second of preview time.
+    const plan = liveTiles(window, th, this.videoTiming(ch, window));
+    if (plan.segments.length === 0) return [];
+    // Measured on the tiles still in RAM (the newest two sheets' worth): bits per second of preview time.
     let bandwidth = 1;
-    for (const s of sheets) {
-      const bytes = th.sheetBytesInRam(s.id);
-      if (bytes !== undefined && s.durationMs > 0) bandwidth = Math.max(bandwidth, (bytes * 8000) / s.durationMs);
+    for (const s of plan.segments) {
+      const bytes = th.tileBytesInRam(s.timeMs);
+      if (bytes !== undefined) bandwidth = Math.max(bandwidth, (bytes * 8000) / s.durationMs);
     }
-    const newest = sheets[sheets.length - 1];
-    return [{ uri: 'previews.m3u8', bandwidth, tileWidth: newest.tileWidth, tileHeight: newest.tileHeight }];
+    const newest = plan.segments[plan.segments.length - 1];
+    return [{ uri: 'previews.m3u8', bandwidth, tileWidth: newest.width, tileHeight: newest.height }];
   }
 
   /**
@@ -180,12 +188,12 @@ function vttReply(tiles: TileRecord[], segments: readonly TimelineSegment[], th:
   return { status: 200, headers: { 'content-type': VTT, 'cache-control': cacheControl }, body: Buffer.from(text) };
 }
 
-/** The sheets of the live tiles reaching into the source playlist's window, cut at its newest media. */
-function liveSheets(window: LiveWindow, th: ChannelThumbnails): ImageSheet[] {
-  const first = timelineOf(window.segments[0]), last = timelineOf(window.segments[window.segments.length - 1]);
-  return planSheets(th.liveTiles(first.programDateTimeMs), {
-    columns: th.previews.columns, intervalMs: th.previewIntervalMs, untilMs: last.programDateTimeMs + last.durationMs,
-  }).filter((s) => s.startMs + s.durationMs > first.programDateTimeMs && th.sheetNumber(s.id) !== undefined);
+/** The tiles of the live window the image playlist lists, on the source playlist's timeline. */
+function liveTiles(window: LiveWindow, th: ChannelThumbnails, video: VideoPlaylistTiming): TilePlan {
+  const segments = window.segments.map((s) => ({ ...timelineOf(s), discontinuity: s.discontinuity }));
+  // Every tile liveTiles gives is numbered: a tile loses its number only when it leaves that list.
+  return planTiles(th.liveTiles(segments[0]?.programDateTimeMs ?? Infinity), { segments, discontinuitySequence: window.discontinuitySequence, ended: window.ended },
+    { targetDurationMs: video.targetDurationSec * 1000 });
 }
 
 /** A live segment on the timeline; the open one's duration is what its parts have so far. */

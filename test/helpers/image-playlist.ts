@@ -23,6 +23,8 @@ export interface ImageSegment {
   rows: number;
   /** Seconds one tile stands for (DURATION). */
   tileSec: number;
+  /** EXT-X-DISCONTINUITY before it. */
+  discontinuity: boolean;
   uri: string;
 }
 
@@ -30,13 +32,15 @@ export interface ImagePlaylist {
   version: number;
   targetDurationSec: number;
   mediaSequence: number;
+  discontinuitySequence?: number;
   serverControl?: Record<string, string>;
   partTargetSec?: number;
   ended: boolean;
   segments: ImageSegment[];
 }
 
-const HEADER_TAGS = new Set(['#EXT-X-VERSION', '#EXT-X-TARGETDURATION', '#EXT-X-SERVER-CONTROL', '#EXT-X-PART-INF', '#EXT-X-MEDIA-SEQUENCE', '#EXT-X-IMAGES-ONLY']);
+const HEADER_TAGS = new Set(['#EXT-X-VERSION', '#EXT-X-TARGETDURATION', '#EXT-X-SERVER-CONTROL', '#EXT-X-PART-INF', '#EXT-X-MEDIA-SEQUENCE',
+  '#EXT-X-DISCONTINUITY-SEQUENCE', '#EXT-X-IMAGES-ONLY']);
 
 export function parseImagePlaylist(text: string): ImagePlaylist {
   const lines = text.split('\n');
@@ -54,6 +58,8 @@ export function parseImagePlaylist(text: string): ImagePlaylist {
       if (segments.length > 0 || Object.keys(pending).length > 0) throw new Error(`${tag} among the segments`);
       if (header.has(tag)) throw new Error(`${tag} twice`);
       header.set(tag, value);
+    } else if (tag === '#EXT-X-DISCONTINUITY' && value === '') {
+      pending.discontinuity = true;
     } else if (tag === '#EXT-X-PROGRAM-DATE-TIME') {
       const t = Date.parse(value);
       if (!/Z$/.test(value) || Number.isNaN(t)) throw new Error(`bad PROGRAM-DATE-TIME ${value}`);
@@ -72,7 +78,7 @@ export function parseImagePlaylist(text: string): ImagePlaylist {
     } else if (line.startsWith('#') || line === '') {
       throw new Error(`unexpected line ${JSON.stringify(line)}`);
     } else {
-      const s = { ...pending, uri: line };
+      const s = { discontinuity: false, ...pending, uri: line };
       for (const k of ['programDateTimeMs', 'durationSec', 'tileWidth', 'tileSec'] as const) if (s[k] === undefined) throw new Error(`segment ${line} without ${k}`);
       segments.push(s as ImageSegment);
       pending = {};
@@ -85,9 +91,10 @@ export function parseImagePlaylist(text: string): ImagePlaylist {
     return Number(v);
   };
   const partInf = header.get('#EXT-X-PART-INF');
+  const discontinuitySequence = header.has('#EXT-X-DISCONTINUITY-SEQUENCE') ? num('#EXT-X-DISCONTINUITY-SEQUENCE') : undefined;
   const sc = header.get('#EXT-X-SERVER-CONTROL');
   return {
-    version: num('#EXT-X-VERSION'), targetDurationSec: num('#EXT-X-TARGETDURATION'), mediaSequence: num('#EXT-X-MEDIA-SEQUENCE'),
+    version: num('#EXT-X-VERSION'), targetDurationSec: num('#EXT-X-TARGETDURATION'), mediaSequence: num('#EXT-X-MEDIA-SEQUENCE'), discontinuitySequence,
     serverControl: sc === undefined ? undefined : parseAttributes(sc),
     partTargetSec: partInf === undefined ? undefined : Number(parseAttributes(partInf)['PART-TARGET']),
     ended, segments,

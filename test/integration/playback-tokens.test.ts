@@ -160,11 +160,11 @@ t.test('playback tokens: ffmpeg ▶ RTMP ▶ ladder ▶ LL-HLS over HTTP behind 
     t.equal(tokenOf(image[0].uri), good, 'its URI carries the token');
     const imagePath = resolve(mvPath, image[0].uri);
     const imageText = (await get(imagePath)).text;
-    const sheets = playlistUris(imageText);
-    t.ok(sheets.length > 0 && sheets.every((u) => tokenOf(u.uri) === good), `previews.m3u8: ${sheets.length} sheet URIs with the token`);
-    const sheet = resolve(imagePath, sheets[0].uri);
-    t.equal((await get(sheet)).status, 200, 'a sheet plays with the token it carries');
-    t.equal((await get(sheet.replace(/[?&]token=[^&]*/, ''))).status, 401, 'and not without it');
+    const tiles = playlistUris(imageText);
+    t.ok(tiles.length > 0 && tiles.every((u) => tokenOf(u.uri) === good), `previews.m3u8: ${tiles.length} tile URIs with the token`);
+    const tile = resolve(imagePath, tiles[0].uri);
+    t.equal((await get(tile)).status, 200, 'a tile plays with the token it carries');
+    t.equal((await get(tile.replace(/[?&]token=[^&]*/, ''))).status, 401, 'and not without it');
     t.equal((await get('/live/demo/previews.m3u8')).status, 401, 'nor the image playlist');
   });
 

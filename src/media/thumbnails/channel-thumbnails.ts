@@ -9,6 +9,7 @@ import { jpegSize } from './jpeg-size.js';
 import type { ThumbnailSettings } from './thumbnail-settings.js';
 import type { ThumbnailStore } from './thumbnail-store.js';
 import type { TileRecord } from './thumbnail-layout.js';
+import { SequenceNumbers } from './sequence-numbers.js';
 
 /** What the service needs of the native thumbnailer (src/addon/thumbnailer.ts implements it). */
 export interface ThumbnailerLike {
@@ -57,13 +58,15 @@ interface Session {
   expected: number[];
 }
 
-/** A sheet of the current or the previous session held in RAM. */
+/** A sheet of the current or the previous session held in RAM, with its tiles' own JPEGs. */
 interface SheetState {
   id: number;
   data: Buffer;
   complete: boolean;
   /** Tiles whose pixels are in `data` but not yet in the file (and not yet in tiles.log). */
   unsaved: TileRecord[];
+  /** Each tile's JPEG alone, by its time (the live image playlist's segments), while the sheet is in RAM. */
+  tileImages: Map<number, Buffer>;
 }
 
 /** One result of the session's oldest keyframe in the worker arrived (an error ends the keyframe). */
@@ -73,7 +76,8 @@ function received(session: Session, failed: boolean): void {
 
 /**
  * Older sheets are read from disk; RAM keeps the one being filled and the one before (a live
- * track's window without the archive spans at most those two).
+ * track's window without the archive spans at most those two), and their tiles' own JPEGs
+ * (~5 KB each at 160x90: 1 MB for two default sheets).
  */
 const SHEETS_IN_RAM = 2;
 
@@ -92,9 +96,8 @@ export class ChannelThumbnails implements SourceTap {
   private latestPicture: LatestThumbnail | undefined;
   /** Tiles of the live track, oldest first, pruned to retainMs. */
   private readonly recentTiles: TileRecord[] = [];
-  /** Media sequence numbers of the sheets recentTiles holds: the image playlist's numbering. */
-  private readonly sheetNumbers = new Map<number, number>();
-  private nextSheetNumber: number | undefined;
+  /** Media sequence numbers of the tiles recentTiles holds: the image playlist's numbering. */
+  private readonly tileNumbers = new SequenceNumbers();
   private readonly sheets: SheetState[] = [];
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
@@ -193,7 +196,7 @@ export class ChannelThumbnails implements SourceTap {
       session.sheetIds.set(t.sheet, id);
       const prev = this.sheets[this.sheets.length - 1];
       if (prev && !prev.complete) this.completeSheet(prev);
-      this.sheets.push({ id, data: t.data, complete: false, unsaved: [] });
+      this.sheets.push({ id, data: t.data, complete: false, unsaved: [], tileImages: new Map() });
       if (this.sheets.length > SHEETS_IN_RAM) this.sheets.shift();
     }
     const sheet = this.sheets.find((s) => s.id === id);
@@ -201,8 +204,12 @@ export class ChannelThumbnails implements SourceTap {
     const tile: TileRecord = { timeMs: t.timeMs, sheetId: id, x: t.x, y: t.y, width: t.width, height: t.height };
     sheet.data = t.data;
     sheet.unsaved.push(tile);
+    sheet.tileImages.set(t.timeMs, t.tileData);
+    // Written at once, unlike the sheet: a tile's JPEG never changes (a dropped write leaves the
+    // tile served from RAM while its sheet is there, and missing from disk).
+    this.opts.store?.saveTile(t.timeMs, t.tileData);
     this.recentTiles.push(tile);
-    this.numberSheets([id]);
+    this.tileNumbers.assign([t.timeMs]);
     this.prune();
     const { columns, rows } = this.opts.settings.preview;
     if (t.index === columns * rows - 1) this.completeSheet(sheet);
@@ -236,25 +243,7 @@ export class ChannelThumbnails implements SourceTap {
     let n = 0;
     while (n < this.recentTiles.length
       && (this.recentTiles[n].timeMs < cutoff || (!this.opts.store && this.recentTiles[n].sheetId < oldestSheet))) n++;
-    if (n === 0) return;
-    const kept = this.recentTiles[n]?.sheetId;
-    for (const t of this.recentTiles.splice(0, n)) if (t.sheetId !== kept) this.sheetNumbers.delete(t.sheetId);
-  }
-
-  /**
-   * Gives sheets not numbered yet the next media sequence numbers, in order. Numbering starts
-   * at the first sheet's id (epoch ms) and goes up by one per sheet; ids grow by at least 1 ms
-   * per sheet, so a restart, which starts again from the first restored sheet's id, never gives
-   * a sheet a smaller number than before (players following the image playlist never see its
-   * EXT-X-MEDIA-SEQUENCE go back). Sheets restored behind live ones are numbered just below them.
-   */
-  private numberSheets(ids: readonly number[], before = false): void {
-    const fresh = [...new Set(ids)].filter((id) => !this.sheetNumbers.has(id));
-    if (fresh.length === 0) return;
-    const lowest = before && this.sheetNumbers.size > 0 ? Math.min(...this.sheetNumbers.values()) : undefined;
-    let n = lowest !== undefined ? lowest - fresh.length : (this.nextSheetNumber ?? fresh[0]);
-    for (const id of fresh) this.sheetNumbers.set(id, n++);
-    if (lowest === undefined) this.nextSheetNumber = n;
+    for (const t of this.recentTiles.splice(0, n)) this.tileNumbers.delete(t.timeMs);
   }
 
   /**
@@ -273,7 +262,7 @@ export class ChannelThumbnails implements SourceTap {
     const firstLive = this.recentTiles[0]?.timeMs ?? Infinity;
     const restored = tiles.filter((t) => t.timeMs < firstLive);
     this.recentTiles.unshift(...restored);
-    this.numberSheets(restored.map((t) => t.sheetId), true);
+    this.tileNumbers.assign(restored.map((t) => t.timeMs), true);
   }
 
   /** Keyframes of the current session handed to the thumbnailer whose pictures have not all come back. */
@@ -302,14 +291,27 @@ export class ChannelThumbnails implements SourceTap {
     return pending.length === 0 ? stored : [...stored, ...pending].sort((a, b) => a.timeMs - b.timeMs);
   }
 
-  /** The media sequence number of a sheet of the live tiles (image playlist), if it holds one. */
-  sheetNumber(sheetId: number): number | undefined {
-    return this.sheetNumbers.get(sheetId);
+  /** The media sequence number of a live tile (its segment in the image playlist), while it is listed. */
+  tileNumber(timeMs: number): number | undefined {
+    return this.tileNumbers.get(timeMs);
   }
 
-  /** A sheet's size in bytes while it is in RAM (the newest two), without reading the disk. */
-  sheetBytesInRam(sheetId: number): number | undefined {
-    return this.sheets.find((x) => x.id === sheetId)?.data.length;
+  /** A tile's own JPEG size in bytes while it is in RAM (the tiles of the newest two sheets), without reading the disk. */
+  tileBytesInRam(timeMs: number): number | undefined {
+    return this.tileInRam(timeMs)?.length;
+  }
+
+  /** A preview tile's own JPEG, by its time: from RAM while its sheet is there, else from disk. Never changes. */
+  async tileImage(timeMs: number): Promise<Buffer | undefined> {
+    return this.tileInRam(timeMs) ?? this.opts.store?.tile(timeMs);
+  }
+
+  private tileInRam(timeMs: number): Buffer | undefined {
+    for (const s of this.sheets) {
+      const data = s.tileImages.get(timeMs);
+      if (data) return data;
+    }
+    return undefined;
   }
 
   /** A sprite sheet: from RAM while recent (the current one changes), else from disk. */

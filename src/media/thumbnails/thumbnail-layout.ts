@@ -8,6 +8,8 @@ import { hourKey } from '../../store/archive/archive-layout.js';
  *   <dataDir>/thumbnails/<channel>/<YYYYMMDDHH>/<epochMs>.jpg          a periodic thumbnail, by its wall-clock time
  *   <dataDir>/thumbnails/<channel>/<YYYYMMDDHH>/sheet-<sheetId>.jpg    a sprite sheet; sheetId = epoch ms of its first
  *                                                                      tile, so it lives in that tile's hour
+ *   <dataDir>/thumbnails/<channel>/<YYYYMMDDHH>/tile-<timeMs>.jpg      a preview tile alone (a segment of the live image
+ *                                                                      playlist), in the hour of its time; never replaced
  *   <dataDir>/thumbnails/<channel>/<YYYYMMDDHH>/tiles.log              one line per preview tile of that hour:
  *                                                                      `<timeMs> <sheetId> <x> <y> <w> <h>`
  *
@@ -31,6 +33,10 @@ export class ThumbnailPaths {
 
   sheet(sheetId: number): string {
     return join(this.root, hourKey(sheetId), `sheet-${sheetId}.jpg`);
+  }
+
+  tile(timeMs: number): string {
+    return join(this.root, hourKey(timeMs), `tile-${timeMs}.jpg`);
   }
 
   tilesLog(hour: string): string {

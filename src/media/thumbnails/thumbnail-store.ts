@@ -11,7 +11,7 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 /**
  * One channel's thumbnails on disk (layout in thumbnail-layout.ts): periodic thumbnails,
- * sprite sheets and the tile index. Writes go one after another through a bounded queue, off
+ * sprite sheets, preview tiles alone and the tile index. Writes go one after another through a bounded queue, off
  * the event loop, and only while the storage gate is open (a full disk pauses them, like the
  * archive); reads go straight to the files.
  */
@@ -38,6 +38,11 @@ export class ThumbnailStore {
   /** Keeps a periodic thumbnail; false when it was dropped. */
   saveThumbnail(timeMs: number, jpeg: Buffer): boolean {
     return this.enqueue(() => this.files.writeAtomic(this.paths.thumbnail(timeMs), jpeg), jpeg.length, { timeMs });
+  }
+
+  /** Keeps a preview tile's own JPEG (written once: a tile never changes); false when it was dropped. */
+  saveTile(timeMs: number, jpeg: Buffer): boolean {
+    return this.enqueue(() => this.files.writeAtomic(this.paths.tile(timeMs), jpeg), jpeg.length, { tileMs: timeMs });
   }
 
   /**
@@ -71,6 +76,11 @@ export class ThumbnailStore {
 
   sheet(sheetId: number): Promise<Buffer | undefined> {
     return this.readWhole(this.paths.sheet(sheetId));
+  }
+
+  /** A preview tile's own JPEG by its time. */
+  tile(timeMs: number): Promise<Buffer | undefined> {
+    return this.readWhole(this.paths.tile(timeMs));
   }
 
   private async readWhole(path: string): Promise<Buffer | undefined> {

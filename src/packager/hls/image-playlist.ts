@@ -1,114 +1,165 @@
 /**
  * HLS image media playlists (pure): the Image Media Playlist extension (v0.4, Roku / Disney /
- * Warner; read by Shaka Player and Roku OS) that lists sprite sheets of preview tiles as the
- * segments of a playlist of their own:
+ * Warner; read by Shaka Player and Roku OS). The live image playlist lists one segment per
+ * preview tile, each a JPEG of that tile alone:
  *
  *   #EXT-X-IMAGES-ONLY
- *   #EXT-X-PROGRAM-DATE-TIME:<wall-clock time of the sheet's first tile>
- *   #EXT-X-TILES:RESOLUTION=<tile WxH>,LAYOUT=<columns>x<rows>,DURATION=<seconds per tile>
- *   #EXTINF:<seconds the sheet covers>,
- *   <sheet URI>
+ *   #EXT-X-PROGRAM-DATE-TIME:<wall-clock time of the tile's keyframe>
+ *   #EXT-X-TILES:RESOLUTION=<tile WxH>,LAYOUT=1x1,DURATION=<seconds the tile stands for>
+ *   #EXTINF:<the same seconds>,
+ *   previews/tiles/<epochMs>.jpg
  *
- * A player shows, for a time t inside a sheet's span, the tile of cell floor((t - start) /
- * DURATION), row-major from the top left. The multivariant playlist names the image playlist
- * with EXT-X-IMAGE-STREAM-INF.
+ * so that its segments are as short as the video's and its TARGETDURATION, HOLD-BACK and
+ * PART-HOLD-BACK can be the video playlist's (TD-04, SC-02; docs/adr/005-image-playlist-timing.md).
+ * The multivariant playlist names it with EXT-X-IMAGE-STREAM-INF. The sprite sheets stay for
+ * the WebVTT track (src/media/thumbnails/preview-vtt.ts).
  */
 import { fmtAttrSec, fmtSec, isoTime } from './media-playlist.js';
 import type { TileRecord } from '../../media/thumbnails/thumbnail-layout.js';
 
-/** A preview tile: its keyframe's wall-clock time, its sheet (named by the time of its cell 0), its area there. */
-export type ImageTile = TileRecord;
-
-/** One sprite sheet as a segment of the image playlist. */
-export interface ImageSheet {
-  id: number;
-  /** Wall-clock time of cell 0 (= id), epoch ms: the segment's PROGRAM-DATE-TIME. */
-  startMs: number;
-  /** How long the sheet's tiles cover: from cell 0 to where the tile after its last one would be (EXTINF). */
+/** A segment of the video playlist the tiles go with, oldest first. */
+export interface VideoSegment {
+  programDateTimeMs: number;
+  /** Its duration; for the segment still being cut, what its parts cover so far. */
   durationMs: number;
-  /** How long one tile stands for (DURATION): the sheet's mean tile spacing. */
-  tileMs: number;
-  /** Cells in use, counting from cell 0 (the last tile's cell + 1). */
-  cells: number;
-  tileWidth: number;
-  tileHeight: number;
+  /** EXT-X-DISCONTINUITY before it (a new publish session, or a hole in the archive). */
+  discontinuity: boolean;
 }
 
-/**
- * The sheets of a stretch of tiles (sorted by time, as ChannelThumbnails keeps them), each with
- * the span its tiles cover. Tiles are taken at keyframes, so their spacing is the preview
- * interval only when the keyframe interval divides it: a sheet's tile DURATION is its own
- * measured mean spacing (cell 0 to its last tile; a one-tile sheet takes the spacing of the
- * sheet before it, or the preview interval), which puts every tile at its time within a
- * fraction of a keyframe interval. A sheet ends where the next begins when that follows on
- * (within half a spacing), else one spacing after its last tile (the publisher left; the newest
- * sheet at the live edge), and no sheet reaches past `untilMs` (the end of the media the
- * previews go with: a player takes the end of the newest segment of any playlist for the live
- * edge, and must not ask for video that does not exist yet). Leading tiles of a sheet may be
- * missing from `tiles` (the window starts inside it): cell 0's time is the sheet id.
- */
-export function planSheets(tiles: readonly ImageTile[], o: { columns: number; intervalMs: number; untilMs?: number }): ImageSheet[] {
-  const out: ImageSheet[] = [];
-  // A sheet of one tile has no spacing of its own: the one before it tells (the publisher's GOP).
-  let spacing = o.intervalMs;
-  for (let i = 0; i < tiles.length;) {
-    const first = tiles[i];
-    let j = i;
-    while (j + 1 < tiles.length && tiles[j + 1].sheetId === first.sheetId) j++;
-    const last = tiles[j];
-    const lastCell = (last.y / last.height) * o.columns + last.x / last.width;
-    if (lastCell > 0) spacing = (last.timeMs - first.sheetId) / lastCell;
-    const next = tiles[j + 1];
-    const end = next && next.sheetId - last.timeMs <= 1.5 * spacing ? next.sheetId : last.timeMs + spacing;
-    const until = Math.min(end, o.untilMs ?? Infinity);
-    if (until > first.sheetId) {
-      out.push({ id: first.sheetId, startMs: first.sheetId, durationMs: until - first.sheetId, tileMs: (end - first.sheetId) / (lastCell + 1),
-        cells: lastCell + 1, tileWidth: last.width, tileHeight: last.height });
-    }
-    i = j + 1;
+/** The video playlist the image playlist goes with. */
+export interface VideoTimeline {
+  segments: readonly VideoSegment[];
+  /** Its EXT-X-DISCONTINUITY-SEQUENCE. */
+  discontinuitySequence: number;
+  /** EXT-X-ENDLIST: no media will follow. */
+  ended: boolean;
+}
+
+/** One tile as a segment of the image playlist. */
+export interface TileSegment {
+  /** The tile's time (PROGRAM-DATE-TIME) and name, epoch ms. */
+  timeMs: number;
+  /** EXTINF and EXT-X-TILES DURATION. */
+  durationMs: number;
+  /** EXT-X-DISCONTINUITY before it: the video has one between this tile and the one listed before. */
+  discontinuity: boolean;
+  width: number;
+  height: number;
+}
+
+export interface TilePlan {
+  segments: TileSegment[];
+  /** EXT-X-DISCONTINUITY-SEQUENCE: the video's discontinuity number of the first tile's stretch. */
+  discontinuitySequence: number;
+}
+
+/** A run of video segments without a discontinuity: one publish session's media in the window. */
+interface Stretch {
+  number: number;
+  startMs: number;
+  endMs: number;
+}
+
+function stretchesOf(video: VideoTimeline): Stretch[] {
+  const out: Stretch[] = [];
+  for (const [i, s] of video.segments.entries()) {
+    const end = s.programDateTimeMs + s.durationMs;
+    // The first segment's own discontinuity is already counted in the sequence (the window counts it when the segment before it leaves).
+    if (i === 0 || s.discontinuity) out.push({ number: video.discontinuitySequence + (i === 0 ? 0 : out.length), startMs: s.programDateTimeMs, endMs: end });
+    else out[out.length - 1].endMs = end;
   }
   return out;
 }
 
+/**
+ * The tiles (sorted by time, as ChannelThumbnails keeps them) that the image playlist lists, each
+ * with a duration that never changes once listed, so a segment keeps its EXTINF across reloads
+ * (MS-04, AV-02):
+ *
+ * - a tile starts at its keyframe's time and stands until the next tile of the same stretch of
+ *   video (publish session); the last tile of a stretch that has ended (a discontinuity follows,
+ *   or ENDLIST) stands until the stretch's last media;
+ * - a tile is listed only once that end is known and the video playlist already lists media up
+ *   to it: the newest tile waits for the next one (one preview interval behind the live edge;
+ *   Shaka shows the last tile it has for later times);
+ * - no tile stands for more than `targetDurationMs` (EXTINF ≤ TARGETDURATION, TD-02, with the
+ *   video's TARGETDURATION, TD-04): a tile spaced further from the next (preview interval or
+ *   keyframe interval above it) is listed for the target duration and leaves a hole in the
+ *   image timeline up to the next tile's PROGRAM-DATE-TIME, which Shaka fills with the tile
+ *   before (it looks a time up by the next segment's start);
+ * - tiles taken before the video's first segment are left out (the window starts after them);
+ * - a tile starting a later stretch than the tile before it carries EXT-X-DISCONTINUITY, and the
+ *   playlist's discontinuity sequence is the video's for its first tile, so Shaka closes the
+ *   publisher's absence in both timelines alike.
+ */
+export function planTiles(tiles: readonly TileRecord[], video: VideoTimeline, o: { targetDurationMs: number }): TilePlan {
+  const stretches = stretchesOf(video);
+  const plan: TilePlan = { segments: [], discontinuitySequence: stretches[0]?.number ?? video.discontinuitySequence };
+  if (stretches.length === 0) return plan;
+  const untilMs = stretches[stretches.length - 1].endMs;
+  let s = 0, prevStretch = -1;
+  for (let i = 0; i < tiles.length; i++) {
+    const tile = tiles[i];
+    if (tile.timeMs < stretches[0].startMs) continue;
+    while (s + 1 < stretches.length && stretches[s + 1].startMs <= tile.timeMs) s++;
+    const next = tiles[i + 1];
+    const nextInStretch = next !== undefined && (s + 1 >= stretches.length || next.timeMs < stretches[s + 1].startMs);
+    const stretchEnded = s + 1 < stretches.length || video.ended;
+    const endMs = nextInStretch ? next.timeMs : stretchEnded ? stretches[s].endMs : undefined;
+    // Not known yet, or beyond the media listed: listed on a later reload, and so is everything after it.
+    if (endMs === undefined || endMs > untilMs) break;
+    if (plan.segments.length === 0) plan.discontinuitySequence = stretches[s].number;
+    plan.segments.push({
+      timeMs: tile.timeMs, durationMs: Math.max(1, Math.min(endMs - tile.timeMs, o.targetDurationMs)),
+      discontinuity: plan.segments.length > 0 && s !== prevStretch, width: tile.width, height: tile.height,
+    });
+    prevStretch = s;
+  }
+  return plan;
+}
+
+/** What the image playlist repeats of the video playlist's header (fixed for the channel's life, SC-08, TD-03). */
+export interface VideoPlaylistTiming {
+  targetDurationSec: number;
+  holdBackSec: number;
+  /** With parts (LL-HLS): PART-HOLD-BACK and PART-TARGET. */
+  partHoldBackSec?: number;
+  partTargetSec?: number;
+}
+
 export interface ImagePlaylistOptions {
-  /** Tiles per sheet row and column (LAYOUT): the same for every sheet of a channel. */
-  columns: number;
-  rows: number;
-  /** The first sheet's media sequence number. */
+  /** The first tile's media sequence number. */
   mediaSequence: number;
-  /** Raised to the longest sheet's span; at least the nominal span columns × rows × interval. */
-  minTargetDurationSec: number;
+  /**
+   * The video playlist's TARGETDURATION and EXT-X-SERVER-CONTROL hold-backs. Shaka loads the
+   * image playlist before any video playlist (to size its tiles) and fixes its live delay from
+   * that first playlist: HOLD-BACK, or, in its low-latency mode, PART-HOLD-BACK once it has
+   * seen a PART-INF; so the image playlist repeats them, and the video's PART-TARGET as
+   * EXT-X-PART-INF (it lists no parts; without CAN-BLOCK-RELOAD no player may block on one).
+   * CAN-BLOCK-RELOAD and CAN-SKIP-UNTIL are left out: this playlist neither blocks nor skips.
+   */
+  video: VideoPlaylistTiming;
   /** EXT-X-ENDLIST: the playlist the previews go with has ended. */
   ended: boolean;
-  /**
-   * The video playlists' part timing, when they have parts: a live image playlist repeats their
-   * PART-HOLD-BACK (EXT-X-SERVER-CONTROL without CAN-BLOCK-RELOAD: this playlist does not block)
-   * and PART-TARGET (EXT-X-PART-INF, without parts). Shaka loads the image playlist before any
-   * video playlist, to size its sheets, and fixes the live delay from that first playlist: in
-   * its low-latency mode (its default) the PART-HOLD-BACK, read once a PART-INF was seen;
-   * without them, the sum of the last three EXTINFs, whole sheets (minutes behind live).
-   * HOLD-BACK is never written: it must be ≥ 3 × this playlist's TARGETDURATION (SC-02), a
-   * sheet's span, which its absence implies (docs/adr/005-image-playlist-timing.md).
-   */
-  videoParts?: { partTargetSec: number; partHoldBackSec: number };
-  /** URI of a sheet relative to the image playlist, without query. */
-  sheetUri: (sheetId: number) => string;
+  /** URI of a tile's JPEG relative to the image playlist, without query. */
+  tileUri: (timeMs: number) => string;
   /** Query string carried onto every URI (tokens), including its leading '?', or ''. */
   querySuffix: string;
 }
 
-/** The image media playlist of the given sheets (oldest first). */
-export function renderImagePlaylist(sheets: readonly ImageSheet[], o: ImagePlaylistOptions): string {
-  let td = o.minTargetDurationSec;
-  for (const s of sheets) td = Math.max(td, Math.ceil(s.durationMs / 1000));
-  const out = ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${td}`];
-  const v = o.videoParts;
-  if (v) out.push(`#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=${fmtAttrSec(v.partHoldBackSec)}`, `#EXT-X-PART-INF:PART-TARGET=${fmtAttrSec(v.partTargetSec)}`);
-  out.push(`#EXT-X-MEDIA-SEQUENCE:${o.mediaSequence}`, '#EXT-X-IMAGES-ONLY');
-  for (const s of sheets) {
-    out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(s.startMs)}`,
-      `#EXT-X-TILES:RESOLUTION=${s.tileWidth}x${s.tileHeight},LAYOUT=${o.columns}x${o.rows},DURATION=${fmtSec(s.tileMs)}`,
-      `#EXTINF:${fmtSec(s.durationMs)},`, `${o.sheetUri(s.id)}${o.querySuffix}`);
+/** The live image media playlist of the planned tiles. */
+export function renderImagePlaylist(plan: TilePlan, o: ImagePlaylistOptions): string {
+  const v = o.video;
+  const sc = [`HOLD-BACK=${fmtAttrSec(v.holdBackSec)}`];
+  if (v.partHoldBackSec !== undefined) sc.unshift(`PART-HOLD-BACK=${fmtAttrSec(v.partHoldBackSec)}`);
+  const out = ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${v.targetDurationSec}`, `#EXT-X-SERVER-CONTROL:${sc.join(',')}`];
+  if (v.partHoldBackSec !== undefined && v.partTargetSec !== undefined) out.push(`#EXT-X-PART-INF:PART-TARGET=${fmtAttrSec(v.partTargetSec)}`);
+  out.push(`#EXT-X-MEDIA-SEQUENCE:${o.mediaSequence}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${plan.discontinuitySequence}`, '#EXT-X-IMAGES-ONLY');
+  for (const s of plan.segments) {
+    if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
+    const d = fmtSec(s.durationMs);
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(s.timeMs)}`, `#EXT-X-TILES:RESOLUTION=${s.width}x${s.height},LAYOUT=1x1,DURATION=${d}`,
+      `#EXTINF:${d},`, `${o.tileUri(s.timeMs)}${o.querySuffix}`);
   }
   if (o.ended) out.push('#EXT-X-ENDLIST');
   return out.join('\n') + '\n';
@@ -118,9 +169,9 @@ export function renderImagePlaylist(sheets: readonly ImageSheet[], o: ImagePlayl
 export interface ImageStreamInfo {
   /** URI relative to the multivariant playlist, without query. */
   uri: string;
-  /** Peak bits per second of its sheets. */
+  /** Peak bits per second of its tiles. */
   bandwidth: number;
-  /** One tile's size (RESOLUTION: Shaka multiplies it by the LAYOUT for the sheet's size). */
+  /** One tile's size (RESOLUTION: Shaka multiplies it by the LAYOUT for the image's size). */
   tileWidth: number;
   tileHeight: number;
 }

@@ -2,9 +2,10 @@
  * The live image playlist over the origin's handler, with the real native thumbnailer: ffmpeg-made
  * keyframes go into a channel's ChannelThumbnails at the wall-clock times of the parts the
  * channel plays, and the test reads /live/<ch>/previews.m3u8 and the multivariant playlist as a
- * player would: tiles and durations, PROGRAM-DATE-TIME against the video playlist, the media
- * sequence as sheets leave the window, every sheet URI a JPEG of the stated size, the query
- * carried, ENDLIST, and the errors.
+ * player would: one tile per segment, durations and PROGRAM-DATE-TIME against the video
+ * playlist, its TARGETDURATION and hold-backs in each latency mode, the media sequence as tiles
+ * leave the window, every tile URI a JPEG of the tile alone, the query carried, ENDLIST, and
+ * the errors.
  */
 import t, { type Test } from 'tap';
 import { gunzipSync } from 'node:zlib';
@@ -67,7 +68,7 @@ function setup(o: { previews?: boolean; mode?: LatencyMode } = {}) {
 const text = async (r: { body?: unknown }) => bodyText(r.body);
 const code = async (r: { body?: unknown }) => JSON.parse(await text(r)).error.code as string;
 
-/** The source playlist's window as wall-clock times, and its server control and part target. */
+/** The source playlist's window as wall-clock times, and its header's timing. */
 async function videoWindow(get: (p: string) => Promise<{ body?: unknown }>) {
   const body = await text(await get('/live/test/source.m3u8'));
   const { manifest } = parseM3u8(body);
@@ -77,33 +78,41 @@ async function videoWindow(get: (p: string) => Promise<{ body?: unknown }>) {
   const last = segs[segs.length - 1];
   const endMs = open?.parts?.length ? Date.parse(open.dateTimeString) + open.parts.reduce((s, p) => s + p.duration * 1000, 0)
     : Date.parse(last.dateTimeString) + last.duration * 1000;
+  const partTarget = /#EXT-X-PART-INF:PART-TARGET=([\d.]+)/.exec(body)?.[1];
   return {
     startMs: Date.parse(segs[0].dateTimeString), endMs,
+    targetDuration: Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(body)![1]),
     serverControl: parseAttributes(/#EXT-X-SERVER-CONTROL:(.*)/.exec(body)![1]),
-    partTarget: Number(/#EXT-X-PART-INF:PART-TARGET=([\d.]+)/.exec(body)![1]),
+    partTarget: partTarget === undefined ? undefined : Number(partTarget),
   };
 }
 
-/** Each segment's URI serves a JPEG as wide as the layout and tall enough for every tile the segment claims. */
-async function checkSheets(t: Test, get: (p: string) => Promise<{ status: number; headers: Record<string, string>; body?: unknown }>, p: ImagePlaylist) {
-  for (const s of p.segments) {
-    const r = await get(`/live/test/${s.uri}`);
-    t.equal(r.status, 200, `${s.uri} is served`);
-    t.equal(r.headers['content-type'], 'image/jpeg');
-    const size = jpegSize(r.body as Buffer);
-    const cells = Math.round(s.durationSec / s.tileSec);
-    const full = cells === COLUMNS * ROWS;
-    t.ok(cells >= 1 && cells <= COLUMNS * ROWS, `${cells} cells claimed (${s.durationSec} s of ${s.tileSec} s tiles)`);
-    if (full) t.same(size, { width: COLUMNS * TILE.width, height: ROWS * TILE.height }, `a full sheet is ${COLUMNS}x${ROWS} tiles of ${TILE.width}x${TILE.height}`);
-    else t.ok(size.width === COLUMNS * TILE.width && size.height >= Math.ceil(cells / COLUMNS) * TILE.height, `the sheet being filled (${size.width}x${size.height}) holds its ${cells} tiles`);
-    t.equal(r.headers['cache-control'], full ? 'public, max-age=31536000, immutable' : 'public, max-age=1');
-  }
+/** The image playlist has the video's TARGETDURATION and hold-backs (and its PART-TARGET when it has parts). */
+function checkTiming(t: Test, p: ImagePlaylist, v: Awaited<ReturnType<typeof videoWindow>>): void {
+  t.equal(p.targetDurationSec, v.targetDuration, `TARGETDURATION ${p.targetDurationSec}: the video's (TD-04)`);
+  const { 'PART-HOLD-BACK': partHoldBack, 'HOLD-BACK': holdBack } = v.serverControl;
+  t.same(p.serverControl, partHoldBack === undefined ? { 'HOLD-BACK': holdBack } : { 'PART-HOLD-BACK': partHoldBack, 'HOLD-BACK': holdBack },
+    'the video\'s HOLD-BACK (and PART-HOLD-BACK), without CAN-BLOCK-RELOAD and CAN-SKIP-UNTIL: it neither blocks nor skips');
+  t.equal(p.partTargetSec, v.partTarget, 'PART-INF as the video\'s (Shaka reads PART-HOLD-BACK only after a PART-INF)');
+  t.ok(p.segments.every((s) => s.durationSec <= p.targetDurationSec && s.tileSec === s.durationSec), 'every EXTINF within TARGETDURATION, DURATION = EXTINF');
 }
 
-t.test('live image playlist: sheets of the window, aligned with the video, numbered, served; listed in the multivariant playlist', async (t) => {
+/** Each segment's URI serves its tile alone: a JPEG of the tile size, cached for good. */
+async function checkTiles(t: Test, get: (p: string) => Promise<{ status: number; headers: Record<string, string>; body?: unknown }>, p: ImagePlaylist) {
+  let bad = 0;
+  for (const s of p.segments) {
+    const r = await get(`/live/test/${s.uri}`);
+    const size = r.status === 200 ? jpegSize(r.body as Buffer) : undefined;
+    if (r.status !== 200 || r.headers['content-type'] !== 'image/jpeg' || r.headers['cache-control'] !== 'public, max-age=31536000, immutable'
+      || size?.width !== TILE.width || size.height !== TILE.height || s.columns !== 1 || s.rows !== 1) bad++;
+  }
+  t.equal(bad, 0, `each of the ${p.segments.length} segments is a ${TILE.width}x${TILE.height} JPEG of its tile alone (LAYOUT 1x1), immutable`);
+}
+
+t.test('live image playlist: a tile per segment, the video\'s timing, aligned, numbered, served; listed in the multivariant playlist', async (t) => {
   const { get, play, th, f } = setup();
   t.equal(await code(await get('/live/test/previews.m3u8')), 'CHANNEL_NOT_LIVE', 'nothing before the channel plays');
-  await play(14_000); // 7 segments; tiles at 0, 2, … 12 s: a full sheet and one of a tile
+  await play(14_000); // 7 segments; tiles at 0, 2, … 12 s
   const r = await get('/live/test/previews.m3u8?token=abc');
   t.equal(r.status, 200);
   t.equal(r.headers['content-type'], 'application/vnd.apple.mpegurl');
@@ -111,71 +120,82 @@ t.test('live image playlist: sheets of the window, aligned with the video, numbe
   const body = await text(r);
   const p = parseImagePlaylist(body);
   const v = await videoWindow(get);
-  t.same(p.segments.map((s) => [s.programDateTimeMs - v.startMs, s.durationSec, s.tileSec, s.tileWidth, s.tileHeight, s.columns, s.rows]),
-    [[0, 12, 2, 64, 36, 3, 2], [12_000, 2, 2, 64, 36, 3, 2]], 'sheet 1: 12 s from the first segment; sheet 2: one tile, cut at the newest part');
-  t.equal(p.segments.at(-1)!.programDateTimeMs + p.segments.at(-1)!.durationSec * 1000, v.endMs, 'durations add up to the video\'s newest media');
-  t.equal(p.mediaSequence, th.sheetNumber(p.segments[0].programDateTimeMs));
-  t.equal(p.ended, false);
-  t.same(p.serverControl, { 'PART-HOLD-BACK': v.serverControl['PART-HOLD-BACK'] }, 'the video playlist\'s PART-HOLD-BACK, no blocking reload');
-  t.equal(p.partTargetSec, v.partTarget, 'and its part target');
-  t.notOk('HOLD-BACK' in p.serverControl!, 'no HOLD-BACK: implied 3 × TARGETDURATION (SC-02), where the video\'s would be less');
-  t.ok(p.segments.every((s) => /^previews\/\d{13}\.jpg\?token=abc$/.test(s.uri)), 'sheet URIs relative to the playlist, the token carried');
-  await checkSheets(t, get, p);
+  checkTiming(t, p, v);
+  t.same(p.segments.map((s) => [s.programDateTimeMs - v.startMs, s.durationSec, s.tileWidth, s.tileHeight, s.discontinuity]),
+    [0, 2000, 4000, 6000, 8000, 10_000].map((ms) => [ms, 2, TILE.width, TILE.height, false]),
+    'a tile every 2 s from the window\'s start, each until the next; the newest (12 s) waits for the tile after it');
+  t.equal(p.mediaSequence, th.tileNumber(p.segments[0].programDateTimeMs));
+  t.same([p.ended, p.discontinuitySequence], [false, 0]);
+  t.ok(p.segments.every((s) => /^previews\/tiles\/\d{13}\.jpg\?token=abc$/.test(s.uri)), 'tile URIs relative to the playlist, the token carried');
+  await checkTiles(t, get, p);
   const gz = await get('/live/test/previews.m3u8?token=abc', { 'Accept-Encoding': 'gzip' });
   t.equal(gunzipSync(gz.body as Buffer).toString(), body, 'gzipped when asked');
 
   const mv = await text(await get('/live/test/index.m3u8?token=abc'));
   const img = imageStreams(mv);
   t.equal(img.length, 1, 'the multivariant playlist lists one image playlist');
-  t.same({ ...img[0], BANDWIDTH: undefined }, { BANDWIDTH: undefined, RESOLUTION: '64x36', CODECS: 'jpeg', URI: 'previews.m3u8?token=abc' });
-  t.ok(Number(img[0].BANDWIDTH) > 1000 && Number(img[0].BANDWIDTH) < 1_000_000, `BANDWIDTH measured on the sheets: ${img[0].BANDWIDTH} b/s`);
+  t.same({ ...img[0], BANDWIDTH: undefined }, { BANDWIDTH: undefined, RESOLUTION: `${TILE.width}x${TILE.height}`, CODECS: 'jpeg', URI: 'previews.m3u8?token=abc' });
+  t.ok(Number(img[0].BANDWIDTH) > 500 && Number(img[0].BANDWIDTH) < 200_000, `BANDWIDTH measured on the tiles: ${img[0].BANDWIDTH} b/s`);
   t.same(parseM3u8(mv).manifest.playlists.map((x: { uri: string }) => x.uri), ['source.m3u8?token=abc'], 'the variants are unchanged');
 
-  await play(26_000); // to 40 s: the 20 s window has moved past the first sheet
+  await play(4000); // to 18 s: a reload later, the same tiles and then some
+  const p1 = parseImagePlaylist(await text(await get('/live/test/previews.m3u8?token=abc')));
+  const numbered = (x: ImagePlaylist) => x.segments.map((s, i) => JSON.stringify([s.uri, x.mediaSequence + i, s.durationSec, s.programDateTimeMs]));
+  t.same(numbered(p1).slice(0, p.segments.length), numbered(p), 'a reload keeps every listed tile with its number, EXTINF and PROGRAM-DATE-TIME (MS-04)');
+  t.ok(p1.segments.length > p.segments.length, `and adds the newer ones (${p1.segments.length - p.segments.length})`);
+
+  await play(22_000); // to 40 s: the 20 s window has moved on
   const p2 = parseImagePlaylist(await text(await get('/live/test/previews.m3u8')));
   const v2 = await videoWindow(get);
+  checkTiming(t, p2, v2);
   const first = p2.segments[0];
-  t.ok(first.programDateTimeMs <= v2.startMs && v2.startMs < first.programDateTimeMs + first.durationSec * 1000,
-    `the first sheet (${first.programDateTimeMs - v.startMs} ms) covers the window's start (${v2.startMs - v.startMs} ms)`);
-  const left = p.segments.filter((s) => s.programDateTimeMs < first.programDateTimeMs).length;
-  t.ok(left >= 1, `${left} sheet(s) left the window`);
-  t.equal(p2.mediaSequence, p.mediaSequence + left, 'EXT-X-MEDIA-SEQUENCE went up by the sheets that left');
-  const kept = p2.segments.findIndex((s) => s.programDateTimeMs === p.segments[1].programDateTimeMs);
-  if (kept >= 0) t.equal(p2.mediaSequence + kept, p.mediaSequence + 1, 'a sheet keeps its number');
+  t.ok(first.programDateTimeMs >= v2.startMs && first.programDateTimeMs < v2.startMs + 2000,
+    `the first tile (${first.programDateTimeMs - v.startMs} ms) is the first taken in the window (${v2.startMs - v.startMs} ms)`);
+  // A tile every 2 s since the first: the tiles that left are the 2 s steps between the first tiles.
+  const left = (first.programDateTimeMs - p.segments[0].programDateTimeMs) / 2000;
+  t.ok(left >= 5, `${left} tiles left the window`);
+  t.equal(p2.mediaSequence, p.mediaSequence + left, 'EXT-X-MEDIA-SEQUENCE went up by the tiles that left');
   let contiguous = 0;
   for (let i = 1; i < p2.segments.length; i++) if (Math.abs(p2.segments[i - 1].programDateTimeMs + p2.segments[i - 1].durationSec * 1000 - p2.segments[i].programDateTimeMs) < 1) contiguous++;
-  t.equal(contiguous, p2.segments.length - 1, 'each sheet ends where the next begins');
-  t.equal(p2.segments.at(-1)!.programDateTimeMs + p2.segments.at(-1)!.durationSec * 1000, v2.endMs, 'and the last at the newest media');
-  await checkSheets(t, get, p2);
+  t.equal(contiguous, p2.segments.length - 1, 'each tile ends where the next begins');
+  const lastEnd = p2.segments.at(-1)!.programDateTimeMs + p2.segments.at(-1)!.durationSec * 1000;
+  t.ok(lastEnd <= v2.endMs && v2.endMs - lastEnd <= 4000, `the newest tile ends ${v2.endMs - lastEnd} ms before the newest media: at most two preview intervals behind`);
+  await checkTiles(t, get, p2);
 
   await f.pub.finish('test');
   await waitUntil(async () => (await text(await get('/live/test/source.m3u8'))).includes('#EXT-X-ENDLIST'), 2000, 'the playlist to end');
-  const ended = await text(await get('/live/test/previews.m3u8'));
-  t.match(ended, /#EXT-X-ENDLIST\n$/, 'ENDLIST once the video playlist has ended');
+  const ended = parseImagePlaylist(await text(await get('/live/test/previews.m3u8')));
+  const v3 = await videoWindow(get);
+  t.equal(ended.ended, true, 'ENDLIST once the video playlist has ended');
+  t.equal(ended.segments.at(-1)!.programDateTimeMs + ended.segments.at(-1)!.durationSec * 1000, v3.endMs, 'the last tile stands to the end of the media');
   t.same(imageStreams(await text(await get('/live/test/index.m3u8'))), [],
     'an ended window is a VOD to a new player: not listed (Shaka places VOD image segments from 0, not by PROGRAM-DATE-TIME)');
   await th.close();
 });
 
-t.test('a channel without parts: the image playlist is served without server control, but the multivariant playlist does not name it', async (t) => {
-  const { get, play, th } = setup({ mode: 'low' }); // 2 s segments, no parts
-  await play(14_000);
-  const p = parseImagePlaylist(await text(await get('/live/test/previews.m3u8')));
-  t.ok(p.segments.length >= 1, `${p.segments.length} sheet(s) in the window`);
-  t.same([p.serverControl, p.partTargetSec], [undefined, undefined],
-    'no EXT-X-SERVER-CONTROL: the video\'s HOLD-BACK is below 3 × this TARGETDURATION (SC-02), and there is no PART-HOLD-BACK to repeat');
-  t.same(imageStreams(await text(await get('/live/test/index.m3u8'))), [],
-    'not named by the multivariant playlist: Shaka would take three sheets as its live delay (docs/adr/005)');
-  await th.close();
+t.test('channels without parts (low, normal): the image playlist carries the video\'s HOLD-BACK and TARGETDURATION, and is listed', async (t) => {
+  for (const mode of ['low', 'normal'] as const) {
+    const { get, play, th } = setup({ mode });
+    await play(mode === 'low' ? 14_000 : 20_000);
+    const p = parseImagePlaylist(await text(await get('/live/test/previews.m3u8')));
+    const v = await videoWindow(get);
+    t.ok(p.segments.length >= 3, `${mode}: ${p.segments.length} tiles in the window`);
+    checkTiming(t, p, v);
+    t.equal(p.partTargetSec, undefined, `${mode}: no PART-INF (no parts to name, PI-03)`);
+    t.ok(p.segments.every((s) => s.durationSec === 2), `${mode}: 2 s tiles within a ${p.targetDurationSec} s TARGETDURATION`);
+    t.same(imageStreams(await text(await get('/live/test/index.m3u8'))).map((x) => x.URI), ['previews.m3u8'],
+      `${mode}: named by the multivariant playlist (Shaka's delay is the video's HOLD-BACK either way)`);
+    await th.close();
+  }
 });
 
-t.test('errors: before the first sheet, previews off, thumbnails off; no clash with renditions', async (t) => {
+t.test('errors: before the first tile, previews off, thumbnails off; no clash with renditions', async (t) => {
   const a = setup();
   await a.play(4000);
   const none = setup(); // parts, but no keyframe reached the thumbnailer yet
   none.f.parts(11);
   const r = await none.get('/live/test/previews.m3u8');
-  t.same([r.status, await code(r)], [404, 'NO_THUMBNAIL'], 'a live channel without a sheet yet');
+  t.same([r.status, await code(r)], [404, 'NO_THUMBNAIL'], 'a live channel without a tile yet');
   t.same(imageStreams(await text(await none.get('/live/test/index.m3u8'))), [], 'and the multivariant playlist lists none');
   const off = setup({ previews: false });
   await off.play(4000);
@@ -185,6 +205,7 @@ t.test('errors: before the first sheet, previews off, thumbnails off; no clash w
   t.same(await code(await bare.handle(request('/live/test/previews.m3u8'))), 'THUMBNAILS_DISABLED', 'thumbnails off');
   t.match(await text(await bare.handle(request('/live/test/index.m3u8'))), /^(?![\s\S]*IMAGE-STREAM)/);
   t.equal((await a.get('/live/test/previews.m3u8')).status, 200, 'previews.m3u8 is not taken for a rendition');
+  t.equal(await code(await a.get('/live/test/previews/tiles/1000.jpg')), 'NOT_FOUND', 'a tile that does not exist');
   t.equal(await code(await a.get('/live/test/nope.m3u8')), 'RENDITION_NOT_FOUND', 'other names still are');
   await Promise.all([a.th.close(), none.th.close(), off.th.close()]);
 });

@@ -35,7 +35,8 @@ function stubThumbnails(window: () => { segments: readonly { programDateTimeMs: 
   const picMs = window().segments[0].programDateTimeMs;
   return {
     picMs, sheetId: 1, stored: true, previewIntervalMs: 2000, previews: { enabled: true, columns: 10, rows: 10 },
-    sheetNumber: (id: number) => (id === 1 ? 1 : undefined), sheetBytesInRam: () => jpeg.length,
+    tileNumber: (ms: number) => (tiles().some((x) => x.timeMs === ms) ? ms : undefined), tileBytesInRam: () => jpeg.length,
+    tileImage: async (ms: number) => (tiles().some((x) => x.timeMs === ms) ? jpeg : undefined),
     latest: () => ({ timeMs: picMs, width: 16, height: 9, data: jpeg }),
     thumbnail: async (ms: number) => (ms === picMs ? jpeg : undefined),
     sheet: async (id: number) => (id === 1 ? { data: jpeg, complete: true } : undefined),
@@ -109,6 +110,7 @@ async function rig(t: Test, o: { tokens?: boolean } = {}): Promise<Rig> {
     previewsVtt: '/live/test/previews.vtt',
     previewsM3u8: '/live/test/previews.m3u8',
     previewSheet: `/live/test/previews/${thumbnails.sheetId}.jpg`,
+    previewTile: `/live/test/previews/tiles/${thumbnails.picMs}.jpg`,
     catchupVtt: `/live/test/archive/${from}-${to}.vtt`,
   };
   const withToken = (path: string, token: string) => `${path}${path.includes('?') ? '&' : '?'}token=${token}`;

@@ -1,97 +1,109 @@
 /**
- * HLS image media playlists (pure): sheets planned from tiles (spans, tile durations, gaps,
- * the window starting inside a sheet, the live edge), the playlist text (golden) read back
- * strictly, and the multivariant playlist naming it (golden; m3u8-parser, what video.js reads,
- * still sees exactly the variants).
+ * HLS image media playlists (pure): tiles planned as one-tile segments against the video
+ * timeline (durations fixed once listed, the live edge, the publisher's absence as a
+ * discontinuity, the target-duration cap), the playlist text (golden) read back strictly, and
+ * the multivariant playlist naming it (golden; m3u8-parser, what video.js reads, still sees
+ * exactly the variants).
  */
 import t from 'tap';
-import { planSheets, renderImagePlaylist, type ImageTile } from '../../../src/packager/hls/image-playlist.js';
+import { planTiles, renderImagePlaylist, type VideoSegment, type VideoTimeline } from '../../../src/packager/hls/image-playlist.js';
+import type { TileRecord } from '../../../src/media/thumbnails/thumbnail-layout.js';
 import { renderMultivariantPlaylist } from '../../../src/packager/hls/multivariant-playlist.js';
 import { imageStreams, parseImagePlaylist } from '../../helpers/image-playlist.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import { matchesGolden as golden } from '../../helpers/golden.js';
 
 const T0 = Date.UTC(2026, 10, 25, 18, 0, 0);
-const COLUMNS = 3, ROWS = 2;
+const TD = 2000;
 
-/** Tiles at the given offsets (ms from T0), filling sheets of COLUMNS x ROWS in order; a new sheet at each `newSheetAt`. */
-function tiles(offsets: number[], newSheetAt: number[] = []): ImageTile[] {
-  const out: ImageTile[] = [];
-  let sheetId = 0, cell = COLUMNS * ROWS;
-  for (const off of offsets) {
-    if (cell === COLUMNS * ROWS || newSheetAt.includes(off)) { sheetId = T0 + off; cell = 0; }
-    out.push({ timeMs: T0 + off, sheetId, x: (cell % COLUMNS) * 160, y: Math.floor(cell / COLUMNS) * 90, width: 160, height: 90 });
-    cell++;
-  }
-  return out;
-}
+/** Tiles at the given offsets (ms from T0); their sheets do not matter to the image playlist. */
+const tiles = (offsets: number[]): TileRecord[] => offsets.map((off) => ({ timeMs: T0 + off, sheetId: T0, x: 0, y: 0, width: 160, height: 90 }));
 const every = (from: number, to: number, step: number) => Array.from({ length: Math.ceil((to - from) / step) }, (_, i) => from + i * step);
-const spans = (o: Parameters<typeof planSheets>[0], until?: number) =>
-  planSheets(o, { columns: COLUMNS, intervalMs: 2000, untilMs: until }).map((s) => [s.startMs - T0, s.durationMs, s.tileMs, s.cells]);
+/** 2 s video segments covering each [from, to) ms from T0; each stretch after the first starts with EXT-X-DISCONTINUITY. */
+function video(stretches: Array<[number, number]>, o: { ended?: boolean; discontinuitySequence?: number } = {}): VideoTimeline {
+  const segments: VideoSegment[] = [];
+  for (const [from, to] of stretches) {
+    for (let at = from; at < to; at += TD) segments.push({ programDateTimeMs: T0 + at, durationMs: Math.min(TD, to - at), discontinuity: at === from && segments.length > 0 });
+  }
+  return { segments, discontinuitySequence: o.discontinuitySequence ?? 0, ended: o.ended ?? false };
+}
+const plan = (ts: TileRecord[], v: VideoTimeline, td = TD) => planTiles(ts, v, { targetDurationMs: td });
+const rows = (p: ReturnType<typeof plan>) => p.segments.map((s) => [s.timeMs - T0, s.durationMs, s.discontinuity]);
 
-t.test('sheets: a tile every 2 s; each sheet ends where the next begins', async (t) => {
-  t.same(spans(tiles(every(0, 16_000, 2000))), [[0, 12_000, 2000, 6], [12_000, 4000, 2000, 2]],
-    'a full sheet of 6 covers 12 s; the newest ends one spacing after its last tile');
+t.test('tiles: each stands until the next; the newest waits for the next tile', async (t) => {
+  const v = video([[0, 9000]]); // the video lists media up to 9 s (the open segment's parts so far)
+  t.same(rows(plan(tiles(every(0, 10_000, 2000)), v)), [[0, 2000, false], [2000, 2000, false], [4000, 2000, false], [6000, 2000, false]],
+    'the tile at 8 s is not listed: its end (the tile at 10 s... not taken yet) is unknown');
+  t.same(rows(plan(tiles(every(0, 12_000, 2000)), v)).length, 4, 'a next tile beyond the media listed does not list the tile either (8-10 s reaches past 9 s)');
+  t.same(rows(plan(tiles([0, 1900, 4100, 6000]), video([[0, 8000]]))), [[0, 1900, false], [1900, 2000, false], [4100, 1900, false]],
+    'keyframe jitter: the spacing as it is, capped at the target duration');
+  t.same(plan([], v).segments, []);
+  t.same(plan(tiles([0]), { segments: [], discontinuitySequence: 3, ended: false }), { segments: [], discontinuitySequence: 3 });
 });
 
-t.test('sheets: the tile DURATION is the measured spacing (3 s keyframes for a 2 s interval)', async (t) => {
-  t.same(spans(tiles(every(0, 21_000, 3000))), [[0, 18_000, 3000, 6], [18_000, 3000, 3000, 1]]);
-  // Keyframe jitter: the sheet's mean spacing, so cell k sits at k × DURATION within a fraction of a GOP.
-  const jittered = tiles([0, 2040, 3980, 6010, 8000, 9990, 12_000]);
-  t.same(spans(jittered), [[0, 12_000, 2000, 6], [12_000, 1998, 1998, 1]], 'a one-tile sheet takes the spacing of the sheet before it');
+t.test('tiles: a listed tile never changes as the stream goes on (every reload agrees)', async (t) => {
+  const all = tiles(every(0, 40_000, 2000));
+  const seen = new Map<number, number>();
+  let changed = 0, listed = 0;
+  for (let endMs = 2500; endMs <= 40_000; endMs += 500) {
+    const p = plan(all.filter((x) => x.timeMs < T0 + endMs), video([[Math.max(0, endMs - 20_000) - (Math.max(0, endMs - 20_000) % TD), endMs]]));
+    for (const s of p.segments) {
+      if (seen.has(s.timeMs) && seen.get(s.timeMs) !== s.durationMs) changed++;
+      seen.set(s.timeMs, s.durationMs);
+    }
+    listed = Math.max(listed, p.segments.length);
+  }
+  t.equal(changed, 0, 'no tile\'s duration ever changed');
+  t.ok(listed >= 9, `up to ${listed} tiles listed at once in a 20 s window`);
 });
 
-t.test('sheets: the window starts inside a sheet; cell 0 still starts it', async (t) => {
-  const all = tiles(every(0, 16_000, 2000));
-  t.same(spans(all.slice(3)), [[0, 12_000, 2000, 6], [12_000, 4000, 2000, 2]], 'the same spans without the sheet\'s first three tiles');
+t.test('tiles: the window starts after a tile: that tile is left out', async (t) => {
+  t.same(rows(plan(tiles(every(0, 12_000, 2000)), video([[3000, 11_000]]))).map((r) => r[0]), [4000, 6000, 8000]);
 });
 
-t.test('sheets: a gap (publisher away) ends the sheet one spacing after its last tile', async (t) => {
-  const s = tiles([0, 2000, 4000, 30_000, 32_000], [30_000]);
-  t.same(spans(s), [[0, 6000, 2000, 3], [30_000, 4000, 2000, 2]]);
-  t.same(spans(tiles([0, 2000, 4000, 6500], [6500])), [[0, 6500, 6500 / 3, 3], [6500, 2000, 2000, 1]],
-    'a next sheet within half a spacing follows on: the sheet ends where it begins');
-  t.same(spans(tiles([0])), [[0, 2000, 2000, 1]], 'a single tile alone stands for one preview interval');
+t.test('tiles: the publisher away: the last tile stands to its session\'s end, the next starts a discontinuity', async (t) => {
+  const v = video([[0, 7000], [30_000, 36_000]], { discontinuitySequence: 4 });
+  const p = plan(tiles([0, 2000, 4000, 6000, 30_000, 32_000, 34_000]), v);
+  t.same(rows(p), [[0, 2000, false], [2000, 2000, false], [4000, 2000, false], [6000, 1000, false], [30_000, 2000, true], [32_000, 2000, false]],
+    'the tile at 6 s stands to 7 s (where the session\'s media ends), not to the next session');
+  t.equal(p.discontinuitySequence, 4, 'the video\'s discontinuity sequence');
+  const later = plan(tiles([30_000, 32_000, 34_000]), video([[30_000, 36_000]], { discontinuitySequence: 5 }));
+  t.same([later.discontinuitySequence, later.segments[0].discontinuity], [5, false], 'once the first session left the window: the next number, no tag');
+  const away = plan(tiles([0, 2000, 4000, 6000]), { ...video([[0, 7000]]), ended: true });
+  t.same(rows(away).at(-1), [6000, 1000, false], 'ENDLIST: the last tile stands to the media\'s end');
 });
 
-t.test('sheets: cut at the newest media, the tile DURATION kept', async (t) => {
-  t.same(spans(tiles(every(0, 16_000, 2000)), T0 + 15_000), [[0, 12_000, 2000, 6], [12_000, 3000, 2000, 2]]);
-  t.same(spans(tiles(every(0, 16_000, 2000)), T0 + 12_000), [[0, 12_000, 2000, 6]], 'a sheet starting at the cut is left out');
-  t.same(planSheets([], { columns: COLUMNS, intervalMs: 2000 }), []);
+t.test('tiles: spaced further than the target duration (3 s keyframes for a 2 s target): capped, a hole to the next', async (t) => {
+  const p = plan(tiles(every(0, 12_000, 3000)), video([[0, 12_000]]));
+  t.same(rows(p), [[0, 2000, false], [3000, 2000, false], [6000, 2000, false]], 'EXTINF ≤ TARGETDURATION; PROGRAM-DATE-TIME keeps each tile at its time');
+  t.same(rows(plan(tiles(every(0, 12_000, 3000)), video([[0, 12_000]]), 6000)), [[0, 3000, false], [3000, 3000, false], [6000, 3000, false]],
+    'a 6 s target duration (normal mode): no cap');
 });
 
-t.test('the live image playlist (golden), read back: tiles, durations adding up, sequence, URIs', async (t) => {
-  // The window starts at 4 s (inside the first sheet), the publisher is away from 16 s to 30 s, the newest media ends at 33.5 s.
-  const sheets = planSheets(tiles(every(0, 16_000, 2000).concat([30_000, 32_000]), [30_000]).slice(2), { columns: COLUMNS, intervalMs: 2000, untilMs: T0 + 33_500 });
-  const text = renderImagePlaylist(sheets, {
-    columns: COLUMNS, rows: ROWS, mediaSequence: 41, minTargetDurationSec: 12, ended: false,
-    videoParts: { partHoldBackSec: 0.63, partTargetSec: 0.21 },
-    sheetUri: (id) => `previews/${id}.jpg`, querySuffix: '?token=abc',
+t.test('the live image playlist (golden), read back: one tile per segment, the video\'s timing, sequence, URIs', async (t) => {
+  // The window starts at 4 s, the publisher is away from 9 s to 30 s, the newest media ends at 35.5 s.
+  const p = plan(tiles([...every(0, 9000, 2000), 30_000, 32_000, 34_000]), video([[4000, 9000], [30_000, 35_500]], { discontinuitySequence: 2 }));
+  const text = renderImagePlaylist(p, {
+    mediaSequence: 41, ended: false, video: { targetDurationSec: 2, holdBackSec: 6, partHoldBackSec: 0.63, partTargetSec: 0.21 },
+    tileUri: (ms) => `previews/tiles/${ms}.jpg`, querySuffix: '?token=abc',
   });
   golden(t, 'image-live.m3u8', text);
-  const p = parseImagePlaylist(text);
-  t.same([p.version, p.targetDurationSec, p.mediaSequence, p.ended], [7, 12, 41, false]);
-  t.same(p.serverControl, { 'PART-HOLD-BACK': '0.63' }, 'the video\'s PART-HOLD-BACK (Shaka\'s live delay), no CAN-BLOCK-RELOAD');
-  t.notOk('HOLD-BACK' in p.serverControl!, 'no HOLD-BACK: implied 3 × TARGETDURATION, as SC-02 asks of any HOLD-BACK');
-  t.equal(p.partTargetSec, 0.21);
-  t.same(p.segments.map((s) => s.uri), [`previews/${T0}.jpg?token=abc`, `previews/${T0 + 12_000}.jpg?token=abc`, `previews/${T0 + 30_000}.jpg?token=abc`],
-    'each sheet once, named by its first tile, the query carried');
-  t.ok(p.segments.every((s) => s.tileWidth === 160 && s.tileHeight === 90 && s.columns === COLUMNS && s.rows === ROWS), 'RESOLUTION is a tile, LAYOUT the sheet');
-  t.same(p.segments.map((s) => [s.programDateTimeMs - T0, s.durationSec, s.tileSec]), [[0, 12, 2], [12_000, 4, 2], [30_000, 3.5, 2]]);
-  t.ok(p.segments.every((s) => s.durationSec / s.tileSec <= COLUMNS * ROWS + 1e-9), 'no sheet claims more tiles than it has cells');
-  t.ok(p.segments.every((s) => Math.round(s.durationSec) <= p.targetDurationSec), 'TARGETDURATION covers every EXTINF');
-  // Where sheets follow on, durations add up to the next PROGRAM-DATE-TIME; the gap is a jump in PROGRAM-DATE-TIME.
-  t.equal(p.segments[0].programDateTimeMs + p.segments[0].durationSec * 1000, p.segments[1].programDateTimeMs);
+  const r = parseImagePlaylist(text);
+  t.same([r.version, r.targetDurationSec, r.mediaSequence, r.discontinuitySequence, r.ended], [7, 2, 41, 2, false]);
+  t.same(r.serverControl, { 'PART-HOLD-BACK': '0.63', 'HOLD-BACK': '6' }, 'the video\'s hold-backs; no CAN-BLOCK-RELOAD, no CAN-SKIP-UNTIL (it neither blocks nor skips)');
+  t.equal(r.partTargetSec, 0.21, 'the video\'s PART-TARGET, for Shaka\'s low-latency delay');
+  t.same(r.segments.map((s) => s.uri), [4000, 6000, 8000, 30_000, 32_000].map((o) => `previews/tiles/${T0 + o}.jpg?token=abc`), 'each tile once, by its time, the query carried');
+  t.ok(r.segments.every((s) => s.tileWidth === 160 && s.tileHeight === 90 && s.columns === 1 && s.rows === 1), 'RESOLUTION is the tile, LAYOUT 1x1');
+  t.same(r.segments.map((s) => [s.programDateTimeMs - T0, s.durationSec, s.tileSec, s.discontinuity]),
+    [[4000, 2, 2, false], [6000, 2, 2, false], [8000, 1, 1, false], [30_000, 2, 2, true], [32_000, 2, 2, false]]);
+  t.ok(r.segments.every((s) => s.durationSec <= r.targetDurationSec), 'TARGETDURATION covers every EXTINF');
+  t.ok(Number(r.serverControl!['HOLD-BACK']) >= 3 * r.targetDurationSec, 'HOLD-BACK ≥ 3 × TARGETDURATION (SC-02)');
 
-  const ended = parseImagePlaylist(renderImagePlaylist(sheets.slice(0, 1), {
-    columns: COLUMNS, rows: ROWS, mediaSequence: 7, minTargetDurationSec: 12, ended: true, sheetUri: (id) => `p/${id}.jpg`, querySuffix: '',
+  const ended = parseImagePlaylist(renderImagePlaylist(plan(tiles([0, 2000]), { ...video([[0, 4000]]), ended: true }), {
+    mediaSequence: 7, ended: true, video: { targetDurationSec: 6, holdBackSec: 18 }, tileUri: (ms) => `t/${ms}.jpg`, querySuffix: '',
   }));
-  t.same([ended.ended, ended.serverControl, ended.partTargetSec, ended.segments[0].uri], [true, undefined, undefined, `p/${T0}.jpg`], 'ENDLIST; no server control unless given');
-  const normal = parseImagePlaylist(renderImagePlaylist(sheets, {
-    columns: COLUMNS, rows: ROWS, mediaSequence: 7, minTargetDurationSec: 200, ended: false, sheetUri: String, querySuffix: '',
-  }));
-  t.same([normal.serverControl, normal.partTargetSec, normal.targetDurationSec], [undefined, undefined, 200],
-    'video playlists without parts: nothing to repeat (a HOLD-BACK would be ≥ 3 sheets); TD at least the nominal span');
+  t.same([ended.ended, ended.serverControl, ended.partTargetSec, ended.targetDurationSec, ended.segments.map((s) => s.durationSec)],
+    [true, { 'HOLD-BACK': '18' }, undefined, 6, [2, 2]], 'without parts: HOLD-BACK alone, no PART-INF; ENDLIST lists the last tile');
 });
 
 t.test('the multivariant playlist names the image playlist (golden); players reading variants see the same variants', async (t) => {

@@ -76,12 +76,18 @@ t.test('one session: a thumbnail every 10 s, a tile every 2 s; sheets written pe
   t.same(th.liveTiles(T0).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'eleven tiles');
   t.equal(th.latest()?.timeMs, T0 + 20_000, 'the newest thumbnail is from 20 s');
   const files = filesUnder(paths.root);
-  t.same(files.filter((f) => /\d{13}\.jpg$/.test(f) && !f.includes('sheet')),
+  t.same(files.filter((f) => /\/\d{13}\.jpg$/.test(f)),
     [`${hourKey(T0)}/${T0}.jpg`, `${hourKey(T0 + 10_000)}/${T0 + 10_000}.jpg`, `${hourKey(T0 + 20_000)}/${T0 + 20_000}.jpg`],
     'periodic thumbnails by the hour of their time (18h, then 19h)');
   t.same(files.filter((f) => f.includes('sheet-')), [`${hourKey(T0)}/sheet-${T0}.jpg`, `${hourKey(T0 + 12_000)}/sheet-${T0 + 12_000}.jpg`], 'two sheets of 6, named by their first tile');
   t.same(jpegSize(readFileSync(paths.sheet(T0 + 12_000))), { width: 192, height: 72 }, 'the last, partial sheet was written at session end');
   t.equal(tileLines(paths.root).length, 11, 'every tile indexed once');
+  const tileFiles = files.filter((f) => f.includes('tile-'));
+  t.same(tileFiles, th.liveTiles(T0).map((x) => `${hourKey(x.timeMs)}/tile-${x.timeMs}.jpg`), 'every tile\'s own JPEG, in the hour of its time');
+  t.ok(tileFiles.every((f) => jpegSize(readFileSync(join(paths.root, f))).width === 64 && jpegSize(readFileSync(join(paths.root, f))).height === 36), 'each one 64x36 tile');
+  t.ok((await th.tileImage(T0 + 20_000))?.equals(readFileSync(paths.tile(T0 + 20_000))), 'a tile\'s JPEG: the same bytes from RAM and disk');
+  t.same([th.tileNumber(T0), th.tileNumber(T0 + 2000), th.tileNumber(T0 + 20_000)], [T0, T0 + 1, T0 + 10],
+    'tiles numbered for the image playlist one by one from the first one\'s time');
   t.same((await th.tilesBetween(T0, T0 + 60_000)).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
   t.equal((await th.sheet(T0 + 12_000))?.complete, true, 'after the session, its last sheet is final');
   t.ok((await th.thumbnail(T0 + 10_000))?.equals(readFileSync(paths.thumbnail(T0 + 10_000))), 'an older thumbnail is read from disk');
@@ -95,8 +101,10 @@ t.test('a restart: the newest thumbnail and the window\'s tiles come back from d
   t.equal(th.latest()?.timeMs, T0 + 20_000, 'thumbnail.jpg answers again with the newest kept one');
   t.same({ w: th.latest()?.width, h: th.latest()?.height }, { w: 320, h: 180 });
   t.same(th.liveTiles(T0).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'the live track lists the restored tiles');
-  t.same([th.sheetNumber(T0), th.sheetNumber(T0 + 12_000)], [T0, T0 + 1],
-    'restored sheets numbered for the image playlist from the first one\'s id, one by one (never below the numbers before the restart)');
+  t.same([th.tileNumber(T0), th.tileNumber(T0 + 2000), th.tileNumber(T0 + 20_000)], [T0, T0 + 1, T0 + 10],
+    'restored tiles numbered for the image playlist from the first one\'s time, one by one (never below the numbers before the restart)');
+  t.same(jpegSize((await th.tileImage(T0 + 4000))!), { width: 64, height: 36 }, 'their own JPEGs are served from disk');
+  t.equal(await th.tileImage(T0 + 4001), undefined, 'no tile at another time');
   const sheet = await th.sheet(T0 + 12_000);
   t.same({ complete: sheet?.complete, size: sheet && jpegSize(sheet.data) }, { complete: true, size: { width: 192, height: 72 } }, 'their sheets are served from disk');
   await th.close();
@@ -113,7 +121,7 @@ t.test('a second session starts a new sheet; the first session\'s last sheet is 
   const tiles = th.liveTiles(0);
   t.same(tiles.map((x) => [(x.timeMs - T0) / 1000, (x.sheetId - T0) / 1000, x.x]), [[0, 0, 0], [2, 0, 64], [60, 60, 0], [62, 60, 64]],
     'session 2 starts at tile 0 of its own sheet');
-  t.same([th.sheetNumber(T0), th.sheetNumber(T0 + 60_000)], [T0, T0 + 1], 'the image playlist numbers sheets one by one across sessions');
+  t.same(tiles.map((x) => th.tileNumber(x.timeMs)! - T0), [0, 1, 2, 3], 'the image playlist numbers tiles one by one across sessions');
   t.equal((await th.sheet(T0))?.complete, true);
 });
 
@@ -123,6 +131,7 @@ t.test('disk low: nothing written, pictures still served from RAM; the tiles go 
   th.setTracks(fixture.fx.tracks);
   await feed(th, 0, 7000, T0, store);
   t.same(filesUnder(paths.root), [], 'no file while the gate is closed');
+  t.ok(await th.tileImage(T0 + 2000), 'a tile\'s own JPEG is served from RAM meanwhile');
   t.ok(store!.dropped >= 2, `writes dropped and counted (${store!.dropped})`);
   t.ok(th.latest(), 'the newest thumbnail is served anyway');
   writable = true;
@@ -139,6 +148,7 @@ t.test('without the archive: RAM only; tiles whose sheet left RAM leave the live
   await th.close();
   t.same(filesUnder(paths.root), []);
   t.same(th.liveTiles(0).map((x) => (x.timeMs - T0) / 1000), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'two sheets in RAM hold all 11');
+  t.same(jpegSize((await th.tileImage(T0))!), { width: 64, height: 36 }, 'and their tiles\' own JPEGs');
   t.equal(await th.thumbnail(T0), undefined, 'older thumbnails are gone without a store');
 });
 
