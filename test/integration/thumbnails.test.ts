@@ -1,8 +1,9 @@
 /**
  * Thumbnails and scrubbing previews end to end: ffmpeg publishes over RTMP to a real origin
  * (native addon), and the test fetches what a listing page and a player fetch: the newest
- * thumbnail, the live WebVTT thumbnails track with its sprite sheets, and, after the publisher
- * left, the catchup track of the session, checking every #xywh area against the real JPEG.
+ * thumbnail, the live WebVTT thumbnails track with its sprite sheets, the live image playlist
+ * with a JPEG per tile, and, after the publisher left, the catchup track of the session,
+ * checking every #xywh area against the real JPEG.
  */
 import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ function checkSpacing(t: Test, cues: ThumbnailCue[], what: string): void {
     `[${cues.slice(0, 6).map((c) => c.startMs).join(', ')}, …]`);
 }
 
-t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheets, catchup .vtt', async (t) => {
+t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheets, previews.m3u8 and its tiles, catchup .vtt', async (t) => {
   const o: RunningOrigin = await startOrigin({
     thumbnails: { intervalSec: 4, width: 320, preview: { intervalSec: PREVIEW_MS / 1000, tileWidth: 160, columns: COLUMNS, rows: ROWS } },
     channels: [{ id: 'demo', streamKey: 'demo-key-123' }, { id: 'off', streamKey: 'off-key-1234', thumbnails: { enabled: false } }],
@@ -124,34 +125,37 @@ t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheet
     if (fullSheet) t.equal(fullSheet.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'a full sheet never changes');
   });
 
-  await t.test('previews.m3u8: the same tiles as previews.vtt, as sheets of an image playlist the multivariant playlist lists', async (t) => {
+  await t.test('previews.m3u8: the same tiles as previews.vtt, one per segment, with the video\'s timing; the multivariant playlist lists it', async (t) => {
     const [vtt, imgRes, mv, src] = await Promise.all(['previews.vtt', 'previews.m3u8', 'index.m3u8', 'source.m3u8'].map((p) => get(`${base}/${p}`)));
     const [vttText, mvText, srcText] = [vtt, mv, src].map((r) => r.body.toString());
     t.equal(imgRes.status, 200);
     const img = parseImagePlaylist(imgRes.body.toString());
     t.same(imageStreams(mvText).map((x) => [x.RESOLUTION, x.CODECS, x.URI]), [['160x90', 'jpeg', 'previews.m3u8']], 'listed in the multivariant playlist');
-    t.ok(img.segments.every((s) => s.columns === COLUMNS && s.rows === ROWS && s.tileWidth === 160 && s.tileHeight === 90), `LAYOUT ${COLUMNS}x${ROWS}, tiles 160x90`);
+    t.ok(img.segments.every((s) => s.columns === 1 && s.rows === 1 && s.tileWidth === 160 && s.tileHeight === 90), 'LAYOUT 1x1, tiles 160x90');
+    t.equal(img.targetDurationSec, Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(srcText)![1]), 'the video\'s TARGETDURATION');
+    t.match(srcText, new RegExp(`#EXT-X-SERVER-CONTROL:.*HOLD-BACK=${img.serverControl!['HOLD-BACK']}(,|$)`, 'm'), 'and its HOLD-BACK');
     const { cues } = parseThumbnailVtt(vttText);
     const firstPdt = new Date(parseM3u8(srcText).manifest.segments[0].dateTimeString).getTime();
-    // Every cue's tile, looked up the way an image-playlist player does: the sheet whose span
-    // holds the moment, cell floor((t - PROGRAM-DATE-TIME) / DURATION), row-major.
-    let same = 0;
-    const misses: string[] = [];
-    for (const c of cues) {
-      const wall = firstPdt + (c.startMs + c.endMs) / 2;
-      const seg = img.segments.find((s) => s.programDateTimeMs <= wall && wall < s.programDateTimeMs + s.durationSec * 1000);
-      if (!seg) { misses.push(`${c.startMs} ms: no sheet`); continue; }
-      const cell = Math.floor((wall - seg.programDateTimeMs) / (seg.tileSec * 1000));
-      const xy = [(cell % COLUMNS) * 160, Math.floor(cell / COLUMNS) * 90];
-      if (seg.uri === c.uri && xy[0] === c.xywh.x && xy[1] === c.xywh.y) same++;
-      else misses.push(`${c.startMs} ms: ${seg.uri} ${xy} vs ${c.uri} ${c.xywh.x},${c.xywh.y}`);
-    }
-    t.equal(same, cues.length, `every one of the ${cues.length} cues: the image playlist points at the same tile ${misses.slice(0, 3).join('; ')}`);
+    // Each image segment is the tile of the cue starting at its PROGRAM-DATE-TIME (no publisher gap here), for as long.
+    const byStart = new Map(cues.map((c) => [firstPdt + c.startMs, c]));
+    const misses = img.segments.filter((s) => {
+      const c = byStart.get(s.programDateTimeMs);
+      return !c || Math.abs(c.endMs - c.startMs - s.durationSec * 1000) > 1;
+    }).map((s) => new Date(s.programDateTimeMs).toISOString());
+    t.same(misses, [], `each of the ${img.segments.length} tiles is a cue of previews.vtt, as long`);
+    t.ok(img.segments.length >= cues.length - 3, `the image playlist lists all but the newest (${img.segments.length} tiles, ${cues.length} cues)`);
+    const vttSheet = await get(new URL(cues[cues.length - 3].uri, `${base}/previews.vtt`).href);
+    const { x, y } = cues[cues.length - 3].xywh;
+    const sheetPic = await decodeJpegLuma(vttSheet.body);
+    const seg = img.segments.find((s) => s.programDateTimeMs === firstPdt + cues[cues.length - 3].startMs)!;
+    const tilePic = await decodeJpegLuma((await get(`${base}/${seg.uri}`)).body);
+    const a = lumaStats(tilePic.luma, tilePic.width, 8, 8, 144, 74), b = lumaStats(sheetPic.luma, sheetPic.width, x + 8, y + 8, 144, 74);
+    t.ok(Math.abs(a.mean - b.mean) < 3 && Math.abs(a.stdev - b.stdev) < 3, `a tile's own JPEG shows its cell of the sheet (luma ${a.mean.toFixed(1)} vs ${b.mean.toFixed(1)})`);
     for (const s of img.segments) {
       const r = await get(`${base}/${s.uri}`);
       const size = jpegSize(r.body);
-      t.ok(r.status === 200 && size.width === COLUMNS * 160 && size.height >= Math.ceil(Math.round(s.durationSec / s.tileSec) / COLUMNS) * 90,
-        `${s.uri}: a ${size.width}x${size.height} JPEG holding the tiles it stands for`);
+      t.ok(r.status === 200 && size.width === 160 && size.height === 90 && r.headers.get('cache-control') === 'public, max-age=31536000, immutable',
+        `${s.uri}: its 160x90 tile, immutable`);
     }
   });
 
@@ -192,10 +196,13 @@ t.test('ffmpeg ▶ RTMP ▶ origin: thumbnail.jpg, previews.vtt and sprite sheet
     const thumbs = files.filter((f) => /\/\d{13}\.jpg$/.test(f));
     const sheets = files.filter((f) => /\/sheet-\d{13}\.jpg$/.test(f));
     const tiles = files.filter((f) => f.endsWith('tiles.log')).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'));
+    const tileFiles = files.filter((f) => /\/tile-\d{13}\.jpg$/.test(f));
     t.ok(thumbs.length >= 4, `${thumbs.length} periodic thumbnails kept`);
     for (const f of thumbs) t.same(jpegSize(readFileSync(f)), { width: 320, height: 180 });
     t.ok(sheets.length >= 2, `${sheets.length} sheets`);
     t.ok(tiles.length >= 8, `${tiles.length} tiles indexed`);
+    t.ok(tileFiles.length >= tiles.length, `${tileFiles.length} tiles kept alone (the image playlist's segments)`);
+    for (const f of tileFiles) t.same(jpegSize(readFileSync(f)), { width: 160, height: 90 });
     t.same(files.filter((f) => f.endsWith('.tmp')), [], 'no torn temporary files');
   });
 
