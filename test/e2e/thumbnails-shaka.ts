@@ -8,8 +8,9 @@
  *   `/live/<ch>/archive/<from>-<to>.vtt` as its thumbnails track (player.addThumbnailsTrack).
  * - Live: Shaka refuses external thumbnail tracks on live streams (error 4045,
  *   CANNOT_ADD_EXTERNAL_THUMBNAILS_TO_LIVE_STREAM) and reads the image playlist the multivariant
- *   playlist lists (EXT-X-IMAGE-STREAM-INF ▶ /live/<ch>/previews.m3u8) instead; with it the live
- *   edge and latency stay as without it, and hls.js, which does not know the tag, plays on.
+ *   playlist lists (EXT-X-IMAGE-STREAM-INF ▶ /live/<ch>/previews.m3u8, one tile per segment)
+ *   instead; with it the live edge and latency stay as without it (ultra-low and low), and
+ *   hls.js, which does not know the tag, plays on.
  */
 import t, { type Test } from 'tap';
 import { createRequire } from 'node:module';
@@ -108,42 +109,9 @@ t.test('Shaka Player reads a catchup .vtt: getThumbnails(time) gives the tile of
   for (const { time, thumb } of result.out as Array<{ time: number; thumb: ShakaThumb | null }>) await checkThumb(t, o, time, pdt0 + time * 1000, thumb, 10);
 });
 
-/**
- * Live: sheets of 3x2 tiles (12 s) and a 20 s DVR window, so after 30 s the first sheet has left
- * the window and the window starts inside a sheet. Shaka (low-latency mode, as a live viewer
- * would use it) loads the multivariant playlist with a token and must find the image stream,
- * keep the live edge (Shaka takes its delay from the image playlist, the first it loads: it
- * repeats the video's PART-HOLD-BACK and PART-TARGET, and has no HOLD-BACK, which SC-02 would
- * put at three sheets; without them Shaka sat 24-27 s behind with no seekable window in this
- * setup, docs/adr/005), and answer getThumbnails across the seekable window with the tile of
- * each moment.
- */
-t.test('Shaka Player reads live previews from the image playlist: getThumbnails(time) across the DVR window; hls.js plays on', async (t) => {
-  const COLUMNS = 3;
-  const o = await startOrigin({
-    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: COLUMNS, rows: 2 } },
-    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', dvrWindowSec: 20 }],
-  });
-  t.teardown(() => o.close());
-  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
-  t.teardown(() => stopPublisher(pub));
-  const base = `${o.http}/live/demo`;
-  await waitUntil(async () => (await fetch(`${base}/index.m3u8`)).status === 200, 20_000, 'the stream');
-  const firstImages = await waitUntil(async () => {
-    const r = await fetch(`${base}/previews.m3u8`);
-    return r.status === 200 ? parseImagePlaylist(await r.text()) : undefined;
-  }, 10_000, 'the image playlist');
-  // Until a sheet has left the 20 s window: EXT-X-MEDIA-SEQUENCE goes up.
-  const images = await waitUntil(async () => {
-    const p = parseImagePlaylist(await (await fetch(`${base}/previews.m3u8?token=e2e`)).text());
-    return p.mediaSequence > firstImages.mediaSequence ? p : undefined;
-  }, 45_000, 'a sheet to leave the DVR window');
-  t.ok(images.segments.every((s) => s.uri.endsWith('?token=e2e')), 'the token is carried onto every sheet URI');
-  const mv = await (await fetch(`${base}/index.m3u8?token=e2e`)).text();
-  t.same(imageStreams(mv).map((x) => [x.RESOLUTION, x.CODECS, x.URI]), [['160x90', 'jpeg', 'previews.m3u8?token=e2e']], 'the multivariant playlist lists the image playlist');
-
-  const { page, pageErrors, failed } = await shakaPage(t, o);
-  const result = await page.evaluate(async (url) => {
+/** Shaka in Chromium plays `url` live (low-latency mode) and answers getThumbnails across its seekable window. */
+async function playLiveWithShaka(page: WatchedPage['page'], url: string) {
+  return page.evaluate(async (url) => {
     const w = window as any;
     w.shaka.polyfill.installAll();
     const player = new w.shaka.Player();
@@ -174,22 +142,83 @@ t.test('Shaka Player reads live previews from the image playlist: getThumbnails(
       out.push({ time, wallMs: startMs + time * 1000, thumb: tracks[0] ? await player.getThumbnails(tracks[0].id, time) : null });
     }
     return { tracks, range, out, errors, latencies, live: player.isLive(), playing: !video.paused && video.currentTime > 0 };
-  }, `${base}/index.m3u8?token=e2e`);
+  }, url);
+}
+
+/**
+ * A live thumbnail: its URI is one tile (previews/tiles/<epochMs>.jpg, its time), Shaka places
+ * it whole (LAYOUT 1x1), the JPEG is that size, and it is the last tile taken at or before the
+ * moment (tiles every 2 s with the publisher's 1 s GOP). Near the live edge, past the newest
+ * tile listed (it waits for the next tile to fix its duration), Shaka has none: allowed there.
+ */
+async function checkLiveThumb(t: Test, time: number, wallMs: number, thumb: ShakaThumb | null, newestTileEndMs: number): Promise<void> {
+  if (!thumb) {
+    // Shaka's copy of the image playlist may be a reload (up to a target duration) older than ours.
+    t.ok(wallMs >= newestTileEndMs - 2000 - 50, `no thumbnail at ${time.toFixed(1)} s: only near the newest tile listed (${wallMs - newestTileEndMs} ms from its end)`);
+    return;
+  }
+  t.ok(thumb.startTime <= time + 0.001 && time < thumb.startTime + Math.max(thumb.duration, 2), `its cue ${thumb.startTime.toFixed(3)} + ${thumb.duration.toFixed(3)} s covers ${time.toFixed(1)} s`);
+  const tileMs = Number(/\/previews\/tiles\/(\d{13})\.jpg/.exec(thumb.uris[0])?.[1]);
+  t.ok(tileMs > 0 && thumb.positionX === 0 && thumb.positionY === 0 && thumb.width === 160 && thumb.height === 90,
+    `one tile, whole: ${thumb.uris[0].replace(/^.*\/live\//, '/live/')} at ${thumb.positionX},${thumb.positionY} ${thumb.width}x${thumb.height}`);
+  const r = await fetch(thumb.uris[0]);
+  t.same([r.status, jpegSize(Buffer.from(await r.arrayBuffer()))], [200, { width: 160, height: 90 }], 'the tile is served, 160x90');
+  t.ok(wallMs - tileMs >= 0 && wallMs - tileMs < 2000 + 50,
+    `at ${time.toFixed(1)} s (${new Date(wallMs).toISOString()}) the tile shows ${new Date(tileMs).toISOString()}, the last one before it`);
+}
+
+/**
+ * Live: tiles every 2 s, a 20 s DVR window, so after a while the first tiles have left the
+ * window. Shaka (low-latency mode, as a live viewer would use it) loads the multivariant
+ * playlist with a token and must find the image stream, keep the live edge (Shaka takes its
+ * delay from the image playlist, the first it loads: it repeats the video's HOLD-BACK,
+ * PART-HOLD-BACK and PART-TARGET, docs/adr/005), and answer getThumbnails across the seekable
+ * window with the tile of each moment.
+ */
+t.test('Shaka Player reads live previews from the image playlist: getThumbnails(time) across the DVR window; hls.js plays on', async (t) => {
+  const o = await startOrigin({
+    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', dvrWindowSec: 20 }],
+  });
+  t.teardown(() => o.close());
+  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
+  t.teardown(() => stopPublisher(pub));
+  const base = `${o.http}/live/demo`;
+  await waitUntil(async () => (await fetch(`${base}/index.m3u8`)).status === 200, 20_000, 'the stream');
+  const firstImages = await waitUntil(async () => {
+    const r = await fetch(`${base}/previews.m3u8`);
+    return r.status === 200 ? parseImagePlaylist(await r.text()) : undefined;
+  }, 10_000, 'the image playlist');
+  // Until the first tiles have left the 20 s window: EXT-X-MEDIA-SEQUENCE goes up.
+  const images = await waitUntil(async () => {
+    const p = parseImagePlaylist(await (await fetch(`${base}/previews.m3u8?token=e2e`)).text());
+    return p.mediaSequence > firstImages.mediaSequence + 2 ? p : undefined;
+  }, 45_000, 'tiles to leave the DVR window');
+  t.ok(images.segments.every((s) => s.uri.endsWith('?token=e2e')), 'the token is carried onto every tile URI');
+  const mv = await (await fetch(`${base}/index.m3u8?token=e2e`)).text();
+  t.same(imageStreams(mv).map((x) => [x.RESOLUTION, x.CODECS, x.URI]), [['160x90', 'jpeg', 'previews.m3u8?token=e2e']], 'the multivariant playlist lists the image playlist');
+
+  const { page, pageErrors, failed } = await shakaPage(t, o);
+  const result = await playLiveWithShaka(page, `${base}/index.m3u8?token=e2e`);
+  const newest = parseImagePlaylist(await (await fetch(`${base}/previews.m3u8`)).text()).segments.at(-1)!;
   t.same(pageErrors, [], 'no page errors');
   t.same(failed, [], 'no failed request');
   t.same(result.errors, [], 'no Shaka error');
   t.ok(result.live && result.playing, 'Shaka plays the channel live');
-  t.same(result.tracks.map((x: any) => [x.type, x.mimeType, x.width, x.height]), [['image', 'image/jpeg', 3 * 160, 2 * 90]],
-    'one image track, sized by Shaka as RESOLUTION × LAYOUT (a sheet)');
+  t.same(result.tracks.map((x: any) => [x.type, x.mimeType, x.width, x.height]), [['image', 'image/jpeg', 160, 90]],
+    'one image track, sized by Shaka as RESOLUTION × LAYOUT (one tile)');
   const seekable = result.range.end - result.range.start;
-  t.ok(seekable > 14, `the seekable window is the DVR window (${seekable.toFixed(1)} s of 20 s), not shortened by sheet durations`);
+  t.ok(seekable > 14, `the seekable window is the DVR window (${seekable.toFixed(1)} s of 20 s)`);
   const latency = median(result.latencies);
+  t.comment(`Shaka live latency (ultra-low): median ${latency.toFixed(2)} s of [${result.latencies.map((x: number) => x.toFixed(2)).join(', ')}]`);
   t.ok(latency > 0 && latency <= ULTRA_LOW_LATENCY.medianSec,
     `latency ${latency.toFixed(2)} s ≤ ${ULTRA_LOW_LATENCY.medianSec} s, the ultra-low target: the image playlist did not pull the live edge back`);
   t.ok(result.out.length >= 5, `${result.out.length} times probed across the window`);
+  const shown = result.out.filter((x: { thumb: unknown }) => x.thumb).length;
+  t.ok(shown >= result.out.length - 1, `${shown} of ${result.out.length} probes have a thumbnail (none only within the newest tile interval)`);
   for (const { time, wallMs, thumb } of result.out as Array<{ time: number; wallMs: number; thumb: ShakaThumb | null }>) {
-    await checkThumb(t, o, time, wallMs, thumb, COLUMNS);
-    if (thumb) t.ok(thumb.uris[0].endsWith('?token=e2e') && thumb.imageWidth === 480 && thumb.imageHeight === 180, 'the sheet URI carries the token');
+    await checkLiveThumb(t, time, wallMs, thumb, newest.programDateTimeMs + newest.durationSec * 1000);
+    if (thumb) t.ok(thumb.uris[0].endsWith('?token=e2e'), 'the tile URI carries the token');
   }
 
   // hls.js does not know EXT-X-IMAGE-STREAM-INF: it must ignore it and play the one variant.
@@ -201,4 +230,39 @@ t.test('Shaka Player reads live previews from the image playlist: getThumbnails(
   const errors = await hls.page.evaluate(() => (window as any).sigmaPlayer.errors);
   t.same(errors.filter((e: { fatal: boolean }) => e.fatal), [], 'no fatal hls.js error');
   t.same([hls.pageErrors, hls.failed], [[], []], 'no page error, no failed request');
+});
+
+/**
+ * A `low` channel (2 s segments, no parts): the multivariant playlist names the image playlist
+ * again, and Shaka's delay, taken from it, is the video's HOLD-BACK (3 target durations), as
+ * without previews, not three image segments of some other length.
+ */
+t.test('Shaka Player on a low-latency-mode "low" channel: previews listed, live delay the video\'s HOLD-BACK', async (t) => {
+  const o = await startOrigin({
+    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'low', dvrWindowSec: 20 }],
+  });
+  t.teardown(() => o.close());
+  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
+  t.teardown(() => stopPublisher(pub));
+  const base = `${o.http}/live/demo`;
+  const mv = await waitUntil(async () => {
+    const r = await fetch(`${base}/index.m3u8`);
+    const text = r.status === 200 ? await r.text() : '';
+    return imageStreams(text).length > 0 ? text : undefined;
+  }, 30_000, 'the multivariant playlist to list the image playlist');
+  t.same(imageStreams(mv).map((x) => x.URI), ['previews.m3u8'], 'listed on a channel without parts');
+  // Some window behind the delay to probe: a dozen seconds of tiles.
+  await waitUntil(async () => parseImagePlaylist(await (await fetch(`${base}/previews.m3u8`)).text()).segments.length >= 6, 30_000, 'six tiles');
+  const video = await (await fetch(`${base}/source.m3u8`)).text();
+  const holdBack = Number(/HOLD-BACK=([\d.]+)/.exec(video.replace(/PART-HOLD-BACK=[\d.]+,?/, ''))![1]);
+  const { page, pageErrors, failed } = await shakaPage(t, o);
+  const result = await playLiveWithShaka(page, `${base}/index.m3u8`);
+  t.same([pageErrors, failed, result.errors], [[], [], []], 'no page error, failed request or Shaka error');
+  t.ok(result.live && result.playing, 'Shaka plays the channel live');
+  const latency = median(result.latencies);
+  t.comment(`Shaka live latency (low): median ${latency.toFixed(2)} s of [${result.latencies.map((x: number) => x.toFixed(2)).join(', ')}], HOLD-BACK ${holdBack} s`);
+  t.ok(latency >= holdBack - 1 && latency <= holdBack + 3, `latency ${latency.toFixed(2)} s: the video's HOLD-BACK (${holdBack} s) plus at most a segment and the player's buffering`);
+  const shown = (result.out as Array<{ thumb: ShakaThumb | null }>).filter((x) => x.thumb).length;
+  t.ok(shown >= 1 && shown >= result.out.length - 1, `${shown} of ${result.out.length} probes across the window have a thumbnail`);
 });
