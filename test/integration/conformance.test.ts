@@ -6,9 +6,10 @@
  * reloads, across renditions, and the media it lists. It asserts that nothing is broken and
  * prints what is, rule by rule with playlist excerpts.
  *
- * Covered: per kind × mode (ultra-low, low, normal) the multivariant and media playlists; an
- * ABR ladder with thumbnails (rung playlists, rendition reports, the image playlist); catchup
- * playlists of the archive (EVENT while live; VOD, single and multivariant).
+ * Covered: per kind × mode (ultra-low, low, normal) the multivariant and media playlists, and
+ * the image playlist of previews for two kinds (1 s and irregular keyframes); an ABR ladder
+ * with thumbnails (rung playlists, rendition reports, the image playlist); catchup playlists of
+ * the archive (EVENT while live; VOD, single and multivariant).
  *
  * CPU: the kinds are encoded once (and kept between runs, publisher-kinds.ts), then published
  * with stream copy; normal mode, which needs a minute for ten 6-s segments, runs beside
@@ -49,13 +50,15 @@ interface Outcome {
   reloads: number;
 }
 
+/** Scrubbing previews: the image playlist, a tile per segment, followed like the media playlists. Small sheets (3 × 2 tiles of 2 s). */
+const PREVIEWS = { thumbnails: { enabled: true, preview: { enabled: true, intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } } };
+
+/** Kinds whose channel has previews in every mode: steady 1 s keyframes, and irregular ones (tiles spaced unevenly, some past the target duration). */
+const WITH_PREVIEWS = new Set(['v720p30-gop1s', 'irregular-gop']);
+
 const LADDER: Omit<ChannelPlan, 'reloads'> = {
   id: 'ladder', kind: LADDER_SOURCE.id, variants: 3, images: true,
-  config: {
-    transcode: { rungs: ['240p', '160p'] },
-    // Small sheets (3 × 2 tiles of 2 s) so the image playlist changes within the run.
-    thumbnails: { enabled: true, preview: { enabled: true, intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
-  },
+  config: { transcode: { rungs: ['240p', '160p'] }, ...PREVIEWS },
 };
 
 /** Waits until the channel's multivariant playlist lists what it will list and each variant has a complete segment. */
@@ -113,7 +116,10 @@ async function runMode(mode: Mode, plans: ChannelPlan[], files: Map<string, stri
 }
 
 function plansFor(mode: Mode, withLadder: boolean): ChannelPlan[] {
-  const plans: ChannelPlan[] = PUBLISHER_KINDS.map((k) => ({ id: k.id, kind: k.id, reloads: RELOADS[mode], config: {}, variants: 1, images: false }));
+  const plans: ChannelPlan[] = PUBLISHER_KINDS.map((k) => {
+    const images = WITH_PREVIEWS.has(k.id);
+    return { id: k.id, kind: k.id, reloads: RELOADS[mode], config: images ? PREVIEWS : {}, variants: 1, images };
+  });
   if (withLadder) plans.push({ ...LADDER, reloads: RELOADS[mode] });
   return plans;
 }

@@ -39,19 +39,22 @@ export interface RenditionSnapshot {
 }
 
 /**
- * TD-04 and SC-07 across the variants and renditions of one multivariant playlist (image and
- * I-frame playlists are not part of the set: the spec's exception covers I-frame playlists,
- * and image playlists are outside the spec, their target duration being a sprite sheet's span).
+ * TD-04 and SC-07 across the variants and renditions of one multivariant playlist. I-frame
+ * playlists are not part of the set (the spec's exception). Image playlists (outside the spec)
+ * are held to TD-04 (`images`): a player reading them beside the video (Shaka, Roku) times its
+ * live edge and reloads from them, and AAS asks the same of live I-frame playlists; not to
+ * SC-07, since a playlist that cannot block or skip must not say CAN-BLOCK-RELOAD or
+ * CAN-SKIP-UNTIL.
  */
-export function checkRenditionSet(renditions: readonly RenditionSnapshot[], multivariantUrl: string): Violation[] {
+export function checkRenditionSet(renditions: readonly RenditionSnapshot[], multivariantUrl: string, images: readonly RenditionSnapshot[] = []): Violation[] {
   const out: Violation[] = [];
   const differ = (values: Map<string, string[]>) => [...values].map(([v, urls]) => `${v || '(none)'}: ${urls.join(', ')}`).join('; ');
-  const group = (value: (p: MediaPlaylist) => string) => {
+  const group = (value: (p: MediaPlaylist) => string, set = renditions) => {
     const by = new Map<string, string[]>();
-    for (const r of renditions) by.set(value(r.playlist), [...(by.get(value(r.playlist)) ?? []), r.url]);
+    for (const r of set) by.set(value(r.playlist), [...(by.get(value(r.playlist)) ?? []), r.url]);
     return by;
   };
-  const targetDurations = group((p) => String(p.targetDuration ?? ''));
+  const targetDurations = group((p) => String(p.targetDuration ?? ''), [...renditions, ...images]);
   if (targetDurations.size > 1) out.push(violation('TD-04', multivariantUrl, `the media playlists disagree on TARGETDURATION: ${differ(targetDurations)}`));
   const serverControls = group((p) => canonicalAttributes(p.serverControl));
   if (serverControls.size > 1) out.push(violation('SC-07', multivariantUrl, `the media playlists disagree on EXT-X-SERVER-CONTROL: ${differ(serverControls)}`));

@@ -294,8 +294,8 @@ export async function followMultivariant(url: string, options: FollowOptions): P
   };
   await Promise.all([...followers.filter((_, i) => started[i]).map((f) => f.follow()), reloadMultivariant()]);
 
-  const set: RenditionSnapshot[] = followers.filter((f) => f.first && (f.kind === 'variant' || f.kind === 'rendition'))
+  const snapshots = (kinds: string[]): RenditionSnapshot[] => followers.filter((f) => f.first && kinds.includes(f.kind))
     .map((f) => ({ url: f.url, playlist: f.first! }));
-  log.add(checkRenditionSet(set, url));
+  log.add(checkRenditionSet(snapshots(['variant', 'rendition']), url, snapshots(['image'])));
   return finish(shared);
 }

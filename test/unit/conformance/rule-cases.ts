@@ -195,6 +195,8 @@ export const RULE_CASES: RuleCase[] = [
   // Multivariant and the rendition set
   { rule: 'TD-04', title: 'renditions with different TARGETDURATION', run: () => checkRenditionSet([
     { url: 'a', playlist: readMediaPlaylist(good) }, { url: 'b', playlist: readMediaPlaylist(edit(good, '#EXT-X-TARGETDURATION:2', '#EXT-X-TARGETDURATION:3')) }], MULTIVARIANT_URL) },
+  { rule: 'TD-04', title: 'an image playlist of sprite sheets (TARGETDURATION 12) beside 2 s video', run: () => checkRenditionSet(
+    [{ url: 'a', playlist: readMediaPlaylist(good) }], MULTIVARIANT_URL, [{ url: 'i', playlist: readMediaPlaylist(IMAGE_PLAYLIST) }]) },
   { rule: 'SC-07', title: 'renditions with different SERVER-CONTROL', run: () => checkRenditionSet([
     { url: 'a', playlist: readMediaPlaylist(good) }, { url: 'b', playlist: readMediaPlaylist(edit(good, 'HOLD-BACK=6', 'HOLD-BACK=7')) }], MULTIVARIANT_URL) },
   { rule: 'MV-05', title: 'a variant without CODECS', run: () => checkMultivariantPlaylist(readMultivariantPlaylist(edit(MULTIVARIANT, 'CODECS="avc1.42c015,mp4a.40.2",', '')), MULTIVARIANT_URL) },
