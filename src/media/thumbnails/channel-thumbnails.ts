@@ -77,7 +77,7 @@ function received(session: Session, failed: boolean): void {
 /**
  * Older sheets are read from disk; RAM keeps the one being filled and the one before (a live
  * track's window without the archive spans at most those two), and their tiles' own JPEGs
- * (~5 KB each at 160x90: 1 MB for two default sheets).
+ * (3-6 KB each at 160x90: about 1 MB for two default sheets).
  */
 const SHEETS_IN_RAM = 2;
 
