@@ -7,3 +7,4 @@
 import './players.js';
 import './abr.js';
 import './thumbnails-shaka.js';
+import './latency-modes.js';
