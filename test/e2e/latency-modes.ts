@@ -157,8 +157,8 @@ function reportListing(t: Test, m: ModeCase, listed: { delayMs: number }[], prob
  *   playlist, with no discontinuity before it) is answered with the first part of the new
  *   session, which Shaka appends with the old init; it loads the new init only a segment later,
  *   and the picture stays broken after that too;
- * - or Shaka raises HTTP errors (1001) and TypeErrors of its own ("Cannot read properties of
- *   null (reading 'next')"), then a critical one, and stops playing.
+ * - or Shaka stops playing (currentTime frozen) after TypeErrors of its own ("Cannot read
+ *   properties of null (reading 'next')"), at times with HTTP errors (1001) and a critical one.
  * hls.js, which does not fetch hints, shows the new frames within a second every time. Whether
  * the origin should answer a hint across a discontinuity, or Shaka should cope, is not settled.
  */

@@ -68,7 +68,8 @@ export function burnedClockFilter(o: { width: number; fps: number }): string {
  * spanning the full `width`. Returns the epoch ms mod 2^32, or null when any block is unclear or
  * disagrees with its inverted partner (a misread, to be discarded).
  *
- * Self-contained (no outside names): the page reader runs its source text in the browser.
+ * Self-contained (no outside names, hence 32 and not CLOCK_BITS): the page reader runs its
+ * source text in the browser.
  */
 export function decodeClockStrip(px: ArrayLike<number>, width: number, channels: number): number | null {
   const bits = 32, block = width / bits;
