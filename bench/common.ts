@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { burnedClockFilter } from '../test/helpers/burned-clock.js';
 
 /** Repository root (dist/bench/x.js ▶ ../..). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -171,12 +172,16 @@ export async function startOriginProcess(config: Record<string, unknown>, opts: 
   };
 }
 
-/** ffmpeg arguments for a live 720p30 H.264 + AAC test pattern published over RTMP. */
-export function publisherArgs(url: string, o: { gop: number; bitrate?: string; width?: number; height?: number; fps?: number; cbr?: boolean }): string[] {
+/**
+ * ffmpeg arguments for a live 720p30 H.264 + AAC test pattern published over RTMP; with
+ * burnedClock, the wall clock burned into each frame (test/helpers/burned-clock.ts).
+ */
+export function publisherArgs(url: string, o: { gop: number; bitrate?: string; width?: number; height?: number; fps?: number; cbr?: boolean; burnedClock?: boolean }): string[] {
   const w = o.width ?? 1280, h = o.height ?? 720, fps = o.fps ?? 30, br = o.bitrate ?? '3M';
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re',
     '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    ...(o.burnedClock ? ['-vf', burnedClockFilter({ width: w, fps })] : []),
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-g', String(o.gop), '-keyint_min', String(o.gop), '-sc_threshold', '0', '-b:v', br];
   if (o.cbr !== false) {

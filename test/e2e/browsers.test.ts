@@ -4,6 +4,12 @@
  * machine measure the machine (latency and stalls), not the origin. Each module registers its
  * scenarios with tap when imported.
  */
+import t from 'tap';
 import './players.js';
 import './abr.js';
 import './thumbnails-shaka.js';
+import './latency-modes.js';
+
+// The scenarios in sequence take about 4.7 minutes here, close to tap's per-file timeout (300 s
+// in package.json); this file alone may take 10 (tap's root setTimeout tells the runner).
+t.setTimeout(600_000);

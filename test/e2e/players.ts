@@ -1,16 +1,13 @@
 import t, { type Test } from 'tap';
-import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { launchChromium, median } from '../helpers/browser.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import {
-  playedUntil, playWithHlsJs, seekTo, segmentMsn, snapshot, stallReport, stallsBetween, trackShownFragments, ULTRA_LOW_LATENCY, watchedPage, watchStalls,
-  type WatchedPage,
+  playedUntil, playWithHlsJs, playWithShaka, seekTo, segmentMsn, snapshot, stallReport, stallsBetween, trackShownFragments, ULTRA_LOW_LATENCY,
+  watchedPage, type PlayerState, type WatchedPage,
 } from '../helpers/player-probe.js';
-
-const require = createRequire(import.meta.url);
 
 /**
  * "Does not stall" as a viewer sees it: time the picture stood still while playing
@@ -48,8 +45,6 @@ async function browserFor(t: Test, o: RunningOrigin): Promise<WatchedPage> {
   t.teardown(() => browser.close());
   return watchedPage(browser, o.http);
 }
-
-interface PlayerState { latencies: number[]; playing: boolean; errors: { details: string; fatal: boolean }[] }
 
 /**
  * What a viewer sees: hls.js in headless Chromium plays the ultra-low channel from the
@@ -90,34 +85,13 @@ t.test('hls.js in Chromium plays the ultra-low channel with low latency and no s
  */
 t.test('Shaka Player (low-latency mode) plays the ultra-low channel in Chromium', async (t) => {
   const { o, page, pageErrors, failed } = await liveDemoInBrowser(t);
-  await page.goto(`${o.http}/healthz`); // same origin as the stream
-  await page.setContent('<video id="v" muted autoplay playsinline></video>');
-  await page.addScriptTag({ path: require.resolve('shaka-player/dist/shaka-player.compiled.debug.js') });
-  await watchStalls(page);
-  await page.evaluate(async (url) => {
-    const w = window as any;
-    const video = document.getElementById('v') as HTMLVideoElement;
-    const state = { latencies: [] as number[], errors: [] as string[], playing: false };
-    w.state = state;
-    w.shaka.polyfill.installAll();
-    const player = new w.shaka.Player();
-    await player.attach(video);
-    player.configure({ streaming: { lowLatencyMode: true } });
-    player.addEventListener('error', (e: any) => state.errors.push(String(e.detail?.code)));
-    video.addEventListener('playing', () => { state.playing = true; });
-    await player.load(url);
-    await video.play().catch(() => undefined);
-    setInterval(() => {
-      const d = player.getPlayheadTimeAsDate();
-      if (d && !video.paused) state.latencies.push((Date.now() - d.getTime()) / 1000);
-    }, 250);
-  }, `${o.http}/live/demo/index.m3u8`);
-  await page.waitForFunction(() => (window as any).state.playing === true, undefined, { timeout: 20_000 });
+  await playWithShaka(page, o.http, `${o.http}/live/demo/index.m3u8`);
+  await page.waitForFunction(() => (window as any).sigmaPlayer.playing === true, undefined, { timeout: 20_000 });
   const atStart = await stallReport(page);
   await new Promise((r) => setTimeout(r, 12_000));
-  const state = await page.evaluate(() => (window as any).state as { latencies: number[]; errors: string[] });
+  const state = await page.evaluate(() => (window as any).sigmaPlayer as PlayerState);
   const stalled = stallsBetween(atStart, await stallReport(page));
-  const latencies = state.latencies.slice(8);
+  const latencies = state.latencies.slice(8); // skip the first two seconds while Shaka settles
   const med = median(latencies), max = Math.max(...latencies);
   t.comment(`Shaka latency median ${med.toFixed(2)} s over ${latencies.length} samples, max ${max.toFixed(2)} s`);
   t.same(pageErrors, [], 'no page errors');

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { burnedClockFilter } from './burned-clock.js';
 
 export interface TestSourceOptions {
   width?: number;
@@ -16,8 +17,10 @@ export interface TestSourceOptions {
   durationSec?: number;
   /** B-frames between references (OBS's x264 default is 2); 0 or absent: none (tune zerolatency). */
   bframes?: number;
-  /** Burn the wall clock into the picture (not needed by tests; handy by eye). */
+  /** Read the source at its frame rate (-re), as a live encoder gets frames; default true. */
   realtime?: boolean;
+  /** Burn the wall clock into each frame as a machine-readable strip (helpers/burned-clock.ts). */
+  burnedClock?: boolean;
 }
 
 /** ffmpeg arguments for an H.264 (+AAC) test pattern, as a broadcaster's encoder would send it. */
@@ -29,6 +32,7 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   const sampleRate = o.sampleRate ?? 48000;
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${sampleRate}`);
   if (o.durationSec !== undefined) args.push('-t', String(o.durationSec));
+  if (o.burnedClock) args.push('-vf', burnedClockFilter({ width: w, fps }));
   args.push('-c:v', 'libx264', '-preset', 'veryfast', ...(o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']), '-pix_fmt', 'yuv420p',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k');
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', String(sampleRate), '-ac', '2');

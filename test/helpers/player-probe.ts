@@ -35,33 +35,100 @@ export function segmentMsn(url: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** What a test player page keeps on window.sigmaPlayer (the origin's player page: the same but `ended`). */
+export interface PlayerState {
+  playing: boolean;
+  /** Date.now() at the first 'playing' event (0 before). */
+  startedAt: number;
+  ended: boolean;
+  /** Player errors; `fatal` for hls.js's fatal and Shaka's CRITICAL ones. */
+  errors: { type: string; details: string; fatal: boolean }[];
+  /** Wall clock − PROGRAM-DATE-TIME of the playhead, s, every 250 ms while playing. */
+  latencies: number[];
+}
+
 /**
- * Plays url with hls.js in a page of the origin (same origin, no CORS), exposing the same hooks
- * as the origin's player page: window.sigmaHls (the Hls instance), window.sigmaPlayer
- * ({ playing, ended, errors }) and the one <video>; shown fragments are tracked from the first.
- * For playlists the player page does not play (catchup).
+ * A blank page of the origin (same origin as the stream: no CORS, the canvas of a burned-clock
+ * reader stays readable) with one muted <video>, `script` loaded, and window.sigmaPlayer
+ * (PlayerState) kept from the video's events, window.sigmaStalls (watchStalls); PDT latency is
+ * sampled from window.sigmaPdt(), which the player code sets.
  */
-export async function playWithHlsJs(page: Page, originUrl: string, url: string): Promise<void> {
+async function playerPage(page: Page, originUrl: string, script: string): Promise<void> {
   await page.goto(`${originUrl}/healthz`);
   await page.setContent('<video muted autoplay playsinline></video>');
-  await page.addScriptTag({ path: require.resolve('hls.js/dist/hls.min.js') });
+  await page.addScriptTag({ path: require.resolve(script) });
+  // Stalls are counted by the origin's own stall monitor (a freeze still going on included).
+  await watchStalls(page);
   await page.evaluate(() => {
     const w = window as any;
     const video = document.querySelector('video')!;
-    const state = { playing: false, ended: false, errors: [] as { type: string; details: string; fatal: boolean }[] };
+    const state = { playing: false, startedAt: 0, ended: false, errors: [], latencies: [] as number[] };
     w.sigmaPlayer = state;
-    const hls = new w.Hls();
-    w.sigmaHls = hls;
-    hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => state.errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
-    hls.on(w.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => undefined); });
-    video.addEventListener('playing', () => { state.playing = true; });
+    video.addEventListener('playing', () => {
+      state.playing = true;
+      state.startedAt ||= Date.now();
+    });
     video.addEventListener('ended', () => { state.ended = true; });
+    setInterval(() => {
+      const pdt: number | null | undefined = w.sigmaPdt?.();
+      if (pdt && !video.paused) state.latencies.push((Date.now() - pdt) / 1000);
+    }, 250);
   });
+}
+
+/**
+ * Plays url with hls.js (`config` over its defaults; stock when omitted) in a page of the origin,
+ * exposing the same hooks as the origin's player page: window.sigmaHls (the Hls instance),
+ * window.sigmaPlayer (PlayerState) and the one <video>; shown fragments are tracked from the
+ * first. `beforeLoad` runs once the <video> exists, before any media (e.g. startClockReader).
+ */
+export async function playWithHlsJs(page: Page, originUrl: string, url: string,
+  o: { config?: Record<string, unknown>; beforeLoad?: () => Promise<void> } = {}): Promise<void> {
+  await playerPage(page, originUrl, 'hls.js/dist/hls.min.js');
+  await page.evaluate((config) => {
+    const w = window as any;
+    const video = document.querySelector('video')!;
+    const hls = new w.Hls(config);
+    w.sigmaHls = hls;
+    w.sigmaPdt = () => hls.playingDate?.getTime() ?? null;
+    hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => w.sigmaPlayer.errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
+    hls.on(w.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => undefined); });
+  }, o.config ?? {});
   await trackShownFragments(page);
+  await o.beforeLoad?.();
   await page.evaluate((src) => {
     const w = window as any;
     w.sigmaHls.loadSource(src);
     w.sigmaHls.attachMedia(document.querySelector('video'));
+  }, url);
+}
+
+/**
+ * Plays url with Shaka Player in its low-latency mode (`streaming.lowLatencyMode`, Shaka's
+ * stock settings otherwise) in a page of the origin: window.sigmaShaka (the Player),
+ * window.sigmaPlayer (PlayerState, PDT from getPlayheadTimeAsDate), the one <video>.
+ * `beforeLoad` as for playWithHlsJs.
+ */
+export async function playWithShaka(page: Page, originUrl: string, url: string, o: { beforeLoad?: () => Promise<void> } = {}): Promise<void> {
+  await playerPage(page, originUrl, 'shaka-player/dist/shaka-player.compiled.debug.js');
+  await o.beforeLoad?.();
+  await page.evaluate(async (src) => {
+    const w = window as any;
+    const video = document.querySelector('video')!;
+    w.shaka.polyfill.installAll();
+    const player = new w.shaka.Player();
+    w.sigmaShaka = player;
+    await player.attach(video);
+    player.configure({ streaming: { lowLatencyMode: true } });
+    // detail is a shaka.util.Error (category, code, severity), but not always: Shaka also
+    // dispatches errors it did not make itself.
+    player.addEventListener('error', (e: any) => w.sigmaPlayer.errors.push({
+      type: `category ${e.detail?.category}`, details: String(e.detail?.code ?? e.detail?.message ?? e.detail),
+      fatal: e.detail?.severity === w.shaka.util.Error.Severity.CRITICAL,
+    }));
+    w.sigmaPdt = () => (video.paused ? null : player.getPlayheadTimeAsDate()?.getTime() ?? null);
+    await player.load(src);
+    await video.play().catch(() => undefined);
   }, url);
 }
 
