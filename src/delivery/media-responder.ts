@@ -98,10 +98,18 @@ export class MediaResponder {
     if (!isHinted(w, msn, index)) {
       return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
     }
+    // The hint was made for media decoded with the init in force now. When the publisher comes
+    // back with another codec configuration, its first part takes the hinted name but needs the
+    // new init, which the playlist announces with EXT-X-MAP after a discontinuity: a player
+    // holding this request appends it with the old one (Shaka did: garbage or a stuck picture),
+    // so the hinted part then counts as abandoned (PHS-04). A reconnect with the same
+    // configuration writes the same init bytes, and its part is served.
+    const initOfHint = w.init(w.segments[w.segments.length - 1]?.initId ?? -1);
     return w.waitFor(msn, index, 3 * td * 1000, req.signal).then((result) => {
       if (result === 'aborted') throw new OriginError('NOT_FOUND');
       const done = w.part(msn, index);
-      if (done) return whole(req, [done.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
+      const init = done && w.init(w.segment(msn)!.initId);
+      if (done && init && initOfHint?.equals(init)) return whole(req, [done.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
       // The segment closed before reaching this index: the hinted part was abandoned (PHS-04).
       return result === 'timeout' ? errorReply('BLOCK_TIMEOUT', cachePolicy.noStore)
         : errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));

@@ -43,10 +43,17 @@ interface ModeCase {
   bound: Record<PlayerName, number>;
 }
 
+/**
+ * A segment must be listed within 0.5 s of its last frame arriving (issue 15); CI's bound leaves
+ * room for a loaded machine, and still fails a segment listed one part or segment late.
+ */
+const LISTING_BOUND_SEC = 1.0;
+
 const MODES: ModeCase[] = [
-  { mode: 'ultra-low', gop: 30, segmentSec: 2, target: 1.2, bound: { 'hls.js LL': 4, 'hls.js non-LL': 20, 'Shaka LL': 4 } },
-  { mode: 'low', gop: 30, segmentSec: 2, target: 6, bound: { 'hls.js LL': 20, 'hls.js non-LL': 20, 'Shaka LL': 20 } },
-  { mode: 'normal', gop: 60, segmentSec: 6, target: 20, bound: { 'hls.js LL': 45, 'hls.js non-LL': 45, 'Shaka LL': 45 } },
+  // Bounds: the measured figures (three players at once) with room for a loaded CI machine.
+  { mode: 'ultra-low', gop: 30, segmentSec: 2, target: 1.2, bound: { 'hls.js LL': 2.5, 'hls.js non-LL': 8, 'Shaka LL': 2.5 } },
+  { mode: 'low', gop: 30, segmentSec: 2, target: 6, bound: { 'hls.js LL': 11, 'hls.js non-LL': 11, 'Shaka LL': 12 } },
+  { mode: 'normal', gop: 60, segmentSec: 6, target: 20, bound: { 'hls.js LL': 27, 'hls.js non-LL': 28, 'Shaka LL': 30 } },
 ];
 
 const channelOf = (m: ModeCase) => ({ id: m.mode, streamKey: `key-${m.mode}-e2e`, latencyMode: m.mode });
@@ -142,27 +149,26 @@ function reportPlayer(t: Test, m: ModeCase, v: Viewer, w: Watch, startupMs: numb
 /** Asserts the listing delays of one mode and returns their line for the summary. */
 function reportListing(t: Test, m: ModeCase, listed: { delayMs: number }[], probe: ListingProbe): string {
   const d = listed.map((s) => s.delayMs / 1000);
-  const bound = m.segmentSec + 1.5;
+  const bound = LISTING_BOUND_SEC;
   t.ok(listed.length >= 3, `${m.mode}: ${listed.length} segments seen listed`);
-  t.ok(d.every((x) => x > -0.1 && x < bound), `${m.mode}: each segment listed less than ${bound} s after its last frame (${d.map(fmt).join(' ')})`);
+  // Negative: PROGRAM-DATE-TIME is stamped from the first frame's arrival, and frames that came in
+  // a burst after it put the segment's end a little later than its real arrival.
+  t.ok(d.every((x) => x > -0.5 && x < bound), `${m.mode}: each segment listed less than ${bound} s after its last frame (${d.map(fmt).join(' ')})`);
   return `  ${m.mode.padEnd(9)} listing delay (PDT + EXTINF → first listed, polled every ${probe.intervalMs} ms): median ${fmt(median(d))} s, max ${fmt(Math.max(...d))} s ` +
     `over ${d.length} segments; ${probe.errors.length} failed polls (target ≤ 0.5 s: ${Math.max(...d) <= 0.5 ? 'met' : 'NOT met'})`;
 }
 
 /**
- * Seen on the current origin (Shaka 5.2, Chromium 156), in one of two ways from run to run:
- * - the picture Shaka shows after the codec change is garbage, the new 854x480 slices decoded
- *   with the old 640x360 parameter sets (videoWidth stays 640), while currentTime advances and
- *   no error is raised. Shaka's held preload-hint request for the next part (made under the old
- *   playlist, with no discontinuity before it) is answered with the first part of the new
- *   session, which Shaka appends with the old init; it loads the new init only a segment later,
- *   and the picture stays broken after that too;
- * - or Shaka stops playing (currentTime frozen) after TypeErrors of its own ("Cannot read
- *   properties of null (reading 'next')"), at times with HTTP errors (1001) and a critical one.
- * hls.js, which does not fetch hints, shows the new frames within a second every time. Whether
- * the origin should answer a hint across a discontinuity, or Shaka should cope, is not settled.
+ * Shaka 5.2 (Chromium 156) on a codec change. Before, the origin answered Shaka's held
+ * preload-hint request with the first part of the new session, which Shaka appended with the old
+ * init (garbage picture, or a stuck one after TypeErrors of its own). The origin now treats that
+ * hint as abandoned (PHS-04: 404) when the new session's init differs, and the playlist shows the
+ * part after EXT-X-DISCONTINUITY and the new EXT-X-MAP, as §4.4.5.3 allows; Shaka then raises
+ * HTTP error 1001 as fatal instead of following the playlist. A reconnect with the same
+ * configuration keeps its init bytes and its hinted part is served: Shaka plays on. hls.js, which
+ * does not fetch hints, shows the new frames within a second in both cases.
  */
-const SHAKA_CODEC_CHANGE = 'known: Shaka breaks on the codec change (see SHAKA_CODEC_CHANGE in latency-modes.ts)';
+const SHAKA_CODEC_CHANGE = 'known: Shaka fails on the abandoned preload hint at a codec change (see SHAKA_CODEC_CHANGE in latency-modes.ts)';
 
 t.test('a publisher reconnect and a codec change while hls.js and Shaka play the ultra-low channel', async (t) => {
   const o: RunningOrigin = await startOrigin({ reconnectWindowSec: 10 });
