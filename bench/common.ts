@@ -176,24 +176,41 @@ export async function startOriginProcess(config: Record<string, unknown>, opts: 
  * ffmpeg arguments for a live 720p30 H.264 + AAC test pattern published over RTMP; with
  * burnedClock, the wall clock burned into each frame (test/helpers/burned-clock.ts).
  */
-export function publisherArgs(url: string, o: { gop: number; bitrate?: string; width?: number; height?: number; fps?: number; cbr?: boolean; burnedClock?: boolean }): string[] {
-  const w = o.width ?? 1280, h = o.height ?? 720, fps = o.fps ?? 30, br = o.bitrate ?? '3M';
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re',
-    '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    ...(o.burnedClock ? ['-vf', burnedClockFilter({ width: w, fps })] : []),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', String(o.gop), '-keyint_min', String(o.gop), '-sc_threshold', '0', '-b:v', br];
-  if (o.cbr !== false) {
-    const n = parseFloat(br);
-    const unit = br.replace(/[\d.]/g, '');
-    args.push('-maxrate', br, '-bufsize', `${n * 2}${unit}`);
+/** What a bench publisher sends; the defaults are 1280x720 30 fps + AAC 48 kHz, CBR, x264 zerolatency. */
+export interface PublisherOptions {
+  gop: number; bitrate?: string; width?: number; height?: number; fps?: number; cbr?: boolean; burnedClock?: boolean;
+  /** B-frames (OBS's x264 default is 2); without: tune zerolatency. */
+  bframes?: number;
+  /** Keyframes at these times (s, repeating with -stream_loop-free live sources: given as an expression). */
+  forceKeyFrames?: string;
+  sampleRate?: number;
+  /** Leave out the audio or the video track. */
+  audio?: boolean;
+  video?: boolean;
+}
+
+export function publisherArgs(url: string, o: PublisherOptions): string[] {
+  const w = o.width ?? 1280, h = o.height ?? 720, fps = o.fps ?? 30, br = o.bitrate ?? '3M', rate = o.sampleRate ?? 48000;
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
+  if (o.video !== false) args.push('-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`);
+  if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}`);
+  if (o.video !== false) {
+    if (o.burnedClock) args.push('-vf', burnedClockFilter({ width: w, fps }));
+    args.push('-c:v', 'libx264', '-preset', 'veryfast', ...(o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']), '-pix_fmt', 'yuv420p',
+      '-g', String(o.gop), '-keyint_min', String(o.forceKeyFrames ? 10 : o.gop), '-sc_threshold', '0', '-b:v', br);
+    if (o.forceKeyFrames) args.push('-force_key_frames', o.forceKeyFrames);
+    if (o.cbr !== false) {
+      const n = parseFloat(br);
+      const unit = br.replace(/[\d.]/g, '');
+      args.push('-maxrate', br, '-bufsize', `${n * 2}${unit}`);
+    }
   }
-  args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-f', 'flv', url);
+  if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', String(rate), '-ac', '2');
+  args.push('-f', 'flv', url);
   return args;
 }
 
-export function startPublisher(url: string, o: Parameters<typeof publisherArgs>[1]): ChildProcess & { stderrText: () => string } {
+export function startPublisher(url: string, o: PublisherOptions): ChildProcess & { stderrText: () => string } {
   const p = spawn('ffmpeg', publisherArgs(url, o), { stdio: ['ignore', 'ignore', 'pipe'] }) as ChildProcess & { stderrText: () => string };
   let err = '';
   p.stderr!.on('data', (d) => { err += d; });
