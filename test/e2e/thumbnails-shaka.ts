@@ -167,6 +167,18 @@ async function checkLiveThumb(t: Test, time: number, wallMs: number, thumb: Shak
     `at ${time.toFixed(1)} s (${new Date(wallMs).toISOString()}) the tile shows ${new Date(tileMs).toISOString()}, the last one before it`);
 }
 
+/** An origin with one channel in `mode`, 3 × 2 preview sheets of 2 s tiles, and a 640x360 publisher; both stop with the test. */
+async function previewedChannel(t: Test, mode: 'ultra-low' | 'low'): Promise<RunningOrigin> {
+  const o = await startOrigin({
+    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: mode, dvrWindowSec: 20 }],
+  });
+  t.teardown(() => o.close());
+  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
+  t.teardown(() => stopPublisher(pub));
+  return o;
+}
+
 /**
  * Live: tiles every 2 s, a 20 s DVR window, so after a while the first tiles have left the
  * window. Shaka (low-latency mode, as a live viewer would use it) loads the multivariant
@@ -176,13 +188,7 @@ async function checkLiveThumb(t: Test, time: number, wallMs: number, thumb: Shak
  * window with the tile of each moment.
  */
 t.test('Shaka Player reads live previews from the image playlist: getThumbnails(time) across the DVR window; hls.js plays on', async (t) => {
-  const o = await startOrigin({
-    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
-    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low', dvrWindowSec: 20 }],
-  });
-  t.teardown(() => o.close());
-  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
-  t.teardown(() => stopPublisher(pub));
+  const o = await previewedChannel(t, 'ultra-low');
   const base = `${o.http}/live/demo`;
   await waitUntil(async () => (await fetch(`${base}/index.m3u8`)).status === 200, 20_000, 'the stream');
   const firstImages = await waitUntil(async () => {
@@ -238,13 +244,7 @@ t.test('Shaka Player reads live previews from the image playlist: getThumbnails(
  * without previews, not three image segments of some other length.
  */
 t.test('Shaka Player on a low-latency-mode "low" channel: previews listed, live delay the video\'s HOLD-BACK', async (t) => {
-  const o = await startOrigin({
-    thumbnails: { preview: { intervalSec: 2, tileWidth: 160, columns: 3, rows: 2 } },
-    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'low', dvrWindowSec: 20 }],
-  });
-  t.teardown(() => o.close());
-  const pub = startPublisher(o.rtmp('demo-key-123'), { fps: 30, gop: 30, width: 640, height: 360 });
-  t.teardown(() => stopPublisher(pub));
+  const o = await previewedChannel(t, 'low');
   const base = `${o.http}/live/demo`;
   const mv = await waitUntil(async () => {
     const r = await fetch(`${base}/index.m3u8`);
