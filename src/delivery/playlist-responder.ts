@@ -159,7 +159,7 @@ export class PlaylistResponder {
     const td = cfg.targetDurationSec;
     const last = window.segments[window.segments.length - 1];
     // "Last Media Segment" read as the parent of the newest part, which serves hls.js's CDN
-    // tune-in that may legitimately ask a little ahead (LLHLS.md HJ-11, ambiguity (a)).
+    // tune-in that may legitimately ask a little ahead (docs/llhls-checklist.md HJ-11, ambiguity (a)).
     if (d.msn > last.msn + 2) return errorReply('MSN_TOO_FAR', cachePolicy.blockingPlaylistError(td));
     let target: [number, number];
     if (channel.profile.advertisedPartTargetSec !== undefined) {

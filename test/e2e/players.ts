@@ -86,7 +86,7 @@ t.test('hls.js in Chromium plays the ultra-low channel with low latency and no s
 
 /**
  * A second player on the same stream: Shaka Player in its low-latency mode reads PART-HOLD-BACK
- * as required, follows preload hints and sends _HLS_skip on every update (LLHLS.md SH-01…05),
+ * as required, follows preload hints and sends _HLS_skip on every update (docs/llhls-checklist.md SH-01…05),
  * so it exercises paths hls.js does not.
  */
 t.test('Shaka Player (low-latency mode) plays the ultra-low channel in Chromium', async (t) => {

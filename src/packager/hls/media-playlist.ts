@@ -1,7 +1,7 @@
 /**
  * Media playlist rendering: a pure function from a window view to playlist text.
  * No I/O, no clock: everything time-dependent comes in through the view.
- * Rules cited as in ../shared/LLHLS.md (draft-pantos-hls-rfc8216bis-20 sections).
+ * Rules cited as in docs/llhls-checklist.md (draft-pantos-hls-rfc8216bis-20 sections).
  */
 
 export interface PlaylistPart {
