@@ -1,8 +1,10 @@
 /**
- * Every scenario with a real browser, in one test file so they run one after another: tap runs
- * files two at a time, and two Chromiums, two encoders and a transcode at once on a 2-core
- * machine measure the machine (latency and stalls), not the origin. Each module registers its
- * scenarios with tap when imported.
+ * Every scenario with a real browser, in one test file so they run one after another: two
+ * Chromiums, two encoders and a transcode at once on a 2-core machine measure the machine
+ * (latency and stalls), not the origin. For the same reason tap runs one file at a time
+ * (package.json `jobs: 1`): with two, the conformance test's dozen publishers ran beside this
+ * file and a ladder switch stalled 5 s in one CI run. Each module registers its scenarios with
+ * tap when imported.
  */
 import t from 'tap';
 import './players.js';
