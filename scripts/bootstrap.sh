@@ -7,7 +7,9 @@
 #      pkg-config, chromium (the e2e players), postgresql (of it only the binaries are used: the
 #      tests start throwaway servers of their own, test/helpers/postgres.ts; the package's default
 #      cluster is left as it is), openssl (scripts/playback-token.sh and the shell line of
-#      docs/webhooks.md, both run by tests);
+#      docs/webhooks.md, both run by tests), prometheus (promtool checks /metrics, and the
+#      metrics test starts a throwaway Prometheus server that scrapes the origin; the package's
+#      own service is not started);
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus)
 [[ " $* " == *" --bench "* ]] && packages+=(nginx-light nghttp2-client)
 
 missing=()
