@@ -21,6 +21,30 @@ export interface OriginEvents {
   'recording.ready': { channel: string; file: string; bytes: number; durationMs: number; startedAt: string; endedAt: string };
   /** Something failed for one channel; the channel's other work goes on where it can. */
   'channel.error': { channel: string; code: string; message: string };
+  /** An alert rule's condition held for its forSec: one event per rule and channel until it clears (src/ops/alerts). */
+  'alert.raised': AlertRaised;
+  /** The condition was gone for the rule's clearSec (or the rule, or the channel, is gone). */
+  'alert.cleared': AlertCleared;
+}
+
+/** What an alert event says; `channel` is null for origin-wide rules (disk, event loop, webhooks). */
+export interface AlertRaised {
+  /** The same id on the raise and on its clear; the id of the alert in /v1/alerts. */
+  alertId: string;
+  rule: string;
+  channel: string | null;
+  /** The reading that broke the threshold (at clear: the reading then, null when there is none, e.g. the channel went idle). */
+  value: number | null;
+  threshold: number;
+  unit: string;
+  /** One sentence with the reason, as in the log line. */
+  message: string;
+}
+
+export interface AlertCleared extends AlertRaised {
+  /** When the alert was raised (ISO 8601) and how long it held. */
+  raisedAt: string;
+  durationMs: number;
 }
 
 export type OriginEventName = keyof OriginEvents;

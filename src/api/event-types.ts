@@ -10,6 +10,8 @@ const TYPES: Record<OriginEventName, true> = {
   'recording.ready': true,
   'storage.low': true,
   'storage.ok': true,
+  'alert.raised': true,
+  'alert.cleared': true,
 };
 
 export const EVENT_TYPES = Object.keys(TYPES) as OriginEventName[];

@@ -5,6 +5,7 @@ import { parseDatabaseUrl } from './database-url.js';
 import { migrate } from './migrations/migrator.js';
 import type { Database, Repositories } from './repository.js';
 import type { Clock } from './repositories/clock.js';
+import { SqlAlertRepository } from './repositories/alert-repository.js';
 import { SqlApiTokenRepository } from './repositories/api-token-repository.js';
 import { SqlChannelRepository } from './repositories/channel-repository.js';
 import { SqlDeliveryLog } from './repositories/delivery-log.js';
@@ -33,6 +34,7 @@ function repositoriesOn(sql: SqlExecutor, clock: Clock): Repositories {
     streamKeys: new SqlStreamKeyRepository(sql, clock),
     apiTokens: new SqlApiTokenRepository(sql, clock),
     events: new SqlEventRepository(sql, clock),
+    alerts: new SqlAlertRepository(sql),
     webhooks: new SqlWebhookEndpointRepository(sql, clock),
     outbox: new SqlWebhookOutbox(sql, clock),
     deliveryLog: new SqlDeliveryLog(sql),

@@ -1,5 +1,5 @@
 import type {
-  ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
+  AlertQuery, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
   DeliveryState, EventInput, EventQuery, Page, PageRequest, StoredEvent, StreamKey, StreamKeyInput, WebhookEndpoint,
   WebhookEndpointInput, WebhookEndpointPatch,
 } from './types.js';
@@ -54,6 +54,17 @@ export interface EventRepository {
   get(id: string): Promise<StoredEvent | undefined>;
   /** Newest first, filtered by channel, type and time range. */
   query(q?: EventQuery): Promise<Page<StoredEvent>>;
+}
+
+export interface AlertRepository {
+  /**
+   * Keeps the alerts table in step with an event just stored: alert.raised inserts an active
+   * alert, alert.cleared clears it; other events are ignored. Called in the event's transaction.
+   */
+  project(event: StoredEvent): Promise<void>;
+  get(id: string): Promise<StoredAlert | undefined>;
+  /** Newest raise first, filtered by state, channel and rule. */
+  list(q?: AlertQuery): Promise<Page<StoredAlert>>;
 }
 
 export interface WebhookEndpointRepository {
@@ -111,6 +122,7 @@ export interface Repositories {
   readonly streamKeys: StreamKeyRepository;
   readonly apiTokens: ApiTokenRepository;
   readonly events: EventRepository;
+  readonly alerts: AlertRepository;
   readonly webhooks: WebhookEndpointRepository;
   readonly outbox: WebhookOutbox;
   readonly deliveryLog: DeliveryLog;

@@ -98,6 +98,34 @@ export interface EventQuery extends PageRequest {
   to?: number;
 }
 
+export type AlertState = 'active' | 'cleared';
+
+/** One raised alert (src/ops/alerts), kept from its alert.raised and alert.cleared events. */
+export interface StoredAlert {
+  /** The alertId of its events. */
+  id: string;
+  rule: string;
+  /** null for origin-wide rules. */
+  channelId: string | null;
+  state: AlertState;
+  raisedAt: number;
+  clearedAt: number | null;
+  /** The reading when raised, against the threshold, in unit. */
+  value: number | null;
+  threshold: number;
+  unit: string;
+  message: string;
+  /** The reading and the reason when cleared. */
+  clearValue: number | null;
+  clearMessage: string | null;
+}
+
+export interface AlertQuery extends PageRequest {
+  state?: AlertState;
+  channelId?: string;
+  rule?: string;
+}
+
 export interface WebhookEndpoint {
   id: string;
   url: string;

@@ -1,5 +1,6 @@
 import type { Dialect } from '../sql/executor.js';
 import { initialSchema } from './001-initial-schema.js';
+import { alertsTable } from './002-alerts.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -12,4 +13,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable];

@@ -58,21 +58,22 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     const url = await target.freshUrl();
     const driver = await createDriver(url);
     t.teardown(() => driver.close());
-    t.same(await migrate(driver), { applied: [1], version: 1 }, 'a new database gets every migration');
-    t.same(await migrate(driver), { applied: [], version: 1 }, 'a second run does nothing');
+    const all = MIGRATIONS.map((m) => m.version), latest = all[all.length - 1];
+    t.same(await migrate(driver), { applied: all, version: latest }, 'a new database gets every migration');
+    t.same(await migrate(driver), { applied: [], version: latest }, 'a second run does nothing');
     const db = await openDatabase(url);
-    t.same(await db.migrate(), { applied: [], version: 1 }, 'another process opening it does nothing either');
+    t.same(await db.migrate(), { applied: [], version: latest }, 'another process opening it does nothing either');
     await db.close();
     t.same((await driver.query('SELECT version, name FROM schema_migrations')).map((r) => ({ ...r, version: Number(r.version) })),
-      [{ version: 1, name: 'initial schema' }]);
+      MIGRATIONS.map(({ version, name }) => ({ version, name })));
 
-    const broken: Migration = { version: 2, name: 'broken', statements: () => ['CREATE TABLE half_done (id TEXT)', 'CREATE TABLE nonsense ('] };
+    const broken: Migration = { version: latest + 1, name: 'broken', statements: () => ['CREATE TABLE half_done (id TEXT)', 'CREATE TABLE nonsense ('] };
     await t.rejects(migrate(driver, [...MIGRATIONS, broken]), 'a migration with a bad statement fails');
-    t.same(await migrate(driver), { applied: [], version: 1 }, 'and left the version where it was');
+    t.same(await migrate(driver), { applied: [], version: latest }, 'and left the version where it was');
     await t.rejects(driver.query('SELECT * FROM half_done'), 'its first statement was rolled back with it');
 
-    const next: Migration = { version: 2, name: 'notes', statements: (d) => [`CREATE TABLE notes (id TEXT PRIMARY KEY, at ${d.bigint})`] };
-    t.same(await migrate(driver, [...MIGRATIONS, next]), { applied: [2], version: 2 });
+    const next: Migration = { version: latest + 1, name: 'notes', statements: (d) => [`CREATE TABLE notes (id TEXT PRIMARY KEY, at ${d.bigint})`] };
+    t.same(await migrate(driver, [...MIGRATIONS, next]), { applied: [latest + 1], version: latest + 1 });
     await driver.run('INSERT INTO notes (id, at) VALUES ($1, $2)', ['n', T0]);
     await t.rejects(openDatabase(url), SchemaTooNewError, 'a build that knows fewer migrations refuses the newer schema');
   });
@@ -247,6 +248,42 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     await t.rejects(db.events.append({ id: appended[0].id, type: 'x', payload: {} }), UniqueViolationError);
   });
 
+  t.test('alerts: kept from their events in the same transaction; listed by state, channel and rule, newest first', async (t) => {
+    const { db, clock } = await setup(t);
+    const raise = (alertId: string, rule: string, channel: string | null, value: number) => recordEvent(db, {
+      type: 'alert.raised', channelId: channel, occurredAt: clock.advance(1000),
+      payload: { alertId, rule, channel, value, threshold: 5, unit: 's', message: `${rule} on ${channel}` },
+    });
+    await raise('alr_1', 'publisherStalled', 'news', 6.5);
+    await raise('alr_2', 'diskLow', null, 100);
+    await raise('alr_3', 'publisherStalled', 'sport', 7);
+    await recordEvent(db, { type: 'channel.live', channelId: 'news', payload: { channel: 'news', alertId: 'not-an-alert' } });
+    const clearedAt = clock.advance(4000);
+    await recordEvent(db, { type: 'alert.cleared', channelId: 'news', occurredAt: clearedAt,
+      payload: { alertId: 'alr_1', rule: 'publisherStalled', channel: 'news', value: null, threshold: 5, unit: 's', message: 'frames again' } });
+
+    t.same(await db.alerts.get('alr_1'), {
+      id: 'alr_1', rule: 'publisherStalled', channelId: 'news', state: 'cleared', raisedAt: T0 + 1000, clearedAt,
+      value: 6.5, threshold: 5, unit: 's', message: 'publisherStalled on news', clearValue: null, clearMessage: 'frames again',
+    });
+    t.same((await db.alerts.list()).items.map((a) => a.id), ['alr_3', 'alr_2', 'alr_1'], 'newest raise first; other events ignored');
+    t.same((await db.alerts.list({ state: 'active' })).items.map((a) => a.id), ['alr_3', 'alr_2']);
+    t.same((await db.alerts.list({ state: 'cleared', channelId: 'news' })).items.map((a) => a.id), ['alr_1']);
+    t.same((await db.alerts.list({ rule: 'diskLow' })).items.map((a) => [a.id, a.channelId]), [['alr_2', null]]);
+    const pages = await allPages((p) => db.alerts.list(p), 2);
+    t.same(pages.pages.map((p) => p.length), [2, 1]);
+
+    await recordEvent(db, { type: 'alert.cleared', channelId: 'news', occurredAt: clock.advance(1000),
+      payload: { alertId: 'alr_1', rule: 'publisherStalled', channel: 'news', value: 1, threshold: 5, unit: 's', message: 'again' } });
+    t.equal((await db.alerts.get('alr_1'))?.clearedAt, clearedAt, 'a second clear changes nothing');
+    await t.rejects(db.transaction(async (tx) => {
+      const e = await tx.events.append({ type: 'alert.raised', payload: { alertId: 'alr_4', rule: 'x', channel: null, value: 1, threshold: 1, unit: '', message: '' } });
+      await tx.alerts.project(e);
+      throw new Error('rolled back');
+    }), /rolled back/);
+    t.equal(await db.alerts.get('alr_4'), undefined, 'an alert rolls back with its event');
+  });
+
   t.test('webhook endpoints: event types as a set, update, pages, delete', async (t) => {
     const { db, clock } = await setup(t);
     const a = await db.webhooks.create({ url: 'https://hooks.example/a', secret: 'whsec_a', eventTypes: ['channel.live', 'channel.ended', 'channel.live'] });
@@ -400,7 +437,7 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     await s.db.close();
 
     const { db } = await setup(t, s.url, s.clock);
-    t.same(await db.migrate(), { applied: [], version: 1 }, 'reopening migrates nothing');
+    t.same(await db.migrate(), { applied: [], version: MIGRATIONS[MIGRATIONS.length - 1].version }, 'reopening migrates nothing');
     t.match(await db.channels.get('news'), { name: 'News', ipAllowList: ['192.0.2.0/24'] });
     t.equal((await db.streamKeys.findActiveByHash(streamKeys.digest('persisted-key')))?.channelId, 'news');
     t.same((await db.events.get(ev.id))?.payload, { type: 'channel.live' });
