@@ -29,6 +29,7 @@ import { PlaybackTokens } from './delivery/access/playback-tokens.js';
 import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.js';
 import { OriginRuntime } from './control/origin-runtime.js';
 import { WebhookSender } from './control/webhooks/index.js';
+import { DiskWatch, EndpointFailures, startOriginAlerts, type OriginAlerts } from './ops/alerts/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -53,6 +54,11 @@ export class Origin {
   private readonly http: { name: keyof OriginAddresses; server: HttpServerAdapter }[] = [];
   readonly addresses: OriginAddresses = {};
   readonly events = new EventBus();
+  /** What the origin-wide alert rules read: subscribed before the disk guard's first check can emit. */
+  private readonly diskWatch = new DiskWatch(this.events);
+  private readonly webhookFailures = new EndpointFailures();
+  /** The alert rules, evaluated once started (activeAlerts() for /metrics). */
+  alerts: OriginAlerts | undefined;
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
   readonly urls: PublicUrls;
@@ -135,7 +141,8 @@ export class Origin {
     await this.loadApiChannels(db);
     const w = c.webhooks;
     this.webhooks = new WebhookSender({ outbox: db.outbox, logger: this.log.child({ component: 'webhooks' }),
-      timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency });
+      timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency,
+      onAttempt: (endpointId, ok, error) => this.webhookFailures.record(endpointId, ok, error) });
     this.webhooks.start();
     // Subscribed before anything can emit (restore, publishers), so every event is stored.
     this.recorder = new EventRecorder({ bus: this.events, db, logger: this.log, sender: this.webhooks });
@@ -143,6 +150,8 @@ export class Origin {
     // open are cut at their last whole part and closed.
     await this.channels.restore();
     await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
+    this.alerts = await startOriginAlerts({ config: c, channels: this.channels, events: this.events, logger: this.log, store: db.alerts,
+      disk: this.diskWatch, webhooks: this.webhookFailures });
     this.sweeper?.start();
     this.stopMemoryTrim = startMemoryTrim(c.memory.trimIntervalSec * 1000, this.log.child({ component: 'memory' }));
     const handle = this.handler.handle.bind(this.handler);
@@ -178,6 +187,8 @@ export class Origin {
     this.closing ??= (async () => {
       // The API first: no operator action may reach channels that are closing.
       await this.api?.close();
+      // Raised alerts stay active in the database: the next start takes them back.
+      this.alerts?.stop();
       this.sweeper?.stop();
       this.stopMemoryTrim?.();
       await this.rtmp?.close();

@@ -5,6 +5,7 @@ import type { ChannelRuntime } from '../control/channel-runtime.js';
 import type { ServerKeys } from '../control/server-secret.js';
 import type { Database } from '../db/repository.js';
 import type { RungRef } from '../media/transcode/ladder.js';
+import { alertRoutes } from './alerts.js';
 import { apiTokenRoutes } from './api-tokens.js';
 import { Authenticator, FailedAuthLimiter } from './auth.js';
 import { channelControlRoutes } from './channel-control.js';
@@ -105,7 +106,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.register(async (scoped) => {
     const api = scoped.withTypeProvider<ZodTypeProvider>();
     await registerOpenApi(api);
-    for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, apiTokenRoutes, webhookRoutes]) {
+    for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { resolveLadder } from '../media/transcode/ladder.js';
 import { isIpOrCidr } from '../ingest/allow-list.js';
+import { alertsSchema, channelAlertsSchema } from '../ops/alerts/alert-config.js';
 
 /**
  * The one config schema: defaults, validation and (through the README table) documentation.
@@ -107,6 +108,8 @@ export const channelSchema = z.object({
   playbackTokens: z.enum(['none', 'required']).default('none'),
   /** Addresses or CIDR blocks a publisher may connect from; empty: anywhere. */
   ipAllowList: z.array(z.string().min(1).max(64).refine(isIpOrCidr, { message: 'not an IP address or CIDR block' })).max(256).default([]),
+  /** Alert rule settings for this channel, over the top-level `alerts` (config channels only). */
+  alerts: channelAlertsSchema.optional(),
 }).strict();
 
 export const configSchema = z.object({
@@ -220,6 +223,8 @@ export const configSchema = z.object({
     /** How often memory the C allocator holds free goes back to the OS (malloc_trim), seconds; 0: never. */
     trimIntervalSec: z.number().min(0).max(3600).default(30),
   }).strict().default({}),
+  /** Alert rules evaluated in the origin (src/ops/alerts/alert-config.ts; README: Alerts). */
+  alerts: alertsSchema,
   channels: z.array(channelSchema).default([]),
 }).strict().superRefine((c, ctx) => {
   const ids = new Set<string>();

@@ -26,6 +26,8 @@ export interface WebhookSenderOptions {
   clock?: () => number;
   /** The backoff's jitter (default Math.random). */
   random?: () => number;
+  /** Told after each recorded attempt, per endpoint (the webhookFailing alert counts failures in a row). */
+  onAttempt?: (endpointId: string, ok: boolean, error?: string) => void;
 }
 
 /**
@@ -177,6 +179,7 @@ export class WebhookSender {
       return;
     }
     const outcome = { status: result.status, error: result.error, durationMs: result.durationMs };
+    this.opts.onAttempt?.(endpoint.id, result.outcome === 'delivered', result.error ?? undefined);
     if (result.outcome === 'delivered') {
       this.report(await this.opts.outbox.complete(delivery.id, this.owner, outcome), 'info', fields, 'webhook delivered');
       return;

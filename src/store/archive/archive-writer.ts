@@ -161,6 +161,11 @@ export class ArchiveWriter {
     await this.journal.log.append(Buffer.from(line));
   }
 
+  /** Bytes queued for the disk and not yet written (the alert rule archiveQueue reads it). */
+  get pendingBytes(): number {
+    return this.queue.pendingBytes;
+  }
+
   /** Closes the journal (the publication ended); queued after everything else. */
   close(): Promise<void> {
     this.queue.run(async () => {

@@ -30,6 +30,8 @@ export interface RestoredRendition {
 export class ChannelArchive {
   readonly sessions: SessionLog;
   private readonly readers = new Map<string, ArchiveReader>();
+  /** The newest writer of each rendition (an older one has finished its queue or is finishing it). */
+  private readonly writers = new Map<string, ArchiveWriter>();
   private readonly log: Logger;
 
   constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger,
@@ -52,10 +54,19 @@ export class ChannelArchive {
 
   /** A writer feeding `window`'s archive state back as segments land on disk. */
   writer(rendition: string, window: LiveWindow): ArchiveWriter {
-    return new ArchiveWriter(join(this.dir, rendition), this.gate, {
+    const w = new ArchiveWriter(join(this.dir, rendition), this.gate, {
       persisted: (msn) => window.archived(msn),
       notPersisted: (msn) => window.notArchived(msn),
     }, this.log.child({ rendition }), this.files);
+    this.writers.set(rendition, w);
+    return w;
+  }
+
+  /** Bytes waiting for the disk in this channel's writers: a disk slower than the stream shows here first. */
+  pendingBytes(): number {
+    let bytes = 0;
+    for (const w of this.writers.values()) bytes += w.pendingBytes;
+    return bytes;
   }
 
   /**

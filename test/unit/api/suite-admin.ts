@@ -145,4 +145,31 @@ export function adminSuite(t: Test, target: ApiTarget): void {
     isError(t, await h.get('/v1/channels/nope/events'), 404, 'CHANNEL_NOT_FOUND');
     isError(t, await h.get('/v1/channels/news/events?channelId=other'), 400, 'VALIDATION_FAILED', 'the path names the channel');
   });
+
+  t.test('alerts: active and cleared, filtered, paged, one alert; subscribable as webhook event types', async (t) => {
+    const h = await Harness.open(t, target);
+    const payload = (alertId: string, rule: string, channel: string | null) =>
+      ({ alertId, rule, channel, value: 7, threshold: 5, unit: 's', message: `${rule} raised` });
+    await recordEvent(h.db, { type: 'alert.raised', channelId: 'news', occurredAt: T0 + 1000, payload: payload('alr_a', 'publisherStalled', 'news') });
+    await recordEvent(h.db, { type: 'alert.raised', channelId: null, occurredAt: T0 + 2000, payload: payload('alr_b', 'diskLow', null) });
+    await recordEvent(h.db, { type: 'alert.cleared', channelId: 'news', occurredAt: T0 + 5000,
+      payload: { ...payload('alr_a', 'publisherStalled', 'news'), value: 0.1, message: 'cleared: frames again', raisedAt: new Date(T0 + 1000).toISOString(), durationMs: 4000 } });
+
+    const all = await h.get('/v1/alerts');
+    t.equal(all.status, 200);
+    t.same(all.json.items.map((a: { id: string }) => a.id), ['alr_b', 'alr_a'], 'newest raise first');
+    t.same(all.json.items[1], {
+      id: 'alr_a', rule: 'publisherStalled', channelId: 'news', state: 'cleared', raisedAt: new Date(T0 + 1000).toISOString(),
+      clearedAt: new Date(T0 + 5000).toISOString(), value: 7, threshold: 5, unit: 's', message: 'publisherStalled raised',
+      clearValue: 0.1, clearMessage: 'cleared: frames again',
+    });
+    t.same((await h.get('/v1/alerts?state=active')).json.items.map((a: { id: string }) => a.id), ['alr_b']);
+    t.same((await h.get('/v1/alerts?state=cleared&channelId=news&rule=publisherStalled')).json.items.map((a: { id: string }) => a.id), ['alr_a']);
+    t.same((await h.allPages('/v1/alerts?limit=1')).pages.map((p) => p.length), [1, 1]);
+    t.same((await h.get('/v1/alerts/alr_b')).json.state, 'active');
+    isError(t, await h.get('/v1/alerts/alr_nope'), 404, 'ALERT_NOT_FOUND');
+    isError(t, await h.get('/v1/alerts?state=open'), 400, 'VALIDATION_FAILED');
+    t.equal((await h.post('/v1/webhooks', { url: 'https://example.com/hooks', eventTypes: ['alert.raised', 'alert.cleared'] })).status, 201,
+      'a webhook endpoint subscribes to the alert events');
+  });
 }
