@@ -16,7 +16,7 @@ import { ORIGIN_CHECKS, type OriginReading } from './origin-rules.js';
 export interface AlertEngineOptions {
   config: AlertsConfig;
   /** The channels to watch, read at every evaluation (API channels come and go). */
-  channels: () => readonly Channel[];
+  channels: () => readonly WatchedChannel[];
   /** Per-channel settings (config channels'); API channels have none. */
   channelConfig: (id: string) => ChannelAlertsConfig | undefined;
   /** What the origin-wide rules read, without the event loop delay (the engine measures it). */
@@ -30,12 +30,14 @@ export interface AlertEngineOptions {
   now?: () => number;
 }
 
+/** What the rules read of a channel (a Channel is one). */
+export type WatchedChannel = Pick<Channel, 'id' | 'state' | 'profile' | 'ingest'> & { readonly archive?: { pendingBytes(): number } };
+
 interface Active extends AlertRaised {
   raisedAt: number;
 }
 
 interface ChannelWatch {
-  channel: Channel;
   settings: ChannelRuleSettings;
   drops: CounterWindow;
 }
@@ -52,7 +54,7 @@ const keyOf = (rule: string, channel: string | null): string => `${rule}\u0000${
 export class AlertEngine {
   private readonly hysteresis = new Hysteresis();
   private readonly active = new Map<string, Active>();
-  private readonly watches = new WeakMap<Channel, ChannelWatch>();
+  private readonly watches = new WeakMap<WatchedChannel, ChannelWatch>();
   private readonly originSettings: OriginRuleSettings;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -104,7 +106,7 @@ export class AlertEngine {
     }
   }
 
-  private evaluateChannel(channel: Channel, now: number, seen: Set<string>): void {
+  private evaluateChannel(channel: WatchedChannel, now: number, seen: Set<string>): void {
     const w = this.watch(channel);
     const ingest = channel.ingest();
     w.drops.add(now, ingest.totals.droppedFrames);
@@ -122,11 +124,11 @@ export class AlertEngine {
   }
 
   /** A channel's settings and drop counter, made at its first evaluation (a channel object never changes its settings). */
-  private watch(channel: Channel): ChannelWatch {
+  private watch(channel: WatchedChannel): ChannelWatch {
     let w = this.watches.get(channel);
     if (!w) {
       const settings = channelRuleSettings(channel.profile, this.opts.config, this.opts.channelConfig(channel.id));
-      w = { channel, settings, drops: new CounterWindow(settings.framesDropped.windowSec * 1000) };
+      w = { settings, drops: new CounterWindow(settings.framesDropped.windowSec * 1000) };
       this.watches.set(channel, w);
     }
     return w;

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { EventBus } from '../../events.js';
 
 /** Whether archiving is paused for lack of disk space, from the storage guard's events. */
@@ -36,23 +36,37 @@ export class EndpointFailures {
   }
 }
 
-/** The event loop's delay (node:perf_hooks): its 99th percentile since the last read. */
+/**
+ * The event loop's delay: a 20 ms timer notes how late it fires, into a histogram read and
+ * emptied at each evaluation. (monitorEventLoopDelay's reset() also forgets the time of its last
+ * tick, so a block right after a reading would never be seen.)
+ */
 export class EventLoopLag {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private readonly histogram: RecordableHistogram = createHistogram();
+  private readonly timer: NodeJS.Timeout;
+  private last = performance.now();
 
-  constructor() {
-    this.histogram.enable();
+  constructor(private readonly resolutionMs = 20) {
+    this.timer = setInterval(() => this.sample(), resolutionMs);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    // In whole microseconds, at least 1 (a histogram records positive integers).
+    this.histogram.record(Math.max(1, Math.round((now - this.last - this.resolutionMs) * 1000)));
+    this.last = now;
   }
 
   /** p99 in ms since the previous call (null before any sample), then starts a new interval. */
   takeP99Ms(): number | null {
     const h = this.histogram;
-    const p99 = h.count > 0 ? h.percentile(99) / 1e6 : null;
+    const p99 = h.count > 0 ? h.percentile(99) / 1000 : null;
     h.reset();
     return p99;
   }
 
   stop(): void {
-    this.histogram.disable();
+    clearInterval(this.timer);
   }
 }
