@@ -21,6 +21,10 @@ export interface TestSourceOptions {
   realtime?: boolean;
   /** Burn the wall clock into each frame as a machine-readable strip (helpers/burned-clock.ts). */
   burnedClock?: boolean;
+  /** A further video filter (after the burned clock), e.g. a black box over some seconds. */
+  videoFilter?: string;
+  /** Further encoder options, e.g. -force_key_frames. */
+  encoderArgs?: string[];
 }
 
 /** ffmpeg arguments for an H.264 (+AAC) test pattern, as a broadcaster's encoder would send it. */
@@ -32,9 +36,10 @@ export function testSourceArgs(o: TestSourceOptions = {}): string[] {
   const sampleRate = o.sampleRate ?? 48000;
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${sampleRate}`);
   if (o.durationSec !== undefined) args.push('-t', String(o.durationSec));
-  if (o.burnedClock) args.push('-vf', burnedClockFilter({ width: w, fps }));
+  const filters = [o.burnedClock ? burnedClockFilter({ width: w, fps }) : null, o.videoFilter ?? null].filter((f) => f !== null);
+  if (filters.length > 0) args.push('-vf', filters.join(','));
   args.push('-c:v', 'libx264', '-preset', 'veryfast', ...(o.bframes ? ['-bf', String(o.bframes)] : ['-tune', 'zerolatency']), '-pix_fmt', 'yuv420p',
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k');
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', o.videoBitrate ?? '800k', ...(o.encoderArgs ?? []));
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', String(sampleRate), '-ac', '2');
   return args;
 }
