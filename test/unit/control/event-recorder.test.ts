@@ -34,6 +34,7 @@ function fakeDb(behaviour: (input: EventInput, call: number) => Promise<void> | 
             },
           },
           outbox: { enqueueForEvent: async (e: StoredEvent) => (e.type === 'channel.live' ? 2 : 0) },
+          alerts: { project: async () => {} },
         };
         return await fn(tx as unknown as Repositories);
       } finally {
