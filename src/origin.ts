@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
-import type { PipelineFactory } from './media/channel.js';
+import type { Channel, PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
 import { Thumbnailer } from './addon/thumbnailer.js';
 import { startMemoryTrim } from './addon/memory-trim.js';
@@ -29,6 +29,7 @@ import { PlaybackTokens } from './delivery/access/playback-tokens.js';
 import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.js';
 import { OriginRuntime } from './control/origin-runtime.js';
 import { WebhookSender } from './control/webhooks/index.js';
+import { OriginMetrics } from './ops/metrics/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -65,6 +66,8 @@ export class Origin {
   /** Signs and checks playback tokens (the key comes with the server keys at start). */
   playbackTokens: PlaybackTokens | undefined;
   private api: ApiServer | undefined;
+  /** Prometheus metrics, served on the API port at /metrics (config metrics.enabled). */
+  readonly metrics: OriginMetrics<Channel> | undefined;
   private stopMemoryTrim: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -89,6 +92,11 @@ export class Origin {
     }) : undefined;
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
     this.urls = new PublicUrls(config, this.addresses);
+    this.metrics = config.metrics.enabled ? new OriginMetrics({
+      channels: () => this.channels.all(), isChannel: (id) => this.channels.get(id) !== undefined,
+      ingestOf: () => undefined, webhooks: () => this.webhooks, token: config.metrics.token,
+    }) : undefined;
+    if (this.metrics) this.handler.observeReplies(this.metrics.http);
   }
 
   /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
@@ -120,7 +128,7 @@ export class Origin {
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
-      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders });
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, metrics: this.metrics?.api });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
   }
 

@@ -29,6 +29,14 @@ export interface ApiServerOptions {
   now?: () => number;
   /** The config's transcode.ladders (names a channel's transcode may use); default none. */
   transcodeLadders?: Readonly<Record<string, readonly RungRef[]>>;
+  /** GET /metrics, and what counts the API's requests in it (src/ops/metrics); absent: no /metrics. */
+  metrics?: ApiMetrics;
+}
+
+export interface ApiMetrics {
+  register(app: ApiApp): void;
+  /** One API request answered, after `seconds`. */
+  observe(status: number, seconds: number): void;
 }
 
 export interface ApiServer {
@@ -91,6 +99,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     req.apiToken = await auth.authenticate(req.headers.authorization, req.ip, access);
   });
   app.addHook('onResponse', async (req, reply) => {
+    opts.metrics?.observe(reply.statusCode, reply.elapsedTime / 1000);
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
       tokenId: req.apiToken?.id, address: req.ip }, 'api request');
   });
@@ -105,6 +114,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.register(async (scoped) => {
     const api = scoped.withTypeProvider<ZodTypeProvider>();
     await registerOpenApi(api);
+    opts.metrics?.register(api);
     for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }

@@ -214,6 +214,12 @@ export const configSchema = z.object({
     /** Deliveries in flight at once per origin. */
     concurrency: z.number().int().min(1).max(64).default(4),
   }).strict().default({}),
+  metrics: z.object({
+    /** GET /metrics on the API port (Prometheus text format). */
+    enabled: z.boolean().default(true),
+    /** When set, /metrics needs `Authorization: Bearer <token>` (env SIGMA__METRICS__TOKEN); default: open, like /healthz. */
+    token: z.string().min(16, 'metrics.token must be at least 16 characters').max(256).optional(),
+  }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
   memory: z.object({

@@ -4,7 +4,7 @@ import type { TrackInfo } from '../../media/types.js';
 import type { LiveWindow } from '../live-window.js';
 import type { StorageGate } from '../disk/storage-gate.js';
 import { ArchiveReader } from './archive-reader.js';
-import { ArchiveWriter } from './archive-writer.js';
+import { ArchiveTally, ArchiveWriter } from './archive-writer.js';
 import { recoverOpenSegment } from './archive-recovery.js';
 import { SessionLog } from './session-log.js';
 import { localFiles, type ArchiveFiles } from './archive-files.js';
@@ -30,6 +30,8 @@ export interface RestoredRendition {
 export class ChannelArchive {
   readonly sessions: SessionLog;
   private readonly readers = new Map<string, ArchiveReader>();
+  /** What every writer of this channel wrote, summed over renditions and sessions (/metrics). */
+  readonly tally = new ArchiveTally();
   private readonly log: Logger;
 
   constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger,
@@ -55,7 +57,7 @@ export class ChannelArchive {
     return new ArchiveWriter(join(this.dir, rendition), this.gate, {
       persisted: (msn) => window.archived(msn),
       notPersisted: (msn) => window.notArchived(msn),
-    }, this.log.child({ rendition }), this.files);
+    }, this.log.child({ rendition }), this.files, undefined, this.tally);
   }
 
   /**
