@@ -6,6 +6,7 @@ import type { Channel } from '../db/types.js';
 import type { ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { iso, isoOrNull, isoTime } from './schemas.js';
+import { ingestView, ingestViewOf } from './ingest-view.js';
 
 /**
  * A channel as the API sees it: a database channel (source "api", changeable) or a config-file
@@ -21,6 +22,7 @@ export const channelStatusView = z.object({
   since: isoTime.nullable(),
   publisher: z.object({ remoteAddress: z.string() }).nullable(),
   renditions: z.array(z.string()),
+  ingest: ingestView,
 }).describe('The live state of a channel');
 
 export const channelView = z.object({
@@ -52,7 +54,8 @@ export function statusView(s: ChannelStatus): StatusView;
 export function statusView(s: ChannelStatus | undefined): StatusView | null;
 export function statusView(s: ChannelStatus | undefined): StatusView | null {
   if (!s) return null;
-  return { state: s.state, sessionId: s.sessionId, since: isoOrNull(s.since), publisher: s.publisher, renditions: s.renditions };
+  return { state: s.state, sessionId: s.sessionId, since: isoOrNull(s.since), publisher: s.publisher, renditions: s.renditions,
+    ingest: ingestViewOf(s.ingest) };
 }
 
 /** The channel with this id, from the config or the database; 404 when neither has it. */

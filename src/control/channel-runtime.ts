@@ -1,3 +1,4 @@
+import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
 import type { Channel as ChannelRecord } from '../db/types.js';
 
 /**
@@ -22,6 +23,8 @@ export interface ChannelStatus {
   publisher: { remoteAddress: string } | null;
   /** Renditions being served (e.g. ['source'] or ['source', '720p', '360p']). */
   renditions: string[];
+  /** What the origin measures of the publisher's stream. */
+  ingest: IngestSnapshot;
 }
 
 /** A channel defined in the config file: served, shown by the API, never changed through it. */

@@ -59,6 +59,7 @@ export class OriginRuntime implements ChannelRuntime {
       state: ch.state, sessionId: s?.id ?? null, since: s?.since ?? null,
       publisher: publishing && s?.remoteAddress ? { remoteAddress: s.remoteAddress } : null,
       renditions: ch.renditions().map((r) => r.name),
+      ingest: ch.ingest(),
     };
   }
 

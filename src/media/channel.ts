@@ -11,11 +11,15 @@ import type { LadderListener, LadderOptions, LadderRung, RungReady, LadderProble
 import { fitLadder, type LadderSpec } from './transcode/ladder.js';
 import type { EventBus } from '../events.js';
 import { newId } from '../db/ids.js';
+import { IngestMeter, type PipelineCounters } from '../ingest/ingest-meter.js';
+import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
 export interface PipelineLike {
   write(au: AccessUnit): boolean;
   close(): Promise<void>;
+  /** Queue depth and drops, for the ingest figures; optional for test pipelines. */
+  stats?(): PipelineCounters;
 }
 
 export type PipelineFactory = (
@@ -128,11 +132,14 @@ export class Channel {
   private dropTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** What arrives from the publishers, session after session (API status, metrics, alerts). */
+  readonly meter: IngestMeter;
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
     this.profile = opts.profile;
     this.now = opts.now ?? Date.now;
+    this.meter = new IngestMeter(this.now);
     this.log = opts.logger.child({ component: 'channel', channel: opts.id });
   }
 
@@ -328,6 +335,7 @@ export class Channel {
     const firstMsn = continuing ? this.lastMsn + 1
       : Math.max(this.lastMsn + 1, Math.floor(this.now() / this.profile.segmentTargetMs));
     const initId = this.newInitId();
+    this.meter.startSession(remoteAddress, reconnecting);
     this.opts.recorder?.startSession();
     const pub = new Publication(this, this.window, firstMsn, initId, continuing, this.log.child({ remoteAddress }),
       this.opts.archive?.writer('source', this.window), this.opts.recorder, this.opts.taps ?? []);
@@ -382,6 +390,11 @@ export class Channel {
     return true;
   }
 
+  /** The ingest figures now: rates, frame rate, keyframe interval, drift, drops, the pipeline's queue. */
+  ingest(): IngestSnapshot {
+    return this.meter.snapshot(this.publication?.pipelineStats());
+  }
+
   /** Called by the publication when its pipeline produced a part. */
   noteMsn(msn: number): void {
     this.lastMsn = Math.max(this.lastMsn, msn);
@@ -427,6 +440,8 @@ export class Channel {
   /** The publish session ended: keep the playlist for a reconnect, then end it with ENDLIST. */
   publicationEnded(pub: Publication, reason: string): void {
     if (this.publication !== pub) return;
+    this.ingest(); // the pipeline's last drops reach the totals
+    this.meter.endSession();
     this.publication = undefined;
     this.disconnectPublisher = undefined;
     this.log.info({ reason }, 'publish ended');
@@ -551,6 +566,7 @@ export class Publication implements PublicationSink {
    */
   setTracks(tracks: TrackInfo[]): void {
     if (this.closed) return;
+    this.channel.meter.setTracks(tracks);
     if (this.pipeline || this.restarting) this.restart(tracks);
     else this.start(tracks, this.firstMsn);
   }
@@ -627,13 +643,29 @@ export class Publication implements PublicationSink {
   }
 
   write(au: AccessUnit): void {
-    if (!this.closed) this.feed(au);
+    if (this.closed) return;
+    this.channel.meter.frame(au);
+    this.feed(au);
+  }
+
+  describePublisher(software: string): void {
+    this.channel.meter.setSoftware(software);
+  }
+
+  dropped(): void {
+    this.channel.meter.dropped();
+  }
+
+  /** The running pipeline's queue and drops (none while a codec change restarts it). */
+  pipelineStats(): PipelineCounters | undefined {
+    return this.pipeline?.stats?.();
   }
 
   private feed(au: AccessUnit): void {
     if (this.restarting) {
       // A restart takes milliseconds; past this bound the publisher's frames are dropped, not stored.
       if (this.held.length < MAX_HELD_DURING_RESTART) this.held.push(au);
+      else this.channel.meter.dropped();
       return;
     }
     if (!this.pipeline) return;

@@ -55,6 +55,10 @@ export interface AccessUnit {
 export interface PublicationSink {
   setTracks(tracks: TrackInfo[]): void;
   write(au: AccessUnit): void;
+  /** The publisher's software as it names itself (RTMP connect flashVer, onMetaData encoder). */
+  describePublisher?(software: string): void;
+  /** Ingest refused a frame of this publication (no sequence header yet, a track not declared). */
+  dropped?(): void;
   /** The publisher left (unpublish, socket closed, timeout, error). Idempotent. */
   close(reason: string): void;
 }

@@ -122,6 +122,8 @@ export class RtmpSession {
   private lastDropReason = '';
   private lastDropLogAt = -Infinity;
   private framesWritten = 0;
+  /** What the publisher calls itself in connect (flashVer), until onMetaData names its encoder. */
+  private software: string | null = null;
 
   constructor(private readonly opts: RtmpSessionOptions) {
     this.log = opts.logger;
@@ -363,6 +365,7 @@ export class RtmpSession {
       return this.fail('unknown application');
     }
     this.state = 'connected';
+    if (isObject(cmdObj) && typeof cmdObj.flashVer === 'string') this.software = cmdObj.flashVer;
     const bw = Buffer.alloc(5);
     bw.writeUInt32BE(WINDOW_ACK_SIZE, 0);
     bw[4] = 2; // limit type dynamic
@@ -430,6 +433,7 @@ export class RtmpSession {
     this.tracks = null;
     this.pending = [];
     this.framesWritten = 0;
+    if (this.software) this.sink.describePublisher?.(this.software);
     this.sendUserControl(UC_STREAM_BEGIN, streamId);
     this.sendStatus(streamId, 'status', 'NetStream.Publish.Start', 'Publishing started.');
     this.log.info({ publishType: typeof args[1] === 'string' ? args[1] : undefined }, 'publish started');
@@ -452,6 +456,10 @@ export class RtmpSession {
       expectAudio: has('audiocodecid') || has('stereo') || has('audiosamplerate'),
     };
     this.log.debug({ metadata: this.metadata }, 'metadata');
+    if (typeof md.encoder === 'string' && md.encoder !== '') {
+      this.software = md.encoder;
+      this.sink?.describePublisher?.(md.encoder);
+    }
     if (this.state === 'publishing' && !this.tracks && this.configsComplete()) this.declareTracks();
   }
 
@@ -571,6 +579,7 @@ export class RtmpSession {
   /** Counts a dropped message; logs at most once per LOG_INTERVAL_MS, with the count. */
   private drop(reason: string): void {
     this.dropped++;
+    this.sink?.dropped?.();
     this.lastDropReason = reason;
     this.flushDropLog(false);
   }

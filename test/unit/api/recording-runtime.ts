@@ -4,6 +4,7 @@ import {
   ControlError, type ChannelRuntime, type ChannelStatus, type ChannelUrls, type PublishSession, type RecordingSummary, type StaticChannel,
 } from '../../../src/control/channel-runtime.js';
 import type { Channel } from '../../../src/db/types.js';
+import { IngestMeter } from '../../../src/ingest/ingest-meter.js';
 
 /**
  * A ChannelRuntime for the API tests: no origin, state in memory, every call recorded. Tests
@@ -36,7 +37,10 @@ export class RecordingRuntime implements ChannelRuntime {
   publish(channelId: string, remoteAddress = '192.0.2.10'): void {
     const autoStart = this.applied.get(channelId)?.autoStart ?? this.configChannels.find((c) => c.id === channelId)?.autoStart ?? false;
     const sessionId = `s${this.calls.length}`;
-    this.states.set(channelId, { state: autoStart ? 'live' : 'preview', sessionId, since: this.now(), publisher: { remoteAddress }, renditions: ['source'] });
+    const meter = new IngestMeter(this.now);
+    meter.startSession(remoteAddress, false);
+    this.states.set(channelId, { state: autoStart ? 'live' : 'preview', sessionId, since: this.now(), publisher: { remoteAddress }, renditions: ['source'],
+      ingest: meter.snapshot() });
     this.sessionLog.set(channelId, [...(this.sessionLog.get(channelId) ?? []), { startedAt: this.now(), endedAt: null }]);
   }
 
@@ -89,7 +93,7 @@ export class RecordingRuntime implements ChannelRuntime {
 
   status(channelId: string): ChannelStatus | undefined {
     if (!this.applied.has(channelId) && !this.configChannels.some((c) => c.id === channelId)) return undefined;
-    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [] };
+    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [], ingest: new IngestMeter(this.now).snapshot() };
   }
 
   async start(channelId: string): Promise<ChannelStatus> {
