@@ -94,7 +94,7 @@ export class Origin {
     this.urls = new PublicUrls(config, this.addresses);
     this.metrics = config.metrics.enabled ? new OriginMetrics({
       channels: () => this.channels.all(), isChannel: (id) => this.channels.get(id) !== undefined,
-      ingestOf: () => undefined, webhooks: () => this.webhooks, token: config.metrics.token,
+      ingestOf: (ch) => ch.ingest(), webhooks: () => this.webhooks, token: config.metrics.token,
     }) : undefined;
     if (this.metrics) this.handler.observeReplies(this.metrics.http);
   }

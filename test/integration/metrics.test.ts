@@ -67,8 +67,9 @@ testNeeding(t, '/metrics scraped by a real Prometheus: ingest bit rate within 10
   const playlist = await (await fetch(`${o.http}/live/demo/source.m3u8`)).text();
   const lastPart = [...playlist.matchAll(/#EXT-X-PART:.*URI="([^"]+)"/g)].pop()![1];
   t.equal((await fetch(`${o.http}/live/demo/${lastPart}`)).status, 200, 'a part');
-  const [, msn, part] = /(\d+)\.(\d+)\.m4s$/.exec(lastPart)!;
-  t.equal((await fetch(`${o.http}/live/demo/source.m3u8?_HLS_msn=${msn}&_HLS_part=${Number(part) + 1}`)).status, 200, 'a blocking reload');
+  // The part the preload hint names is the next one: a blocking reload for it waits for it.
+  const [, msn, part] = /PRELOAD-HINT:TYPE=PART,URI="source\/(\d+)\.(\d+)\.m4s"/.exec(playlist)!;
+  t.equal((await fetch(`${o.http}/live/demo/source.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`)).status, 200, 'a blocking reload');
 
   await t.test('the token is required when metrics.token is set', async (t) => {
     const r = await fetch(metricsUrl);
