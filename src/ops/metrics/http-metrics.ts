@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { RequestObserver } from '../../delivery/handler.js';
 import { bodyLength, type OriginReply, type OriginRequest } from '../../delivery/types.js';
 import { PREFIX } from './registry.js';
-import { channelOfPath, requestKind, statusClass, type RequestKind } from './request-kind.js';
+import { RequestHistogram } from './request-histogram.js';
+import { channelOfPath, requestKind, type RequestKind } from './request-kind.js';
 import { scrapeTimeCounter } from './scrape-time.js';
 
 /**
@@ -19,16 +20,14 @@ export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
  * channel's URL, one map update (measured in BENCHMARKS.md §8).
  */
 export class HttpMetrics implements RequestObserver {
-  private readonly duration: Histogram<'kind' | 'status_class'>;
+  private readonly duration: RequestHistogram;
   /** Body bytes sent per channel; only channels that exist, so a scan of made-up ids adds no series. */
   private readonly sent = new Map<string, number>();
 
   constructor(registry: Registry, private readonly isChannel: (id: string) => boolean) {
-    this.duration = new Histogram({
-      name: `${PREFIX}http_request_duration_seconds`,
-      help: 'HTTP requests by route kind and status class: time from the request to its reply (a blocking reload includes its wait; a streamed body is not included)',
-      labelNames: ['kind', 'status_class'], buckets: DURATION_BUCKETS, registers: [registry],
-    });
+    this.duration = new RequestHistogram(registry, `${PREFIX}http_request_duration_seconds`,
+      'HTTP requests by route kind and status class: time from the request to its reply (a blocking reload includes its wait; a streamed body is not included)',
+      DURATION_BUCKETS);
     const sent = this.sent;
     scrapeTimeCounter({
       registry, name: `${PREFIX}channel_sent_bytes_total`, labelNames: ['channel'],
@@ -44,7 +43,7 @@ export class HttpMetrics implements RequestObserver {
 
   /** One request answered, `seconds` after it arrived. */
   observe(kind: RequestKind, status: number, seconds: number): void {
-    this.duration.observe({ kind, status_class: statusClass(status) }, seconds);
+    this.duration.observe(kind, status, seconds);
   }
 
   /** The delivery handler's reply (RequestObserver). */

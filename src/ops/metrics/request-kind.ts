@@ -29,12 +29,18 @@ export function requestKind(path: string, query: string): RequestKind {
   return 'other';
 }
 
-/** 2xx, 4xx, …: the status label, bounded like the kind. */
-export function statusClass(status: number): string {
-  return STATUS_CLASSES[Math.floor(status / 100)] ?? 'other';
+/** The status label's values, bounded like the kind. */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other'] as const;
+
+/** A status's index in STATUS_CLASSES. */
+export function statusClassIndex(status: number): number {
+  return status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : 5;
 }
 
-const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+/** 2xx, 4xx, …: the status label. */
+export function statusClass(status: number): string {
+  return STATUS_CLASSES[statusClassIndex(status)];
+}
 
 /** The channel id of a /live/<channel>/… path, or undefined. */
 export function channelOfPath(path: string): string | undefined {
