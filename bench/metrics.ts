@@ -82,7 +82,11 @@ async function main(): Promise<void> {
   const origin = await forkChild('fake-origin.js', ['--server', 'uws', '--api', 'true'], opts.pin ? { taskset: SERVER_CPU } : {});
   const base = `http://127.0.0.1:${origin.ready.ports.http}`;
   const metricsUrl = `http://127.0.0.1:${origin.ready.ports.api}/metrics`;
-  const partUrl = `${base}/live/bench/source/${origin.ready.lastMsn}.${origin.ready.lastIdx}.m4s`;
+  // The wakes publish parts, so the part requested is the newest at each cell's start (an old one slides out: 404).
+  const newestPartUrl = async () => {
+    const p = await origin.call<{ msn: number; idx: number }>('publish');
+    return `${base}/live/bench/source/${p.msn}.${p.idx}.m4s`;
+  };
   const playlistUrl = `${base}/live/bench/source.m3u8`;
   type Cell = { part: number[]; playlist: number[]; wakeMs: number[]; scrapeMs: number[]; errors: number };
   const cells: Record<'off' | 'on', Cell> = {
@@ -91,13 +95,13 @@ async function main(): Promise<void> {
   };
   let scrapeBytes = 0;
   try {
-    await autocannon(partUrl, 2); // warm-up
+    await autocannon(await newestPartUrl(), 2); // warm-up
     for (let r = 0; r < opts.rounds; r++) {
       // Alternate which goes first, so drift within a round hits both alike.
       for (const mode of (r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) as ('off' | 'on')[]) {
         const scraper = mode === 'on' ? startScraper(metricsUrl) : undefined;
         const c = cells[mode];
-        const part = await autocannon(partUrl, opts.duration);
+        const part = await autocannon(await newestPartUrl(), opts.duration);
         const playlist = await autocannon(playlistUrl, opts.duration);
         c.part.push(part.rps); c.playlist.push(playlist.rps); c.errors += part.non2xx + playlist.non2xx;
         for (let w = 0; w < opts.wakes; w++) {
