@@ -29,6 +29,8 @@ import { PlaybackTokens } from './delivery/access/playback-tokens.js';
 import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.js';
 import { OriginRuntime } from './control/origin-runtime.js';
 import { WebhookSender } from './control/webhooks/index.js';
+import { Readiness } from './ops/readiness.js';
+import { originReadinessChecks } from './ops/origin-readiness.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -56,6 +58,8 @@ export class Origin {
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
   readonly urls: PublicUrls;
+  /** /readyz on the HTTP and API ports; main marks it shutting down on SIGTERM. */
+  readonly readiness: Readiness;
   /** The control plane's database and keys, open once start() has run. */
   db: Database | undefined;
   keys: ServerKeys | undefined;
@@ -89,6 +93,9 @@ export class Origin {
     }) : undefined;
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
     this.urls = new PublicUrls(config, this.addresses);
+    this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),
+      checks: originReadinessChecks({ config, addresses: this.addresses, database: () => this.db, disk: this.disk }) });
+    this.handler.useReadiness(this.readiness);
   }
 
   /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
@@ -120,7 +127,7 @@ export class Origin {
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
-      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders });
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
   }
 
