@@ -25,13 +25,18 @@ export interface PostgresDriverOptions {
  * from BEGIN to COMMIT. Several origins may share the database: claims use FOR UPDATE SKIP
  * LOCKED and migrations an advisory lock.
  */
+/** How long opening a connection may take before the query fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 export class PostgresDriver implements SqlDriver {
   readonly dialect = POSTGRES;
   private readonly pool: pg.Pool;
   private closing: Promise<void> | undefined;
 
   constructor(opts: PostgresDriverOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types });
+    // A server that stops answering (not refusing) would otherwise hold each new connection
+    // attempt for the OS's TCP timeout, minutes: readiness probes and API calls would pile up.
+    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection the server dropped (restart, failover) must not crash the process;
     // the pool replaces it on the next query.
     this.pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection failed'));
