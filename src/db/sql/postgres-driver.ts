@@ -20,14 +20,14 @@ export interface PostgresDriverOptions {
   logger?: Logger;
 }
 
+/** How long opening a connection may take before the query fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /**
  * PostgreSQL through a pg Pool. A statement borrows any connection; a transaction holds one
  * from BEGIN to COMMIT. Several origins may share the database: claims use FOR UPDATE SKIP
  * LOCKED and migrations an advisory lock.
  */
-/** How long opening a connection may take before the query fails. */
-const CONNECT_TIMEOUT_MS = 5000;
-
 export class PostgresDriver implements SqlDriver {
   readonly dialect = POSTGRES;
   private readonly pool: pg.Pool;
