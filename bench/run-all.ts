@@ -20,6 +20,7 @@ const SCENARIOS: [string, string[]][] = [
   ['latency', []],
   ['transcode', []],
   ['floors', []],
+  ['ingest-meter', []],
   ['resources', ['--duration', '120']],
 ];
 

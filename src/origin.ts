@@ -30,6 +30,8 @@ import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.j
 import { OriginRuntime } from './control/origin-runtime.js';
 import { WebhookSender } from './control/webhooks/index.js';
 import { OriginMetrics } from './ops/metrics/index.js';
+import { Readiness } from './ops/readiness.js';
+import { originReadinessChecks } from './ops/origin-readiness.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -57,6 +59,8 @@ export class Origin {
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
   readonly urls: PublicUrls;
+  /** /readyz on the HTTP and API ports; main marks it shutting down on SIGTERM. */
+  readonly readiness: Readiness;
   /** The control plane's database and keys, open once start() has run. */
   db: Database | undefined;
   keys: ServerKeys | undefined;
@@ -97,6 +101,9 @@ export class Origin {
       ingestOf: (ch) => ch.ingest(), webhooks: () => this.webhooks, token: config.metrics.token,
     }) : undefined;
     if (this.metrics) this.handler.observeReplies(this.metrics.http);
+    this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),
+      checks: originReadinessChecks({ config, addresses: this.addresses, database: () => this.db, disk: this.disk }) });
+    this.handler.useReadiness(this.readiness);
   }
 
   /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
@@ -128,7 +135,7 @@ export class Origin {
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
-      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, metrics: this.metrics?.api });
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
   }
 

@@ -12,6 +12,8 @@ import { channelRoutes } from './channels.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { errorReply } from './errors.js';
 import { eventRoutes } from './events.js';
+import { healthRoutes } from './health.js';
+import type { Readiness } from '../ops/readiness.js';
 import { describeRoute, registerOpenApi } from './openapi.js';
 import { recordingRoutes } from './recordings.js';
 import { streamKeyRoutes } from './stream-keys.js';
@@ -29,6 +31,8 @@ export interface ApiServerOptions {
   now?: () => number;
   /** The config's transcode.ladders (names a channel's transcode may use); default none. */
   transcodeLadders?: Readonly<Record<string, readonly RungRef[]>>;
+  /** Serves /healthz and /readyz (no token) when given. */
+  readiness?: Readiness;
   /** GET /metrics, and what counts the API's requests in it (src/ops/metrics); absent: no /metrics. */
   metrics?: ApiMetrics;
 }
@@ -118,6 +122,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }
+    if (opts.readiness) healthRoutes(api, opts.readiness);
   });
 
   return {

@@ -222,6 +222,14 @@ export const configSchema = z.object({
   }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
+  shutdown: z.object({
+    /**
+     * On SIGTERM /readyz answers 503 at once, and the origin goes on serving this many seconds
+     * before it closes, so load balancers polling /readyz take it out of rotation before its
+     * listeners go away; 0: close at once.
+     */
+    drainSec: z.number().min(0).max(300).default(5),
+  }).strict().default({}),
   memory: z.object({
     /** How often memory the C allocator holds free goes back to the OS (malloc_trim), seconds; 0: never. */
     trimIntervalSec: z.number().min(0).max(3600).default(30),

@@ -13,6 +13,8 @@ import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.j
 import type { OriginReply, OriginRequest } from './types.js';
 import { PlaybackGate, type ChannelAccess } from './access/playback-gate.js';
 import type { PlaybackTokens } from './access/playback-tokens.js';
+import type { Readiness } from '../ops/readiness.js';
+import { readinessReply } from './readiness-responder.js';
 
 export type { ChannelAccess };
 
@@ -105,6 +107,13 @@ export class OriginHandler {
     this.tokens = tokens;
   }
 
+  private readiness: Readiness | undefined;
+
+  /** Answers /readyz from this probe (without one, /readyz is not a route). */
+  useReadiness(readiness: Readiness): void {
+    this.readiness = readiness;
+  }
+
   /**
    * A reply, synchronously when nothing has to be waited for (a part or playlist that exists:
    * most requests), so that an adapter can answer inside the transport's own callback without
@@ -157,6 +166,7 @@ export class OriginHandler {
     if (path === '/healthz') {
       return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from('{"status":"ok"}') };
     }
+    if (path === '/readyz' && this.readiness) return readinessReply(this.readiness);
     // Every /live/<channel>/… route, before any work (a blocking request is refused before it waits).
     const gate = this.gate.check(req);
     if (gate instanceof Promise) return gate.then((refused) => refused ?? this.dispatch(req, path));
