@@ -21,6 +21,7 @@ const SCENARIOS: [string, string[]][] = [
   ['transcode', []],
   ['floors', []],
   ['ingest-meter', []],
+  ['metrics', []],
   ['resources', ['--duration', '120']],
 ];
 
