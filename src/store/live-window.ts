@@ -292,6 +292,13 @@ export class LiveWindow {
   waitFor(msn: number, index: number, timeoutMs: number, signal?: CancelSignal): Promise<WaitResult> {
     if (this.ended || this.has(msn, index)) return Promise.resolve('ready');
     if (signal?.aborted) return Promise.resolve('aborted');
+    const seg = index >= 0 ? this.segment(msn) : undefined;
+    if (seg?.complete && index >= seg.parts.length) {
+      // Beyond the final part of a segment already closed: (msn+1, 0) (§6.2.5.2). Closing the
+      // segment moved the waiters it had; one that comes later must wait there itself.
+      msn++;
+      index = 0;
+    }
     return new Promise<WaitResult>((resolve) => {
       let byPart = this.waiters.get(msn);
       if (!byPart) this.waiters.set(msn, (byPart = new Map()));
