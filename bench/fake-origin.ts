@@ -3,7 +3,7 @@
  * the parent drives over IPC. Started with child_process.fork by fanout.ts and throughput.ts:
  *
  *   fork('dist/bench/fake-origin.js', ['--server', 'uws'|'node', '--http2', 'true'|'false',
- *        '--partBytes', '25000', '--prefill', '100'])
+ *        '--partBytes', '25000', '--prefill', '100', '--api', 'false'|'true'])
  *
  * --server raw replaces the origin by a bare node:net floor (see rawFloor).
  * Messages in:  {id, cmd:'publish'} ▶ emits the next part, replies {pubTime, msn, idx}
@@ -23,7 +23,7 @@ import { TRACKS } from '../test/helpers/fake-channel.js';
 import { manualPipeline } from '../test/helpers/manual-pipeline.js';
 import { flags } from './common.js';
 
-const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '' });
+const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '', api: false });
 
 /**
  * --server raw: not the origin. A bare node:net server that holds every request and, on
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     http: { host: '127.0.0.1', port: 0, server: opts.server },
     http2: { enabled: opts.http2, host: '127.0.0.1', port: 0, cleartextPort: 0,
       ...(opts.certFile ? { certFile: opts.certFile, keyFile: opts.keyFile } : {}) },
-    api: { enabled: false }, // the media path only; several of these run side by side
+    // The media path only unless --api (bench/metrics.ts: /metrics is on the API port); several of these run side by side.
+    api: { enabled: opts.api, host: '127.0.0.1', port: 0 },
     dataDir,
     log: { level: 'silent' },
     channels: [{ id: opts.channel, streamKey: 'bench-fake-key', latencyMode: 'ultra-low' }],

@@ -20,6 +20,8 @@ const SCENARIOS: [string, string[]][] = [
   ['latency', []],
   ['transcode', []],
   ['floors', []],
+  ['ingest-meter', []],
+  ['metrics', []],
   ['resources', ['--duration', '120']],
 ];
 

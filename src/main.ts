@@ -2,6 +2,7 @@ import { loadConfig, ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import { Origin, type OriginAddresses } from './origin.js';
+import { GracefulShutdown } from './ops/graceful-shutdown.js';
 
 /** The URLs a person needs after `npm start`, per channel. */
 function channelUrls(config: Config, addr: OriginAddresses) {
@@ -30,14 +31,17 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log.level);
   const origin = new Origin(config, log, undefined, (line) => process.stderr.write(`${line}\n`));
+  const drainMs = config.shutdown.drainSec * 1000;
+  const shutdown = new GracefulShutdown({ readiness: origin.readiness, drainMs, close: () => origin.close(), logger: log.child({ component: 'shutdown' }) });
   let stopping = false;
   const stop = (signal: string) => {
+    const closed = shutdown.begin(signal);
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // close() gets 10 s once the drain is over; a stuck close must not keep the process alive.
+    const force = setTimeout(() => { log.error({ reason: 'close() took over 10 s after the drain' }, 'forced exit'); process.exit(1); }, drainMs + 10_000);
     force.unref();
-    origin.close().then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+    closed.then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
-import type { PipelineFactory } from './media/channel.js';
+import type { Channel, PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
 import { Thumbnailer } from './addon/thumbnailer.js';
 import { startMemoryTrim } from './addon/memory-trim.js';
@@ -29,6 +29,9 @@ import { PlaybackTokens } from './delivery/access/playback-tokens.js';
 import { createApiServer, ensureAdminToken, type ApiServer } from './api/index.js';
 import { OriginRuntime } from './control/origin-runtime.js';
 import { WebhookSender } from './control/webhooks/index.js';
+import { OriginMetrics } from './ops/metrics/index.js';
+import { Readiness } from './ops/readiness.js';
+import { originReadinessChecks } from './ops/origin-readiness.js';
 import { DiskWatch, EndpointFailures, startOriginAlerts, type OriginAlerts } from './ops/alerts/index.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
@@ -62,6 +65,8 @@ export class Origin {
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
   readonly urls: PublicUrls;
+  /** /readyz on the HTTP and API ports; main marks it shutting down on SIGTERM. */
+  readonly readiness: Readiness;
   /** The control plane's database and keys, open once start() has run. */
   db: Database | undefined;
   keys: ServerKeys | undefined;
@@ -71,6 +76,8 @@ export class Origin {
   /** Signs and checks playback tokens (the key comes with the server keys at start). */
   playbackTokens: PlaybackTokens | undefined;
   private api: ApiServer | undefined;
+  /** Prometheus metrics, served on the API port at /metrics (config metrics.enabled). */
+  readonly metrics: OriginMetrics<Channel> | undefined;
   private stopMemoryTrim: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -95,6 +102,14 @@ export class Origin {
     }) : undefined;
     this.handler = new OriginHandler(this.channels, log.child({ component: 'delivery' }));
     this.urls = new PublicUrls(config, this.addresses);
+    this.metrics = config.metrics.enabled ? new OriginMetrics({
+      channels: () => this.channels.all(), isChannel: (id) => this.channels.get(id) !== undefined,
+      ingestOf: (ch) => ch.ingest(), webhooks: () => this.webhooks, token: config.metrics.token,
+    }) : undefined;
+    if (this.metrics) this.handler.observeReplies(this.metrics.http);
+    this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),
+      checks: originReadinessChecks({ config, addresses: this.addresses, database: () => this.db, disk: this.disk }) });
+    this.handler.useReadiness(this.readiness);
   }
 
   /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
@@ -126,7 +141,7 @@ export class Origin {
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
-      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders });
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
   }
 
@@ -152,6 +167,8 @@ export class Origin {
     await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
     this.alerts = await startOriginAlerts({ config: c, channels: this.channels, events: this.events, logger: this.log, store: db.alerts,
       disk: this.diskWatch, webhooks: this.webhookFailures });
+    const engine = this.alerts.engine;
+    this.metrics?.useAlerts(() => engine.activeAlerts().map(({ rule, channel }) => (channel === null ? { rule } : { rule, channel })));
     this.sweeper?.start();
     this.stopMemoryTrim = startMemoryTrim(c.memory.trimIntervalSec * 1000, this.log.child({ component: 'memory' }));
     const handle = this.handler.handle.bind(this.handler);

@@ -13,6 +13,8 @@ import { channelRoutes } from './channels.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { errorReply } from './errors.js';
 import { eventRoutes } from './events.js';
+import { healthRoutes } from './health.js';
+import type { Readiness } from '../ops/readiness.js';
 import { describeRoute, registerOpenApi } from './openapi.js';
 import { recordingRoutes } from './recordings.js';
 import { streamKeyRoutes } from './stream-keys.js';
@@ -30,6 +32,16 @@ export interface ApiServerOptions {
   now?: () => number;
   /** The config's transcode.ladders (names a channel's transcode may use); default none. */
   transcodeLadders?: Readonly<Record<string, readonly RungRef[]>>;
+  /** Serves /healthz and /readyz (no token) when given. */
+  readiness?: Readiness;
+  /** GET /metrics, and what counts the API's requests in it (src/ops/metrics); absent: no /metrics. */
+  metrics?: ApiMetrics;
+}
+
+export interface ApiMetrics {
+  register(app: ApiApp): void;
+  /** One API request answered, after `seconds`. */
+  observe(status: number, seconds: number): void;
 }
 
 export interface ApiServer {
@@ -92,6 +104,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     req.apiToken = await auth.authenticate(req.headers.authorization, req.ip, access);
   });
   app.addHook('onResponse', async (req, reply) => {
+    opts.metrics?.observe(reply.statusCode, reply.elapsedTime / 1000);
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime),
       tokenId: req.apiToken?.id, address: req.ip }, 'api request');
   });
@@ -106,9 +119,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.register(async (scoped) => {
     const api = scoped.withTypeProvider<ZodTypeProvider>();
     await registerOpenApi(api);
+    opts.metrics?.register(api);
     for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }
+    if (opts.readiness) healthRoutes(api, opts.readiness);
   });
 
   return {

@@ -44,8 +44,8 @@ export interface LoadSources {
 }
 
 /**
- * Builds the config: JSON file (--config FILE or SIGMA_CONFIG) ▶ env (SIGMA__A__B=value) ▶
- * CLI (--a.b=value or --a.b value). With no channels configured, the demo channel runs.
+ * Builds the config: JSON file (--config FILE or SIGMA_CONFIG) ▶ env (LOG_LEVEL, then
+ * SIGMA__A__B=value) ▶ CLI (--a.b=value or --a.b value). With no channels configured, the demo channel runs.
  */
 export function loadConfig(src: LoadSources = {}): Config {
   const argv = src.argv ?? process.argv.slice(2);
@@ -79,6 +79,8 @@ export function loadConfig(src: LoadSources = {}): Config {
       problems.push(`${configFile}: ${(e as Error).message}`);
     }
   }
+  // LOG_LEVEL, the name every Node service reads, is log.level; SIGMA__LOG__LEVEL and --log.level still win.
+  if (env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '') setPath(raw, ['log', 'level'], env.LOG_LEVEL);
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('SIGMA__') || v === undefined) continue;
     setPath(raw, k.slice('SIGMA__'.length).split('__').map(envSegment), parseScalar(v));

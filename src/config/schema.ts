@@ -217,8 +217,22 @@ export const configSchema = z.object({
     /** Deliveries in flight at once per origin. */
     concurrency: z.number().int().min(1).max(64).default(4),
   }).strict().default({}),
+  metrics: z.object({
+    /** GET /metrics on the API port (Prometheus text format). */
+    enabled: z.boolean().default(true),
+    /** When set, /metrics needs `Authorization: Bearer <token>` (env SIGMA__METRICS__TOKEN); default: open, like /healthz. */
+    token: z.string().min(16, 'metrics.token must be at least 16 characters').max(256).optional(),
+  }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),
+  shutdown: z.object({
+    /**
+     * On SIGTERM /readyz answers 503 at once, and the origin goes on serving this many seconds
+     * before it closes, so load balancers polling /readyz take it out of rotation before its
+     * listeners go away; 0: close at once.
+     */
+    drainSec: z.number().min(0).max(300).default(5),
+  }).strict().default({}),
   memory: z.object({
     /** How often memory the C allocator holds free goes back to the OS (malloc_trim), seconds; 0: never. */
     trimIntervalSec: z.number().min(0).max(3600).default(30),

@@ -32,10 +32,10 @@ export class PublishAuthorizer {
     }
     if (!channel) return { accept: false, reason: 'unknown stream key', code: 'NetStream.Publish.BadName' };
     if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
-      return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied' };
+      return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
     }
     if (channel.isPublishing) {
-      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName' };
+      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName', channelId: channel.id };
     }
     if (keyId) {
       const id = keyId;

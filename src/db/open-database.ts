@@ -63,6 +63,7 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
     ...repositoriesOn(driver, clock),
     transaction: (fn) => driver.transaction((tx) => fn(repositoriesOn(tx, clock))),
     migrate: () => migrate(driver, undefined, clock),
+    ping: async () => { await driver.query('SELECT 1'); },
     close: () => driver.close(),
   };
   if (opts.migrate !== false) {

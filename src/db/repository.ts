@@ -137,6 +137,8 @@ export interface Database extends Repositories {
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   /** Applies pending migrations (openDatabase already did); idempotent. */
   migrate(): Promise<MigrationReport>;
+  /** The cheapest round trip (SELECT 1): resolves when the database answers, for readiness. */
+  ping(): Promise<void>;
   /** Idempotent; waits for statements in flight. */
   close(): Promise<void>;
 }

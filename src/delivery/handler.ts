@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Channel } from '../media/channel.js';
 import { OriginError } from '../errors.js';
@@ -12,6 +13,8 @@ import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.j
 import type { OriginReply, OriginRequest } from './types.js';
 import { PlaybackGate, type ChannelAccess } from './access/playback-gate.js';
 import type { PlaybackTokens } from './access/playback-tokens.js';
+import type { Readiness } from '../ops/readiness.js';
+import { readinessReply } from './readiness-responder.js';
 
 export type { ChannelAccess };
 
@@ -24,6 +27,12 @@ export interface ChannelLookup {
    * Called on every /live/<channel>/… request, so it must be cheap.
    */
   access?(id: string): ChannelAccess | undefined;
+}
+
+/** Told of every reply as it leaves the handler (/metrics); runs per request, so it must be cheap. */
+export interface RequestObserver {
+  /** `startedAt` is performance.now() when the request reached the handler. */
+  replied(req: OriginRequest, reply: OriginReply, startedAt: number): void;
 }
 
 /** Headers every response carries so browsers on other origins can play (CA-03). */
@@ -86,9 +95,23 @@ export class OriginHandler {
 
   private readonly channelOfWindow = new WeakMap<object, Channel>();
 
+  private observer: RequestObserver | undefined;
+
+  /** Tells `observer` of every reply from now on. */
+  observeReplies(observer: RequestObserver): void {
+    this.observer = observer;
+  }
+
   /** Gives the token key after construction (a composition root that loads its server keys at start). */
   usePlaybackTokens(tokens: PlaybackTokens): void {
     this.tokens = tokens;
+  }
+
+  private readiness: Readiness | undefined;
+
+  /** Answers /readyz from this probe (without one, /readyz is not a route). */
+  useReadiness(readiness: Readiness): void {
+    this.readiness = readiness;
   }
 
   /**
@@ -97,16 +120,17 @@ export class OriginHandler {
    * promise machinery; a promise when the request waits (blocking reload, preload hint, disk).
    */
   handle(req: OriginRequest): OriginReply | Promise<OriginReply> {
+    const started = this.observer ? performance.now() : 0;
     let routed: OriginReply | Promise<OriginReply>;
     try {
       routed = this.route(req);
     } catch (err) {
-      return this.finish(req, this.errorReply(err, req));
+      return this.finish(req, this.errorReply(err, req), started);
     }
     if (routed instanceof Promise) {
-      return routed.then((r) => this.finish(req, r), (err: unknown) => this.finish(req, this.errorReply(err, req)));
+      return routed.then((r) => this.finish(req, r, started), (err: unknown) => this.finish(req, this.errorReply(err, req), started));
     }
-    return this.finish(req, routed);
+    return this.finish(req, routed, started);
   }
 
   private errorReply(err: unknown, req: OriginRequest): OriginReply {
@@ -117,7 +141,7 @@ export class OriginHandler {
   }
 
   /** What every reply gets: CORS, Date (and Expires with a planned lifetime), and for HEAD the headers without the body. */
-  private finish(req: OriginRequest, reply: OriginReply): OriginReply {
+  private finish(req: OriginRequest, reply: OriginReply, started: number): OriginReply {
     Object.assign(reply.headers, reply.status === 204 ? PREFLIGHT : CORS);
     this.dates.stamp(reply.headers);
     if (req.method === 'HEAD') {
@@ -127,6 +151,7 @@ export class OriginHandler {
       if (len !== undefined) reply.headers['content-length'] = String(len);
       reply.body = undefined;
     }
+    this.observer?.replied(req, reply, started);
     return reply;
   }
 
@@ -141,6 +166,7 @@ export class OriginHandler {
     if (path === '/healthz') {
       return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from('{"status":"ok"}') };
     }
+    if (path === '/readyz' && this.readiness) return readinessReply(this.readiness);
     // Every /live/<channel>/… route, before any work (a blocking request is refused before it waits).
     const gate = this.gate.check(req);
     if (gate instanceof Promise) return gate.then((refused) => refused ?? this.dispatch(req, path));

@@ -103,6 +103,8 @@ export class LiveWindow {
   version = 0;
   /** True once the publisher is gone and the window closed with ENDLIST. */
   ended = false;
+  /** Parts added and segments completed in this window's life (restored ones not counted): /metrics reads them. */
+  readonly produced = { parts: 0, segments: 0 };
   private readonly now: () => number;
   private readonly hotMs: number;
   /** Sum of listed complete segments' durations; kept as segments come and go (no walk). */
@@ -170,6 +172,7 @@ export class LiveWindow {
     }
     seg.parts.push(part);
     seg.bytes += part.data.length;
+    this.produced.parts++;
     this.slide();
     this.changed('part');
     this.wake(part.msn, part.index);
@@ -233,6 +236,7 @@ export class LiveWindow {
     seg.endTotalMs = this.totalMs;
     this.listedMs += seg.durationMs;
     this.completeCount++;
+    this.produced.segments++;
     this.changed('segment');
     // Requests for the segment itself (-1) are satisfied now; a part index beyond the final
     // part of this segment means (msn+1, 0) (§6.2.5.2), so those waiters move there.
@@ -288,6 +292,13 @@ export class LiveWindow {
   waitFor(msn: number, index: number, timeoutMs: number, signal?: CancelSignal): Promise<WaitResult> {
     if (this.ended || this.has(msn, index)) return Promise.resolve('ready');
     if (signal?.aborted) return Promise.resolve('aborted');
+    const seg = index >= 0 ? this.segment(msn) : undefined;
+    if (seg?.complete && index >= seg.parts.length) {
+      // Beyond the final part of a segment already closed: (msn+1, 0) (§6.2.5.2). Closing the
+      // segment moved the waiters it had; one that comes later must wait there itself.
+      msn++;
+      index = 0;
+    }
     return new Promise<WaitResult>((resolve) => {
       let byPart = this.waiters.get(msn);
       if (!byPart) this.waiters.set(msn, (byPart = new Map()));

@@ -21,6 +21,10 @@ export interface PostgresServer {
   createDatabase(name: string): Promise<string>;
   /** Stops and starts the server on the same port and data: every open connection is cut. */
   restart(): Promise<void>;
+  /** Stops the server but keeps its port and data, as an outage would: connections are refused until up(). */
+  down(): Promise<void>;
+  /** Starts the server down() stopped, on the same port and data; resolves when it answers. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +105,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     await stop();
     throw e;
   }
+  const down = () => server.stop();
+  const up = async () => {
+    if (!server.exited) throw new Error('PostgreSQL is already up');
+    server = launch();
+    await ready(server);
+  };
 
   return {
     url,
@@ -111,10 +121,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`;
     },
     async restart() {
-      await server.stop();
-      server = launch();
-      await ready(server);
+      await down();
+      await up();
     },
+    down,
+    up,
     stop,
   };
 }

@@ -104,6 +104,8 @@ t.test('each alert rule raised and cleared by a real publisher doing the bad thi
     await raisedThenCleared('publisherStalled', 'stall', 15_000, async () => {
       t.ok(active('publisherStalled', 'stall'), 'active in the engine while the publisher is stopped');
       t.equal((await ingest('stall')).publishing, true, 'the publisher is still connected, sending nothing');
+      const metrics = await (await fetch(`http://127.0.0.1:${o.ports.api}/metrics`)).text();
+      t.match(metrics, /^sigma_alerts_active\{rule="publisherStalled",channel="stall"\} 1$/m, 'and in /metrics');
       p.kill('SIGCONT');
     }, 15_000);
   })();

@@ -8,9 +8,7 @@
  * Needs root (mount). Measured numbers are printed as TAP comments.
  */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
@@ -18,6 +16,7 @@ import { parseM3u8 } from '../helpers/m3u8.js';
 import { ArchiveReader } from '../../src/store/archive/archive-reader.js';
 import type { OriginEvents } from '../../src/events.js';
 import { testNeeding } from '../helpers/ci.js';
+import { freeBytes, mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
 const MB = 1024 * 1024;
 const TMPFS_MB = 24;
@@ -26,30 +25,6 @@ const RESUME_MARGIN_MB = 2;
 /** Free space left above the threshold when streaming starts: a few seconds of the stream. */
 const HEADROOM_BYTES = 1.5 * MB;
 const HOT_EDGE_MS = 6000;
-
-/** Mounts a tmpfs, or says why the test cannot run here. */
-function mountTmpfs(): { dir: string } | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: 'needs root to mount a tmpfs (the test machine and CI run as root)' };
-  const dir = mkdtempSync(join(tmpdir(), 'sigma-diskfull-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MB}m`, 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (err) {
-    rmdirSync(dir);
-    return { skip: `cannot mount a tmpfs (no CAP_SYS_ADMIN?): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}` };
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-  } catch {
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' }); // something still holds a file open
-  }
-  rmdirSync(dir);
-}
-
-const freeBytes = (dir: string) => { const s = statfsSync(dir); return s.bavail * s.bsize; };
 
 async function get(url: string): Promise<{ status: number; text: string; bytes: number }> {
   const r = await fetch(url);
@@ -64,7 +39,7 @@ async function archivedMsns(reader: ArchiveReader): Promise<number[]> {
   return out;
 }
 
-const mount = mountTmpfs();
+const mount = mountTmpfs(TMPFS_MB, 'sigma-diskfull-');
 
 testNeeding(t, 'disk full: archiving pauses with storage.low, live delivery goes on, storage.ok resumes it', 'skip' in mount ? mount.skip : undefined, async (t) => {
   if (!('dir' in mount)) return;

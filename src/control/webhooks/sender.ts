@@ -31,6 +31,12 @@ export interface WebhookSenderOptions {
 }
 
 /**
+ * What became of an attempt: delivered (2xx), failed and retrying later, failed for good (the
+ * retry horizon reached), abandoned at shutdown (sent again when its lease expires).
+ */
+export type WebhookOutcome = 'delivered' | 'retrying' | 'gave_up' | 'abandoned';
+
+/**
  * Delivers the webhook outbox: claims due deliveries with a lease (several senders, in this
  * process or other origins on the same PostgreSQL, never take the same one), POSTs each with
  * at most `concurrency` in flight, and records every attempt (complete, or fail with the
@@ -62,6 +68,8 @@ export class WebhookSender {
   private timer: NodeJS.Timeout | null = null;
   private claimFailures = 0;
   private closing: Promise<void> | null = null;
+  /** Attempts by outcome since start (/metrics reads them). */
+  readonly outcomes: Record<WebhookOutcome, number> = { delivered: 0, retrying: 0, gave_up: 0, abandoned: 0 };
 
   constructor(private readonly opts: WebhookSenderOptions) {
     this.log = opts.logger.child({ component: 'webhooks', sender: this.owner });
@@ -175,12 +183,14 @@ export class WebhookSender {
     const result = await postWebhook(endpoint.url, request, { timeoutMs: this.timeoutMs, shutdown: this.shutdown.signal });
     const fields = { ...this.fields(claimed), status: result.status, durationMs: Math.round(result.durationMs) };
     if (result.outcome === 'aborted') {
+      this.outcomes.abandoned++;
       this.log.info(fields, 'webhook attempt abandoned at shutdown; retried when its lease expires');
       return;
     }
     const outcome = { status: result.status, error: result.error, durationMs: result.durationMs };
     this.opts.onAttempt?.(endpoint.id, result.outcome === 'delivered', result.error ?? undefined);
     if (result.outcome === 'delivered') {
+      this.outcomes.delivered++;
       this.report(await this.opts.outbox.complete(delivery.id, this.owner, outcome), 'info', fields, 'webhook delivered');
       return;
     }
@@ -188,6 +198,7 @@ export class WebhookSender {
       attempt: delivery.attempts, failedAt: this.clock(), occurredAt: event.occurredAt, retryForMs: this.retryForMs, random: this.opts.random,
     });
     const recorded = await this.opts.outbox.fail(delivery.id, this.owner, outcome, retryAt);
+    this.outcomes[retryAt === null ? 'gave_up' : 'retrying']++;
     const failed = { ...fields, error: result.error, retryAt: retryAt === null ? null : new Date(retryAt).toISOString() };
     if (retryAt === null) this.report(recorded, 'error', failed, 'webhook delivery failed for good: retry horizon reached');
     else this.report(recorded, 'warn', failed, 'webhook attempt failed; retrying');

@@ -20,6 +20,9 @@ export interface PostgresDriverOptions {
   logger?: Logger;
 }
 
+/** How long opening a connection may take before the query fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /**
  * PostgreSQL through a pg Pool. A statement borrows any connection; a transaction holds one
  * from BEGIN to COMMIT. Several origins may share the database: claims use FOR UPDATE SKIP
@@ -31,7 +34,9 @@ export class PostgresDriver implements SqlDriver {
   private closing: Promise<void> | undefined;
 
   constructor(opts: PostgresDriverOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types });
+    // A server that stops answering (not refusing) would otherwise hold each new connection
+    // attempt for the OS's TCP timeout, minutes: readiness probes and API calls would pile up.
+    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection the server dropped (restart, failover) must not crash the process;
     // the pool replaces it on the next query.
     this.pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection failed'));

@@ -26,7 +26,7 @@ export interface PublishRequest {
  */
 export type PublishDecision =
   | { accept: true; channelId: string; sink: PublicationSink }
-  | { accept: false; reason: string; code?: 'NetStream.Publish.BadName' | 'NetStream.Publish.Denied' };
+  | { accept: false; reason: string; code?: 'NetStream.Publish.BadName' | 'NetStream.Publish.Denied'; /** When the key named one. */ channelId?: string };
 
 /** What a publisher may send before its publish is answered (media it sends too early, metadata). */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
@@ -418,7 +418,7 @@ export class RtmpSession {
   private decided(streamId: number, args: Amf0Value[], decision: PublishDecision): void {
     if (!decision.accept) {
       const code = decision.code ?? 'NetStream.Publish.BadName';
-      this.log.warn({ reason: decision.reason, code }, 'publish refused');
+      this.log.warn({ reason: decision.reason, code, channel: decision.channelId }, 'publish refused');
       this.sendStatus(streamId, 'error', code, `Publish refused: ${decision.reason}`);
       return this.fail(`publish refused: ${decision.reason}`);
     }

@@ -31,7 +31,7 @@ export interface AlertEngineOptions {
 }
 
 /** What the rules read of a channel (a Channel is one). */
-export type WatchedChannel = Pick<Channel, 'id' | 'state' | 'profile' | 'ingest'> & { readonly archive?: { pendingBytes(): number } };
+export type WatchedChannel = Pick<Channel, 'id' | 'state' | 'profile' | 'ingest'> & { readonly archive?: { readonly tally: { readonly queuedBytes: number } } };
 
 interface Active extends AlertRaised {
   raisedAt: number;
@@ -113,7 +113,7 @@ export class AlertEngine {
     const reading: ChannelReading = {
       state: channel.state, ingest,
       droppedWithin: (ms) => w.drops.increaseWithin(ms),
-      archiveQueueBytes: channel.archive?.pendingBytes() ?? 0,
+      archiveQueueBytes: channel.archive?.tally.queuedBytes ?? 0,
     };
     for (const rule of CHANNEL_RULES) {
       const s = w.settings[rule];

@@ -14,6 +14,17 @@ export interface ArchiveListener {
   notPersisted(msn: number): void;
 }
 
+/**
+ * What a channel's archive writers (one per rendition and session) did, summed, for /metrics:
+ * bytes on disk and bytes still waiting in their write queues.
+ */
+export class ArchiveTally {
+  bytesWritten = 0;
+  queuedBytes = 0;
+  /** Segments left out of the archive because the write queue was full. */
+  droppedSegments = 0;
+}
+
 interface OpenSegment {
   facts: SegmentFacts & { msn: number };
   hour: string;
@@ -47,6 +58,7 @@ export class ArchiveWriter {
     private readonly log: Logger,
     private readonly files: ArchiveFiles = localFiles,
     maxPendingBytes = 64 * 1024 * 1024,
+    private readonly tally = new ArchiveTally(),
   ) {
     this.paths = new ArchivePaths(root);
     this.queue = new SerialWriter(maxPendingBytes, (err) => {
@@ -69,9 +81,10 @@ export class ArchiveWriter {
     if (!init) return;
     this.unwrittenInit = undefined;
     const json = JSON.stringify(init.tracks.map((t) => ({ ...t, codecConfig: t.codecConfig.toString('base64') })));
-    this.queue.run(async () => {
+    this.enqueue(async () => {
       await this.files.writeAtomic(this.paths.init(init.initId), init.data);
       await this.files.writeAtomic(this.paths.tracks(init.initId), json);
+      this.tally.bytesWritten += init.data.length;
     }, init.data.length);
   }
 
@@ -83,10 +96,11 @@ export class ArchiveWriter {
     }
     const seg = this.current!;
     if (seg.broken) return;
-    const queued = this.queue.run(async () => {
+    const queued = this.enqueue(async () => {
       if (seg.broken || !seg.file) return;
       try {
         await seg.file.append(part.data);
+        this.tally.bytesWritten += part.data.length;
         await this.journalLine(seg.hour, `P ${part.msn} ${part.index} ${part.data.length} ${part.durationMs}\n`);
       } catch (err) {
         seg.broken = true;
@@ -144,9 +158,24 @@ export class ArchiveWriter {
     });
   }
 
+  /** Queues a write of `bytes` bytes (see SerialWriter.run), counted in the tally's queue depth while it waits. */
+  private enqueue(op: () => Promise<void>, bytes: number): boolean {
+    const tally = this.tally;
+    const queued = this.queue.run(async () => {
+      try {
+        await op();
+      } finally {
+        tally.queuedBytes -= bytes;
+      }
+    }, bytes);
+    if (queued) tally.queuedBytes += bytes;
+    return queued;
+  }
+
   private drop(seg: OpenSegment, reason: string): void {
     seg.broken = true;
     this.dropped++;
+    this.tally.droppedSegments++;
     if (this.dropped === 1 || this.dropped % 100 === 0) this.log.warn({ msn: seg.facts.msn, dropped: this.dropped, reason }, 'segment left out of the archive');
   }
 
@@ -159,11 +188,6 @@ export class ArchiveWriter {
       this.journal = { hour, log: await this.files.openLog(this.paths.partsLog(hour)) };
     }
     await this.journal.log.append(Buffer.from(line));
-  }
-
-  /** Bytes queued for the disk and not yet written (the alert rule archiveQueue reads it). */
-  get pendingBytes(): number {
-    return this.queue.pendingBytes;
   }
 
   /** Closes the journal (the publication ended); queued after everything else. */

@@ -4,7 +4,7 @@ import type { TrackInfo } from '../../media/types.js';
 import type { LiveWindow } from '../live-window.js';
 import type { StorageGate } from '../disk/storage-gate.js';
 import { ArchiveReader } from './archive-reader.js';
-import { ArchiveWriter } from './archive-writer.js';
+import { ArchiveTally, ArchiveWriter } from './archive-writer.js';
 import { recoverOpenSegment } from './archive-recovery.js';
 import { SessionLog } from './session-log.js';
 import { localFiles, type ArchiveFiles } from './archive-files.js';
@@ -30,8 +30,8 @@ export interface RestoredRendition {
 export class ChannelArchive {
   readonly sessions: SessionLog;
   private readonly readers = new Map<string, ArchiveReader>();
-  /** The newest writer of each rendition (an older one has finished its queue or is finishing it). */
-  private readonly writers = new Map<string, ArchiveWriter>();
+  /** What every writer of this channel wrote, summed over renditions and sessions (/metrics). */
+  readonly tally = new ArchiveTally();
   private readonly log: Logger;
 
   constructor(readonly dir: string, readonly channelId: string, private readonly gate: StorageGate, logger: Logger,
@@ -54,19 +54,10 @@ export class ChannelArchive {
 
   /** A writer feeding `window`'s archive state back as segments land on disk. */
   writer(rendition: string, window: LiveWindow): ArchiveWriter {
-    const w = new ArchiveWriter(join(this.dir, rendition), this.gate, {
+    return new ArchiveWriter(join(this.dir, rendition), this.gate, {
       persisted: (msn) => window.archived(msn),
       notPersisted: (msn) => window.notArchived(msn),
-    }, this.log.child({ rendition }), this.files);
-    this.writers.set(rendition, w);
-    return w;
-  }
-
-  /** Bytes waiting for the disk in this channel's writers: a disk slower than the stream shows here first. */
-  pendingBytes(): number {
-    let bytes = 0;
-    for (const w of this.writers.values()) bytes += w.pendingBytes;
-    return bytes;
+    }, this.log.child({ rendition }), this.files, undefined, this.tally);
   }
 
   /**

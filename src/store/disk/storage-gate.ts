@@ -36,6 +36,8 @@ async function statfsFree(dir: string): Promise<number> {
 /** Polls free space under dataDir and opens or closes the gate, with one event per change. */
 export class DiskSpaceGuard implements StorageGate {
   writable = true;
+  /** Free bytes at the last successful poll (undefined before it); readiness reports it. */
+  lastFreeBytes: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private readonly freeBytes: (dir: string) => Promise<number>;
@@ -66,6 +68,7 @@ export class DiskSpaceGuard implements StorageGate {
       this.log.warn({ err }, 'cannot read free disk space');
       return;
     }
+    this.lastFreeBytes = free;
     if (this.writable && free < this.opts.minFreeBytes) this.close(free, 'free space below storage.minFreeMb');
     else if (!this.writable && free >= this.opts.minFreeBytes + this.opts.resumeMarginBytes) this.open(free);
   }
@@ -88,6 +91,10 @@ export class DiskSpaceGuard implements StorageGate {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  get minFreeBytes(): number {
+    return this.opts.minFreeBytes;
   }
 }
 

@@ -13,6 +13,7 @@ import { createApiServer, ensureAdminToken, type ApiServer } from '../../../src/
 import type { ServerKeys } from '../../../src/control/server-secret.js';
 import { KeyedHash, openDatabase, type ApiScope, type Database } from '../../../src/db/index.js';
 import { RecordingRuntime } from './recording-runtime.js';
+import { Readiness } from '../../../src/ops/readiness.js';
 
 export interface ApiTarget {
   kind: 'sqlite' | 'postgres';
@@ -72,6 +73,8 @@ export class Harness {
     h.server = createApiServer({
       db: h.db, runtime: h.runtime, keys: h.keys, logger, maxFailedAuthPerMinute: o.maxFailedAuthPerMinute ?? 1000,
       now: h.clock, onRedeliver: () => { h.redelivered++; }, transcodeLadders: { studio: ['720p', '360p'] },
+      // No checks: always ready, so /healthz and /readyz are in the OpenAPI document and the public-route tests.
+      readiness: new Readiness({ checks: [], logger }),
     });
     t.teardown(async () => {
       await h.server.close();

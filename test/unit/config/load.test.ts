@@ -37,6 +37,14 @@ t.test('file ▶ env ▶ CLI, later wins', async (t) => {
   t.equal(load([], { SIGMA_CONFIG: 'good.json' }).channels.length, 1, 'SIGMA_CONFIG names the file');
 });
 
+t.test('LOG_LEVEL sets log.level; SIGMA__LOG__LEVEL and --log.level win over it; a wrong level is named', async (t) => {
+  t.equal(load([]).log.level, 'info');
+  t.equal(load([], { LOG_LEVEL: 'debug' }).log.level, 'debug');
+  t.equal(load([], { LOG_LEVEL: 'debug', SIGMA__LOG__LEVEL: 'warn' }).log.level, 'warn');
+  t.equal(load(['--log.level=error'], { LOG_LEVEL: 'debug' }).log.level, 'error');
+  t.match(problems(() => load([], { LOG_LEVEL: 'loud' })).join('\n'), /log\.level: .*'fatal' \| 'error'/);
+});
+
 t.test('one clear message per mistake, each naming its key', async (t) => {
   const p = problems(() => load(['--config', 'mistakes.json']));
   const text = p.join('\n');

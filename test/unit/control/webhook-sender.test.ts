@@ -63,3 +63,14 @@ t.test('an attempt whose result cannot be recorded: logged, the lease left to ex
   t.match(lines.find((l) => l.msg.startsWith('webhook attempt could not be recorded')), { eventId: 'evt_1', err: { message: 'database is locked' } });
   t.equal(s.busy, 0);
 });
+
+t.test('attempts are counted by outcome (sigma_webhook_deliveries_total reads them)', async (t) => {
+  const r = await startWebhookReceiver({ secret: 's', nowSec: () => T0 / 1000 });
+  t.teardown(() => r.close());
+  // Port 9 (discard) has no listener here: the attempt fails at once and is retried later.
+  let batch = [claimed(1, r.url), claimed(2, 'http://127.0.0.1:9/hook')];
+  const { s } = sender({ claim: async () => { const b = batch; batch = []; return b; }, complete: async () => true, fail: async () => true });
+  s.start();
+  await waitUntil(() => s.outcomes.delivered + s.outcomes.retrying === 2, 3000, 'both attempts to end', 5);
+  t.same(s.outcomes, { delivered: 1, retrying: 1, gave_up: 0, abandoned: 0 });
+});

@@ -78,6 +78,13 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     await t.rejects(openDatabase(url), SchemaTooNewError, 'a build that knows fewer migrations refuses the newer schema');
   });
 
+  t.test('ping: answers while the database is open, rejects once it is closed', async (t) => {
+    const { db } = await setup(t);
+    await t.resolves(db.ping());
+    await db.close();
+    await t.rejects(db.ping(), 'a closed database does not answer');
+  });
+
   t.test('channels: create with defaults, get, update, delete, unique id', async (t) => {
     const { db, clock } = await setup(t);
     const c = await db.channels.create({ id: 'news', name: 'News' });

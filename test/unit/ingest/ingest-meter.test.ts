@@ -31,12 +31,18 @@ function publish(meter: IngestMeter, clock: ManualClock, seconds: number,
   clock.now = start + seconds * 1000;
 }
 
-t.test('rates over 1 s and 10 s, frame rate, codecs and the publisher', async (t) => {
+/** A meter on a manual clock with a publisher connected and its tracks declared. */
+function publishingMeter() {
   const clock = new ManualClock(T0);
   const meter = new IngestMeter(clock.read);
   meter.startSession('192.0.2.7', false);
-  meter.setSoftware('FMLE/3.0 (compatible; Lavf59.27.100)');
   meter.setTracks(TRACKS);
+  return { clock, meter };
+}
+
+t.test('rates over 1 s and 10 s, frame rate, codecs and the publisher', async (t) => {
+  const { clock, meter } = publishingMeter();
+  meter.setSoftware('FMLE/3.0 (compatible; Lavf59.27.100)');
   publish(meter, clock, 20);
   const s = meter.snapshot();
   t.equal(s.publishing, true);
@@ -58,10 +64,7 @@ t.test('rates over 1 s and 10 s, frame rate, codecs and the publisher', async (t
 });
 
 t.test('a session younger than the window is averaged over its own length', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   publish(meter, clock, 3);
   const v = meter.snapshot().video!;
   t.ok(Math.abs(v.bitrate10s - 960_000) <= 960_000 * 0.05, `3 s old: ${v.bitrate10s} b/s, not diluted to a third`);
@@ -69,10 +72,7 @@ t.test('a session younger than the window is averaged over its own length', asyn
 });
 
 t.test('a stalled publisher: the rates fall to 0 and the last frame ages', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   publish(meter, clock, 12);
   clock.advance(1500);
   let s = meter.snapshot();
@@ -86,10 +86,7 @@ t.test('a stalled publisher: the rates fall to 0 and the last frame ages', async
 });
 
 t.test('keyframe intervals of an irregular GOP: min, max and the last', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   // Keyframes at frames 0, 45, 135, 165: 1.5 s, 3 s, 1 s.
   const keys = new Set([0, 45, 135, 165]);
   publish(meter, clock, 6, { gop: (i) => keys.has(i) });
@@ -97,20 +94,14 @@ t.test('keyframe intervals of an irregular GOP: min, max and the last', async (t
 });
 
 t.test('drift: audio timestamps 2 s ahead of video at the same arrival', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   publish(meter, clock, 10, { audioShiftMs: 2000 });
   const d = meter.snapshot().avDriftMs!;
   t.ok(Math.abs(d - 2000) <= 25, `drift ${d} ms`);
 });
 
 t.test('late frames, drops, sessions and reconnects are counted; totals outlive sessions', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   publish(meter, clock, 2);
   meter.frame({ trackId: 0, dts: 100, pts: 100, keyframe: false, data: Buffer.alloc(10) });
   meter.dropped();
@@ -134,10 +125,7 @@ t.test('late frames, drops, sessions and reconnects are counted; totals outlive 
 });
 
 t.test('a rung\'s real-time factor: frames it handled per source frame, over 10 s', async (t) => {
-  const clock = new ManualClock(T0);
-  const meter = new IngestMeter(clock.read);
-  meter.startSession('192.0.2.7', false);
-  meter.setTracks(TRACKS);
+  const { clock, meter } = publishingMeter();
   let encoded = 0, decimated = 0, dropped = 0;
   const stats = () => ({ queued: 0, dropped: 0, rungs: [{ name: '720p', encoded, dropped, decimated }, { name: '360p', encoded: encoded / 2, dropped: encoded / 2, decimated: 0 }] });
   t.equal(meter.snapshot(stats()).pipeline!.rungs[0].realTimeFactor, null, 'not before 10 s');

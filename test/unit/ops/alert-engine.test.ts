@@ -30,9 +30,8 @@ function healthy(now: number): IngestSnapshot {
 class StubChannel implements WatchedChannel {
   state: ChannelState = 'live';
   snapshot: IngestSnapshot;
-  archiveBytes = 0;
   readonly profile;
-  readonly archive = { pendingBytes: () => this.archiveBytes };
+  readonly archive = { tally: { queuedBytes: 0 } };
   constructor(readonly id: string, mode: LatencyMode, private readonly clock: ManualClock) {
     this.profile = latencyProfile(mode, { segmentTargetSec: MODES[mode][0], partTargetSec: MODES[mode][1], playlistWindowSec: 20, minSegments: 6 });
     this.snapshot = healthy(clock.now);
@@ -180,10 +179,10 @@ t.test('bitrate floor and ceiling, keyframe interval, drift, drops, slow rung, a
   s.tick(1);
   expectTransition('alert.cleared', 'transcodeSlow', 'real time again');
 
-  ch.archiveBytes = 20 * 1024 * 1024;
+  ch.archive.tally.queuedBytes = 20 * 1024 * 1024;
   s.tick(1);
   expectTransition('alert.raised', 'archiveQueue', '20 MB waiting', { value: 20, threshold: 16, unit: 'MB' });
-  ch.archiveBytes = 0;
+  ch.archive.tally.queuedBytes = 0;
   s.tick(1);
   expectTransition('alert.cleared', 'archiveQueue', 'written');
   t.equal(s.emitted.length, 14, 'seven alerts, each raised and cleared once');

@@ -146,3 +146,14 @@ t.test('latestPlaylist(): the newest playlist only, back to where it opened or t
     discontinuity: false, programDateTimeMs: t0 + 11 * 2000, startMs: 22_000, durationMs: 2000, bytes: 100 }));
   t.same((await reader.latestPlaylist(3_600_000)).segments.map((s) => s.msn), [29]);
 });
+
+t.test('the archive tally: bytes written and queued, as /metrics reads them', async (t) => {
+  const { archive, writer, feed } = setup(t);
+  feed(7);
+  const parts = Array.from({ length: 7 }, (_, i) => 100 + i).reduce((a, b) => a + b, 0);
+  t.ok(archive.tally.queuedBytes > 0, `queued before the writes ran: ${archive.tally.queuedBytes}`);
+  await writer.flush();
+  t.equal(archive.tally.queuedBytes, 0);
+  t.equal(archive.tally.bytesWritten, 'init-bytes'.length + parts);
+  t.equal(archive.tally.droppedSegments, 0);
+});

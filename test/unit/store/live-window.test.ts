@@ -53,6 +53,19 @@ t.test('a part index beyond the final part of a closed segment means (msn+1, 0)'
   t.ok(s.window.has(1, 7), 'has() agrees once msn 2 part 0 exists');
 });
 
+t.test('asked after its segment closed, a part index beyond the final part waits for (msn+1, 0)', async (t) => {
+  const s = fakeStream({ partsPerSegment: 3 });
+  s.addParts(3); // msn 1 closed by its last part; msn 2 not begun
+  let r: string | undefined;
+  const p = s.window.waitFor(1, 3, 10_000).then((x) => { r = x; });
+  await new Promise((res) => setImmediate(res));
+  t.equal(r, undefined, 'waiting: msn 2 part 0 does not exist yet');
+  s.addPart(); // msn 2 part 0
+  await p;
+  t.equal(r, 'ready', 'answered by msn 2 part 0 (it timed out before: the waiter sat under msn 1)');
+  t.equal(s.window.waiting, 0);
+});
+
 t.test('segment-level wait (-1) resolves when the segment completes, with its last part', async (t) => {
   const s = fakeStream({ partsPerSegment: 3 });
   s.addParts(1);
