@@ -110,10 +110,6 @@ export class MediaResponder {
       const done = w.part(msn, index);
       const init = done && w.init(w.segment(msn)!.initId);
       if (done && init && initOfHint?.equals(init)) return whole(req, [done.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
-      // The part exists under this URI (listed after the new EXT-X-MAP): the refusal is for this
-      // held request only and must not be cached, or the browser (and a CDN) answers the listed
-      // part with this 404 for 1 × TD (Shaka's retries got it from Chromium's cache).
-      if (done) return errorReply('NOT_HINTED', cachePolicy.noStore);
       // The segment closed before reaching this index: the hinted part was abandoned (PHS-04).
       return result === 'timeout' ? errorReply('BLOCK_TIMEOUT', cachePolicy.noStore)
         : errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));

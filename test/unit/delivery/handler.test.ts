@@ -211,29 +211,6 @@ t.test('segments: complete ▶ its parts back to back; open ▶ streamed part by
   t.equal((await get(`/live/test/source/${f.firstMsn + 5}.m4s`)).status, 404);
 });
 
-t.test('hinted part across a codec change: the held request gets a 404 that is not cached, the listed part is then served', async (t) => {
-  const { f, get } = setup();
-  f.parts(20); // two whole segments: the hint names part 0 of the next MSN
-  const ch = f.channel;
-  const next = ch.rendition()!.window.segments.at(-1)!.msn + 1;
-  const held = get(`/live/test/source/${next}.0.m4s`);
-  await f.pub.finish('test');
-  let emit: any;
-  (ch as any).opts.createPipeline = (opts: any, onChunk: any) => { emit = { onChunk, first: opts.firstMsn }; return { write: () => true, close: async () => {} }; };
-  const pub2 = ch.startPublication('127.0.0.1');
-  pub2.setTracks(ch.rendition()!.tracks);
-  t.equal(emit.first, next, 'the new session starts at the hinted MSN');
-  emit.onChunk({ kind: 'init', data: Buffer.from('ANOTHER INIT') });
-  emit.onChunk({ kind: 'part', msn: next, partIndex: 0, independent: true, segmentStart: true, startMs: 0, durationMs: 200, data: Buffer.from('NEW-0') });
-  const r = await held;
-  t.equal(r.status, 404, 'the held request: another init is in force (PHS-04)');
-  t.equal(r.headers['cache-control'], 'no-store', 'not cached: the URI now names a listed part');
-  const again = await get(`/live/test/source/${next}.0.m4s`);
-  t.equal(again.status, 200, 'a new request for the listed part gets it');
-  t.equal(await bodyText(again.body), 'NEW-0');
-  await pub2.finish('bye');
-});
-
 t.test('reconnect continues MSNs with a discontinuity; the end brings ENDLIST', async (t) => {
   const { f, get } = setup();
   f.parts(25);
