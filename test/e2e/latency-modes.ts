@@ -164,11 +164,48 @@ function reportListing(t: Test, m: ModeCase, listed: { delayMs: number }[], prob
  * init (garbage picture, or a stuck one after TypeErrors of its own). The origin now treats that
  * hint as abandoned (PHS-04: 404) when the new session's init differs, and the playlist shows the
  * part after EXT-X-DISCONTINUITY and the new EXT-X-MAP, as §4.4.5.3 allows; Shaka then raises
- * HTTP error 1001 as fatal instead of following the playlist. A reconnect with the same
- * configuration keeps its init bytes and its hinted part is served: Shaka plays on. hls.js, which
- * does not fetch hints, shows the new frames within a second in both cases.
+ * HTTP error 1001 as fatal instead of following the playlist. Most of its stall after the codec
+ * change is SHAKA_AFTER_GAP below: it is the second restart, and the gaps add up past it (two
+ * same-stream reconnects in a row fail the same way, without any 404). A reconnect with the same
+ * configuration keeps its init bytes and its hinted part is served. hls.js, which does not fetch
+ * hints, shows the new frames within a second in both cases.
  */
 const SHAKA_CODEC_CHANGE = 'known: Shaka fails on the abandoned preload hint at a codec change (see SHAKA_CODEC_CHANGE in latency-modes.ts)';
+
+/**
+ * Shaka 5.2 after a publisher gap. Shaka's live edge runs on the wall clock from the load (its
+ * HLS timeline locks its start and does not correct drift), while a playlist has no media for
+ * the time the publisher was away: after the gap the live edge is ahead of the last listed media
+ * by about the gap. Its availability window is the listed media's span, so its start lands past
+ * the earliest segment; each playlist update evicts one more segment from Shaka's index (the span
+ * shrinks by it, the start moves up by it) until the index is empty. Then every update throws
+ * "Cannot read properties of null (reading 'next')" in HlsParser.setProgramDateTimeRegionsFromIndex_
+ * (a for-of over the empty SegmentIndex, whose [Symbol.iterator] returns null), a recoverable
+ * error, and no new segment reaches the player: a stall of 3-6 s, or for good. The origin's
+ * playlist is the same either way (EXT-X-DISCONTINUITY, new EXT-X-MAP, PROGRAM-DATE-TIME jumping
+ * by the gap, MSNs going on); what matters is how long the publisher was away, summed over the
+ * restarts since Shaka loaded. Here, with ffmpeg stopped 1 s (the playlist shows it away about
+ * 1.2 s) the first reconnect played through in 20 of 20 runs; stopped 3 s (away 3.2 s) it failed
+ * 3 of 3, and a second 1-s restart of the same stream failed 2 of 2. On a loaded CI machine the
+ * restart takes longer, and the first reconnect crossed it once (a 4.2-s stall). Recorded as a
+ * todo only when that very error was seen: any other failure of Shaka here still fails.
+ */
+const SHAKA_AFTER_GAP = 'known: Shaka empties its segment index after a publisher gap longer than about a segment (see SHAKA_AFTER_GAP in latency-modes.ts)';
+const shakaIndexEmptied = (errors: PlayerState['errors']) => errors.some((e) => e.details.includes('setProgramDateTimeRegionsFromIndex_'));
+
+/** The publisher's absence the playlist shows at its last discontinuity: PDT after it − (PDT + EXTINF) before it, s. */
+function gapAtLastDiscontinuity(playlist: string): number | undefined {
+  const segs: { pdt: number; dur: number; disc: boolean }[] = [];
+  let pdt = NaN, disc = false;
+  for (const line of playlist.split('\n')) {
+    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice(25));
+    else if (line === '#EXT-X-DISCONTINUITY') disc = true;
+    else if (line.startsWith('#EXTINF:')) { segs.push({ pdt, dur: parseFloat(line.slice(8)) * 1000, disc }); disc = false; }
+  }
+  let i = segs.length - 1;
+  while (i > 0 && !segs[i].disc) i--;
+  return i > 0 ? (segs[i].pdt - segs[i - 1].pdt - segs[i - 1].dur) / 1000 : undefined;
+}
 
 t.test('a publisher reconnect and a codec change while hls.js and Shaka play the ultra-low channel', async (t) => {
   const o: RunningOrigin = await startOrigin({ reconnectWindowSec: 10 });
@@ -198,10 +235,14 @@ t.test('a publisher reconnect and a codec change while hls.js and Shaka play the
       .then((at) => (at - restartedAt) / 1000, () => NaN)));
     const after = await Promise.all(viewers.map((v) => watchFor(v, 6000)));
     const errors = await Promise.all(viewers.map((v) => v.page.evaluate(() => (window as any).sigmaPlayer.errors as PlayerState['errors'])));
+    const gap = gapAtLastDiscontinuity(await (await fetch(`${o.http}/live/demo/source.m3u8`)).text());
+    t.comment(`${step.what}: the playlist shows the publisher away ${gap?.toFixed(2)} s (PROGRAM-DATE-TIME across the discontinuity)`);
     viewers.forEach((v, i) => {
       const name = `${step.what}, ${v.player}`;
       const w = after[i];
-      const known = step === steps[1] && v.player === 'Shaka LL' ? { todo: SHAKA_CODEC_CHANGE } : {};
+      const known = v.player !== 'Shaka LL' ? {}
+        : step === steps[1] ? { todo: SHAKA_CODEC_CHANGE }
+          : shakaIndexEmptied(errors[i]) ? { todo: SHAKA_AFTER_GAP } : {};
       t.ok(Number.isFinite(back[i]), `${name}: frames of the new publisher (${step.source.width} px wide) on screen ${fmt(back[i])} s after it started`, known);
       t.same(errors[i].filter((e) => e.fatal), [], `${name}: no fatal player error so far`, known);
       t.ok(w.played > 4, `${name}: playback goes on (${fmt(w.played)} s played in 6 s)`, known);

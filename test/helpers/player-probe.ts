@@ -121,9 +121,13 @@ export async function playWithShaka(page: Page, originUrl: string, url: string, 
     await player.attach(video);
     player.configure({ streaming: { lowLatencyMode: true } });
     // detail is a shaka.util.Error (category, code, severity), but not always: Shaka also
-    // dispatches errors it did not make itself.
+    // dispatches errors it did not make itself (a TypeError thrown in its own code): those are
+    // named with the function they were thrown in (the debug build keeps the names).
+    const thrownIn = (err: any) => /\n\s+at (\S+)/.exec(String(err?.stack ?? ''))?.[1];
     player.addEventListener('error', (e: any) => w.sigmaPlayer.errors.push({
-      type: `category ${e.detail?.category}`, details: String(e.detail?.code ?? e.detail?.message ?? e.detail),
+      type: `category ${e.detail?.category}`,
+      details: e.detail?.code !== undefined ? String(e.detail.code)
+        : `${e.detail?.message ?? e.detail}${thrownIn(e.detail) ? ` in ${thrownIn(e.detail)}` : ''}`,
       fatal: e.detail?.severity === w.shaka.util.Error.Severity.CRITICAL,
     }));
     w.sigmaPdt = () => (video.paused ? null : player.getPlayheadTimeAsDate()?.getTime() ?? null);
