@@ -56,7 +56,7 @@ const SPECS: Spec[] = [
     help: 'Frames the native pipeline refused or discarded in the current publish session (restarts at 0 with each session)',
     of: (s, channel, emit) => { if (s.pipeline) emit({ channel }, s.pipeline.dropped); } },
   { name: 'transcode_real_time_factor', kind: 'gauge', labels: ['channel', 'rung'],
-    help: 'Media seconds a ladder rung encoded per wall second over the last 10 s; below 1 it falls behind',
+    help: 'Source frames a ladder rung encoded (or skipped for its frame-rate cap) per source frame arrived, last 10 s; below 1 it falls behind real time',
     of: (s, channel, emit) => { for (const r of s.pipeline?.rungs ?? []) if (r.realTimeFactor !== null) emit({ channel, rung: r.name }, r.realTimeFactor); } },
   { name: 'transcode_encoded_frames_total', kind: 'counter', labels: ['channel', 'rung'], help: 'Video frames a ladder rung encoded this session',
     of: (s, channel, emit) => { for (const r of s.pipeline?.rungs ?? []) emit({ channel, rung: r.name }, r.framesEncoded); } },
