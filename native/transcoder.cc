@@ -478,6 +478,13 @@ void Transcoder::RungLoop(Rung& r) {
       const int64_t pts = pkt->pts;
       av_packet_unref(pkt.get());
       if (avcc.empty()) continue;
+      // Audio from before this frame goes first, as it came in the source (interleaved by
+      // time): the muxer cuts a part at a video frame, so audio that waited for the encoder and
+      // followed the frame would land in the next part, and every part of the rung would hold
+      // audio up to two AAC frames earlier than the source's part. Players switching renditions
+      // expect the same media extent from each (hls.js stalled on a rung whose segment ended
+      // 16 ms short of the source's).
+      writeAudioUpTo(av_rescale_q(dts, srcTb, kMs) - 1);
       try {
         PacketPtr out = MakePacket();
         if (av_new_packet(out.get(), int(avcc.size())) < 0) throw std::bad_alloc();

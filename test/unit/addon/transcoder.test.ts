@@ -86,6 +86,14 @@ t.test('a 720p source becomes a 480p + 360p ladder aligned with the source at ev
     t.equal(info.codec, avcCodecString(run.ready[i].codecConfig), `${rung.name}: codec ${info.codec} is the encoder's avcC`);
     t.ok(audioOf(parsed) !== undefined, `${rung.name}: carries the audio track`);
     t.equal(sampleCount(parsed, audioOf(parsed)), sampleCount(source, audioOf(source)), `${rung.name}: every audio frame of the source`);
+    // The same audio frames in every part as the source's part (first tfdt and count): a player
+    // switching renditions then buffers the same extent from either. Cut later than the source
+    // (audio waited for the encoded video), a rung's parts ended up to two AAC frames short of
+    // the source's, and hls.js, switched to such a rung mid-segment, stopped loading: its buffer
+    // ended 16 ms before the segment's end, inside a fragment it took as loaded (e2e abr.ts).
+    const audioRuns = (p: ReturnType<typeof parseCmaf>) => p.parts.map((runs) => runs.filter((x) => x.trackId === audioOf(p))
+      .map((x) => `${x.tfdt}+${x.durations.length}`).join(' '));
+    t.same(audioRuns(parsed), audioRuns(source), `${rung.name}: each part holds the source part's audio frames`);
     // The final part's duration ends with the last frame's, which a lower frame rate makes longer.
     const facts = (ps: CmafPart[]) => ps.map((p, k) => [p.msn, p.partIndex, p.startMs, k === ps.length - 1 ? -1 : p.durationMs, p.independent, p.segmentStart]);
     t.same(facts(parts), facts(sourceParts), `${rung.name}: the same parts as the source (msn, index, start, duration, independence)`);
