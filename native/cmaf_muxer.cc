@@ -285,6 +285,16 @@ PushResult CmafMuxer::Push(int si, int64_t dts, int64_t pts, bool keyframe, Pack
     const bool newPart = !newSegment && ((reached(gridSlot_ + 1) && lenMs >= opts_.partMinMs) || tooLongIfKept);
     if (newSegment || newPart) {
       WriteHeld(t, t.lastDelta);
+      // The other track's frame that began before the cut ends the part too (it would have
+      // waited for its successor, into the next part): a part's audio then reaches its video's
+      // end instead of stopping up to one AAC frame (21 ms) short of it. A player sees the
+      // part's media end where the part ends: hls.js, whose buffer ended 16 ms short of the
+      // segment in every fourth segment (48 kHz against 30 fps), took such a segment for loaded
+      // after a mid-segment level switch and stopped loading until it nudged the playhead 5 s on.
+      for (auto& o : tracks_) {
+        if (&o == &t || !o.held) continue;
+        if (av_rescale_q(o.held->dts, o.st->time_base, kMs) < dtsMs) WriteHeld(o, DefaultDuration(o));
+      }
       FlushFragment();
       EmitPart(lenMs, newSegment);
       if (newSegment) {

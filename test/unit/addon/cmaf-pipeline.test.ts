@@ -142,6 +142,29 @@ t.test('muxed H.264 + AAC: init, parts and the cut grid', async (t) => {
     'mid-segment keyframes on the part grid give independent parts');
   const parsed = parseCmaf(r.init!, parts.map((p) => p.data));
   t.ok(parsed.parts.every((runs) => runs.length === 2), 'each fragment carries both tracks (muxed A/V)');
+
+  // A part's audio reaches its video's end: the audio frame that begins before the cut stays in
+  // the part (it overhangs the cut by less than a frame) and the next part's audio starts where
+  // it ends. A player buffers both tracks of a part; audio stopping short made the buffered
+  // part end up to 21 ms before the video (16 ms before hls.js's segment end every fourth
+  // segment at 48 kHz / 30 fps), and hls.js, after a mid-segment level switch, then stalled.
+  const ids = (kind: string) => [...parsed.tracks].find(([, v]) => v.kind === kind)![0];
+  const [vid, aud] = [ids('vide'), ids('soun')];
+  const scale = (id: number) => parsed.tracks.get(id)!.timescale;
+  const span = (runs: (typeof parsed.parts)[number], id: number) => {
+    const run = runs.find((x) => x.trackId === id)!;
+    return { start: run.tfdt / scale(id), end: (run.tfdt + run.durations.reduce((a, b) => a + b, 0)) / scale(id) };
+  };
+  const short: string[] = [];
+  const gaps: string[] = [];
+  for (let k = 0; k + 1 < parsed.parts.length; k++) {
+    const [v, a, next] = [span(parsed.parts[k], vid), span(parsed.parts[k], aud), span(parsed.parts[k + 1], aud)];
+    if (a.end < v.end - 1e-6) short.push(`part ${k}: audio ends ${((v.end - a.end) * 1000).toFixed(1)} ms before its video`);
+    if (a.end - v.end > 1024 / fx.audio!.sampleRate! + 1e-6) short.push(`part ${k}: audio overhangs ${((a.end - v.end) * 1000).toFixed(1)} ms`);
+    if (Math.abs(next.start - a.end) > 1e-6) gaps.push(`part ${k + 1}: audio starts ${((next.start - a.end) * 1000).toFixed(1)} ms off`);
+  }
+  t.same(short, [], 'every part\'s audio ends at its video\'s end or overhangs it by less than one AAC frame');
+  t.same(gaps, [], 'every part\'s audio starts where the previous part\'s ended');
 });
 
 t.test('video only', async (t) => {
