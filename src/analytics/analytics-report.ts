@@ -55,7 +55,8 @@ export function reportPoints(rows: readonly StoredAnalyticsMinute[], from: numbe
   const end = Math.min(to, Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
   for (let start = first; start < to; start += step) {
     let ccuMax = 0, avgSum = 0, minutes = 0;
-    for (let m = Math.max(start, Math.floor(from / MINUTE_MS) * MINUTE_MS); m < Math.min(start + step, end); m += MINUTE_MS) {
+    // The minutes the point covers: a point (or range) starting mid-minute includes that minute.
+    for (let m = Math.floor(Math.max(start, from) / MINUTE_MS) * MINUTE_MS; m < Math.min(start + step, end); m += MINUTE_MS) {
       const c = byMinute.get(m);
       minutes++;
       if (c) { ccuMax = Math.max(ccuMax, c.max); avgSum += c.avg; }

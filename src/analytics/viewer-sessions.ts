@@ -104,7 +104,12 @@ export class ViewerSessions implements ViewerEventSink {
       s = this.start(c, t.sessionKey, t.keySource, t.viewerKey ?? t.sessionKey, t.atMs, t.player, t.protocol);
     }
     if (t.atMs > s.lastMs) s.lastMs = t.atMs;
-    if (t.rendition !== undefined) s.rendition = t.rendition;
+    // A viewer starting DVR or catchup watched as before up to now: credited before the mode changes.
+    if (t.mode !== 'live' && t.mode !== this.modeAt(s, t.atMs)) this.accrue(c, s, t.atMs);
+    if (t.rendition !== undefined && t.rendition !== s.rendition) {
+      this.accrue(c, s, t.atMs);
+      s.rendition = t.rendition;
+    }
     s.protocol = t.protocol;
     this.setMode(s, t.mode, t.atMs);
   }
@@ -118,6 +123,7 @@ export class ViewerSessions implements ViewerEventSink {
       s = this.start(c, b.sessionKey, b.keySource, b.sessionKey, b.atMs, b.player ?? 'other', 'h1');
     }
     if (b.atMs > s.lastMs) s.lastMs = b.atMs;
+    if ((b.mode !== undefined && b.mode !== this.modeAt(s, b.atMs)) || (b.rendition !== undefined && b.rendition !== s.rendition)) this.accrue(c, s, b.atMs);
     if (b.rendition !== undefined) s.rendition = b.rendition;
     if (b.mode !== undefined) this.setMode(s, b.mode, b.atMs, true);
     const playMs = s.lastBeaconMs > 0 && !s.paused ? Math.max(0, b.atMs - s.lastBeaconMs) : 0;

@@ -131,6 +131,20 @@ t.test('modes: DVR while requests stay behind the edge, back to live after; catc
   t.equal(sum.live + sum.dvr, 10_000 + 10_000 + DVR_HOLD_MS + 20_000 - 500, 'a\'s watch time, whatever the mode');
 });
 
+t.test('a mode or rendition change splits watch time at the request that changed it, not at the next tick', async (t) => {
+  const s = setup();
+  s.touch('a');
+  s.clock.advance(7000);
+  s.touch('a', { mode: 'dvr', rendition: '360p' }); // between two ticks
+  s.clock.advance(2000);
+  s.touch('a');
+  s.clock.now = T0 + 10_000;
+  s.sampler.sample();
+  const [row] = s.aggregator.take();
+  t.same([row.watchMs.live, row.watchMs.dvr], [7000, 2000]);
+  t.same(row.dims.rendition, { source: 7000, '360p': 2000 });
+});
+
 t.test('unique viewers: one per viewer key per UTC day, whatever the sessions', async (t) => {
   const s = setup();
   s.touch('sid-1', { viewerKey: 'client-x' });

@@ -43,6 +43,10 @@ export function analyticsSuite(t: Test, target: ApiTarget): void {
     t.match(r.json.totals, { ccuMax: 15, ccuAvg: 9, views: 15, sessions: 17, newUniqueViewers: 15, watchTimeSec: { total: 1620, live: 1620 } },
       'totals over [from, to): mean CCU over its 3 minutes');
 
+    const midMinute = await h.get(`/v1/channels/news/analytics?from=${T0 / 1000 + 30}&to=${m(2) / 1000 + 30}&interval=1m`);
+    t.match(midMinute.json.totals, { ccuMax: 15, ccuAvg: 9, views: 15 }, 'a range starting mid-minute covers that minute\'s samples');
+    t.same(midMinute.json.points.map((p: any) => p.ccuMax), [15, 12, 0]);
+
     const hours = await h.get(`/v1/channels/news/analytics?from=${basic(T0)}&to=${basic(m(120))}&interval=1h`);
     t.same(hours.json.points.map((p: any) => [p.ccuMax, p.watchTimeSec]), [
       [15, { total: 1620, live: 1620, dvr: 0, catchup: 0 }],
