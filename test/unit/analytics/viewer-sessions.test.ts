@@ -134,7 +134,9 @@ t.test('modes: DVR while requests stay behind the edge, back to live after; catc
 t.test('a mode or rendition change splits watch time at the request that changed it, not at the next tick', async (t) => {
   const s = setup();
   s.touch('a');
-  s.clock.advance(7000);
+  s.clock.advance(3000);
+  s.touch('a');
+  s.clock.advance(4000);
   s.touch('a', { mode: 'dvr', rendition: '360p' }); // between two ticks
   s.clock.advance(2000);
   s.touch('a');
