@@ -76,7 +76,7 @@ async function dvrViewer(channelUrl: string, o: { startAt: number; dvrAt: number
   return v;
 }
 
-/** A catchup viewer: an archive range's playlist, then its segments one a second. */
+/** A catchup viewer: an archive range's playlist, then its segments one every 1.2 s (a player filling its buffer). */
 async function catchupViewer(channelUrl: string, o: { fromSec: number; toSec: number; startAt: number; leaveAt: number }) {
   const v: ViewerRecord = { name: 'catchup', requests: 0, errors: [] };
   const headers = { 'user-agent': 'sigma-test catchup-viewer', 'accept-encoding': 'identity' };
@@ -91,8 +91,9 @@ async function catchupViewer(channelUrl: string, o: { fromSec: number; toSec: nu
     const s = await fetch(`${channelUrl}archive/${segments[i]}`, { headers });
     await s.arrayBuffer();
     if (s.status !== 200) v.errors.push(`${s.status} ${segments[i]}`);
-    await new Promise((res) => setTimeout(res, 1000));
+    await new Promise((res) => setTimeout(res, 1200));
   }
+  if (Date.now() < o.leaveAt) v.errors.push('the catchup range ran out before the viewer was to leave');
   v.leftAt = Date.now();
   return v;
 }
@@ -137,7 +138,8 @@ async function scenario(t: Test, database: Record<string, unknown>) {
     ...joinB.map((at, i) => watchLlHls(channelUrl, { name: `b${i}`, ua: `sigma-swarm/1 viewer-b${i}`, startAt: at, leaveAt: leaveRest[WAVE_A - 120 + i] })),
   ];
   const dvr = dvrViewer(channelUrl, { startAt: S(1) + 1000, dvrAt: S(1) + 4000, leaveAt: S(4) + 2000 });
-  const catchup = catchupViewer(channelUrl, { fromSec: streamFrom, toSec: Math.floor(S(0) / 1000), startAt: S(2) + 1000, leaveAt: S(4) + 2500 });
+  // The range's end is archived by the time it starts (S(2)): 20 segments, more than it has time for.
+  const catchup = catchupViewer(channelUrl, { fromSec: streamFrom, toSec: Math.floor(S(1) / 1000), startAt: S(2) + 1000, leaveAt: S(4) + 2500 });
 
   // The realtime API between samples: this origin's latest sample, through the database.
   await sleepUntil(S(3) + 5000);
