@@ -20,6 +20,8 @@ export interface ViewerSessionsOptions {
 
 const DAY_MS = 86_400_000;
 const DEFAULT_TIMING: ChannelTiming = { latencyMode: 'unknown', timeoutMs: 30_000 };
+/** A channel without sessions is still sampled (as 0) this long, so the minute its last viewer left is complete. */
+const IDLE_SAMPLES_MS = 60_000;
 /** A DVR request keeps a session in DVR mode this long (hls.js fetches up to 30 s ahead, then pauses its fetching). */
 export const DVR_HOLD_MS = 45_000;
 
@@ -53,6 +55,8 @@ class ChannelSessions {
   readonly closed = new Map<string, number>();
   uniques = new Set<string>();
   uniquesDay = Number.NaN;
+  /** The last time a session was open (ticks, session ends): CCU is sampled until a minute after it (then no row, which reads as 0). */
+  activeAt = 0;
   /** Read from the channel at creation and at every tick, not per request. */
   constructor(readonly id: string, public timing: ChannelTiming) {}
 }
@@ -203,13 +207,14 @@ export class ViewerSessions implements ViewerEventSink {
 
   private end(c: ChannelSessions, s: Session, atMs = s.lastMs): void {
     this.accrue(c, s, atMs);
+    c.activeAt = Math.max(c.activeAt, s.lastMs);
     c.sessions.delete(s.key);
     if (c.links.get(s.viewerKey) === s) c.links.delete(s.viewerKey);
   }
 
   /**
    * Every 10 s: ends the sessions past their timeout, credits the others' watch time, and
-   * returns the CCU of each channel that has or had sessions (open sessions at `nowMs`).
+   * returns the CCU of each channel that has sessions or had some in the last minute.
    */
   tick(nowMs: number): Map<string, number> {
     const ccu = new Map<string, number>();
@@ -221,7 +226,9 @@ export class ViewerSessions implements ViewerEventSink {
         else this.accrue(c, s);
       }
       for (const [key, at] of c.closed) if (nowMs - at > timeoutMs) c.closed.delete(key);
-      ccu.set(c.id, c.sessions.size);
+      if (c.sessions.size > 0) c.activeAt = nowMs;
+      // An idle channel stops writing zeros after a minute: no row reads as 0 viewers.
+      if (nowMs - c.activeAt <= IDLE_SAMPLES_MS) ccu.set(c.id, c.sessions.size);
       if (c.sessions.size === 0 && c.closed.size === 0 && nowMs - c.uniquesDay * DAY_MS > DAY_MS) this.channels.delete(c.id);
     }
     return ccu;

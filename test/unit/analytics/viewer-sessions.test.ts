@@ -95,6 +95,19 @@ t.test('CCU at every sample equals the viewers present; watch time is the time f
     'every slice of watch time by rendition, protocol, player and latency mode');
 });
 
+t.test('a channel whose viewers left is sampled as 0 for a minute, then not at all (no row reads as 0)', async (t) => {
+  const s = setup();
+  s.touch('a');
+  const ccu: (number | undefined)[] = [];
+  for (let i = 1; i <= 9; i++) {
+    s.clock.now = T0 + i * 10_000;
+    ccu.push(s.sampler.sample().find((x) => x.channel === 'live1')?.ccu);
+  }
+  t.same(ccu, [0, 0, 0, 0, 0, 0, undefined, undefined, undefined], 'its last request at +0 s: zeros until a minute after it');
+  const rows = s.aggregator.take();
+  t.same(rows.map((r) => [r.minute - T0, r.ccuSamples]), [[0, 5], [MINUTE_MS, 1]]);
+});
+
 t.test('watch time is split at minute boundaries', async (t) => {
   const s = setup();
   s.clock.now = T0 + 50_000;

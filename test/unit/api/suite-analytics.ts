@@ -47,12 +47,17 @@ export function analyticsSuite(t: Test, target: ApiTarget): void {
     t.match(midMinute.json.totals, { ccuMax: 15, ccuAvg: 9, views: 15 }, 'a range starting mid-minute covers that minute\'s samples');
     t.same(midMinute.json.points.map((p: any) => p.ccuMax), [15, 12, 0]);
 
+    await h.db.analytics.addMinutes('origin-a', [minute(m(100), 0, { ccuSamples: 3, ccuSum: 30, ccuMax: 12 })]);
+    const partial = await h.get(`/v1/channels/news/analytics?from=${m(100) / 1000}&to=${m(101) / 1000}`);
+    t.match(partial.json.points[0], { ccuMax: 12, ccuAvg: 5 }, 'a minute with 3 of its 6 samples taken (an idle origin takes none): the others were 0');
+
     const hours = await h.get(`/v1/channels/news/analytics?from=${basic(T0)}&to=${basic(m(120))}&interval=1h`);
     t.same(hours.json.points.map((p: any) => [p.ccuMax, p.watchTimeSec]), [
       [15, { total: 1620, live: 1620, dvr: 0, catchup: 0 }],
-      [4, { total: 240, live: 100, dvr: 60, catchup: 80 }],
+      [12, { total: 240, live: 100, dvr: 60, catchup: 80 }],
     ], 'watch time by mode');
     t.equal(hours.json.points[0].ccuAvg, Math.round((27 / 60) * 100) / 100, 'the mean over the hour\'s 60 minutes');
+    t.equal(hours.json.points[1].ccuAvg, Math.round(((4 + 5) / 60) * 100) / 100);
 
     const day = await h.get(`/v1/channels/news/analytics?from=${basic(Date.UTC(2026, 10, 25))}&to=${basic(Date.UTC(2026, 10, 26))}&interval=1d`);
     t.equal(day.json.points.length, 1);
