@@ -66,16 +66,16 @@ const ROUTES = {
   archiveInit: /^\/live\/([a-z0-9_-]+)\/archive\/([a-z0-9_-]+)\/init-(\d{1,16})\.mp4$/,
 };
 
-/**
- * The origin's one request handler: route ▶ responder ▶ reply. It knows nothing of sockets;
- * the uWS, node:http and node:http2 adapters translate to and from it, and tests call it directly.
- */
 /** How many segments a live part or segment is behind the newest one (0: in the newest). */
 function behindNewest(segments: readonly { msn: number }[], msn: number): number {
   const newest = segments[segments.length - 1];
   return newest === undefined ? 0 : newest.msn - msn;
 }
 
+/**
+ * The origin's one request handler: route ▶ responder ▶ reply. It knows nothing of sockets;
+ * the uWS, node:http and node:http2 adapters translate to and from it, and tests call it directly.
+ */
 export class OriginHandler {
   private readonly playlists = new PlaylistResponder((ch) => this.thumbnails.liveImageStreams(ch));
   private readonly media: MediaResponder;
