@@ -34,8 +34,15 @@ export function sidOf(query: string): string | undefined {
   at += at === 0 ? 4 : 5;
   let end = query.indexOf('&', at);
   if (end < 0) end = query.length;
-  const sid = query.slice(at, end);
-  return SID.test(sid) ? sid : undefined;
+  if (end - at < 8 || end - at > 32) return undefined;
+  // Checked by hand: a regex here was two thirds of what analytics cost a playlist request.
+  for (let i = at; i < end; i++) if (!isSidChar(query.charCodeAt(i))) return undefined;
+  return query.slice(at, end);
+}
+
+/** [A-Za-z0-9_-] */
+function isSidChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 }
 
 /** The salted, daily-rotated fallback key of a client; one HMAC (~2.5 µs), so computed only when needed. */

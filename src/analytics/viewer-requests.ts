@@ -52,14 +52,17 @@ export class ViewerRequests {
 
   /** A live media playlist request (blocking or not). */
   playlist(req: OriginRequest, channel: string, rendition: string): void {
-    const at = this.now();
+    const at = this.now(), protocol = req.protocol ?? 'h1';
     const jti = this.o.tokenSession(req, channel);
-    if (jti !== undefined) return this.touch(req, channel, jti, 'token', 'live', rendition, at);
+    if (jti !== undefined) {
+      if (!this.o.sessions.refresh(channel, jti, at, rendition, protocol)) this.touch(req, channel, jti, 'token', 'live', rendition, at);
+      return;
+    }
     const sid = sidOf(req.query);
     if (sid === undefined) return this.touch(req, channel, this.fallbackOf(req, channel), 'fallback', 'live', rendition, at);
-    // The fallback hash only for a new session: it links the client's sid-less media requests to it.
-    const viewerKey = this.o.sessions.has(channel, sid, at) ? undefined : this.fallbackOf(req, channel);
-    this.touch(req, channel, sid, 'sid', 'live', rendition, at, viewerKey);
+    if (this.o.sessions.refresh(channel, sid, at, rendition, protocol)) return;
+    // A new session: the fallback hash links the client's sid-less media requests to it.
+    this.touch(req, channel, sid, 'sid', 'live', rendition, at, this.fallbackOf(req, channel));
   }
 
   /** A live part or segment `behind` segments behind the newest one. */

@@ -99,6 +99,23 @@ export class ViewerSessions implements ViewerEventSink {
     return s !== undefined && atMs - s.lastMs <= c!.timing.timeoutMs ? s.key : undefined;
   }
 
+  /**
+   * The hot path: a live playlist request of an open session, updated in place (no record, no
+   * user agent read); false when no session is open under this key (then touch() starts one).
+   */
+  refresh(channel: string, key: string, atMs: number, rendition: string, protocol: 'h1' | 'h2'): boolean {
+    const c = this.channels.get(channel);
+    const s = c?.sessions.get(key);
+    if (s === undefined || atMs - s.lastMs > c!.timing.timeoutMs) return false;
+    if (atMs > s.lastMs) s.lastMs = atMs;
+    if (rendition !== s.rendition) {
+      this.accrue(c!, s, atMs);
+      s.rendition = rendition;
+    }
+    s.protocol = protocol;
+    return true;
+  }
+
   touch(t: ViewerTouch): void {
     const c = this.channel(t.channel);
     let s = c.sessions.get(t.sessionKey);
