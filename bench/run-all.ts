@@ -22,6 +22,7 @@ const SCENARIOS: [string, string[]][] = [
   ['floors', []],
   ['ingest-meter', []],
   ['metrics', []],
+  ['analytics', []],
   ['resources', ['--duration', '120']],
 ];
 

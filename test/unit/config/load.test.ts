@@ -90,3 +90,20 @@ t.test('a malformed allow-list entry in the config is named', async (t) => {
   t.same(problems(() => load(['--config', 'allow.json'])),
     ['channels.0.ipAllowList.1: not an IP address or CIDR block', 'channels.0.ipAllowList.2: not an IP address or CIDR block']);
 });
+
+t.test('analytics: defaults, and each bad value named with its key', async (t) => {
+  const c = load([]);
+  t.same(c.analytics, { enabled: true, viewAfterSec: 10, sessionTimeoutSec: {}, retentionDays: 90, flushIntervalSec: 10 });
+  t.equal(load(['--analytics.enabled=false']).analytics.enabled, false);
+  t.equal(load([], { SIGMA__ANALYTICS__ORIGIN_ID: 'edge-1:8080' }).analytics.originId, 'edge-1:8080');
+  t.same(load(['--analytics.sessionTimeoutSec.normal=45']).analytics.sessionTimeoutSec, { normal: 45 });
+  files['analytics.json'] = JSON.stringify({ analytics: { viewAfterSec: -1, sessionTimeoutSec: { low: 1, slow: 5 }, retentionDays: 0.5,
+    flushIntervalSec: 0, originId: 'has space' } });
+  const p = problems(() => load(['--config', 'analytics.json'])).join('\n');
+  t.match(p, /analytics\.viewAfterSec: analytics\.viewAfterSec must be ≥ 0/);
+  t.match(p, /analytics\.sessionTimeoutSec\.low: a session timeout must be at least 2 s/);
+  t.match(p, /analytics\.sessionTimeoutSec: unknown key\(s\) "slow"/);
+  t.match(p, /analytics\.retentionDays: analytics\.retentionDays must be a whole number of days/);
+  t.match(p, /analytics\.flushIntervalSec: analytics\.flushIntervalSec must be at least 1/);
+  t.match(p, /analytics\.originId: analytics\.originId: 1–128 letters/);
+});

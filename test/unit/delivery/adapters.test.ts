@@ -215,6 +215,21 @@ type Case = { name: string; run(t: T, ctx: Ctx): Promise<void> };
 
 const CASES: Case[] = [
   {
+    name: 'the client address and the HTTP version, read when the handler asks (at once or after a wait)',
+    async run(t, ctx) {
+      ctx.handle = (req) => {
+        const now = `${req.remoteAddress} ${req.protocol}`;
+        return new Promise((resolve) => setTimeout(() => resolve({ status: 200, headers: {},
+          body: Buffer.from(`${now}|${req.remoteAddress} ${req.protocol}`) }), 20));
+      };
+      const res = await ctx.client.send('GET', '/live/demo/source.m3u8');
+      const [atOnce, later] = (await readAll(res.body)).toString().split('|');
+      const protocol = ctx.client.http1 ? 'h1' : 'h2';
+      t.equal(atOnce, `127.0.0.1 ${protocol}`, 'the loopback client, in its HTTP version');
+      t.equal(later, atOnce, 'the same after the handler waited');
+    },
+  },
+  {
     name: '200 with a Buffer body: status, body and headers preserved (names lower-cased)',
     async run(t, ctx) {
       ctx.handle = async () => ({
