@@ -143,6 +143,8 @@ export class Origin {
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
       onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
+    // Behind a proxy or CDN (publicUrl), it routes /v1/beacon to the API; else the page posts to the API's port on its own host.
+    this.handler.useBeaconTarget(c.publicUrl ? { url: `${c.publicUrl.replace(/\/$/, '')}/v1/beacon` } : { port: this.addresses.api });
   }
 
   async start(): Promise<OriginAddresses> {

@@ -6,7 +6,7 @@ import { cachePolicy, FALLBACK_TD, HttpDates } from './cache-policy.js';
 import { errorReply, replyForError } from './error-reply.js';
 import { MediaResponder } from './media-responder.js';
 import { PlaylistResponder } from './playlist-responder.js';
-import { PlayerAssets } from './player-page.js';
+import { PlayerAssets, type BeaconTarget } from './player-page.js';
 import { ArchiveResponder } from './archive-responder.js';
 import { ThumbnailResponder } from './thumbnail-responder.js';
 import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.js';
@@ -107,6 +107,13 @@ export class OriginHandler {
     this.tokens = tokens;
   }
 
+  private beacon: BeaconTarget | undefined;
+
+  /** The player page posts its beacons there (once the API listens; before, and without it, none). */
+  useBeaconTarget(beacon: BeaconTarget): void {
+    this.beacon = beacon;
+  }
+
   private readiness: Readiness | undefined;
 
   /** Answers /readyz from this probe (without one, /readyz is not a route). */
@@ -197,7 +204,7 @@ export class OriginHandler {
     if (thumbnails) return thumbnails;
     if ((m = ROUTES.player.exec(path))) {
       this.channel(m[1]);
-      return this.player.page(m[1]);
+      return this.player.page(m[1], this.beacon);
     }
     const asset = this.player.asset(path);
     if (asset) return asset;
