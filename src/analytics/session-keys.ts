@@ -57,16 +57,17 @@ export class SessionIds {
 }
 
 /**
- * The session key of a playback token whose signature was checked elsewhere: its `jti`, or a
- * digest of the token when it has none. Decoding does not verify: call it only for accepted tokens.
+ * The session keys of a playback token whose signature was checked elsewhere: its `jti` (a
+ * back end may give one per viewer; delivery keys the token's requests by it), and a digest of
+ * the whole token for one without. Decoding does not verify: call it only for accepted tokens.
  */
-export function tokenSessionKey(token: string): string {
+export function tokenSessionKey(token: string): { jti?: string; digest: string } {
   let jti: unknown;
   try {
     jti = decodeJwt(token).jti;
   } catch {
     jti = undefined;
   }
-  if (typeof jti === 'string' && jti.length > 0 && jti.length <= 128) return jti;
-  return createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
+  const digest = createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
+  return typeof jti === 'string' && jti.length > 0 && jti.length <= 64 ? { jti, digest } : { digest };
 }

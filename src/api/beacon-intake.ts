@@ -79,13 +79,24 @@ export class BeaconIntake {
     return undefined;
   }
 
+  /**
+   * The session the beacon belongs to, by the rule delivery keys a viewer's requests with, so
+   * beacons and requests meet in one session: a valid token's jti, else the sid, else (a token
+   * without jti and no sid) the token itself. A token that is there must be valid, as delivery
+   * would refuse the playlist it came with.
+   */
   private async identify(body: BeaconBody): Promise<Pick<ViewerBeacon, 'sessionKey' | 'keySource'> | { code: 'CHANNEL_NOT_FOUND' | 'SESSION_UNKNOWN' | TokenErrorCode }> {
     if (!this.o.serves(body.channel)) return { code: 'CHANNEL_NOT_FOUND' };
+    let tokenKey: { jti?: string; digest: string } | undefined;
+    if (body.token !== undefined) {
+      const check = await this.o.tokens.verify(body.token, body.channel, this.o.now());
+      if (!check.ok) return { code: check.code };
+      tokenKey = tokenSessionKey(body.token);
+      if (tokenKey.jti !== undefined) return { sessionKey: tokenKey.jti, keySource: 'token' };
+    }
     if (body.sid !== undefined) {
       return this.o.sessionIds.verify(body.sid, body.channel) ? { sessionKey: body.sid, keySource: 'sid' } : { code: 'SESSION_UNKNOWN' };
     }
-    const token = body.token!;
-    const check = await this.o.tokens.verify(token, body.channel, this.o.now());
-    return check.ok ? { sessionKey: tokenSessionKey(token), keySource: 'token' } : { code: check.code };
+    return { sessionKey: tokenKey!.digest, keySource: 'token' };
   }
 }

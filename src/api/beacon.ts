@@ -28,7 +28,7 @@ const PREFLIGHT = {
 
 export const beaconBody = z.object({
   sid: z.string().min(1).max(SID_LENGTH * 2).optional().describe('The session id: the `sid` argument of the media playlist URL the player loads'),
-  token: z.string().min(1).max(MAX_TOKEN_LENGTH).optional().describe('The playback token (`token` argument), for channels that require one; instead of sid'),
+  token: z.string().min(1).max(MAX_TOKEN_LENGTH).optional().describe('The playback token (`token` argument) of a channel that requires one; its jti, when it has one, names the session'),
   channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a channel id').describe('The channel watched'),
   event: z.enum(['play', 'heartbeat', 'pause', 'end']).describe('play: the first frame; heartbeat: every 10 s while the page is open; pause; end: the viewer left'),
   mode: z.enum(['live', 'dvr', 'catchup']).optional().describe('live: at the live edge; dvr: behind it in the live playlist; catchup: an archive range'),
@@ -36,7 +36,7 @@ export const beaconBody = z.object({
   latencyMs: z.number().min(0).max(86_400_000).optional().describe('Playhead to live edge (hls.js `latency`), ms'),
   rebufferMs: z.number().min(0).max(86_400_000).optional().describe('Time spent rebuffering since the previous beacon, ms'),
   rendition: z.string().min(1).max(64).optional().describe('The rendition playing (its name, or its height as "720p")'),
-}).refine((b) => (b.sid === undefined) !== (b.token === undefined), { message: 'give sid or token, one of them', path: ['sid'] })
+}).refine((b) => b.sid !== undefined || b.token !== undefined, { message: 'give sid, token or both', path: ['sid'] })
   .describe('A player beacon; unknown fields are ignored (a newer player may send more)');
 
 export function beaconRoutes(app: ApiApp, intake: BeaconIntake): void {

@@ -8,7 +8,7 @@
  * - `play` on the first frame, and again when playback resumes after a pause;
  * - `heartbeat` every `intervalMs` (10 s) while playing;
  * - `pause` when the viewer pauses; `end` when the video ends, hls.js is destroyed or the page goes away.
- * Each carries the session (the `sid` of the media playlist URL hls.js loaded, else the
+ * Each carries the session (the `sid` of the media playlist URL hls.js loaded, and the
  * playback token of that URL or of the page), the channel (from the playlist path), the mode
  * (catchup for archive playlists, dvr when more than `dvrBehindSec` behind the live edge, else
  * live), the playhead, hls.js's latency, the time spent rebuffering since the previous beacon
@@ -103,7 +103,7 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
     const channelMatch = /\/live\/([a-z0-9_-]+)\//.exec(playlistUrl);
     const channel = o.channel || (channelMatch ? channelMatch[1] : undefined);
     const sid = param(playlistUrl, 'sid');
-    const token = sid ? undefined : o.token || param(playlistUrl, 'token') || param(page(), 'token');
+    const token = o.token || param(playlistUrl, 'token') || param(page(), 'token');
     if (!channel || (!sid && !token)) return; // nothing names the session yet: no beacon to send
     const at = now();
     let stalled = rebufferMs;
@@ -113,7 +113,9 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
     }
     rebufferMs = 0;
     const body: Record<string, unknown> = { channel, event, mode: mode() };
-    if (sid) body.sid = sid; else body.token = token;
+    // Both when both are there: the origin keys the session as delivery does (token jti, else sid).
+    if (sid) body.sid = sid;
+    if (token) body.token = token;
     if (media) body.positionSec = Math.max(0, media.currentTime);
     if (hls.latency > 0) body.latencyMs = Math.round(hls.latency * 1000);
     body.rebufferMs = Math.round(stalled);

@@ -40,9 +40,11 @@ t.test('one spelling per sid: a non-canonical last base64url character is refuse
 
 t.test('a token\'s session: its jti, else a digest of the token', async (t) => {
   const jwt = (claims: object) => `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-  t.equal(tokenSessionKey(jwt({ sub: 'news', jti: 'v-1' })), 'v-1');
+  const withJti = jwt({ sub: 'news', jti: 'v-1' });
+  t.same(tokenSessionKey(withJti), { jti: 'v-1', digest: createHash('sha256').update(withJti).digest().subarray(0, 16).toString('base64url') });
   const plain = jwt({ sub: 'news' });
-  t.equal(tokenSessionKey(plain), createHash('sha256').update(plain).digest().subarray(0, 16).toString('base64url'));
-  t.not(tokenSessionKey(jwt({ sub: 'news', exp: 2 })), tokenSessionKey(plain), 'two tokens, two sessions');
-  t.equal(tokenSessionKey(jwt({ sub: 'news', jti: 'x'.repeat(200) })).length, 22, 'an absurd jti is not used as a key');
+  t.same(tokenSessionKey(plain), { digest: createHash('sha256').update(plain).digest().subarray(0, 16).toString('base64url') });
+  t.not(tokenSessionKey(jwt({ sub: 'news', exp: 2 })).digest, tokenSessionKey(plain).digest, 'two tokens, two sessions');
+  t.equal(tokenSessionKey(jwt({ sub: 'news', jti: 'x'.repeat(200) })).jti, undefined, 'an absurd jti is not used as a key');
+  t.equal(tokenSessionKey('not a jwt').jti, undefined);
 });

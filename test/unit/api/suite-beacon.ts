@@ -44,17 +44,28 @@ export function beaconSuite(t: Test, target: ApiTarget): void {
     t.equal((await beacon({ sid, channel: 'news', event: 'end' }, {})).status, 415, 'no content type at all: not a beacon');
   });
 
-  t.test('a playback token instead of a sid: its jti, or its digest, is the session', async (t) => {
-    const { h, received, beacon } = await open(t, target);
+  t.test('a playback token: its jti names the session, else the sid, else the token itself; a bad token refuses the beacon', async (t) => {
+    const { h, received, sids, beacon } = await open(t, target);
     const tokens = new PlaybackTokens(h.keys.playbackTokens);
     const { token } = await tokens.sign('news', { expiresInSec: 600, now: h.now });
     t.equal((await beacon({ token, channel: 'news', event: 'play' })).status, 204);
-    t.match(received.beacons[0], { sessionKey: tokenSessionKey(token), keySource: 'token' });
+    const own = tokenSessionKey(token);
+    t.match(received.beacons[0], { sessionKey: own.jti ?? own.digest, keySource: 'token' });
     const key = await (await import('node:crypto')).webcrypto.subtle.importKey('raw', h.keys.playbackTokens, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     const withJti = await new SignJWT({ jti: 'viewer-42' }).setProtectedHeader({ alg: 'HS256' }).setSubject('news')
       .setExpirationTime(Math.floor(h.now / 1000) + 600).sign(key);
     t.equal((await beacon({ token: withJti, channel: 'news', event: 'play' })).status, 204);
     t.equal(received.beacons[1].sessionKey, 'viewer-42', 'a back end\'s jti names the session');
+    const sid = sids.mint('news');
+    t.equal((await beacon({ sid, token: withJti, channel: 'news', event: 'heartbeat' })).status, 204);
+    t.match(received.beacons[2], { sessionKey: 'viewer-42', keySource: 'token' }, 'with a sid too: the jti, as delivery keys the requests');
+    const noJti = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('news')
+      .setExpirationTime(Math.floor(h.now / 1000) + 600).sign(key);
+    t.equal((await beacon({ sid, token: noJti, channel: 'news', event: 'heartbeat' })).status, 204);
+    t.match(received.beacons[3], { sessionKey: sid, keySource: 'sid' }, 'a token without jti: the sid');
+    isError(t, await beacon({ sid, token: noJti.slice(0, -2) + 'xx', channel: 'news', event: 'heartbeat' }), 403, 'TOKEN_INVALID',
+      'a valid sid does not excuse a bad token');
+    received.beacons.splice(2);
 
     const wrong = await beacon({ token, channel: 'sport', event: 'play' });
     isError(t, wrong, 403, 'TOKEN_WRONG_CHANNEL');
@@ -87,7 +98,6 @@ export function beaconSuite(t: Test, target: ApiTarget): void {
     await field({ sid, channel: 'news' }, 'body.event');
     await field({ sid, channel: 'news', event: 'skip' }, 'body.event');
     await field({ channel: 'news', event: 'play' }, 'body.sid');
-    await field({ sid, token: 'x', channel: 'news', event: 'play' }, 'body.sid');
     await field({ sid, channel: 'News!', event: 'play' }, 'body.channel');
     await field({ sid, channel: 'news', event: 'heartbeat', latencyMs: -1 }, 'body.latencyMs');
     await field({ sid, channel: 'news', event: 'heartbeat', positionSec: '12' }, 'body.positionSec');

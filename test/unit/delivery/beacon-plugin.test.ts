@@ -114,7 +114,7 @@ t.test('rebuffering: from waiting to playing, the one going on counted up to the
   t.equal(p.posts[3].body.rendition, 'source', 'the rendition from the playlist name');
 });
 
-t.test('the session: sid of the playlist, else its token, else the page\'s; mode and rendition', async (t) => {
+t.test('the session: sid of the playlist, its token, else the page\'s; mode and rendition', async (t) => {
   const p = page('https://site.example/watch?token=PAGE.TOKEN');
   const hls = new FakeHls(), video = new FakeMedia();
   hls.attach(video);
@@ -132,8 +132,7 @@ t.test('the session: sid of the playlist, else its token, else the page\'s; mode
   t.match(p.posts[1].body, { event: 'heartbeat', token: 'URL.TOKEN', mode: 'dvr' }, 'the playlist\'s token; 45 s behind: dvr');
   hls.loaded('/live/news/720p.m3u8?sid=S1&token=URL.TOKEN');
   p.heartbeat();
-  t.match(p.posts[2].body, { sid: 'S1' });
-  t.notOk('token' in p.posts[2].body, 'a sid wins: the token stays out of the beacon');
+  t.match(p.posts[2].body, { sid: 'S1', token: 'URL.TOKEN' }, 'both: the origin picks as delivery does');
 });
 
 t.test('attached after hls.attachMedia, and with an explicit channel', async (t) => {
