@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
@@ -33,6 +34,9 @@ import { OriginMetrics } from './ops/metrics/index.js';
 import { Readiness } from './ops/readiness.js';
 import { originReadinessChecks } from './ops/origin-readiness.js';
 import { DiskWatch, EndpointFailures, startOriginAlerts, type OriginAlerts } from './ops/alerts/index.js';
+import { ViewerAnalytics } from './analytics/viewer-analytics.js';
+import { requestToken } from './delivery/access/playback-gate.js';
+import type { OriginRequest } from './delivery/types.js';
 
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
@@ -78,6 +82,8 @@ export class Origin {
   private api: ApiServer | undefined;
   /** Prometheus metrics, served on the API port at /metrics (config metrics.enabled). */
   readonly metrics: OriginMetrics<Channel> | undefined;
+  /** Viewer analytics (config analytics.enabled): the ViewerEventSink the beacon route feeds too. */
+  readonly analytics: ViewerAnalytics | undefined;
   private stopMemoryTrim: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -110,6 +116,26 @@ export class Origin {
     this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),
       checks: originReadinessChecks({ config, addresses: this.addresses, database: () => this.db, disk: this.disk }) });
     this.handler.useReadiness(this.readiness);
+    if (config.analytics.enabled) {
+      this.analytics = new ViewerAnalytics({
+        settings: config.analytics, logger: log.child({ component: 'analytics' }),
+        channelOf: (id) => {
+          const p = this.channels.get(id)?.profile;
+          return p && { latencyMode: p.mode, targetDurationSec: Math.max(1, Math.round(p.segmentTargetSec)) };
+        },
+        tokenSession: (req, channel) => this.tokenSession(req, channel),
+      });
+      this.handler.countViewers(this.analytics.requests);
+    }
+  }
+
+  /** The jti of a request's playback token, on a channel that asks for tokens (the gate has verified it: a cache hit). */
+  private tokenSession(req: OriginRequest, channel: string): string | undefined {
+    const access = this.channels.access(channel);
+    if (!access || (!access.tokenRequired && !access.preview)) return undefined;
+    const token = requestToken(req);
+    const check = token ? this.playbackTokens?.known(token, channel) : undefined;
+    return check?.ok ? check.sessionId : undefined;
   }
 
   /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
@@ -187,6 +213,7 @@ export class Origin {
       }
     }
     for (const { name, server } of this.http) this.addresses[name] = await server.listen();
+    this.analytics?.start(db.analytics, c.analytics.originId ?? `${hostname()}:${this.addresses.http ?? this.addresses.http2 ?? 0}`);
     if (c.api.enabled) await this.startApi(db);
     if (c.rtmp.enabled) {
       const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
@@ -217,6 +244,8 @@ export class Origin {
       await this.recorder?.close();
       await this.webhooks?.close();
       for (const { server } of [...this.http].reverse()) await server.close();
+      // After delivery: the last requests are counted, then written before the database closes.
+      await this.analytics?.stop();
       await this.db?.close();
     })();
     return this.closing;

@@ -16,6 +16,12 @@ export interface ViewerTouch {
   /** The playback token's jti, the sid the multivariant playlist handed out, or the salted daily hash of address + user agent + channel. */
   sessionKey: string;
   keySource: SessionKeySource;
+  /**
+   * What unique viewers are counted by when it is not the session key: the fallback hash of a
+   * sid session's client (a sid is per playback, not per viewer). Only needed on a session's
+   * first touch (computing it costs an HMAC); absent: the session key.
+   */
+  viewerKey?: string;
   mode: ViewingMode;
   rendition?: string;
   protocol: 'h1' | 'h2';

@@ -6,6 +6,7 @@ import type { ServerKeys } from '../control/server-secret.js';
 import type { Database } from '../db/repository.js';
 import type { RungRef } from '../media/transcode/ladder.js';
 import { alertRoutes } from './alerts.js';
+import { analyticsRoutes } from './analytics.js';
 import { apiTokenRoutes } from './api-tokens.js';
 import { Authenticator, FailedAuthLimiter } from './auth.js';
 import { channelControlRoutes } from './channel-control.js';
@@ -127,7 +128,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const api = scoped.withTypeProvider<ZodTypeProvider>();
     await registerOpenApi(api);
     opts.metrics?.register(api);
-    for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, apiTokenRoutes, webhookRoutes]) {
+    for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, analyticsRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }
     if (opts.readiness) healthRoutes(api, opts.readiness);

@@ -48,6 +48,8 @@ export const transcodeValue = z.union([
   z.object({ rungs: z.array(rungRef).min(1).max(8), keepSource: z.boolean().default(true) }).strict(),
 ]);
 
+const sessionTimeoutSec = z.number().min(2, 'a session timeout must be at least 2 s').max(3600, 'a session timeout must be at most 3600 s').optional();
+
 const evenWidth = (min: number, max: number) => z.number().int().min(min).max(max).multipleOf(2, 'must be even (4:2:0 pictures)');
 
 /** Constraints of the thumbnail keys, once: the top level adds defaults, a channel may override any. */
@@ -222,6 +224,20 @@ export const configSchema = z.object({
     enabled: z.boolean().default(true),
     /** When set, /metrics needs `Authorization: Bearer <token>` (env SIGMA__METRICS__TOKEN); default: open, like /healthz. */
     token: z.string().min(16, 'metrics.token must be at least 16 characters').max(256).optional(),
+  }).strict().default({}),
+  /** Viewer analytics (README: Viewer analytics): sessions, CCU, views, watch time, kept as minute rows in the database. */
+  analytics: z.object({
+    enabled: z.boolean().default(true),
+    /** A session counts as a view once it has this much watch time, seconds. */
+    viewAfterSec: z.number().min(0, 'analytics.viewAfterSec must be ≥ 0').max(3600, 'analytics.viewAfterSec must be at most 3600').default(10),
+    /** A session ends after this long without a request, per latency mode; absent: 3 × TARGETDURATION, at least 6 s (normal: 30 s). */
+    sessionTimeoutSec: z.object({ normal: sessionTimeoutSec, low: sessionTimeoutSec, 'ultra-low': sessionTimeoutSec }).strict().default({}),
+    /** Minute rows older than this are deleted. */
+    retentionDays: z.number().int('analytics.retentionDays must be a whole number of days').min(1).max(3650).default(90),
+    /** Pending minute rows are written this often. */
+    flushIntervalSec: z.number().min(1, 'analytics.flushIntervalSec must be at least 1').max(300, 'analytics.flushIntervalSec must be at most 300').default(10),
+    /** This origin's id in the minute rows (unique per origin on a shared database); default <hostname>:<http port>. */
+    originId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'analytics.originId: 1–128 letters, digits and . _ : -').optional(),
   }).strict().default({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .strict().default({}),

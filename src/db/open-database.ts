@@ -6,6 +6,7 @@ import { migrate } from './migrations/migrator.js';
 import type { Database, Repositories } from './repository.js';
 import type { Clock } from './repositories/clock.js';
 import { SqlAlertRepository } from './repositories/alert-repository.js';
+import { SqlAnalyticsRepository } from './repositories/analytics-repository.js';
 import { SqlApiTokenRepository } from './repositories/api-token-repository.js';
 import { SqlChannelRepository } from './repositories/channel-repository.js';
 import { SqlDeliveryLog } from './repositories/delivery-log.js';
@@ -38,6 +39,7 @@ function repositoriesOn(sql: SqlExecutor, clock: Clock): Repositories {
     webhooks: new SqlWebhookEndpointRepository(sql, clock),
     outbox: new SqlWebhookOutbox(sql, clock),
     deliveryLog: new SqlDeliveryLog(sql),
+    analytics: new SqlAnalyticsRepository(sql),
   };
 }
 

@@ -1,5 +1,5 @@
 import type {
-  AlertQuery, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
+  AlertQuery, AnalyticsMinute, LiveCcu, StoredAnalyticsMinute, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
   DeliveryState, EventInput, EventQuery, Page, PageRequest, StoredEvent, StreamKey, StreamKeyInput, WebhookEndpoint,
   WebhookEndpointInput, WebhookEndpointPatch,
 } from './types.js';
@@ -117,6 +117,20 @@ export interface DeliveryLog {
   listForDelivery(deliveryId: number): Promise<DeliveryAttempt[]>;
 }
 
+/** Viewer analytics (issue 17): each origin's minute rows and latest CCU; readers add the origins up. */
+export interface AnalyticsRepository {
+  /** Adds one origin's minute rows in one transaction: a row already there for the minute is merged (counters add, ccuMax the larger). */
+  addMinutes(originId: string, rows: readonly AnalyticsMinute[]): Promise<void>;
+  /** Every origin's rows of a channel with minute in [from, to), by minute. */
+  minutes(channelId: string, from: number, to: number): Promise<StoredAnalyticsMinute[]>;
+  /** Replaces this origin's latest CCU per channel. */
+  putLive(originId: string, atMs: number, ccu: readonly { channelId: string; ccu: number }[]): Promise<void>;
+  /** CCU per channel, summed over the origins whose latest sample is at or after `since`. */
+  live(since: number): Promise<LiveCcu[]>;
+  /** The retention sweep: deletes minute rows before `minute`; how many. */
+  deleteBefore(minute: number): Promise<number>;
+}
+
 export interface Repositories {
   readonly channels: ChannelRepository;
   readonly streamKeys: StreamKeyRepository;
@@ -126,6 +140,7 @@ export interface Repositories {
   readonly webhooks: WebhookEndpointRepository;
   readonly outbox: WebhookOutbox;
   readonly deliveryLog: DeliveryLog;
+  readonly analytics: AnalyticsRepository;
 }
 
 export interface Database extends Repositories {

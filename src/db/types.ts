@@ -201,3 +201,19 @@ export interface Page<T> {
   /** Pass as cursor for the next page; null on the last page. */
   nextCursor: string | null;
 }
+
+/** One origin's figures of one channel for one minute (issue 17): counters that add up across rows. */
+export type { MinuteFigures as AnalyticsMinute } from '../analytics/minute-aggregator.js';
+
+/** A row of analytics_minutes as read back: which origin wrote it. */
+export type StoredAnalyticsMinute = import('../analytics/minute-aggregator.js').MinuteFigures & { originId: string };
+
+/** One origin's CCU of a channel at its latest sample. */
+export interface LiveCcu {
+  channelId: string;
+  ccu: number;
+  /** Origins whose latest sample is counted in `ccu`. */
+  origins: number;
+  /** The oldest of those samples, epoch ms. */
+  sampledAt: number;
+}

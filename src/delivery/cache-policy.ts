@@ -13,6 +13,8 @@ export const cachePolicy = {
   /** Retry soon: a 503 after a blocking timeout or a resource still being produced. */
   noStore: 'no-store',
   multivariant: 'public, max-age=2',
+  /** A response made for one viewer (a multivariant playlist with a new analytics session id). */
+  perViewer: 'private, no-store',
   /** A closed catchup range: stable, but retention deletes it one day, so not immutable. */
   archivePlaylist: 'public, max-age=300',
 };

@@ -15,6 +15,8 @@ import { PlaybackGate, type ChannelAccess } from './access/playback-gate.js';
 import type { PlaybackTokens } from './access/playback-tokens.js';
 import type { Readiness } from '../ops/readiness.js';
 import { readinessReply } from './readiness-responder.js';
+import type { ViewerRequests } from '../analytics/viewer-requests.js';
+import { mintSid, sidOf } from '../analytics/session-key.js';
 
 export type { ChannelAccess };
 
@@ -68,6 +70,12 @@ const ROUTES = {
  * The origin's one request handler: route ▶ responder ▶ reply. It knows nothing of sockets;
  * the uWS, node:http and node:http2 adapters translate to and from it, and tests call it directly.
  */
+/** How many segments a live part or segment is behind the newest one (0: in the newest). */
+function behindNewest(segments: readonly { msn: number }[], msn: number): number {
+  const newest = segments[segments.length - 1];
+  return newest === undefined ? 0 : newest.msn - msn;
+}
+
 export class OriginHandler {
   private readonly playlists = new PlaylistResponder((ch) => this.thumbnails.liveImageStreams(ch));
   private readonly media: MediaResponder;
@@ -112,6 +120,16 @@ export class OriginHandler {
   /** The player page posts its beacons there (once the API listens; before, and without it, none). */
   useBeaconTarget(beacon: BeaconTarget): void {
     this.beacon = beacon;
+  }
+
+  private viewers: ViewerRequests | undefined;
+
+  /**
+   * Viewer analytics: told of every viewer request after the gate (media playlists, parts,
+   * segments, catchup), and the multivariant playlist hands out a session id (README: Viewer analytics).
+   */
+  countViewers(viewers: ViewerRequests): void {
+    this.viewers = viewers;
   }
 
   private readiness: Readiness | undefined;
@@ -184,22 +202,55 @@ export class OriginHandler {
   private dispatch(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
     let m: RegExpExecArray | null;
     if ((m = ROUTES.part.exec(path))) {
-      return this.media.part(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]), Number(m[4]));
+      const r = this.rendition(this.channel(m[1]), m[2]), msn = Number(m[3]);
+      this.viewers?.media(req, m[1], m[2], behindNewest(r.window.segments, msn));
+      return this.media.part(req, r, msn, Number(m[4]));
     }
     // index.m3u8 also matches the media route: the multivariant playlist first.
-    if ((m = ROUTES.multivariant.exec(path))) return this.playlists.multivariant(req, this.channel(m[1]));
+    if ((m = ROUTES.multivariant.exec(path))) return this.multivariant(req, this.channel(m[1]));
     if ((m = ROUTES.media.exec(path))) {
-      const ch = this.channel(m[1]);
-      return this.playlists.media(req, ch, this.rendition(ch, m[2]));
+      const ch = this.channel(m[1]), r = this.rendition(ch, m[2]);
+      this.viewers?.playlist(req, m[1], m[2]);
+      return this.playlists.media(req, ch, r);
     }
     if ((m = ROUTES.init.exec(path))) return this.media.init(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
-    if ((m = ROUTES.segment.exec(path))) return this.media.segment(req, this.rendition(this.channel(m[1]), m[2]), Number(m[3]));
-    if ((m = ROUTES.archivePlaylist.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3]);
-    if ((m = ROUTES.archiveMultivariant.exec(path))) return this.archive.multivariant(req, this.channel(m[1]), m[2], m[3]);
-    if ((m = ROUTES.archiveRendition.exec(path))) return this.archive.playlist(req, this.channel(m[1]), m[2], m[3], m[4], '../');
+    if ((m = ROUTES.segment.exec(path))) {
+      const r = this.rendition(this.channel(m[1]), m[2]), msn = Number(m[3]);
+      this.viewers?.media(req, m[1], m[2], behindNewest(r.window.segments, msn));
+      return this.media.segment(req, r, msn);
+    }
     if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(req, this.channel(m[1]));
-    if ((m = ROUTES.archiveSegment.exec(path))) return this.archive.segment(req, this.channel(m[1]), m[2], m[3], Number(m[4]));
-    if ((m = ROUTES.archiveInit.exec(path))) return this.archive.init(req, this.channel(m[1]), m[2], Number(m[3]));
+    return this.dispatchArchive(req, path) ?? this.dispatchOther(req, path);
+  }
+
+  /** Catchup routes, each one a viewer request of its channel. */
+  private dispatchArchive(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> | undefined {
+    let m: RegExpExecArray | null;
+    let reply: (ch: Channel) => OriginReply | Promise<OriginReply>, rendition: string | undefined;
+    if ((m = ROUTES.archivePlaylist.exec(path))) reply = (ch) => this.archive.playlist(req, ch, m![2], m![3]);
+    else if ((m = ROUTES.archiveMultivariant.exec(path))) reply = (ch) => this.archive.multivariant(req, ch, m![2], m![3]);
+    else if ((m = ROUTES.archiveRendition.exec(path))) { rendition = m[4]; reply = (ch) => this.archive.playlist(req, ch, m![2], m![3], m![4], '../'); }
+    else if ((m = ROUTES.archiveSegment.exec(path))) { rendition = m[2]; reply = (ch) => this.archive.segment(req, ch, m![2], m![3], Number(m![4])); }
+    else if ((m = ROUTES.archiveInit.exec(path))) { rendition = m[2]; reply = (ch) => this.archive.init(req, ch, m![2], Number(m![3])); }
+    else return undefined;
+    const ch = this.channel(m[1]);
+    this.viewers?.archive(req, ch.id, rendition);
+    return reply(ch);
+  }
+
+  /**
+   * With viewer analytics on, the multivariant playlist carries a session id onto its media
+   * playlist URIs: the request's own sid, else a new one, and a response with a new one is for
+   * this viewer only (no cache may share it).
+   */
+  private multivariant(req: OriginRequest, ch: Channel): Promise<OriginReply> {
+    if (!this.viewers) return this.playlists.multivariant(req, ch);
+    const given = sidOf(req.query);
+    return this.playlists.multivariant(req, ch, given ?? mintSid(), given === undefined ? cachePolicy.perViewer : undefined);
+  }
+
+  private dispatchOther(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
+    let m: RegExpExecArray | null;
     const thumbnails = this.thumbnails.route(req, path, (id) => this.channel(id));
     if (thumbnails) return thumbnails;
     if ((m = ROUTES.player.exec(path))) {

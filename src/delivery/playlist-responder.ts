@@ -35,6 +35,8 @@ export function parseDirectives(query: string): Directives {
     const eq = pair.indexOf('=');
     const name = eq >= 0 ? pair.slice(0, eq) : pair;
     const value = eq >= 0 ? pair.slice(eq + 1) : '';
+    // sid: the analytics session of a media playlist URL; carried onto nothing (parts stay shareable).
+    if (name === 'sid') continue;
     if (!name.startsWith('_HLS_')) { kept.push(pair); continue; }
     if (name === '_HLS_msn' || name === '_HLS_part') {
       if (!INT.test(value)) throw new OriginError('BAD_DIRECTIVE', `${name}=${value.slice(0, 20)}`);
@@ -204,8 +206,11 @@ export class PlaylistResponder {
     return playlistReply(req, () => rendered.text, () => rendered.gzip, cache, rendered.lastModified);
   }
 
-  /** Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06). */
-  async multivariant(req: OriginRequest, channel: Channel): Promise<OriginReply> {
+  /**
+   * Multivariant playlist: exact CODECS, RESOLUTION, FRAME-RATE, measured BANDWIDTH (MV-05, MV-06).
+   * `sid`: the viewer analytics' session id, added to the media playlist URIs (not to image playlists).
+   */
+  async multivariant(req: OriginRequest, channel: Channel, sid?: string, cacheControl: string = cachePolicy.multivariant): Promise<OriginReply> {
     const d = parseDirectives(req.query);
     let renditions = channel.renditions();
     // Bandwidth is measured, so the multivariant playlist waits for each rendition's first
@@ -236,8 +241,9 @@ export class PlaylistResponder {
         hasAudio: r.tracks.some((t) => t.kind === 'audio'),
       };
     });
-    const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix, this.imageStreams(channel)));
-    return playlistReply(req, text, () => gzipSync(text), cachePolicy.multivariant, new Date().toUTCString());
+    const variantQuery = sid === undefined ? d.querySuffix : `${d.querySuffix}${d.querySuffix === '' ? '?' : '&'}sid=${sid}`;
+    const text = Buffer.from(renderMultivariantPlaylist(variants, d.querySuffix, this.imageStreams(channel), variantQuery));
+    return playlistReply(req, text, () => gzipSync(text), cacheControl, new Date().toUTCString());
   }
 }
 

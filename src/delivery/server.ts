@@ -59,15 +59,18 @@ export function splitTarget(target: string): { path: string; query: string } {
   return { path: t.slice(0, q), query: t.slice(q + 1) };
 }
 
-/** Builds the OriginRequest; `lookup` receives lower-case names. */
+/** Builds the OriginRequest; `lookup` receives lower-case names; `peer` is read only if the handler asks for the address. */
 export function originRequest(method: string, path: string, query: string,
-  lookup: (lowerName: string) => string | undefined, signal: CancelSignal): OriginRequest {
+  lookup: (lowerName: string) => string | undefined, signal: CancelSignal,
+  peer: () => string | undefined = () => undefined, protocol: 'h1' | 'h2' = 'h1'): OriginRequest {
   return {
     method: method.toUpperCase(),
     path,
     query,
     header: (name: string) => lookup(name.toLowerCase()),
     signal,
+    get remoteAddress() { return peer(); },
+    protocol,
   };
 }
 

@@ -12,6 +12,13 @@ export interface OriginRequest {
   header(name: string): string | undefined;
   /** Fires when the client goes away; every wait in the handler honours it. */
   signal: CancelSignal;
+  /**
+   * The client's address as the socket saw it (no X-Forwarded-For), read when asked: the
+   * viewer analytics' fallback key needs it now and then, most requests never.
+   */
+  readonly remoteAddress?: string;
+  /** The HTTP version the request came over. */
+  readonly protocol?: 'h1' | 'h2';
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Dialect } from '../sql/executor.js';
 import { initialSchema } from './001-initial-schema.js';
 import { alertsTable } from './002-alerts.js';
+import { analyticsTables } from './003-analytics.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -13,4 +14,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables];

@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 /**
@@ -11,6 +11,8 @@ import { errors, jwtVerify, SignJWT } from 'jose';
  *   leaked URL must stop working one day.
  * - `iat` (optional, set by sign()): issue time, informative.
  * - `nbf` (optional): not before, honoured when present.
+ * - `jti` (optional, set by sign()): a random id per token; viewer analytics count a token's
+ *   requests as one viewer session (the API mints one token per viewer).
  * - `prv` (optional): `true` for a preview token, which also plays a channel whose session is
  *   in preview (publisher connected, not yet started by an operator). Other tokens do not.
  *
@@ -33,7 +35,7 @@ export const MAX_TOKEN_LENGTH = 4096;
 export type TokenErrorCode = 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_WRONG_CHANNEL';
 
 export type TokenCheck =
-  | { ok: true; preview: boolean; /** epoch ms */ expiresAt: number }
+  | { ok: true; preview: boolean; /** epoch ms */ expiresAt: number; /** The `jti` claim, when the token has one. */ sessionId?: string }
   | { ok: false; code: TokenErrorCode };
 
 export interface SignOptions {
@@ -78,7 +80,7 @@ export class PlaybackTokens {
     const exp = iat + Math.ceil(o.expiresInSec);
     const token = await new SignJWT(o.preview ? { prv: true } : {})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(channelId).setIssuedAt(iat).setExpirationTime(exp)
+      .setSubject(channelId).setIssuedAt(iat).setExpirationTime(exp).setJti(randomBytes(12).toString('base64url'))
       .sign(await this.key);
     return { token, expiresAt: exp * 1000 };
   }
@@ -123,7 +125,8 @@ export class PlaybackTokens {
         algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SEC, currentDate: new Date(now), requiredClaims: ['sub', 'exp'],
       });
       if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return INVALID;
-      const accepted = Object.freeze({ ok: true, preview: payload.prv === true, expiresAt: payload.exp * 1000 } as const);
+      const sessionId = typeof payload.jti === 'string' && payload.jti.length > 0 && payload.jti.length <= 64 ? payload.jti : undefined;
+      const accepted = Object.freeze({ ok: true, preview: payload.prv === true, expiresAt: payload.exp * 1000, ...(sessionId && { sessionId }) } as const);
       return { sub: payload.sub, exp: payload.exp, accepted };
     } catch (err) {
       if (err instanceof errors.JWTExpired) return EXPIRED;

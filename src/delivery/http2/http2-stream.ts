@@ -23,7 +23,8 @@ export async function serveHttp2Stream(stream: ServerHttp2Stream, headers: Incom
   // A write racing a reset surfaces as an 'error' on the stream; it is not a crash.
   stream.on('error', (err) => log.debug({ err: err.message }, 'http2 stream error'));
   const { path, query } = splitTarget(String(headers[':path'] ?? '/'));
-  const request = originRequest(String(headers[':method'] ?? 'GET'), path, query, headerLookup(headers), controller.signal);
+  const request = originRequest(String(headers[':method'] ?? 'GET'), path, query, headerLookup(headers), controller.signal,
+    () => stream.session?.socket?.remoteAddress, 'h2');
   try {
     const pending = callHandleSync(handle, request, log);
     const p = prepareReply(request.method, pending instanceof Promise ? await pending : pending);

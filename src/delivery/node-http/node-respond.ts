@@ -75,7 +75,8 @@ export async function serveNodeRequest(rq: NodeRequest, rs: NodeResponse, handle
   res.on('error', (err) => log.debug({ err }, 'response error'));
 
   const { path, query } = splitTarget(rq.url ?? '/');
-  const request = originRequest(rq.method ?? 'GET', path, query, headerLookup(rq.headers), controller.signal);
+  const request = originRequest(rq.method ?? 'GET', path, query, headerLookup(rq.headers), controller.signal,
+    () => rq.socket?.remoteAddress, rq.httpVersionMajor === 2 ? 'h2' : 'h1');
   try {
     const pending = callHandleSync(handle, request, log);
     const reply = pending instanceof Promise ? await pending : pending;

@@ -110,7 +110,7 @@ export class UwsServer implements HttpServerAdapter {
 
   private onRequest(res: HttpResponse, req: HttpRequest): void {
     const st: ResponseState = { aborted: false, corked: true };
-    const request = new UwsRequest(req, st);
+    const request = new UwsRequest(req, res, st);
     const reply = callHandleSync(this.opts.handle, request, this.log);
     if (reply instanceof Promise) {
       st.headers = copyHeaders(req);
@@ -297,8 +297,9 @@ class UwsRequest implements OriginRequest {
   readonly method: string;
   readonly path: string;
   readonly query: string;
+  readonly protocol = 'h1';
 
-  constructor(private readonly req: HttpRequest, private readonly st: ResponseState) {
+  constructor(private readonly req: HttpRequest, private readonly res: HttpResponse, private readonly st: ResponseState) {
     this.method = req.getMethod().toUpperCase();
     this.path = req.getUrl();
     this.query = req.getQuery() ?? '';
@@ -313,6 +314,12 @@ class UwsRequest implements OriginRequest {
 
   get signal(): CancelSignal {
     return (this.st.controller ??= new Cancellation()).signal;
+  }
+
+  /** Decoded only when asked (a TextDecoder call); a response already gone has no address. */
+  get remoteAddress(): string | undefined {
+    if (this.st.aborted) return undefined;
+    return Buffer.from(this.res.getRemoteAddressAsText()).toString();
   }
 }
 

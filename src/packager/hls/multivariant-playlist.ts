@@ -29,7 +29,9 @@ export interface VariantInfo {
  * `images`: image playlists of scrubbing previews (EXT-X-IMAGE-STREAM-INF, after the variants:
  * hls.js and AVFoundation ignore the tag, as RFC 8216 §6.3.1 asks of unknown tags; Shaka reads it).
  */
-export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string, images: readonly ImageStreamInfo[] = []): string {
+export function renderMultivariantPlaylist(variants: readonly VariantInfo[], querySuffix: string, images: readonly ImageStreamInfo[] = [],
+  /** The query of the media playlist URIs when it differs (the viewer analytics' sid). */
+  variantQuery = querySuffix): string {
   // No EXT-X-INDEPENDENT-SEGMENTS: a publisher whose keyframes come later than TARGETDURATION
   // allows gets segments cut between keyframes (ADR 002), so the claim would not hold for every
   // segment; INDEPENDENT=YES on parts says where players can start.
@@ -49,7 +51,7 @@ export function renderMultivariantPlaylist(variants: readonly VariantInfo[], que
     // players from probing segments for them: Shaka 5 probes and, on a live playlist with fewer
     // than three complete segments, picks the open parent segment, which has no URI, and fails.
     attrs.push('CLOSED-CAPTIONS=NONE');
-    out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.uri}${querySuffix}`);
+    out.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.uri}${variantQuery}`);
   }
   for (const img of images) out.push(imageStreamInfLine(img, querySuffix));
   return out.join('\n') + '\n';

@@ -16,16 +16,21 @@ function handMade(header: object, claims: object, key: Uint8Array = KEY): string
 }
 const claims = (o: object = {}) => ({ sub: 'demo', iat: T0 / 1000, exp: T0 / 1000 + 60, ...o });
 
-t.test('sign ▶ verify: claims sub, iat, exp (and prv for previews), HS256', async (t) => {
+t.test('sign ▶ verify: claims sub, iat, exp, jti (and prv for previews), HS256', async (t) => {
   const tokens = new PlaybackTokens(KEY);
   const { token, expiresAt } = await tokens.sign('demo', { expiresInSec: 600, now: T0 + 400 });
   t.equal(expiresAt, T0 + 600_000, 'whole seconds, as exp');
   t.same(decodeProtectedHeader(token), { alg: 'HS256', typ: 'JWT' });
-  t.same(decodeJwt(token), { sub: 'demo', iat: T0 / 1000, exp: T0 / 1000 + 600 });
-  t.same(await tokens.verify(token, 'demo', T0 + 1000), { ok: true, preview: false, expiresAt });
+  const { jti, ...rest } = decodeJwt(token);
+  t.same(rest, { sub: 'demo', iat: T0 / 1000, exp: T0 / 1000 + 600 });
+  t.match(jti, /^[A-Za-z0-9_-]{16}$/, 'a random jti: the viewer session of analytics');
+  t.same(await tokens.verify(token, 'demo', T0 + 1000), { ok: true, preview: false, expiresAt, sessionId: jti });
   const preview = await tokens.sign('demo', { expiresInSec: 60, preview: true, now: T0 });
   t.equal(decodeJwt(preview.token).prv, true);
-  t.same(await tokens.verify(preview.token, 'demo', T0), { ok: true, preview: true, expiresAt: T0 + 60_000 });
+  t.not(decodeJwt(preview.token).jti, jti, 'one jti per token');
+  t.same(await tokens.verify(preview.token, 'demo', T0), { ok: true, preview: true, expiresAt: T0 + 60_000, sessionId: decodeJwt(preview.token).jti });
+  const foreign = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('demo').setExpirationTime(T0 / 1000 + 60).sign(KEY);
+  t.same(await tokens.verify(foreign, 'demo', T0), { ok: true, preview: false, expiresAt: T0 + 60_000 }, 'a token minted elsewhere without jti: no session id');
   await t.rejects(tokens.sign('demo', { expiresInSec: 0 }));
   await t.rejects(tokens.sign('', { expiresInSec: 10 }));
   t.throws(() => new PlaybackTokens(Buffer.alloc(16)), 'a short key is refused');
@@ -35,7 +40,7 @@ t.test('expiry: the clock tolerance, and a cached token expires on time', async 
   const tokens = new PlaybackTokens(KEY);
   const { token } = await tokens.sign('demo', { expiresInSec: 60, now: T0 });
   const exp = T0 + 60_000;
-  t.same(await tokens.verify(token, 'demo', exp - 1), { ok: true, preview: false, expiresAt: exp });
+  t.match(await tokens.verify(token, 'demo', exp - 1), { ok: true, preview: false, expiresAt: exp });
   t.equal(tokens.cacheSize, 1, 'verified once, then cached');
   t.same((await tokens.verify(token, 'demo', exp + (CLOCK_TOLERANCE_SEC - 1) * 1000)).ok, true, 'within the tolerance');
   t.same(await tokens.verify(token, 'demo', exp + CLOCK_TOLERANCE_SEC * 1000), { ok: false, code: 'TOKEN_EXPIRED' }, 'cached, then expired');
