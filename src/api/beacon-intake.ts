@@ -1,6 +1,6 @@
 import type { PlaybackTokens, TokenErrorCode } from '../delivery/access/playback-tokens.js';
 import { WindowLimiter } from './window-limiter.js';
-import { SessionIds, tokenSessionKey } from '../analytics/session-keys.js';
+import { SessionIds, tokenDigestKey } from '../analytics/session-key.js';
 import type { ViewerBeacon, ViewerEventSink, ViewingMode } from '../analytics/viewer-events.js';
 
 /**
@@ -46,6 +46,8 @@ export interface BeaconIntakeOptions {
   tokens: PlaybackTokens;
   /** Where accepted beacons go; absent: they are checked and dropped (analytics off). */
   sink?: ViewerEventSink;
+  /** Whether delivery keys the channel's viewers by token jti (the channel asks for tokens); default: yes. */
+  keysViewersByToken?: (channel: string) => boolean;
   now: () => number;
   perSessionPerMinute?: number;
   badPerAddressPerMinute?: number;
@@ -81,22 +83,23 @@ export class BeaconIntake {
 
   /**
    * The session the beacon belongs to, by the rule delivery keys a viewer's requests with, so
-   * beacons and requests meet in one session: a valid token's jti, else the sid, else (a token
-   * without jti and no sid) the token itself. A token that is there must be valid, as delivery
-   * would refuse the playlist it came with.
+   * beacons and requests meet in one session: on a channel that asks for tokens, a valid
+   * token's jti; else the sid; else (a token without jti, no sid) a digest of the token. A token
+   * that is there must be valid, as delivery would refuse the playlist it came with.
    */
   private async identify(body: BeaconBody): Promise<Pick<ViewerBeacon, 'sessionKey' | 'keySource'> | { code: 'CHANNEL_NOT_FOUND' | 'SESSION_UNKNOWN' | TokenErrorCode }> {
     if (!this.o.serves(body.channel)) return { code: 'CHANNEL_NOT_FOUND' };
-    let tokenKey: { jti?: string; digest: string } | undefined;
+    let jti: string | undefined;
     if (body.token !== undefined) {
       const check = await this.o.tokens.verify(body.token, body.channel, this.o.now());
       if (!check.ok) return { code: check.code };
-      tokenKey = tokenSessionKey(body.token);
-      if (tokenKey.jti !== undefined) return { sessionKey: tokenKey.jti, keySource: 'token' };
+      jti = check.sessionId;
+      const byToken = this.o.keysViewersByToken?.(body.channel) ?? true;
+      if (jti !== undefined && byToken) return { sessionKey: jti, keySource: 'token' };
     }
     if (body.sid !== undefined) {
       return this.o.sessionIds.verify(body.sid, body.channel) ? { sessionKey: body.sid, keySource: 'sid' } : { code: 'SESSION_UNKNOWN' };
     }
-    return { sessionKey: tokenKey!.digest, keySource: 'token' };
+    return { sessionKey: jti ?? tokenDigestKey(body.token!), keySource: 'token' };
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { MAX_TOKEN_LENGTH } from '../delivery/access/playback-tokens.js';
-import { SID_LENGTH } from '../analytics/session-keys.js';
+import { SID_LENGTH } from '../analytics/session-key.js';
 import type { BeaconIntake, BeaconRefusal } from './beacon-intake.js';
 import type { ApiApp } from './context.js';
 import { API_ERRORS, ApiError } from './errors.js';

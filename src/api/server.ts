@@ -22,7 +22,7 @@ import { streamKeyRoutes } from './stream-keys.js';
 import { webhookRoutes } from './webhooks.js';
 import { beaconRoutes } from './beacon.js';
 import { BeaconIntake } from './beacon-intake.js';
-import { SessionIds } from '../analytics/session-keys.js';
+import { SessionIds } from '../analytics/session-key.js';
 import type { ViewerEventSink } from '../analytics/viewer-events.js';
 import { PlaybackTokens } from '../delivery/access/playback-tokens.js';
 
@@ -44,6 +44,8 @@ export interface ApiServerOptions {
   metrics?: ApiMetrics;
   /** Where POST /v1/beacon hands accepted beacons (the viewer analytics); absent: checked, then dropped. */
   viewers?: ViewerEventSink;
+  /** Whether delivery keys a channel's viewers by their tokens' jti (it asks for tokens); default: whenever a token is given. */
+  keysViewersByToken?: (channel: string) => boolean;
 }
 
 export interface ApiMetrics {
@@ -134,7 +136,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (opts.readiness) healthRoutes(api, opts.readiness);
     beaconRoutes(api, new BeaconIntake({
       serves: (id) => opts.runtime.status(id) !== undefined, sessionIds: new SessionIds(opts.keys.playbackTokens),
-      tokens: new PlaybackTokens(opts.keys.playbackTokens), sink: opts.viewers, now,
+      tokens: new PlaybackTokens(opts.keys.playbackTokens), sink: opts.viewers, keysViewersByToken: opts.keysViewersByToken, now,
     }));
   });
 

@@ -16,7 +16,7 @@ import type { PlaybackTokens } from './access/playback-tokens.js';
 import type { Readiness } from '../ops/readiness.js';
 import { readinessReply } from './readiness-responder.js';
 import type { ViewerRequests } from '../analytics/viewer-requests.js';
-import { mintSid, sidOf } from '../analytics/session-key.js';
+import { sidOf } from '../analytics/session-key.js';
 
 export type { ChannelAccess };
 
@@ -246,7 +246,7 @@ export class OriginHandler {
   private multivariant(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     if (!this.viewers) return this.playlists.multivariant(req, ch);
     const given = sidOf(req.query);
-    return this.playlists.multivariant(req, ch, given ?? mintSid(), given === undefined ? cachePolicy.perViewer : undefined);
+    return this.playlists.multivariant(req, ch, given ?? this.viewers.mintSid(ch.id), given === undefined ? cachePolicy.perViewer : undefined);
   }
 
   private dispatchOther(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BeaconIntake } from '../../../src/api/beacon-intake.js';
-import { SessionIds } from '../../../src/analytics/session-keys.js';
+import { SessionIds } from '../../../src/analytics/session-key.js';
 import { PlaybackTokens } from '../../../src/delivery/access/playback-tokens.js';
 
 t.test('an address sending refused beacons is refused outright for the rest of its minute; others go on', async (t) => {

@@ -1,7 +1,8 @@
 /** POST /v1/beacon: sessions proven by sid or playback token, bodies, CORS, the rate limits. */
 import type { Test } from 'tap';
-import { SignJWT } from 'jose';
-import { SessionIds, tokenSessionKey } from '../../../src/analytics/session-keys.js';
+import { decodeJwt, SignJWT } from 'jose';
+import { tokenDigestKey } from '../../../src/analytics/session-key.js';
+import { SessionIds } from '../../../src/analytics/session-key.js';
 import type { ViewerBeacon, ViewerEventSink } from '../../../src/analytics/viewer-events.js';
 import { BEACONS_PER_SESSION_PER_MINUTE } from '../../../src/api/beacon-intake.js';
 import { PlaybackTokens } from '../../../src/delivery/access/playback-tokens.js';
@@ -49,8 +50,7 @@ export function beaconSuite(t: Test, target: ApiTarget): void {
     const tokens = new PlaybackTokens(h.keys.playbackTokens);
     const { token } = await tokens.sign('news', { expiresInSec: 600, now: h.now });
     t.equal((await beacon({ token, channel: 'news', event: 'play' })).status, 204);
-    const own = tokenSessionKey(token);
-    t.match(received.beacons[0], { sessionKey: own.jti ?? own.digest, keySource: 'token' });
+    t.match(received.beacons[0], { sessionKey: decodeJwt(token).jti, keySource: 'token' }, 'the jti the API put in it');
     const key = await (await import('node:crypto')).webcrypto.subtle.importKey('raw', h.keys.playbackTokens, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     const withJti = await new SignJWT({ jti: 'viewer-42' }).setProtectedHeader({ alg: 'HS256' }).setSubject('news')
       .setExpirationTime(Math.floor(h.now / 1000) + 600).sign(key);
@@ -63,6 +63,8 @@ export function beaconSuite(t: Test, target: ApiTarget): void {
       .setExpirationTime(Math.floor(h.now / 1000) + 600).sign(key);
     t.equal((await beacon({ sid, token: noJti, channel: 'news', event: 'heartbeat' })).status, 204);
     t.match(received.beacons[3], { sessionKey: sid, keySource: 'sid' }, 'a token without jti: the sid');
+    t.equal((await beacon({ token: noJti, channel: 'news', event: 'heartbeat' })).status, 204);
+    t.match(received.beacons[4], { sessionKey: tokenDigestKey(noJti), keySource: 'token' }, 'nothing else: the token itself');
     isError(t, await beacon({ sid, token: noJti.slice(0, -2) + 'xx', channel: 'news', event: 'heartbeat' }), 403, 'TOKEN_INVALID',
       'a valid sid does not excuse a bad token');
     received.beacons.splice(2);
