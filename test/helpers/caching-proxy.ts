@@ -41,7 +41,10 @@ export async function proxyPort(): Promise<number> {
 export async function startCachingProxy(o: { port: number; deliveryPort: number; apiPort: number }): Promise<CachingProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'sigma-nginx-'));
   const lock = 'proxy_cache_lock on; proxy_cache_lock_timeout 10s; proxy_cache_lock_age 10s;';
+  // Started as root, nginx's workers would run as nobody, who may not write the cache in a 0700 temp dir.
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
   const conf = `
+${user}
 worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;

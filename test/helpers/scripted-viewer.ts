@@ -77,8 +77,9 @@ export class ScriptedViewer {
     await Promise.race([started, failed]);
   }
 
-  /** Sends `end` (as the plugin does on pagehide) and stops requesting. */
+  /** Sends `end` (as the plugin does on pagehide) and stops requesting; once. */
   async leave(): Promise<void> {
+    if (this.leftAt !== undefined) return;
     this.leftAt = Date.now();
     this.beacon.end();
     this.abort.abort();
