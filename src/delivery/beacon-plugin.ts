@@ -5,6 +5,8 @@
  * use nothing from this module, and keeps to ES2017 (no ?. or ??) with no build step.
  *
  * What it sends, as JSON (text/plain, so a cross-origin post needs no preflight):
+ * - a `heartbeat` once the first media playlist has loaded (the session opens then, as it does
+ *   at the origin's first media playlist request when nothing stands between);
  * - `play` on the first frame, and again when playback resumes after a pause;
  * - `heartbeat` every `intervalMs` (10 s) while playing;
  * - `pause` when the viewer pauses; `end` when the video ends, hls.js is destroyed or the page goes away.
@@ -95,10 +97,9 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
     if (playlistUrl.indexOf('/archive/') >= 0) return 'catchup';
     return hls.latency > dvrBehindSec ? 'dvr' : 'live';
   };
-  /** A play the session could not be named for yet is sent with the first heartbeat that can. */
-  let announced = false;
-  const beacon = (wanted: 'play' | 'heartbeat' | 'pause' | 'end') => {
-    const event = wanted === 'heartbeat' && !announced ? 'play' : wanted;
+  /** Whether a beacon went out yet: the first media playlist loaded sends one. */
+  let opened = false;
+  const beacon = (event: 'play' | 'heartbeat' | 'pause' | 'end') => {
     const media = hls.media;
     const channelMatch = /\/live\/([a-z0-9_-]+)\//.exec(playlistUrl);
     const channel = o.channel || (channelMatch ? channelMatch[1] : undefined);
@@ -121,7 +122,7 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
     body.rebufferMs = Math.round(stalled);
     const r = rendition();
     if (r) body.rendition = r;
-    if (event === 'play') announced = true;
+    opened = true;
     sent[event]++;
     send(target, JSON.stringify(body));
   };
@@ -131,7 +132,7 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
   };
   const end = () => {
     if (ended) return;
-    if (started) beacon('end');
+    if (opened) beacon('end');
     ended = true;
     playing = false;
     stopTimer();
@@ -139,6 +140,9 @@ export function sigmaBeacon(hls: BeaconHls, options?: BeaconOptions): BeaconHand
 
   hls.on('hlsLevelLoaded', (_e, data) => {
     if (data && data.details && data.details.url) playlistUrl = data.details.url;
+    // The session opens when the player starts loading, as the origin's own counts open it at the
+    // first media playlist request: a viewer still starting up behind a CDN is counted too.
+    if (!opened && !ended) beacon('heartbeat');
   });
   let watched: BeaconMedia | undefined;
   const watch = (media: BeaconMedia | null) => {

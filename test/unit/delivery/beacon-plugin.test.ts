@@ -54,12 +54,17 @@ function page(href = 'https://site.example/watch') {
   };
 }
 
-t.test('play on the first frame, heartbeats while playing, pause, play again, end once', async (t) => {
+t.test('a heartbeat once the playlist loaded, play on the first frame, heartbeats while playing, pause, play again, end once', async (t) => {
   const p = page();
   const hls = new FakeHls(), video = new FakeMedia();
   const handle = p.start(hls);
   hls.attach(video);
+  hls.loaded('https://cdn.example/live/news/720p.m3u8?sid=SID123');
+  t.same(p.posts.map((x) => x.body.event), ['heartbeat'], 'the session opens while the player starts up');
   hls.loaded('https://cdn.example/live/news/720p.m3u8?sid=SID123&_HLS_msn=10&_HLS_part=2');
+  t.equal(p.posts.length, 1, 'once');
+  p.posts.length = 0;
+  handle.sent.heartbeat = 0;
   hls.latency = 2.345;
   video.currentTime = 12.5;
   video.fire('playing');
@@ -89,6 +94,7 @@ t.test('rebuffering: from waiting to playing, the one going on counted up to the
   hls.attach(video);
   p.start(hls);
   hls.loaded('/live/news/source.m3u8?sid=S');
+  p.posts.length = 0;
   video.fire('waiting');
   p.advance(500);
   video.fire('playing');
@@ -119,13 +125,13 @@ t.test('the session: sid of the playlist, its token, else the page\'s; mode and 
   const hls = new FakeHls(), video = new FakeMedia();
   hls.attach(video);
   p.start(hls);
-  video.fire('playing');
-  t.equal(p.posts.length, 0, 'no playlist loaded yet: nothing names the channel, no beacon');
   hls.loaded('/live/news/archive/1700000000-1700003600/index.m3u8');
-  p.heartbeat();
-  t.match(p.posts[0].body, { event: 'play', channel: 'news', token: 'PAGE.TOKEN', mode: 'catchup', rendition: '720p' },
-    'the play that could not go out goes with the first heartbeat; the page token; height as rendition');
+  t.match(p.posts[0].body, { event: 'heartbeat', channel: 'news', token: 'PAGE.TOKEN', mode: 'catchup', rendition: '720p' },
+    'the page token; height as rendition');
   t.notOk('sid' in p.posts[0].body);
+  video.fire('playing');
+  t.match(p.posts[1].body, { event: 'play' });
+  p.posts.splice(0, 1);
   hls.loaded('/live/news/720p.m3u8?token=URL.TOKEN');
   hls.latency = 45;
   p.heartbeat();
@@ -142,5 +148,16 @@ t.test('attached after hls.attachMedia, and with an explicit channel', async (t)
   p.start(hls, { channel: 'other' });
   hls.loaded('/live/news/720p.m3u8?sid=S');
   video.fire('playing');
-  t.match(p.posts[0].body, { channel: 'other', event: 'play' });
+  t.match(p.posts.map((x) => x.body), [{ channel: 'other', event: 'heartbeat' }, { channel: 'other', event: 'play' }]);
+});
+
+t.test('no session named (no sid, no token): nothing is sent, not even end', async (t) => {
+  const p = page();
+  const hls = new FakeHls(), video = new FakeMedia();
+  hls.attach(video);
+  const handle = p.start(hls);
+  hls.loaded('/live/news/720p.m3u8');
+  video.fire('playing');
+  handle.end();
+  t.same(p.posts, []);
 });
