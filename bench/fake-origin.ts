@@ -3,7 +3,7 @@
  * the parent drives over IPC. Started with child_process.fork by fanout.ts and throughput.ts:
  *
  *   fork('dist/bench/fake-origin.js', ['--server', 'uws'|'node', '--http2', 'true'|'false',
- *        '--partBytes', '25000', '--prefill', '100', '--api', 'false'|'true'])
+ *        '--partBytes', '25000', '--prefill', '100', '--api', 'false'|'true', '--analytics', 'true'|'false'])
  *
  * --server raw replaces the origin by a bare node:net floor (see rawFloor).
  * Messages in:  {id, cmd:'publish'} ▶ emits the next part, replies {pubTime, msn, idx}
@@ -23,7 +23,8 @@ import { TRACKS } from '../test/helpers/fake-channel.js';
 import { manualPipeline } from '../test/helpers/manual-pipeline.js';
 import { flags } from './common.js';
 
-const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '', api: false });
+const opts = flags({ server: 'uws', http2: false, partBytes: 25000, prefill: 100, channel: 'bench', certFile: '', keyFile: '', api: false,
+  analytics: true });
 
 /**
  * --server raw: not the origin. A bare node:net server that holds every request and, on
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     api: { enabled: opts.api, host: '127.0.0.1', port: 0 },
     dataDir,
     log: { level: 'silent' },
+    analytics: { enabled: opts.analytics },
     channels: [{ id: opts.channel, streamKey: 'bench-fake-key', latencyMode: 'ultra-low' }],
   });
   const partMs = 200;

@@ -13,18 +13,17 @@
  *   node dist/bench/metrics.js [--rounds 3] [--duration 8] [--connections 50] [--held 200] [--wakes 20] [--pin true]
  */
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
 import { OriginHandler } from '../src/delivery/handler.js';
 import { silentLogger } from '../src/log.js';
 import { HttpMetrics } from '../src/ops/metrics/http-metrics.js';
 import { createRegistry } from '../src/ops/metrics/registry.js';
 import { fakeChannel, request } from '../test/helpers/fake-channel.js';
-import { flags, forkChild, median, pct, report, round, ROOT, runCommand, sleep, type IpcChild } from './common.js';
+import { flags, forkChild, median, pct, report, round, sleep } from './common.js';
+import { autocannon as autocannonOn, SERVER_CPU, wakeOnce as wakeOn } from './same-run.js';
+
+const autocannon = (url: string, seconds: number) => autocannonOn(url, seconds, opts);
 
 const opts = flags({ rounds: 3, duration: 8, connections: 50, held: 200, wakes: 20, pin: true, observeIterations: 300_000 });
-const SERVER_CPU = '0', CLIENT_CPU = '1';
-const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-const now = () => performance.timeOrigin + performance.now();
 
 /** Scrapes `url` every second until stopped; records each scrape's duration and size. */
 function startScraper(url: string) {
@@ -40,29 +39,6 @@ function startScraper(url: string) {
     }
   })();
   return { durationsMs, get bytes() { return bytes; }, async stop() { stopped = true; await loop; } };
-}
-
-async function autocannon(url: string, seconds: number) {
-  const args = [AUTOCANNON, '-c', String(opts.connections), '-d', String(seconds), '-j', url];
-  const r = opts.pin ? await runCommand('taskset', ['-c', CLIENT_CPU, process.execPath, ...args], (seconds + 30) * 1000)
-    : await runCommand(process.execPath, args, (seconds + 30) * 1000);
-  const j = JSON.parse(r.out.slice(r.out.indexOf('{')));
-  return { rps: j.requests.average as number, p99ms: j.latency.p99 as number, non2xx: (j.non2xx as number) + (j.errors as number) };
-}
-
-/** `opts.held` blocking reloads for the next part, then the part: ms from publication to each response. */
-async function wakeOnce(origin: IpcChild, base: string): Promise<number[]> {
-  const next = await origin.call<{ msn: number; idx: number }>('next');
-  const arrivals: number[] = [];
-  const url = `${base}/live/bench/source.m3u8?_HLS_msn=${next.msn}&_HLS_part=${next.idx}`;
-  const held = Array.from({ length: opts.held }, () => fetch(url).then(async (r) => { await r.arrayBuffer(); arrivals.push(now()); }));
-  for (let i = 0; (await origin.call<{ waiting: number }>('waiting')).waiting < opts.held; i++) {
-    if (i > 200) throw new Error('the blocking requests did not all arrive');
-    await sleep(10);
-  }
-  const { pubTime } = await origin.call<{ pubTime: number }>('publish');
-  await Promise.all(held);
-  return arrivals.map((a) => a - pubTime);
 }
 
 /** ns per handle() of a part, in this process, with or without the observer. */
@@ -105,7 +81,7 @@ async function main(): Promise<void> {
         const playlist = await autocannon(playlistUrl, opts.duration);
         c.part.push(part.rps); c.playlist.push(playlist.rps); c.errors += part.non2xx + playlist.non2xx;
         for (let w = 0; w < opts.wakes; w++) {
-          c.wakeMs.push(...await wakeOnce(origin, base));
+          c.wakeMs.push(...await wakeOn(origin, () => `${base}/live/bench/source.m3u8`, opts.held));
           await sleep(200 + Math.random() * 300); // publications at random phases of the scrape's second
         }
         if (scraper) { await scraper.stop(); c.scrapeMs.push(...scraper.durationsMs); scrapeBytes = scraper.bytes; }

@@ -1,5 +1,5 @@
 import type { StoredAnalyticsMinute } from '../db/types.js';
-import { emptyMinute, MINUTE_MS, type WatchDimensions } from './minute-aggregator.js';
+import { emptyMinute, MINUTE_MS, SAMPLES_PER_MINUTE, type WatchDimensions } from './minute-aggregator.js';
 import type { ViewingMode } from './viewer-events.js';
 
 export type ReportInterval = '1m' | '1h' | '1d';
@@ -28,8 +28,9 @@ const secondsOf = (r: Record<string, number>) => Object.fromEntries(Object.entri
 /**
  * Minute rows of a channel (any number of origins) as points `stepMs` wide over [from, to),
  * starting at a multiple of the step (UTC) unless `aligned` is false (one point for the totals):
- * a minute's CCU is the sum of the origins' (each samples at the same wall-clock instants), a
- * point's average counts the minutes without a row as 0 viewers, up to `now` (a minute not yet
+ * a minute's CCU is the sum of the origins' (each samples at the same wall-clock instants; a
+ * sample an origin did not take, idle or not running, was 0), a point's average counts the
+ * minutes without a row as 0 viewers, up to `now` (a minute not yet
  * over is not averaged in). Counters add.
  */
 export function reportPoints(rows: readonly StoredAnalyticsMinute[], from: number, to: number, step: number, now: number, aligned = true): ReportPoint[] {
@@ -39,7 +40,8 @@ export function reportPoints(rows: readonly StoredAnalyticsMinute[], from: numbe
   for (const r of rows) {
     const m = byMinute.get(r.minute) ?? { max: 0, avg: 0 };
     m.max += r.ccuMax;
-    m.avg += r.ccuSamples > 0 ? r.ccuSum / r.ccuSamples : 0;
+    // Over the minute's 6 sampling instants: a sample not taken is a time this origin had nobody.
+    m.avg += r.ccuSum / SAMPLES_PER_MINUTE;
     byMinute.set(r.minute, m);
     const start = first + Math.max(0, Math.floor((r.minute - first) / step)) * step;
     let p = points.get(start);
@@ -55,7 +57,8 @@ export function reportPoints(rows: readonly StoredAnalyticsMinute[], from: numbe
   const end = Math.min(to, Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
   for (let start = first; start < to; start += step) {
     let ccuMax = 0, avgSum = 0, minutes = 0;
-    for (let m = Math.max(start, Math.floor(from / MINUTE_MS) * MINUTE_MS); m < Math.min(start + step, end); m += MINUTE_MS) {
+    // The minutes the point covers: a point (or range) starting mid-minute includes that minute.
+    for (let m = Math.floor(Math.max(start, from) / MINUTE_MS) * MINUTE_MS; m < Math.min(start + step, end); m += MINUTE_MS) {
       const c = byMinute.get(m);
       minutes++;
       if (c) { ccuMax = Math.max(ccuMax, c.max); avgSum += c.avg; }

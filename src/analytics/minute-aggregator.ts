@@ -35,6 +35,8 @@ export interface MinuteFigures {
 }
 
 export const MINUTE_MS = 60_000;
+/** CCU is sampled every 10 s on the wall clock: a minute has 6 samples; one not taken (no viewers, origin not running) was 0. */
+export const SAMPLES_PER_MINUTE = 6;
 export const minuteOf = (ms: number): number => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 
 export function emptyMinute(channel: string, minute: number): MinuteFigures {

@@ -7,6 +7,7 @@ import { MinuteAggregator } from './minute-aggregator.js';
 import type { ViewerBeacon, ViewerEventSink, ViewerTouch } from './viewer-events.js';
 import { ViewerRequests } from './viewer-requests.js';
 import { ViewerSessions, type ChannelTiming } from './viewer-sessions.js';
+import { FallbackKeys } from './session-key.js';
 
 export interface ViewerAnalyticsSettings {
   viewAfterSec: number;
@@ -47,6 +48,8 @@ export class ViewerAnalytics implements ViewerEventSink {
   readonly sessions: ViewerSessions;
   readonly requests: ViewerRequests;
   readonly sampler: CcuSampler;
+  /** The salted daily fallback keys delivery uses: the beacon route keys a beacon without sid or token with the same ones. */
+  readonly fallbackKeys: FallbackKeys;
   private flusher: AnalyticsFlusher | undefined;
   private readonly now: () => number;
   private readonly timings = new Map<string, ChannelTiming>();
@@ -56,7 +59,8 @@ export class ViewerAnalytics implements ViewerEventSink {
     this.sessions = new ViewerSessions({
       aggregator: this.aggregator, viewAfterMs: o.settings.viewAfterSec * 1000, timingOf: (id) => this.timingOf(id),
     });
-    this.requests = new ViewerRequests({ sessions: this.sessions, tokenSession: o.tokenSession, now: this.now });
+    this.fallbackKeys = new FallbackKeys(this.now);
+    this.requests = new ViewerRequests({ sessions: this.sessions, tokenSession: o.tokenSession, now: this.now, fallbackKeys: this.fallbackKeys });
     this.sampler = new CcuSampler(this.sessions, this.aggregator, this.now);
   }
 

@@ -27,7 +27,8 @@ const DEFAULT_TIMING: ChannelTiming = { latencyMode: 'unknown', timeoutMs: 30_00
  * sessions seen only through playlist requests, which come every part or target duration.
  */
 export const BEACON_SESSION_TIMEOUT_MS = 25_000;
-
+/** A channel without sessions is still sampled (as 0) this long, so the minute its last viewer left is complete. */
+const IDLE_SAMPLES_MS = 60_000;
 /** A DVR request keeps a session in DVR mode this long (hls.js fetches up to 30 s ahead, then pauses its fetching). */
 export const DVR_HOLD_MS = 45_000;
 
@@ -66,6 +67,8 @@ class ChannelSessions {
   readonly closed = new Map<string, number>();
   uniques = new Set<string>();
   uniquesDay = Number.NaN;
+  /** The last time a session was open (ticks, session ends): CCU is sampled until a minute after it (then no row, which reads as 0). */
+  activeAt = 0;
   /** Read from the channel at creation and at every tick, not per request. */
   constructor(readonly id: string, public timing: ChannelTiming) {}
 }
@@ -117,7 +120,12 @@ export class ViewerSessions implements ViewerEventSink {
       s = this.start(c, t.sessionKey, t.keySource, t.viewerKey ?? t.sessionKey, t.atMs, t.player, t.protocol);
     }
     if (t.atMs > s.lastMs) s.lastMs = t.atMs;
-    if (t.rendition !== undefined) s.rendition = t.rendition;
+    // A viewer starting DVR or catchup watched as before up to now: credited before the mode changes.
+    if (t.mode !== 'live' && t.mode !== this.modeAt(s, t.atMs)) this.accrue(c, s, t.atMs);
+    if (t.rendition !== undefined && t.rendition !== s.rendition) {
+      this.accrue(c, s, t.atMs);
+      s.rendition = t.rendition;
+    }
     s.protocol = t.protocol;
     this.setMode(s, t.mode, t.atMs);
   }
@@ -131,6 +139,7 @@ export class ViewerSessions implements ViewerEventSink {
       s = this.start(c, b.sessionKey, b.keySource, b.sessionKey, b.atMs, b.player ?? 'other', 'h1');
     }
     if (b.atMs > s.lastMs) s.lastMs = b.atMs;
+    if ((b.mode !== undefined && b.mode !== this.modeAt(s, b.atMs)) || (b.rendition !== undefined && b.rendition !== s.rendition)) this.accrue(c, s, b.atMs);
     if (b.rendition !== undefined) s.rendition = b.rendition;
     if (b.mode !== undefined) this.setMode(s, b.mode, b.atMs, true);
     const playMs = s.lastBeaconMs > 0 && !s.paused ? Math.max(0, b.atMs - s.lastBeaconMs) : 0;
@@ -210,13 +219,14 @@ export class ViewerSessions implements ViewerEventSink {
 
   private end(c: ChannelSessions, s: Session, atMs = s.lastMs): void {
     this.accrue(c, s, atMs);
+    c.activeAt = Math.max(c.activeAt, s.lastMs);
     c.sessions.delete(s.key);
     if (c.links.get(s.viewerKey) === s) c.links.delete(s.viewerKey);
   }
 
   /**
    * Every 10 s: ends the sessions past their timeout, credits the others' watch time, and
-   * returns the CCU of each channel that has or had sessions (open sessions at `nowMs`).
+   * returns the CCU of each channel that has sessions or had some in the last minute.
    */
   tick(nowMs: number): Map<string, number> {
     const ccu = new Map<string, number>();
@@ -228,7 +238,9 @@ export class ViewerSessions implements ViewerEventSink {
         else this.accrue(c, s);
       }
       for (const [key, at] of c.closed) if (nowMs - at > timeoutMs) c.closed.delete(key);
-      ccu.set(c.id, c.sessions.size);
+      if (c.sessions.size > 0) c.activeAt = nowMs;
+      // An idle channel stops writing zeros after a minute: no row reads as 0 viewers.
+      if (nowMs - c.activeAt <= IDLE_SAMPLES_MS) ccu.set(c.id, c.sessions.size);
       if (c.sessions.size === 0 && c.closed.size === 0 && nowMs - c.uniquesDay * DAY_MS > DAY_MS) this.channels.delete(c.id);
     }
     return ccu;

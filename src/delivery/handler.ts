@@ -234,7 +234,8 @@ export class OriginHandler {
     else if ((m = ROUTES.archiveInit.exec(path))) { rendition = m[2]; reply = (ch) => this.archive.init(req, ch, m![2], Number(m![3])); }
     else return undefined;
     const ch = this.channel(m[1]);
-    this.viewers?.archive(req, ch.id, rendition);
+    // A channel without an archive answers 404: nobody watches anything there.
+    if (ch.archive) this.viewers?.archive(req, ch.id, rendition);
     return reply(ch);
   }
 

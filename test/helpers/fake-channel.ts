@@ -41,11 +41,12 @@ export function fakeChannel(mode: LatencyMode = 'ultra-low',
 }
 
 /** A request as an adapter would build it. */
-export function request(path: string, o: { method?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): OriginRequest {
+export function request(path: string, o: { method?: string; headers?: Record<string, string>; signal?: AbortSignal;
+  remoteAddress?: string; protocol?: 'h1' | 'h2' } = {}): OriginRequest {
   const q = path.indexOf('?');
   const headers = Object.fromEntries(Object.entries(o.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   return { method: o.method ?? 'GET', path: q >= 0 ? path.slice(0, q) : path, query: q >= 0 ? path.slice(q + 1) : '',
-    header: (n) => headers[n], signal: o.signal ?? new AbortController().signal };
+    header: (n) => headers[n], signal: o.signal ?? new AbortController().signal, remoteAddress: o.remoteAddress, protocol: o.protocol };
 }
 
 export async function bodyText(body: unknown): Promise<string> {

@@ -6,6 +6,7 @@
 import type { Test } from 'tap';
 import type { ApiTarget } from './api-harness.js';
 import { adminSuite } from './suite-admin.js';
+import { analyticsSuite } from './suite-analytics.js';
 import { authSuite } from './suite-auth.js';
 import { beaconSuite } from './suite-beacon.js';
 import { channelSuite } from './suite-channels.js';
@@ -17,6 +18,7 @@ export function apiSuite(t: Test, target: ApiTarget): void {
   t.test('channels', (t) => { channelSuite(t, target); t.end(); });
   t.test('stream keys, control, playback, recordings', (t) => { liveSuite(t, target); t.end(); });
   t.test('API tokens, webhooks, events', (t) => { adminSuite(t, target); t.end(); });
+  t.test('viewer analytics', (t) => { analyticsSuite(t, target); t.end(); });
   t.test('HTTP and OpenAPI', (t) => { httpSuite(t, target); t.end(); });
   t.test('player beacons', (t) => { beaconSuite(t, target); t.end(); });
 }

@@ -10,6 +10,8 @@ import {
 } from '../../../src/db/index.js';
 import { migrate } from '../../../src/db/migrations/migrator.js';
 import type { Migration } from '../../../src/db/migrations/index.js';
+import type { AnalyticsMinute } from '../../../src/db/types.js';
+import { emptyMinute } from '../../../src/analytics/minute-aggregator.js';
 
 export interface ContractTarget {
   kind: 'sqlite' | 'postgres';
@@ -289,6 +291,40 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
       throw new Error('rolled back');
     }), /rolled back/);
     t.equal(await db.alerts.get('alr_4'), undefined, 'an alert rolls back with its event');
+  });
+
+  t.test('analytics: minute rows per origin merge on a second write, read back exact; live CCU adds up across origins; retention', async (t) => {
+    const { db } = await setup(t);
+    const minute = (channel: string, at: number, o: Partial<AnalyticsMinute> = {}): AnalyticsMinute => ({
+      ...emptyMinute(channel, at), ccuSamples: 6, ccuSum: 60, ccuMax: 12, sessions: 3, views: 2, newUniques: 1,
+      watchMs: { live: 50_000, dvr: 7000, catchup: 0 }, beaconPlayMs: 40_000, rebufferMs: 400,
+      dims: { rendition: { source: 57_000 }, protocol: { h1: 57_000 }, player: { browser: 57_000 }, latencyMode: { 'ultra-low': 57_000 } }, ...o,
+    });
+    const m0 = T0, m1 = T0 + 60_000;
+    await db.analytics.addMinutes('origin-a', [minute('news', m0), minute('news', m1), minute('sport', m0)]);
+    await db.analytics.addMinutes('origin-b', [minute('news', m0, { ccuMax: 5, dims: { rendition: { '360p': 1000 }, protocol: { h2: 1000 }, player: {}, latencyMode: {} } })]);
+    // A late slice of origin-a's first minute: merged into its row.
+    await db.analytics.addMinutes('origin-a', [minute('news', m0, { ccuSamples: 0, ccuSum: 0, ccuMax: 3, sessions: 0, views: 1, newUniques: 0,
+      watchMs: { live: 500, dvr: 0, catchup: 250 }, beaconPlayMs: 0, rebufferMs: 0,
+      dims: { rendition: { source: 500, '360p': 250 }, protocol: { h1: 750 }, player: { browser: 750 }, latencyMode: { 'ultra-low': 750 } } })]);
+    const rows = await db.analytics.minutes('news', m0, m1 + 60_000);
+    t.same(rows.map((r) => [r.originId, r.minute]), [['origin-a', m0], ['origin-b', m0], ['origin-a', m1]], 'by minute, one row per origin');
+    t.same(rows[0], { ...minute('news', m0), originId: 'origin-a', views: 3, watchMs: { live: 50_500, dvr: 7000, catchup: 250 },
+      dims: { rendition: { source: 57_500, '360p': 250 }, protocol: { h1: 57_750 }, player: { browser: 57_750 }, latencyMode: { 'ultra-low': 57_750 } } },
+    'counters added, ccuMax the larger, dimensions merged');
+    t.same((await db.analytics.minutes('news', m1, m1 + 1)).map((r) => r.minute), [m1], '[from, to)');
+    t.same(await db.analytics.minutes('weather', m0, m1), []);
+
+    await db.analytics.putLive('origin-a', m1, [{ channelId: 'news', ccu: 10 }, { channelId: 'sport', ccu: 2 }]);
+    await db.analytics.putLive('origin-b', m1 + 5000, [{ channelId: 'news', ccu: 7 }]);
+    await db.analytics.putLive('origin-c', m0, [{ channelId: 'news', ccu: 100 }]);
+    t.same(await db.analytics.live(m1), [{ channelId: 'news', ccu: 17, origins: 2, sampledAt: m1 }, { channelId: 'sport', ccu: 2, origins: 1, sampledAt: m1 }],
+      'summed over the origins with a fresh sample (origin-c\'s is stale)');
+    await db.analytics.putLive('origin-a', m1 + 10_000, [{ channelId: 'news', ccu: 4 }]);
+    t.same((await db.analytics.live(m1)).map((c) => [c.channelId, c.ccu]), [['news', 11]], 'an origin\'s new sample replaces its previous one');
+
+    t.equal(await db.analytics.deleteBefore(m1), 3, 'the retention sweep deletes older minutes of every origin and channel');
+    t.same((await db.analytics.minutes('news', 0, m1 + 60_000)).map((r) => r.minute), [m1]);
   });
 
   t.test('webhook endpoints: event types as a set, update, pages, delete', async (t) => {
