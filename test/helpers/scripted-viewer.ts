@@ -1,4 +1,5 @@
 import { sigmaBeacon, type BeaconHandle, type BeaconHls, type BeaconMedia } from '../../src/delivery/beacon-plugin.js';
+import type { ViewerRecord } from './llhls-viewer.js';
 
 /**
  * A viewer without a browser, for audiences of hundreds on one test machine: it plays a channel
@@ -7,7 +8,8 @@ import { sigmaBeacon, type BeaconHandle, type BeaconHls, type BeaconMedia } from
  * of that part, over and over), and reports itself with the real beacon plugin
  * (src/delivery/beacon-plugin.ts), driven through the few hls.js events and media events it
  * listens to. It records when it started and stopped watching: the truth the analytics are
- * checked against.
+ * checked against, as a ViewerRecord (presentAt and watchedMs of llhls-viewer.ts count them).
+ * Unlike watchLlHls there, it joins and leaves when told, and plays through a stand-in for hls.js.
  */
 
 class ScriptMedia implements BeaconMedia {
@@ -43,7 +45,9 @@ export interface ScriptedViewerOptions {
 const PRELOAD_HINT = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/;
 const PART_NAME = /\/(\d+)\.(\d+)\.m4s(?:\?|$)/;
 
-export class ScriptedViewer {
+export class ScriptedViewer implements ViewerRecord {
+  readonly name: string;
+  requests = 0;
   /** Epoch ms of the first media playlist request (the session's first sign at the origin), of `play`, and of `end`. */
   joinedAt: number | undefined;
   playAt: number | undefined;
@@ -58,6 +62,7 @@ export class ScriptedViewer {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly o: ScriptedViewerOptions) {
+    this.name = o.userAgent;
     this.beacon = sigmaBeacon(this.hls, {
       url: o.beaconUrl, intervalMs: o.heartbeatMs ?? 10_000,
       send: (url, body) => { void this.post(url, body); },
@@ -106,6 +111,7 @@ export class ScriptedViewer {
   }
 
   private async get(url: string): Promise<string> {
+    this.requests++;
     const r = await fetch(url, { signal: this.abort.signal, headers: { 'user-agent': this.o.userAgent } });
     const body = await r.text();
     if (r.status !== 200) throw new Error(`${r.status} ${url}`);

@@ -6,6 +6,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { missingCommand, testNeeding } from '../helpers/ci.js';
 import { missingNginx, proxyPort, startCachingProxy } from '../helpers/caching-proxy.js';
 import { ScriptedViewer } from '../helpers/scripted-viewer.js';
+import { presentAt, watchedMs, type ViewerRecord } from '../helpers/llhls-viewer.js';
 import { SAMPLE_INTERVAL_MS } from '../../src/analytics/ccu-sampler.js';
 
 /**
@@ -34,9 +35,6 @@ const ADMIN_TOKEN = 'viewer-beacons-test-admin-token-0123456789';
 const CCU_TOLERANCE = 0.02;
 const WATCH_TOLERANCE = 0.05;
 
-/** What one viewer of either kind did: the truth. */
-interface Watch { joinedAt: number | undefined; leftAt: number | undefined }
-
 interface Audience {
   name: 'direct' | 'cdn';
   channel: string;
@@ -44,7 +42,7 @@ interface Audience {
   base: string;
   beaconUrl: string;
   swarm: ScriptedViewer[];
-  browsers: { page: Page; watch: Watch }[];
+  browsers: { page: Page; watch: ViewerRecord }[];
 }
 
 const missing = missingNginx() ?? missingCommand('ffmpeg', ['-version'])
@@ -94,7 +92,7 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
 
   const openPlayer = async (a: Audience) => {
     const page = await browser.newPage();
-    const watch: Watch = { joinedAt: undefined, leftAt: undefined };
+    const watch: ViewerRecord = { name: `chromium-${a.name}-${a.browsers.length}`, requests: 0, errors: [] };
     page.on('request', (r) => { if (watch.joinedAt === undefined && /\/source\.m3u8\?/.test(r.url())) watch.joinedAt = Date.now(); });
     await page.goto(`${a.base}/player/${a.channel}`);
     a.browsers.push({ page, watch });
@@ -117,8 +115,7 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
     { what: 'nobody moves', run: async () => undefined },
     { what: 'everybody leaves', run: (a) => Promise.all([closePlayer(a.browsers[1]), ...slice(a, 0.4, 1).map((v) => v.leave())]) },
   ];
-  const watches = (a: Audience): Watch[] => [...a.swarm, ...a.browsers.map((b) => b.watch)];
-  const trueCcu = (a: Audience, at: number) => watches(a).filter((w) => w.joinedAt !== undefined && w.joinedAt <= at && (w.leftAt === undefined || w.leftAt > at)).length;
+  const watches = (a: Audience): ViewerRecord[] => [...a.swarm, ...a.browsers.map((b) => b.watch)];
 
   /** Waits for the sample after `after` (the sampler runs at every 10 s of the wall clock) and returns it. */
   const nextSample = async (after: number) => waitUntil(async () => {
@@ -139,7 +136,7 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
     t.ok(Date.now() - started < SAMPLE_INTERVAL_MS - 3000, `${wave.what}: done in ${Date.now() - started} ms, before the next sample`);
     const s = await nextSample(last);
     last = s.at;
-    samples.push({ at: s.at, wave: wave.what, direct: [s.direct, trueCcu(audiences[0], s.at)], cdn: [s.cdn, trueCcu(audiences[1], s.at)] });
+    samples.push({ at: s.at, wave: wave.what, direct: [s.direct, presentAt(watches(audiences[0]), s.at)], cdn: [s.cdn, presentAt(watches(audiences[1]), s.at)] });
     // Each wave a few seconds after a sample: joins and leaves are never under way at one.
     await waitUntil(() => Date.now() >= s.at + 2000, 5000, 'two seconds past the sample', 50);
   }
@@ -160,7 +157,7 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
   for (const a of audiences) {
     const report = await apiGet(`/v1/channels/${a.channel}/analytics?from=${from}&to=now&interval=1m`);
     const viewers = SWARM + BROWSERS;
-    const trueWatchSec = watches(a).reduce((sum, w) => sum + (w.leftAt! - w.joinedAt!) / 1000, 0);
+    const trueWatchSec = watchedMs(watches(a)) / 1000;
     t.equal(report.totals.views, viewers, `${a.name}: views = the ${viewers} viewers`);
     const watched = report.totals.watchTimeSec.total;
     t.ok(Math.abs(watched - trueWatchSec) <= WATCH_TOLERANCE * trueWatchSec,
