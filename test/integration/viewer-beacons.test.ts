@@ -97,7 +97,10 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
     await page.goto(`${a.base}/player/${a.channel}`);
     a.browsers.push({ page, watch });
   };
-  const closePlayer = async (p: Audience['browsers'][number]) => {
+  /** What each demo page's plugin had sent when it was closed (window.sigmaBeacons). */
+  const pageBeacons: { audience: string; sent: Record<string, number> | undefined }[] = [];
+  const closePlayer = async (p: Audience['browsers'][number], a: Audience) => {
+    pageBeacons.push({ audience: a.name, sent: await p.page.evaluate(() => (window as any).sigmaBeacons?.sent) });
     p.watch.leftAt = Date.now();
     // Navigating away fires pagehide: the plugin's `end`, as when a viewer closes the tab.
     await p.page.goto('about:blank');
@@ -111,9 +114,9 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
     { what: '30 % more join', run: (a) => Promise.all(slice(a, 0.4, 0.7).map((v) => v.join())) },
     { what: 'a quarter of the first leave', run: (a) => Promise.all(slice(a, 0, 0.1).map((v) => v.leave())) },
     { what: 'the last 30 % join', run: (a) => Promise.all(slice(a, 0.7, 1).map((v) => v.join())) },
-    { what: 'a browser and 30 % leave', run: (a) => Promise.all([closePlayer(a.browsers[0]), ...slice(a, 0.1, 0.4).map((v) => v.leave())]) },
+    { what: 'a browser and 30 % leave', run: (a) => Promise.all([closePlayer(a.browsers[0], a), ...slice(a, 0.1, 0.4).map((v) => v.leave())]) },
     { what: 'nobody moves', run: async () => undefined },
-    { what: 'everybody leaves', run: (a) => Promise.all([closePlayer(a.browsers[1]), ...slice(a, 0.4, 1).map((v) => v.leave())]) },
+    { what: 'everybody leaves', run: (a) => Promise.all([closePlayer(a.browsers[1], a), ...slice(a, 0.4, 1).map((v) => v.leave())]) },
   ];
   const watches = (a: Audience): ViewerRecord[] => [...a.swarm, ...a.browsers.map((b) => b.watch)];
 
@@ -166,6 +169,11 @@ testNeeding(t, 'viewer analytics: beacons through an nginx cache match direct vi
     t.same(failures, [], `${a.name}: no scripted viewer saw an error or a refused beacon`);
     t.ok(a.swarm.every((v) => v.beaconsSent >= 2), `${a.name}: every scripted viewer sent play and end at least`);
   }
+
+  for (const b of pageBeacons) {
+    t.ok(b.sent && b.sent.play >= 1 && b.sent.heartbeat >= 2, `the ${b.audience} demo page's plugin sent play and heartbeats: ${JSON.stringify(b.sent)}`);
+  }
+  t.equal(pageBeacons.length, 2 * BROWSERS);
 
   // The proxy really stood between the cdn viewers and the origin: most of their playlist requests never reached it.
   const cdnPlaylists = proxy.accessLog().filter((l) => /\tGET \/live\/cdn\/source\.m3u8\?/.test(l));
