@@ -9,19 +9,21 @@
 #      cluster is left as it is), openssl (scripts/playback-token.sh and the shell line of
 #      docs/webhooks.md, both run by tests), prometheus (promtool checks /metrics, and the
 #      metrics test starts a throwaway Prometheus server that scrapes the origin; the package's
-#      own service is not started);
+#      own service is not started), nginx-light (test/integration/viewer-beacons.test.ts puts it
+#      in front of the origin as a caching reverse proxy, a CDN stand-in; it runs on its own
+#      temporary config and prefix, the package's default site is left as it is);
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
-# Flags: --bench also installs nginx-light and nghttp2-client (the delivery benchmark's yardstick
-# and its HTTP/2 load generator, h2load).
+# Flags: --bench also installs nghttp2-client (h2load, the delivery benchmark's HTTP/2 load
+# generator; its yardstick, nginx, is in the base list).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus)
-[[ " $* " == *" --bench "* ]] && packages+=(nginx-light nghttp2-client)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light)
+[[ " $* " == *" --bench "* ]] && packages+=(nghttp2-client)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,6 +35,7 @@ import { Readiness } from './ops/readiness.js';
 import { originReadinessChecks } from './ops/origin-readiness.js';
 import { DiskWatch, EndpointFailures, startOriginAlerts, type OriginAlerts } from './ops/alerts/index.js';
 import { ViewerAnalytics } from './analytics/viewer-analytics.js';
+import { SessionIds } from './analytics/session-key.js';
 import { requestToken } from './delivery/access/playback-gate.js';
 import type { OriginRequest } from './delivery/types.js';
 
@@ -129,10 +130,15 @@ export class Origin {
     }
   }
 
+  /** Whether a channel's viewers are told apart by their playback tokens: it asks for tokens (now, or in preview). */
+  private keysViewersByToken(channel: string): boolean {
+    const access = this.channels.access(channel);
+    return access !== undefined && (access.tokenRequired || access.preview);
+  }
+
   /** The jti of a request's playback token, on a channel that asks for tokens (the gate has verified it: a cache hit). */
   private tokenSession(req: OriginRequest, channel: string): string | undefined {
-    const access = this.channels.access(channel);
-    if (!access || (!access.tokenRequired && !access.preview)) return undefined;
+    if (!this.keysViewersByToken(channel)) return undefined;
     const token = requestToken(req);
     const check = token ? this.playbackTokens?.known(token, channel) : undefined;
     return check?.ok ? check.sessionId : undefined;
@@ -167,8 +173,11 @@ export class Origin {
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
-      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api });
+      onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api,
+      viewers: this.analytics, keysViewersByToken: (id) => this.keysViewersByToken(id) });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
+    // Behind a proxy or CDN (publicUrl), it routes /v1/beacon to the API; else the page posts to the API's port on its own host.
+    this.handler.useBeaconTarget(c.publicUrl ? { url: `${c.publicUrl.replace(/\/$/, '')}/v1/beacon` } : { port: this.addresses.api });
   }
 
   async start(): Promise<OriginAddresses> {
@@ -177,6 +186,8 @@ export class Origin {
     await this.disk.start();
     this.keys = await loadServerKeys({ secret: c.secret, playbackTokenSecret: c.playback.tokenSecret, dataDir: c.dataDir });
     this.playbackTokens = new PlaybackTokens(this.keys.playbackTokens);
+    // Sids under the server's key: POST /v1/beacon (on any origin sharing the secret) checks them.
+    this.analytics?.requests.useSessionIds(new SessionIds(this.keys.playbackTokens));
     this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
     await this.loadApiChannels(db);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * How a viewer is told apart without cookies (README: Viewer analytics, session keys):
@@ -10,13 +10,63 @@ import { createHmac, randomBytes } from 'node:crypto';
  *   the address itself is never stored.
  */
 
-/** A sid as we mint it (12 base64url characters, 72 random bits); anything else in `sid=` is ignored. */
+/** What passes for a sid in a URL (ours are SID_LENGTH); anything else in `sid=` is ignored. */
 const SID = /^[A-Za-z0-9_-]{8,32}$/;
 const DAY_MS = 86_400_000;
 
-/** A new session id for a multivariant playlist response. */
-export function mintSid(): string {
-  return randomBytes(9).toString('base64url');
+const RANDOM_BYTES = 12;
+const TAG_BYTES = 8;
+/** base64url lengths of the two parts (no padding: 12 and 8 bytes → 16 and 11 characters). */
+const RANDOM_CHARS = 16;
+const TAG_CHARS = 11;
+export const SID_LENGTH = RANDOM_CHARS + TAG_CHARS;
+const MINTED = /^[A-Za-z0-9_-]{27}$/;
+
+/**
+ * Session ids (`sid`) are verifiable without storage: a player beacon brings one back, possibly
+ * through a CDN, to an origin that kept no record of it (POST /v1/beacon). A sid is 16 random
+ * base64url characters (96 bits) followed by an 11-character (64-bit) HMAC tag over the channel
+ * id and that random part, under a key derived from the playback-token key, so every origin
+ * sharing the secret (the ones behind one CDN) accepts the others' sids; a forged or mistyped
+ * sid, or one minted for another channel, fails. Not a secret: anyone who can fetch the
+ * multivariant playlist gets one. The tag keeps made-up keys out of the tables, no more.
+ */
+export class SessionIds {
+  private readonly key: Buffer;
+
+  /** `playbackTokenKey`: ServerKeys.playbackTokens; the sid key is derived from it for this one purpose. */
+  constructor(playbackTokenKey: Uint8Array) {
+    this.key = Buffer.from(hkdfSync('sha256', playbackTokenKey, 'sigma-live', 'viewer-session-id', 32));
+  }
+
+  /** A new session id for a viewer of `channel`. */
+  mint(channel: string): string {
+    const random = randomBytes(RANDOM_BYTES).toString('base64url');
+    return random + this.tag(channel, random).toString('base64url');
+  }
+
+  /** Whether `sid` was minted (by an origin with this key) for `channel`. */
+  verify(sid: string, channel: string): boolean {
+    if (!MINTED.test(sid)) return false;
+    const given = Buffer.from(sid.slice(RANDOM_CHARS), 'base64url');
+    // A 27-character base64url string always decodes its last 11 characters to 8 bytes, but a
+    // non-canonical last character decodes to the same bytes as the canonical one: compare the
+    // re-encoded tag, so each sid has exactly one spelling (one session, not several).
+    if (given.length !== TAG_BYTES || given.toString('base64url') !== sid.slice(RANDOM_CHARS)) return false;
+    return timingSafeEqual(given, this.tag(channel, sid.slice(0, RANDOM_CHARS)));
+  }
+
+  private tag(channel: string, random: string): Buffer {
+    return createHmac('sha256', this.key).update(channel).update('\n').update(random).digest().subarray(0, TAG_BYTES);
+  }
+}
+
+/**
+ * The session key of an accepted playback token without a `jti` (a back end's own tokens may
+ * have none): a digest of the whole token, one token one viewer.
+ */
+export function tokenDigestKey(token: string): string {
+  return createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
 }
 
 export function isSid(value: string): boolean {

@@ -1,5 +1,6 @@
 import type { OriginRequest } from '../delivery/types.js';
-import { FallbackKeys, PlayerFamilies, sidOf } from './session-key.js';
+import { randomBytes } from 'node:crypto';
+import { FallbackKeys, PlayerFamilies, SessionIds, sidOf } from './session-key.js';
 import type { SessionKeySource, ViewingMode } from './viewer-events.js';
 import type { ViewerSessions } from './viewer-sessions.js';
 
@@ -32,10 +33,22 @@ export class ViewerRequests {
   private readonly now: () => number;
   private readonly fallback: FallbackKeys;
   private readonly players = new PlayerFamilies();
+  /** A key of this process until the origin gives the server's (sids then verify on every origin sharing the secret). */
+  private sessionIds = new SessionIds(randomBytes(32));
 
   constructor(private readonly o: ViewerRequestsOptions) {
     this.now = o.now ?? Date.now;
     this.fallback = o.fallbackKeys ?? new FallbackKeys(this.now);
+  }
+
+  /** Mints sids under the server's key (the origin calls this at start, once the keys are loaded). */
+  useSessionIds(ids: SessionIds): void {
+    this.sessionIds = ids;
+  }
+
+  /** A new session id for a multivariant playlist response: verifiable by POST /v1/beacon. */
+  mintSid(channel: string): string {
+    return this.sessionIds.mint(channel);
   }
 
   private fallbackOf(req: OriginRequest, channel: string): string {

@@ -20,6 +20,13 @@ export interface ViewerSessionsOptions {
 
 const DAY_MS = 86_400_000;
 const DEFAULT_TIMING: ChannelTiming = { latencyMode: 'unknown', timeoutMs: 30_000 };
+/**
+ * A session a player's beacons keep (behind a CDN, beacons may be all the origin hears of a
+ * viewer) lives at least this long without news: 2.5 heartbeat intervals (10 s), so one late or
+ * lost heartbeat does not end it. The channel's own timeout (6 s in the LL modes) is for
+ * sessions seen only through playlist requests, which come every part or target duration.
+ */
+export const BEACON_SESSION_TIMEOUT_MS = 25_000;
 /** A channel without sessions is still sampled (as 0) this long, so the minute its last viewer left is complete. */
 const IDLE_SAMPLES_MS = 60_000;
 /** A DVR request keeps a session in DVR mode this long (hls.js fetches up to 30 s ahead, then pauses its fetching). */
@@ -45,6 +52,11 @@ interface Session {
   paused: boolean;
   /** The previous beacon's time: the play time between beacons is what rebuffering is a ratio of. */
   lastBeaconMs: number;
+}
+
+/** How long this session lives without a request or beacon. */
+function timeoutOf(c: ChannelSessions, s: Session): number {
+  return s.lastBeaconMs > 0 ? Math.max(c.timing.timeoutMs, BEACON_SESSION_TIMEOUT_MS) : c.timing.timeoutMs;
 }
 
 class ChannelSessions {
@@ -90,13 +102,13 @@ export class ViewerSessions implements ViewerEventSink {
   /** Whether a request under this key continues an open session (if not, the touch should bring its viewerKey). */
   has(channel: string, key: string, atMs: number): boolean {
     const s = this.channels.get(channel)?.sessions.get(key);
-    return s !== undefined && atMs - s.lastMs <= this.channels.get(channel)!.timing.timeoutMs;
+    return s !== undefined && atMs - s.lastMs <= timeoutOf(this.channels.get(channel)!, s);
   }
 
   /** The open session a client's fallback key belongs to (its sid session), for its media requests. */
   linked(channel: string, fallbackKey: string, atMs: number): string | undefined {
     const c = this.channels.get(channel), s = c?.links.get(fallbackKey);
-    return s !== undefined && atMs - s.lastMs <= c!.timing.timeoutMs ? s.key : undefined;
+    return s !== undefined && atMs - s.lastMs <= timeoutOf(c!, s) ? s.key : undefined;
   }
 
   /**
@@ -119,7 +131,7 @@ export class ViewerSessions implements ViewerEventSink {
   touch(t: ViewerTouch): void {
     const c = this.channel(t.channel);
     let s = c.sessions.get(t.sessionKey);
-    if (s === undefined || t.atMs - s.lastMs > c.timing.timeoutMs) {
+    if (s === undefined || t.atMs - s.lastMs > timeoutOf(c, s)) {
       if (c.closed.has(t.sessionKey)) return;
       if (s) this.end(c, s);
       s = this.start(c, t.sessionKey, t.keySource, t.viewerKey ?? t.sessionKey, t.atMs, t.player, t.protocol);
@@ -138,7 +150,7 @@ export class ViewerSessions implements ViewerEventSink {
   beacon(b: ViewerBeacon): void {
     const c = this.channel(b.channel);
     let s = c.sessions.get(b.sessionKey);
-    if (s === undefined || b.atMs - s.lastMs > c.timing.timeoutMs) {
+    if (s === undefined || b.atMs - s.lastMs > timeoutOf(c, s)) {
       if (c.closed.has(b.sessionKey) || b.event === 'end') return;
       if (s) this.end(c, s);
       s = this.start(c, b.sessionKey, b.keySource, b.sessionKey, b.atMs, b.player ?? 'other', 'h1');
@@ -239,7 +251,7 @@ export class ViewerSessions implements ViewerEventSink {
       c.timing = this.timing(c.id);
       const timeoutMs = c.timing.timeoutMs;
       for (const s of c.sessions.values()) {
-        if (nowMs - s.lastMs > timeoutMs) this.end(c, s);
+        if (nowMs - s.lastMs > timeoutOf(c, s)) this.end(c, s);
         else this.accrue(c, s);
       }
       for (const [key, at] of c.closed) if (nowMs - at > timeoutMs) c.closed.delete(key);
@@ -255,9 +267,8 @@ export class ViewerSessions implements ViewerEventSink {
   openSessions(nowMs: number): Map<string, number> {
     const out = new Map<string, number>();
     for (const c of this.channels.values()) {
-      const timeoutMs = c.timing.timeoutMs;
       let n = 0;
-      for (const s of c.sessions.values()) if (nowMs - s.lastMs <= timeoutMs) n++;
+      for (const s of c.sessions.values()) if (nowMs - s.lastMs <= timeoutOf(c, s)) n++;
       out.set(c.id, n);
     }
     return out;

@@ -3,6 +3,7 @@ import type { Database } from '../db/repository.js';
 import type { KeyedHash } from '../db/keyed-hash.js';
 import type { ApiScope, ApiToken } from '../db/types.js';
 import { ApiError } from './errors.js';
+import { WindowLimiter } from './window-limiter.js';
 
 /**
  * Bearer-token authentication of the API: each request's token is looked up by its keyed digest
@@ -25,9 +26,6 @@ export function grants(scopes: readonly ApiScope[], needed: ApiScope): boolean {
 const REALM = 'Bearer realm="sigma-live"';
 /** RFC 6750 b64token, bounded: anything else is not worth a database lookup. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]{1,512}=*)$/i;
-const WINDOW_MS = 60_000;
-/** Addresses tracked at most (an attacker with many addresses must not grow the map without bound). */
-const MAX_TRACKED = 100_000;
 /** lastUsedAt is written at most this often per token, not on every request. */
 export const MARK_USED_EVERY_MS = 60_000;
 
@@ -36,49 +34,9 @@ export const MARK_USED_EVERY_MS = 60_000;
  * request from the address that needs a token is refused (429) until the window ends, valid
  * token or not, so a guesser learns nothing from its next tries.
  */
-export class FailedAuthLimiter {
-  private readonly windows = new Map<string, { start: number; failures: number }>();
-
-  constructor(private readonly maxPerMinute: number, private readonly now: () => number) {}
-
-  /** Seconds until the address may try again; 0 when it may now. */
-  retryAfterSec(address: string): number {
-    const w = this.windows.get(address);
-    if (!w) return 0;
-    const left = w.start + WINDOW_MS - this.now();
-    if (left <= 0) {
-      this.windows.delete(address);
-      return 0;
-    }
-    return w.failures >= this.maxPerMinute ? Math.ceil(left / 1000) : 0;
-  }
-
+export class FailedAuthLimiter extends WindowLimiter {
   fail(address: string): void {
-    const now = this.now();
-    let w = this.windows.get(address);
-    if (!w || now >= w.start + WINDOW_MS) {
-      this.windows.delete(address);
-      this.evict(now);
-      w = { start: now, failures: 0 };
-      this.windows.set(address, w);
-    }
-    w.failures++;
-  }
-
-  /** Addresses being tracked (for tests and metrics). */
-  get size(): number {
-    return this.windows.size;
-  }
-
-  /**
-   * The map is in window-start order (a new window is a new entry), so the ended windows are at
-   * its front: dropping them costs what is dropped. When full, the oldest windows go too.
-   */
-  private evict(now: number): void {
-    for (const [address, w] of this.windows) {
-      if (now < w.start + WINDOW_MS && this.windows.size < MAX_TRACKED) break;
-      this.windows.delete(address);
-    }
+    this.hit(address);
   }
 }
 

@@ -37,6 +37,12 @@ export const API_ERRORS = {
   RANGE_NOT_SATISFIABLE: ERRORS.RANGE_NOT_SATISFIABLE,
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json' },
   TOO_MANY_FAILED_AUTH: { status: 429, message: 'too many failed authentications from this address' },
+  SESSION_UNKNOWN: { status: 403, message: 'not a session id the origin minted for this channel' },
+  TOKEN_INVALID: ERRORS.TOKEN_INVALID,
+  TOKEN_EXPIRED: ERRORS.TOKEN_EXPIRED,
+  TOKEN_WRONG_CHANNEL: ERRORS.TOKEN_WRONG_CHANNEL,
+  BEACON_RATE_LIMITED: { status: 429, message: 'too many beacons from this session: retry after Retry-After seconds' },
+  TOO_MANY_BAD_BEACONS: { status: 429, message: 'too many refused beacons from this address' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -24,7 +24,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   412: 'A precondition (If-Match, If-Unmodified-Since) does not hold',
   415: 'Body not application/json',
   416: 'Range not satisfiable: Content-Range gives the size',
-  429: 'Too many failed authentications from this address: retry after Retry-After seconds',
+  429: 'Too many requests (failed authentications from this address; beacons of a session): retry after Retry-After seconds',
 };
 
 type RouteSchema = NonNullable<RouteOptions['schema']> & Record<string, unknown>;

@@ -20,6 +20,11 @@ import { describeRoute, registerOpenApi } from './openapi.js';
 import { recordingRoutes } from './recordings.js';
 import { streamKeyRoutes } from './stream-keys.js';
 import { webhookRoutes } from './webhooks.js';
+import { beaconRoutes } from './beacon.js';
+import { BeaconIntake } from './beacon-intake.js';
+import { SessionIds } from '../analytics/session-key.js';
+import type { ViewerEventSink } from '../analytics/viewer-events.js';
+import { PlaybackTokens } from '../delivery/access/playback-tokens.js';
 
 export interface ApiServerOptions {
   db: Database;
@@ -37,6 +42,10 @@ export interface ApiServerOptions {
   readiness?: Readiness;
   /** GET /metrics, and what counts the API's requests in it (src/ops/metrics); absent: no /metrics. */
   metrics?: ApiMetrics;
+  /** Where POST /v1/beacon hands accepted beacons (the viewer analytics); absent: checked, then dropped. */
+  viewers?: ViewerEventSink;
+  /** Whether delivery keys a channel's viewers by their tokens' jti (it asks for tokens); default: whenever a token is given. */
+  keysViewersByToken?: (channel: string) => boolean;
 }
 
 export interface ApiMetrics {
@@ -125,6 +134,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       routes(api, ctx);
     }
     if (opts.readiness) healthRoutes(api, opts.readiness);
+    beaconRoutes(api, new BeaconIntake({
+      serves: (id) => opts.runtime.status(id) !== undefined, sessionIds: new SessionIds(opts.keys.playbackTokens),
+      tokens: new PlaybackTokens(opts.keys.playbackTokens), sink: opts.viewers, keysViewersByToken: opts.keysViewersByToken, now,
+    }));
   });
 
   return {

@@ -6,7 +6,7 @@ import { cachePolicy, FALLBACK_TD, HttpDates } from './cache-policy.js';
 import { errorReply, replyForError } from './error-reply.js';
 import { MediaResponder } from './media-responder.js';
 import { PlaylistResponder } from './playlist-responder.js';
-import { PlayerAssets } from './player-page.js';
+import { PlayerAssets, type BeaconTarget } from './player-page.js';
 import { ArchiveResponder } from './archive-responder.js';
 import { ThumbnailResponder } from './thumbnail-responder.js';
 import type { ChannelThumbnails } from '../media/thumbnails/channel-thumbnails.js';
@@ -16,7 +16,7 @@ import type { PlaybackTokens } from './access/playback-tokens.js';
 import type { Readiness } from '../ops/readiness.js';
 import { readinessReply } from './readiness-responder.js';
 import type { ViewerRequests } from '../analytics/viewer-requests.js';
-import { mintSid, sidOf } from '../analytics/session-key.js';
+import { sidOf } from '../analytics/session-key.js';
 
 export type { ChannelAccess };
 
@@ -113,6 +113,13 @@ export class OriginHandler {
   /** Gives the token key after construction (a composition root that loads its server keys at start). */
   usePlaybackTokens(tokens: PlaybackTokens): void {
     this.tokens = tokens;
+  }
+
+  private beacon: BeaconTarget | undefined;
+
+  /** The player page posts its beacons there (once the API listens; before, and without it, none). */
+  useBeaconTarget(beacon: BeaconTarget): void {
+    this.beacon = beacon;
   }
 
   private viewers: ViewerRequests | undefined;
@@ -240,7 +247,7 @@ export class OriginHandler {
   private multivariant(req: OriginRequest, ch: Channel): Promise<OriginReply> {
     if (!this.viewers) return this.playlists.multivariant(req, ch);
     const given = sidOf(req.query);
-    return this.playlists.multivariant(req, ch, given ?? mintSid(), given === undefined ? cachePolicy.perViewer : undefined);
+    return this.playlists.multivariant(req, ch, given ?? this.viewers.mintSid(ch.id), given === undefined ? cachePolicy.perViewer : undefined);
   }
 
   private dispatchOther(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
@@ -249,7 +256,7 @@ export class OriginHandler {
     if (thumbnails) return thumbnails;
     if ((m = ROUTES.player.exec(path))) {
       this.channel(m[1]);
-      return this.player.page(m[1]);
+      return this.player.page(m[1], this.beacon);
     }
     const asset = this.player.asset(path);
     if (asset) return asset;

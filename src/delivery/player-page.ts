@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { OriginReply } from './types.js';
 import { stallMonitorScript } from './stall-monitor.js';
+import { beaconPluginScript } from './beacon-plugin.js';
+
+/**
+ * Where the demo player posts its beacons: an absolute URL (the public URL, whose proxy routes
+ * /v1/beacon to the API), or the API's port on the host the page came from.
+ */
+export type BeaconTarget = { url: string } | { port: number };
 
 const require = createRequire(import.meta.url);
 
@@ -14,20 +21,32 @@ const require = createRequire(import.meta.url);
  */
 export class PlayerAssets {
   private hlsJs: Buffer | undefined;
+  private beaconJs: Buffer | undefined;
 
   asset(path: string): OriginReply | undefined {
+    if (path === '/player/sigma-beacon.js') {
+      this.beaconJs ??= Buffer.from(beaconPluginScript());
+      return { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: this.beaconJs };
+    }
     if (path !== '/player/hls.min.js') return undefined;
     // Served from the installed hls.js package: no CDN, works offline.
     this.hlsJs ??= readFileSync(require.resolve('hls.js/dist/hls.min.js'));
     return { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' }, body: this.hlsJs };
   }
 
-  page(channelId: string): OriginReply {
-    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, body: Buffer.from(playerHtml(channelId)) };
+  /** `beacon`: where the page's beacons go; undefined: none (the API is off). */
+  page(channelId: string, beacon?: BeaconTarget): OriginReply {
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }, body: Buffer.from(playerHtml(channelId, beacon)) };
   }
 }
 
-function playerHtml(channelId: string): string {
+/** The page's expression for the beacon URL. */
+function beaconUrlExpression(beacon: BeaconTarget): string {
+  return 'url' in beacon ? JSON.stringify(beacon.url)
+    : `location.protocol + '//' + location.hostname + ':' + ${beacon.port} + '/v1/beacon'`;
+}
+
+function playerHtml(channelId: string, beacon: BeaconTarget | undefined): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sigma Live — ${channelId}</title>
@@ -45,10 +64,12 @@ function playerHtml(channelId: string): string {
  <span>hls.js latency <b id="hlsLatency">–</b></span>
  <span>buffer <b id="buffer">–</b></span>
  <span>stalls <b id="stalls">0</b></span>
+ <span>beacons <b id="beacons">${beacon ? 0 : 'off'}</b></span>
  <span id="state">loading…</span>
 </div>
 <script src="/player/hls.min.js"></script>
 <script>${stallMonitorScript()}</script>
+<script src="/player/sigma-beacon.js"></script>
 <script>
 (function () {
   var src = '/live/${channelId}/index.m3u8' + location.search;
@@ -65,6 +86,8 @@ function playerHtml(channelId: string): string {
   }
   var hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
   window.sigmaHls = hls;
+  var beacons = ${beacon ? `sigmaBeacon(hls, { url: ${beaconUrlExpression(beacon)} })` : 'null'};
+  window.sigmaBeacons = beacons;
   hls.on(Hls.Events.ERROR, function (_, d) {
     state.errors.push({ type: d.type, details: d.details, fatal: d.fatal });
     if (d.fatal) {
@@ -91,6 +114,7 @@ function playerHtml(channelId: string): string {
     var b = video.buffered;
     if (b.length) show('buffer', (b.end(b.length - 1) - video.currentTime).toFixed(2) + ' s');
     var st = stalls.report();
+    if (beacons) show('beacons', String(beacons.sent.play + beacons.sent.heartbeat + beacons.sent.pause + beacons.sent.end));
     show('stalls', st.stalls + ', ' + (st.stalledMs / 1000).toFixed(1) + ' s' + (st.stalled ? ' (stalled now)' : ''));
   }, 250);
 })();

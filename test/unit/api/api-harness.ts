@@ -14,6 +14,7 @@ import type { ServerKeys } from '../../../src/control/server-secret.js';
 import { KeyedHash, openDatabase, type ApiScope, type Database } from '../../../src/db/index.js';
 import { RecordingRuntime } from './recording-runtime.js';
 import { Readiness } from '../../../src/ops/readiness.js';
+import type { ViewerEventSink } from '../../../src/analytics/viewer-events.js';
 
 export interface ApiTarget {
   kind: 'sqlite' | 'postgres';
@@ -59,7 +60,7 @@ export class Harness {
   adminToken!: string;
   url!: string;
 
-  static async open(t: Test, target: ApiTarget, o: { maxFailedAuthPerMinute?: number } = {}): Promise<Harness> {
+  static async open(t: Test, target: ApiTarget, o: { maxFailedAuthPerMinute?: number; viewers?: ViewerEventSink } = {}): Promise<Harness> {
     const h = new Harness();
     const dir = mkdtempSync(join(tmpdir(), 'sigma-api-'));
     h.url = await target.freshUrl();
@@ -75,6 +76,7 @@ export class Harness {
       now: h.clock, onRedeliver: () => { h.redelivered++; }, transcodeLadders: { studio: ['720p', '360p'] },
       // No checks: always ready, so /healthz and /readyz are in the OpenAPI document and the public-route tests.
       readiness: new Readiness({ checks: [], logger }),
+      viewers: o.viewers,
     });
     t.teardown(async () => {
       await h.server.close();

@@ -8,6 +8,7 @@ import type { ApiTarget } from './api-harness.js';
 import { adminSuite } from './suite-admin.js';
 import { analyticsSuite } from './suite-analytics.js';
 import { authSuite } from './suite-auth.js';
+import { beaconSuite } from './suite-beacon.js';
 import { channelSuite } from './suite-channels.js';
 import { httpSuite } from './suite-http.js';
 import { liveSuite } from './suite-live.js';
@@ -19,4 +20,5 @@ export function apiSuite(t: Test, target: ApiTarget): void {
   t.test('API tokens, webhooks, events', (t) => { adminSuite(t, target); t.end(); });
   t.test('viewer analytics', (t) => { analyticsSuite(t, target); t.end(); });
   t.test('HTTP and OpenAPI', (t) => { httpSuite(t, target); t.end(); });
+  t.test('player beacons', (t) => { beaconSuite(t, target); t.end(); });
 }

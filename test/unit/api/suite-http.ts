@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Harness, isError, type ApiTarget } from './api-harness.js';
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'options'] as const;
 
 export function httpSuite(t: Test, target: ApiTarget): void {
   t.test('unknown routes, bodies too big, not JSON, bad JSON, failures: all JSON errors, no stack', async (t) => {
@@ -91,7 +91,10 @@ export function httpSuite(t: Test, target: ApiTarget): void {
         if (!op) continue;
         const body = op.requestBody ? {} : undefined;
         if (op.security?.length === 0) {
-          t.equal((await h.request(m, url, { token: null })).status, 200, `${m} ${path} is public`);
+          // Public: no token needed. A body-less request to one that takes a body is merely invalid.
+          const status = (await h.request(m, url, { token: null })).status;
+          if (op.requestBody) t.equal(status, 400, `${m} ${path} is public (an empty body is invalid, not unauthorized)`);
+          else t.ok(status === 200 || status === 204, `${m} ${path} is public (${status})`);
           continue;
         }
         isError(t, await h.request(m, url, { token: null, body }), 401, 'UNAUTHORIZED', `${m} ${path} without a token`);

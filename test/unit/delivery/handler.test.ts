@@ -260,3 +260,20 @@ t.test('Date and Expires from the handler\'s clock: Expires = Date + max-age whe
     }
   }
 });
+
+t.test('player: /player/sigma-beacon.js, and the page posts beacons where the origin says (none before)', async (t) => {
+  const { get, handler } = setup();
+  const js = await get('/player/sigma-beacon.js');
+  t.equal(js.status, 200);
+  t.match(js.headers['content-type'], /^text\/javascript/);
+  t.match(await bodyText(js.body), /^\/\*[^]*\nvar sigmaBeacon = function sigmaBeacon\(hls, options\)/, 'defines sigmaBeacon');
+  t.notMatch(await bodyText(js.body), /\?\.|\?\?/, 'ES2017: no optional chaining or nullish coalescing');
+
+  t.match(await bodyText((await get('/player/test')).body), /var beacons = null;/, 'no API yet: no beacons');
+  handler.useBeaconTarget({ port: 8081 });
+  const own = await bodyText((await get('/player/test')).body);
+  t.match(own, '<script src="/player/sigma-beacon.js"></script>');
+  t.match(own, "sigmaBeacon(hls, { url: location.protocol + '//' + location.hostname + ':' + 8081 + '/v1/beacon' })");
+  handler.useBeaconTarget({ url: 'https://cdn.example/v1/beacon' });
+  t.match(await bodyText((await get('/player/test')).body), 'sigmaBeacon(hls, { url: "https://cdn.example/v1/beacon" })');
+});
