@@ -12,7 +12,8 @@ import type { ViewerRecord } from './llhls-viewer.js';
  * Unlike watchLlHls there, it joins and leaves when told, and plays through a stand-in for hls.js.
  */
 
-class ScriptMedia implements BeaconMedia {
+/** The media element the beacon plugin watches: its few fields and events, fired by hand. */
+export class ScriptMedia implements BeaconMedia {
   currentTime = 0;
   paused = true;
   seeking = false;

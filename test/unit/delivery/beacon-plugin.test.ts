@@ -7,25 +7,17 @@
 import t from 'tap';
 import { runInNewContext } from 'node:vm';
 import { beaconPluginScript, type BeaconHandle } from '../../../src/delivery/beacon-plugin.js';
-
-class FakeMedia {
-  currentTime = 0;
-  paused = true;
-  seeking = false;
-  private readonly listeners = new Map<string, (() => void)[]>();
-  addEventListener(type: string, l: () => void): void { this.listeners.set(type, [...(this.listeners.get(type) ?? []), l]); }
-  fire(type: string): void { for (const l of this.listeners.get(type) ?? []) l(); }
-}
+import { ScriptMedia } from '../../helpers/scripted-viewer.js';
 
 class FakeHls {
   latency = 0;
   currentLevel = 0;
   levels = [{ height: 720 }];
-  media: FakeMedia | null = null;
+  media: ScriptMedia | null = null;
   private readonly listeners = new Map<string, ((e: string, d: unknown) => void)[]>();
   on(e: string, l: (e: string, d: unknown) => void): void { this.listeners.set(e, [...(this.listeners.get(e) ?? []), l]); }
   emit(e: string, d?: unknown): void { for (const l of this.listeners.get(e) ?? []) l(e, d); }
-  attach(media: FakeMedia): void { this.media = media; this.emit('hlsMediaAttached'); }
+  attach(media: ScriptMedia): void { this.media = media; this.emit('hlsMediaAttached'); }
   loaded(url: string): void { this.emit('hlsLevelLoaded', { details: { url } }); }
 }
 
@@ -56,7 +48,7 @@ function page(href = 'https://site.example/watch') {
 
 t.test('a heartbeat once the playlist loaded, play on the first frame, heartbeats while playing, pause, play again, end once', async (t) => {
   const p = page();
-  const hls = new FakeHls(), video = new FakeMedia();
+  const hls = new FakeHls(), video = new ScriptMedia();
   const handle = p.start(hls);
   hls.attach(video);
   hls.loaded('https://cdn.example/live/news/720p.m3u8?sid=SID123');
@@ -90,7 +82,7 @@ t.test('a heartbeat once the playlist loaded, play on the first frame, heartbeat
 
 t.test('rebuffering: from waiting to playing, the one going on counted up to the beacon, reset after each', async (t) => {
   const p = page();
-  const hls = new FakeHls(), video = new FakeMedia();
+  const hls = new FakeHls(), video = new ScriptMedia();
   hls.attach(video);
   p.start(hls);
   hls.loaded('/live/news/source.m3u8?sid=S');
@@ -122,7 +114,7 @@ t.test('rebuffering: from waiting to playing, the one going on counted up to the
 
 t.test('the session: sid of the playlist, its token, else the page\'s; mode and rendition', async (t) => {
   const p = page('https://site.example/watch?token=PAGE.TOKEN');
-  const hls = new FakeHls(), video = new FakeMedia();
+  const hls = new FakeHls(), video = new ScriptMedia();
   hls.attach(video);
   p.start(hls);
   hls.loaded('/live/news/archive/1700000000-1700003600/index.m3u8');
@@ -143,7 +135,7 @@ t.test('the session: sid of the playlist, its token, else the page\'s; mode and 
 
 t.test('attached after hls.attachMedia, and with an explicit channel', async (t) => {
   const p = page();
-  const hls = new FakeHls(), video = new FakeMedia();
+  const hls = new FakeHls(), video = new ScriptMedia();
   hls.attach(video);
   p.start(hls, { channel: 'other' });
   hls.loaded('/live/news/720p.m3u8?sid=S');
@@ -153,7 +145,7 @@ t.test('attached after hls.attachMedia, and with an explicit channel', async (t)
 
 t.test('no session named (no sid, no token): nothing is sent, not even end', async (t) => {
   const p = page();
-  const hls = new FakeHls(), video = new FakeMedia();
+  const hls = new FakeHls(), video = new ScriptMedia();
   hls.attach(video);
   const handle = p.start(hls);
   hls.loaded('/live/news/720p.m3u8');
