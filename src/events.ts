@@ -21,6 +21,14 @@ export interface OriginEvents {
   'recording.ready': { channel: string; file: string; bytes: number; durationMs: number; startedAt: string; endedAt: string };
   /** Something failed for one channel; the channel's other work goes on where it can. */
   'channel.error': { channel: string; code: string; message: string };
+  /**
+   * Another input went on air because the one on air disconnected, stalled or fell below the
+   * bitrate floor (a backup, or 'slate' when none was fit), or an operator chose it. `from` is
+   * null when nothing was on air.
+   */
+  'input.failover': { channel: string; from: string | null; to: string; reason: string };
+  /** The primary input is on air again (auto failback once healthy for failbackAfterSec, an operator, or the slate ending). */
+  'input.restored': { channel: string; input: string; from: string | null; reason: string };
   /** An alert rule's condition held for its forSec: one event per rule and channel until it clears (src/ops/alerts). */
   'alert.raised': AlertRaised;
   /** The condition was gone for the rule's clearSec (or the rule, or the channel, is gone). */

@@ -45,6 +45,16 @@ export function channelControlRoutes(app: ApiApp, ctx: ApiContext): void {
     return statusView(await ctx.runtime.stop(req.params.id));
   });
 
+  app.post('/v1/channels/:id/inputs/:input/activate', {
+    schema: { tags, summary: 'Put a connected, healthy input on air at its next keyframe (emits input.failover or input.restored); '
+      + 'it stays on air (no auto failback) until it fails', params: z.object({ id: idParams.shape.id, input: z.string().regex(/^(primary|backup[1-4])$/, "input: 'primary' or 'backup1'…'backup4'") }),
+    response: { 200: channelStatusView } },
+    config: { access: 'write', errors: [404, 409] },
+  }, async (req) => {
+    await findChannel(ctx, req.params.id);
+    return statusView(await ctx.runtime.activateInput(req.params.id, req.params.input));
+  });
+
   app.get('/v1/channels/:id/sessions', {
     schema: { tags, summary: 'Publish sessions kept in the channel\'s archive, oldest first', params: idParams, response: { 200: list(sessionView) } },
     config: { access: 'read', errors: [404] },

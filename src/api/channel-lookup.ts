@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import type { ChannelStatus, StaticChannel } from '../control/channel-runtime.js';
 import { transcodeFromStored } from '../control/channel-definition.js';
-import { channelSchema, transcodeValue } from '../config/schema.js';
+import { channelSchema, failoverSchema, transcodeValue } from '../config/schema.js';
 import type { Channel } from '../db/types.js';
 import type { ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { iso, isoOrNull, isoTime } from './schemas.js';
 import { ingestView, ingestViewOf } from './ingest-view.js';
+import { inputsView, inputsViewOf } from './inputs-view.js';
 
 /**
  * A channel as the API sees it: a database channel (source "api", changeable) or a config-file
@@ -23,6 +24,7 @@ export const channelStatusView = z.object({
   publisher: z.object({ remoteAddress: z.string() }).nullable(),
   renditions: z.array(z.string()),
   ingest: ingestView,
+  inputs: inputsView,
 }).describe('The live state of a channel');
 
 export const channelView = z.object({
@@ -37,6 +39,7 @@ export const channelView = z.object({
   autoStart: z.boolean(),
   ipAllowList: z.array(z.string()),
   playbackTokenPolicy: z.enum(['none', 'required']),
+  failover: failoverSchema.nullable().describe('The failover settings as set; null: the defaults'),
   createdAt: isoTime.nullable().describe('null for config channels'),
   updatedAt: isoTime.nullable(),
   status: channelStatusView.nullable().describe('null when the origin does not serve the channel (yet)'),
@@ -55,7 +58,7 @@ export function statusView(s: ChannelStatus | undefined): StatusView | null;
 export function statusView(s: ChannelStatus | undefined): StatusView | null {
   if (!s) return null;
   return { state: s.state, sessionId: s.sessionId, since: isoOrNull(s.since), publisher: s.publisher, renditions: s.renditions,
-    ingest: ingestViewOf(s.ingest) };
+    ingest: ingestViewOf(s.ingest), inputs: inputsViewOf(s.inputs) };
 }
 
 /** The channel with this id, from the config or the database; 404 when neither has it. */
@@ -82,13 +85,13 @@ export function viewOf(ctx: ApiContext, found: FoundChannel): ChannelView {
     return {
       id, name: id, source: 'config', latencyMode: c.latencyMode, transcode: (c.transcode ?? 'passthrough') as ChannelView['transcode'],
       dvrWindowSec: c.dvrWindowSec, record: c.record, retentionHours: c.retentionHours, autoStart: c.autoStart,
-      ipAllowList: c.ipAllowList, playbackTokenPolicy: c.playbackTokenPolicy, createdAt: null, updatedAt: null, ...live,
+      ipAllowList: c.ipAllowList, playbackTokenPolicy: c.playbackTokenPolicy, failover: c.failover, createdAt: null, updatedAt: null, ...live,
     };
   }
   const r = found.record;
   return {
     id, name: r.name, source: 'api', latencyMode: r.latencyMode, transcode: transcodeFromStored(r.transcodeProfile),
     dvrWindowSec: r.dvrWindowSec, record: r.record, retentionHours: r.retentionHours, autoStart: r.autoStart,
-    ipAllowList: r.ipAllowList, playbackTokenPolicy: r.playbackTokenPolicy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), ...live,
+    ipAllowList: r.ipAllowList, playbackTokenPolicy: r.playbackTokenPolicy, failover: r.failover as ChannelView['failover'], createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), ...live,
   };
 }

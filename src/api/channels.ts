@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channelSchema, transcodeValue } from '../config/schema.js';
+import { channelSchema, failoverSchema, transcodeValue } from '../config/schema.js';
 import { transcodeToStored } from '../control/channel-definition.js';
 import { UniqueViolationError } from '../db/errors.js';
 import { newId } from '../db/ids.js';
@@ -33,6 +33,8 @@ const settings = {
   ipAllowList: z.array(z.string().max(64).refine(isIpOrCidr, 'not an IP address or CIDR block')).max(256)
     .describe('Addresses or CIDR blocks a publisher may connect from; empty: anywhere'),
   playbackTokenPolicy: c.playbackTokens.removeDefault().describe('"required": playback needs a signed token (?token=…)'),
+  failover: failoverSchema.nullable().describe('How the channel switches between its primary and backup inputs (stallMs, minBitrateKbps, '
+    + 'failback, failbackAfterSec, slate, slateImage); null: the defaults. Backup inputs publish with stream keys created with input "backup1"…'),
 };
 
 const createBody = z.object({
@@ -46,6 +48,7 @@ const createBody = z.object({
   autoStart: settings.autoStart.default(false),
   ipAllowList: settings.ipAllowList.default([]),
   playbackTokenPolicy: settings.playbackTokenPolicy.default('none'),
+  failover: settings.failover.default(null),
 }).strict();
 
 const patchBody = z.object(settings).partial().strict();
@@ -74,8 +77,9 @@ function checkSettings(ctx: ApiContext, next: Settings, current?: Channel): void
 
 /** The database fields for the settings given (transcode is stored as transcodeProfile). */
 function patchOf(s: Settings): ChannelPatch {
-  const { transcode, ...rest } = s;
-  return transcode === undefined ? rest : { ...rest, transcodeProfile: transcodeToStored(transcode) };
+  const { transcode, failover, ...rest } = s;
+  const patch: ChannelPatch = failover === undefined ? rest : { ...rest, failover: failover as ChannelPatch['failover'] };
+  return transcode === undefined ? patch : { ...patch, transcodeProfile: transcodeToStored(transcode) };
 }
 
 /** The stored values of the fields a patch changes: what undoes it. */
@@ -113,14 +117,14 @@ export function channelRoutes(app: ApiApp, ctx: ApiContext): void {
       response: { 201: channelView.extend({ streamKey: issuedStreamKeyView }) } },
     config: { access: 'write', errors: [409] },
   }, async (req, reply) => {
-    const { id: wanted, transcode, ...rest } = req.body;
+    const { id: wanted, transcode, failover, ...rest } = req.body;
     checkSettings(ctx, req.body);
     const id = wanted ?? newId('ch', ctx.now());
     if (ctx.runtime.staticChannels().some((s) => s.id === id)) {
       throw new ApiError('CHANNEL_ID_TAKEN', `channel "${id}" is defined in the config file`);
     }
     const created = await ctx.db.transaction(async (tx) => {
-      const channel = await tx.channels.create({ id, ...rest, transcodeProfile: transcodeToStored(transcode) });
+      const channel = await tx.channels.create({ id, ...rest, failover: failover as Channel['failover'], transcodeProfile: transcodeToStored(transcode) });
       return { channel, ...await issueStreamKey(ctx, tx.streamKeys, id, 'default') };
     }).catch((err: unknown) => {
       if (err instanceof UniqueViolationError && err.table === 'channels') throw new ApiError('CHANNEL_ID_TAKEN', `channel "${id}" exists`);

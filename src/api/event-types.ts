@@ -10,6 +10,8 @@ const TYPES: Record<OriginEventName, true> = {
   'recording.ready': true,
   'storage.low': true,
   'storage.ok': true,
+  'input.failover': true,
+  'input.restored': true,
   'alert.raised': true,
   'alert.cleared': true,
 };

@@ -17,6 +17,7 @@ export const streamKeyView = z.object({
   id: z.string(),
   channelId: z.string(),
   name: z.string().nullable(),
+  input: z.string().describe("The channel input it publishes to: 'primary' or a hot-standby 'backup1'…'backup4'"),
   hint: z.string().describe('The last characters of the key'),
   createdAt: isoTime,
   lastUsedAt: isoTime.nullable(),
@@ -29,7 +30,7 @@ export const issuedStreamKeyView = streamKeyView.extend({
 });
 
 const keyView = (k: StreamKey): z.input<typeof streamKeyView> => ({
-  id: k.id, channelId: k.channelId, name: k.name, hint: k.hint,
+  id: k.id, channelId: k.channelId, name: k.name, input: k.input, hint: k.hint,
   createdAt: iso(k.createdAt), lastUsedAt: isoOrNull(k.lastUsedAt), revokedAt: isoOrNull(k.revokedAt),
 });
 
@@ -43,13 +44,15 @@ export function newStreamKeySecret(ctx: ApiContext): { secret: string; keyHash: 
   return { secret, keyHash: ctx.keys.streamKeys.digest(secret), hint: hintOf(secret) };
 }
 
-export async function issueStreamKey(ctx: ApiContext, repo: StreamKeyRepository, channelId: string, name: string | null):
+export async function issueStreamKey(ctx: ApiContext, repo: StreamKeyRepository, channelId: string, name: string | null, input = 'primary'):
   Promise<{ key: StreamKey; secret: string }> {
   const { secret, keyHash, hint } = newStreamKeySecret(ctx);
-  return { key: await repo.create({ channelId, keyHash, hint, name }), secret };
+  return { key: await repo.create({ channelId, keyHash, hint, name, input }), secret };
 }
 
 const keyName = z.string().trim().min(1).max(100).nullable().optional().describe('A label, e.g. "studio OBS"');
+const keyInput = z.string().regex(/^(primary|backup[1-4])$/, "input: 'primary' or 'backup1'…'backup4'").optional()
+  .describe("The input the key publishes to (default 'primary'); a backup encoder publishes with a 'backup1' key at the same time (hot standby)");
 const keyParams = z.object({ id: pathId, keyId: pathId });
 
 /** The key of this channel (404 for another channel's key). */
@@ -64,12 +67,12 @@ export function streamKeyRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['stream keys'];
 
   app.post('/v1/channels/:id/stream-keys', {
-    schema: { tags, summary: 'Create a stream key (its secret is shown once)', params: z.object({ id: pathId }), body: optionalBody({ name: keyName }),
+    schema: { tags, summary: 'Create a stream key (its secret is shown once)', params: z.object({ id: pathId }), body: optionalBody({ name: keyName, input: keyInput }),
       response: { 201: issuedStreamKeyView } },
     config: { access: 'write', errors: [404, 409] },
   }, async (req, reply) => {
     const channel = await apiChannel(ctx, req.params.id);
-    const { key, secret } = await issueStreamKey(ctx, ctx.db.streamKeys, channel.id, req.body.name ?? null);
+    const { key, secret } = await issueStreamKey(ctx, ctx.db.streamKeys, channel.id, req.body.name ?? null, req.body.input);
     return reply.code(201).send(issuedView(ctx, key, secret));
   });
 

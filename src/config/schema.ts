@@ -89,10 +89,39 @@ const thumbnailsSchema = z.object({
 
 const thumbnailsOverride = z.object({ ...thumbnailKeys, preview: z.object(previewKeys).partial().strict() }).partial().strict();
 
+const streamKey = z.string().min(8, 'streamKey must be at least 8 characters').max(256)
+  .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only');
+
+/**
+ * How a channel with backup inputs switches between them (src/media/inputs/; README "Backup
+ * inputs and failover").
+ */
+export const failoverSchema = z.object({
+  /** No media for this long on the active input: it has stalled. Default: 0.9 × the part target in ultra-low mode, one segment target otherwise. */
+  stallMs: z.number().int().min(50).max(60_000).optional(),
+  /** An input sending less than this (over 2 s) is unhealthy; 0: no floor. */
+  minBitrateKbps: z.number().min(0).max(1_000_000).default(0),
+  /** auto: back to a higher-priority input once it has been healthy for failbackAfterSec; manual: only through the API. */
+  failback: z.enum(['auto', 'manual']).default('auto'),
+  failbackAfterSec: z.number().min(0).max(3600).default(10),
+  /**
+   * What plays while no input is healthy: a generated "stream will resume" card, an image
+   * (slateImage, JPEG or PNG), or nothing ('off': players wait; the reconnect window applies).
+   * Default: the card once a backup input has connected in the session, else off.
+   */
+  slate: z.enum(['card', 'image', 'off']).optional(),
+  slateImage: z.string().min(1).max(4096).optional(),
+}).strict().refine((f) => (f.slate === 'image') === (f.slateImage !== undefined),
+  { message: "slateImage is required with slate 'image' and only then", path: ['slateImage'] });
+
+export type FailoverConfig = z.infer<typeof failoverSchema>;
+
 export const channelSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel id: lowercase letters, digits, "-" and "_", at most 64'),
-  streamKey: z.string().min(8, 'streamKey must be at least 8 characters').max(256)
-    .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only'),
+  streamKey,
+  /** Stream keys of hot-standby inputs, in failover order (inputs backup1, backup2, …), each from its own encoder. */
+  backupStreamKeys: z.array(streamKey).max(4).default([]),
+  failover: failoverSchema.default({}),
   latencyMode: z.enum(['normal', 'low', 'ultra-low']).default('ultra-low'),
   /** DVR window of the live playlist, seconds; default dvr.windowSec; 0 lists only the live edge. */
   dvrWindowSec: z.number().int().min(0).max(86400).optional(),
@@ -273,6 +302,10 @@ export const configSchema = z.object({
     if (ids.has(ch.id)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'id'], message: `duplicate channel id "${ch.id}"` });
     if (keys.has(ch.streamKey)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'streamKey'], message: 'duplicate streamKey' });
     ids.add(ch.id); keys.add(ch.streamKey);
+    ch.backupStreamKeys.forEach((k, j) => {
+      if (keys.has(k)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'backupStreamKeys', j], message: 'duplicate stream key (each input needs its own)' });
+      keys.add(k);
+    });
   });
   const ports = [c.rtmp.enabled && c.rtmp.port, c.http.enabled && c.http.port, c.api.enabled && c.api.port,
     c.http2.enabled && c.http2.port, c.http2.enabled && c.http2.cleartextPort].filter((p) => typeof p === 'number' && p > 0);
@@ -285,4 +318,4 @@ export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
 /** The channel `npm start` runs when no config names any. */
 export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
-  autoStart: true, playbackTokens: 'none', ipAllowList: [] };
+  autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } };

@@ -35,6 +35,7 @@ export function definitionOf(record: ChannelRecord): ChannelDefinition {
     autoStart: record.autoStart,
     playbackTokens: record.playbackTokenPolicy,
     ipAllowList: record.ipAllowList,
+    failover: record.failover ?? undefined,
   });
   if (!parsed.success) {
     throw new Error(`channel ${record.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(channel)'}: ${i.message}`).join('; ')}`);

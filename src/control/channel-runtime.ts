@@ -1,4 +1,6 @@
+import type { FailoverConfig } from '../config/schema.js';
 import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
+import type { InputsStatus } from '../media/inputs/input-switch.js';
 import type { Channel as ChannelRecord } from '../db/types.js';
 
 /**
@@ -25,6 +27,8 @@ export interface ChannelStatus {
   renditions: string[];
   /** What the origin measures of the publisher's stream. */
   ingest: IngestSnapshot;
+  /** The primary and backup inputs connected, and which one is on air. */
+  inputs: InputsStatus;
 }
 
 /** A channel defined in the config file: served, shown by the API, never changed through it. */
@@ -40,6 +44,8 @@ export interface StaticChannel {
   /** The config's `playbackTokens`. */
   playbackTokenPolicy: ChannelRecord['playbackTokenPolicy'];
   ipAllowList: string[];
+  /** The config's `failover` as written (defaults filled in). */
+  failover: FailoverConfig;
 }
 
 export interface PublishSession {
@@ -83,6 +89,8 @@ export interface ChannelRuntime {
   start(channelId: string): Promise<ChannelStatus>;
   /** Ends the session now: the publisher is disconnected, the playlist ends (emits channel.ended). 409 when idle. */
   stop(channelId: string): Promise<ChannelStatus>;
+  /** Puts a connected, healthy input on air at its next keyframe and holds it there (no auto failback) until it fails. 409 otherwise. */
+  activateInput(channelId: string, input: string): Promise<ChannelStatus>;
   /** Publish sessions of the channel recorded in its archive, oldest first. */
   sessions(channelId: string): Promise<PublishSession[]>;
   recordings(channelId: string): Promise<RecordingSummary[]>;

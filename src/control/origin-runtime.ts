@@ -46,7 +46,7 @@ export class OriginRuntime implements ChannelRuntime {
     return this.o.config.channels.map((c) => ({
       id: c.id, latencyMode: c.latencyMode, record: c.record, dvrWindowSec: c.dvrWindowSec ?? null,
       retentionHours: c.retentionHours ?? null, transcode: c.transcode, autoStart: c.autoStart, playbackTokenPolicy: c.playbackTokens,
-      ipAllowList: c.ipAllowList,
+      ipAllowList: c.ipAllowList, failover: c.failover,
     }));
   }
 
@@ -60,6 +60,7 @@ export class OriginRuntime implements ChannelRuntime {
       publisher: publishing && s?.remoteAddress ? { remoteAddress: s.remoteAddress } : null,
       renditions: ch.renditions().map((r) => r.name),
       ingest: ch.ingest(),
+      inputs: ch.inputs.status(),
     };
   }
 
@@ -81,6 +82,12 @@ export class OriginRuntime implements ChannelRuntime {
   async stop(channelId: string): Promise<ChannelStatus> {
     const ch = this.served(channelId);
     if (!(await ch.stop())) throw new ControlError(409, 'NOT_PUBLISHING', `channel ${channelId} is ${ch.state}: there is no session to stop`);
+    return this.status(channelId)!;
+  }
+
+  async activateInput(channelId: string, input: string): Promise<ChannelStatus> {
+    const outcome = this.served(channelId).inputs.activate(input);
+    if (!outcome.ok) throw new ControlError(409, 'INPUT_NOT_READY', `channel ${channelId}: ${outcome.reason}`);
     return this.status(channelId)!;
   }
 

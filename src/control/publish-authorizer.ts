@@ -6,9 +6,10 @@ import type { StreamKeyRepository } from '../db/repository.js';
 import type { KeyedHash } from '../db/keyed-hash.js';
 
 /**
- * Decides an RTMP publish: the stream key names a channel (a config channel's key, compared in
- * constant time, or an unrevoked API key found by its keyed digest), the publisher's address is
- * on the channel's allow-list, and nobody publishes on the channel yet. Refusals say why, in the
+ * Decides an RTMP publish: the stream key names a channel and one of its inputs (a config
+ * channel's key or backup key, compared in constant time, or an unrevoked API key found by its
+ * keyed digest), the publisher's address is on the channel's allow-list, and nobody publishes on
+ * that input yet. Refusals say why, in the
  * log and in the onStatus the encoder shows; the key itself is never logged.
  */
 export class PublishAuthorizer {
@@ -21,12 +22,14 @@ export class PublishAuthorizer {
 
   async decide(req: PublishRequest): Promise<PublishDecision> {
     const { channels } = this.o;
-    let channel = channels.byStreamKey(req.streamKey);
+    const configKey = channels.byStreamKey(req.streamKey);
+    let channel = configKey?.channel, input = configKey?.input ?? 'primary';
     let keyId: string | undefined;
     if (!channel && this.o.streamKeys) {
       const key = await this.o.streamKeys.repo.findActiveByHash(this.o.streamKeys.hash.digest(req.streamKey));
       if (key) {
         channel = channels.get(key.channelId);
+        input = key.input;
         keyId = key.id;
       }
     }
@@ -34,13 +37,14 @@ export class PublishAuthorizer {
     if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
       return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
     }
-    if (channel.isPublishing) {
-      return { accept: false, reason: `channel ${channel.id} already has a publisher`, code: 'NetStream.Publish.BadName', channelId: channel.id };
+    if (channel.inputs.busy(input)) {
+      const which = input === 'primary' ? '' : ` on its ${input} input`;
+      return { accept: false, reason: `channel ${channel.id} already has a publisher${which}`, code: 'NetStream.Publish.BadName', channelId: channel.id };
     }
     if (keyId) {
       const id = keyId;
       this.o.streamKeys!.repo.markUsed(id).catch((err) => this.o.logger.warn({ err, channel: channel.id, streamKeyId: id }, 'cannot note the stream key use'));
     }
-    return { accept: true, channelId: channel.id, sink: channel.startPublication(req.remoteAddress, req.disconnect) };
+    return { accept: true, channelId: channel.id, sink: channel.inputs.connect(input, req.remoteAddress, req.disconnect) };
   }
 }

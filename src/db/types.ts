@@ -25,6 +25,8 @@ export interface Channel {
   /** CIDR blocks or addresses a publisher may connect from; empty = anywhere. */
   ipAllowList: string[];
   playbackTokenPolicy: PlaybackTokenPolicy;
+  /** Failover settings of its inputs (config channels[].failover); null = the defaults. */
+  failover: JsonObject | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -40,6 +42,8 @@ export interface StreamKey {
   /** The last characters of the secret, so an operator can tell keys apart. */
   hint: string;
   name: string | null;
+  /** The channel input it publishes to: 'primary' or 'backup1'…'backup4'. */
+  input: string;
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
@@ -51,6 +55,8 @@ export interface StreamKeyInput {
   keyHash: string;
   hint: string;
   name?: string | null;
+  /** Default 'primary'. */
+  input?: string;
 }
 
 export type ApiScope = 'read' | 'write' | 'admin';

@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import type { ChannelConfig, Config } from '../config/schema.js';
 import type { BlockList } from 'node:net';
 import { parseAllowList } from '../ingest/allow-list.js';
-import { Channel, type PipelineFactory, type TranscodeProfile } from './channel.js';
+import { Channel, defaultFailover, type PipelineFactory, type TranscodeProfile } from './channel.js';
+import { inputName } from './inputs/input-switch.js';
+import type { FailoverSettings } from './inputs/failover-policy.js';
+import type { SlateClipLike } from './inputs/slate-loop.js';
+import type { TrackInfo } from './types.js';
+import type { LatencyProfile } from './latency-profile.js';
 import { resolveLadder } from './transcode/ladder.js';
 import { latencyProfile } from './latency-profile.js';
 import { ChannelArchive } from '../store/archive/channel-archive.js';
@@ -28,6 +33,17 @@ function transcodeProfile(config: Config, c: ChannelDefinition): TranscodeProfil
   // zerolatency: no lookahead, no frame threads; the encoder adds no delay beyond one frame.
   return { ladder, preset: t.preset, tune: c.latencyMode === 'ultra-low' ? 'zerolatency' : undefined,
     encoderThreads: t.encoderThreads, decoderThreads: t.decoderThreads };
+}
+
+/** Makes a channel's slate clip for a source format (src/media/slate/slate-maker.ts); without it no channel has a slate. */
+export type SlateFactory = (channelId: string, settings: FailoverSettings, tracks: readonly TrackInfo[]) => Promise<SlateClipLike>;
+
+/** The channel's failover settings with the defaults of its latency mode; the slate by default once a backup input is used. */
+function failoverSettings(profile: LatencyProfile, c: ChannelDefinition): FailoverSettings {
+  const f = c.failover;
+  const defaults = defaultFailover(profile, { stallMs: f?.stallMs, slate: f?.slate ?? 'auto' });
+  return { ...defaults, minBitrateKbps: f?.minBitrateKbps ?? 0, failback: f?.failback ?? 'auto',
+    failbackAfterMs: (f?.failbackAfterSec ?? 10) * 1000, slateImage: f?.slateImage };
 }
 
 /** A channel as the registry builds it: from the config file (with its stream key) or from the API's database. */
@@ -64,15 +80,16 @@ export interface ChannelAccess {
  */
 export class ChannelRegistry {
   private readonly entries = new Map<string, Entry>();
-  private readonly keys: { digest: Buffer; channelId: string }[] = [];
+  private readonly keys: { digest: Buffer; channelId: string; input: string }[] = [];
   private restored = false;
 
   /** Without `createThumbnailer` no channel has thumbnails (tests with fake pipelines). */
   constructor(private readonly config: Config, private readonly createPipeline: PipelineFactory, private readonly logger: Logger,
-    private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory } = {}) {
+    private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory; slate?: SlateFactory } = {}) {
     for (const c of config.channels) {
       this.entries.set(c.id, this.build(c, 'config'));
-      this.keys.push({ digest: digest(c.streamKey), channelId: c.id });
+      this.keys.push({ digest: digest(c.streamKey), channelId: c.id, input: 'primary' });
+      c.backupStreamKeys.forEach((key, i) => this.keys.push({ digest: digest(key), channelId: c.id, input: inputName(i + 1) }));
     }
   }
 
@@ -82,9 +99,11 @@ export class ChannelRegistry {
     const thumbnails = this.thumbnailsFor(c, { gate, events, now, createThumbnailer: this.o.createThumbnailer });
     const settings: ChannelSettings = { source, autoStart: c.autoStart, playbackTokens: c.playbackTokens,
       allowList: parseAllowList(c.ipAllowList), retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000 };
+    const profile = latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]);
+    const failover = failoverSettings(profile, c);
     const channel = new Channel({
       id: c.id,
-      profile: latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]),
+      profile,
       reconnectWindowMs: config.reconnectWindowSec * 1000,
       endedRetentionMs: config.endedRetentionSec * 1000,
       archive: config.archive.enabled
@@ -99,6 +118,8 @@ export class ChannelRegistry {
       createPipeline: this.createPipeline, logger, now, events,
       autoStart: () => settings.autoStart,
       onIdle: () => void this.applyPending(c.id),
+      failover: () => failover,
+      slate: this.o.slate && failover.slate !== 'off' ? (tracks) => this.o.slate!(c.id, failover, tracks) : undefined,
     });
     return { channel, settings, thumbnails };
   }
@@ -199,12 +220,13 @@ export class ChannelRegistry {
     return [...this.entries.values()].map((e) => e.channel);
   }
 
-  /** Finds a config channel by stream key in constant time per channel (no early exit on a match). */
-  byStreamKey(key: string): Channel | undefined {
+  /** Finds a config channel and the input a stream key publishes to, in constant time per key (no early exit on a match). */
+  byStreamKey(key: string): { channel: Channel; input: string } | undefined {
     const d = digest(key);
-    let found: string | undefined;
-    for (const k of this.keys) if (timingSafeEqual(k.digest, d)) found = k.channelId;
-    return found === undefined ? undefined : this.get(found);
+    let found: { channelId: string; input: string } | undefined;
+    for (const k of this.keys) if (timingSafeEqual(k.digest, d)) found = k;
+    const channel = found && this.get(found.channelId);
+    return channel && { channel, input: found!.input };
   }
 
   /** Brings back each channel's DVR window from the archive, and its thumbnails (process start). */

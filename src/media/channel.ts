@@ -13,6 +13,9 @@ import type { EventBus } from '../events.js';
 import { newId } from '../db/ids.js';
 import { IngestMeter, type PipelineCounters } from '../ingest/ingest-meter.js';
 import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
+import { InputSwitch, type SwitchHost } from './inputs/input-switch.js';
+import type { FailoverSettings } from './inputs/failover-policy.js';
+import type { SlateClipLike } from './inputs/slate-loop.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
 export interface PipelineLike {
@@ -82,6 +85,10 @@ export interface ChannelOptions {
   autoStart?: () => boolean;
   /** Called when the channel has become idle (no session, nothing served): a pending reconfiguration may apply. */
   onIdle?: () => void;
+  /** How the channel's inputs fail over (read at each decision); default: no slate, auto failback after 10 s. */
+  failover?: () => FailoverSettings;
+  /** Makes the slate for the source's format (src/media/slate/); without it the slate is off. */
+  slate?: (tracks: readonly TrackInfo[]) => Promise<SlateClipLike>;
   now?: () => number;
 }
 
@@ -134,6 +141,8 @@ export class Channel {
   private readonly log: Logger;
   /** What arrives from the publishers, session after session (API status, metrics, alerts). */
   readonly meter: IngestMeter;
+  /** The primary and backup inputs, and which one is on air (ingest connects publishers here). */
+  readonly inputs: InputSwitch;
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
@@ -141,6 +150,18 @@ export class Channel {
     this.now = opts.now ?? Date.now;
     this.meter = new IngestMeter(this.now);
     this.log = opts.logger.child({ component: 'channel', channel: opts.id });
+    const channel = this;
+    const host: SwitchHost = {
+      id: opts.id,
+      begin: (remoteAddress, disconnectAll) => this.startPublication(remoteAddress, disconnectAll),
+      get sourceTracks() { return channel.tracks; },
+      endSession: (reason) => void this.stop(reason),
+    };
+    const defaults = defaultFailover(opts.profile);
+    this.inputs = new InputSwitch({
+      host, settings: opts.failover ?? (() => defaults), slate: opts.slate, reconnectWindowMs: opts.reconnectWindowMs,
+      events: opts.events, logger: opts.logger, now: this.now,
+    });
   }
 
   get state(): ChannelState {
@@ -381,6 +402,7 @@ export class Channel {
     try {
       const pub = this.publication;
       this.disconnectPublisher?.(reason);
+      this.inputs.reset();
       await pub?.finish(reason);
     } finally {
       this.stopping = false;
@@ -440,6 +462,7 @@ export class Channel {
   /** The publish session ended: keep the playlist for a reconnect, then end it with ENDLIST. */
   publicationEnded(pub: Publication, reason: string): void {
     if (this.publication !== pub) return;
+    this.inputs.reset();
     this.ingest(); // the pipeline's last drops reach the totals
     this.meter.endSession();
     this.publication = undefined;
@@ -482,6 +505,7 @@ export class Channel {
     this.closing = true;
     clearTimeout(this.endTimer);
     clearTimeout(this.dropTimer);
+    this.inputs.reset();
     await this.publication?.finish('server closing');
     await this.opts.recorder?.close();
     // The session's end line is written after the publication ends: wait for it, so nothing
@@ -499,6 +523,14 @@ interface RungState {
   tracks: TrackInfo[];
   maxFrameRate: number;
   view?: Rendition;
+}
+
+/** Failover without config: a stall is 0.9 of a part (ultra-low) or one segment, no slate, failback after 10 s. */
+export function defaultFailover(profile: LatencyProfile, o: { stallMs?: number; slate?: FailoverSettings['slate'] } = {}): FailoverSettings {
+  return {
+    stallMs: o.stallMs ?? (profile.partTargetSec !== null ? Math.round(profile.cutPartTargetMs * 0.9) : profile.segmentTargetMs),
+    minBitrateKbps: 0, failback: 'auto', failbackAfterMs: 10_000, slate: o.slate ?? 'off',
+  };
 }
 
 /** Session ids sort by start time, like the database's ids. */
@@ -567,8 +599,31 @@ export class Publication implements PublicationSink {
   setTracks(tracks: TrackInfo[]): void {
     if (this.closed) return;
     this.channel.meter.setTracks(tracks);
+    if (this.pipeline || this.restarting) {
+      const describe = (ts: readonly TrackInfo[]) => ts.map((t) => (t.kind === 'video' ? `${t.width}x${t.height} ${avcCodecString(t.codecConfig)}` : aacCodecString(t.codecConfig))).join(' + ');
+      this.channel.reportError('CODEC_CHANGED', `the publisher changed its codec configuration mid-stream (${describe(this.channel.sourceTracks)} ▶ ${describe(tracks)}); a new init segment follows a discontinuity`);
+      this.restart(tracks);
+    } else {
+      this.start(tracks, this.firstMsn);
+    }
+  }
+
+  /**
+   * Another input (a backup, the slate) goes on air: the open segment ends and the next starts
+   * after a discontinuity with its own init segment, the MSNs going on. Its frames follow at
+   * once and wait (bounded) while the pipeline restarts.
+   */
+  switchSource(tracks: TrackInfo[], note: string): void {
+    if (this.closed) return;
+    this.log.info({ note }, 'source switched');
+    this.channel.meter.setTracks(tracks);
     if (this.pipeline || this.restarting) this.restart(tracks);
     else this.start(tracks, this.firstMsn);
+  }
+
+  /** Epoch ms minus media ms of this session's timeline (PROGRAM-DATE-TIME), once the first frame set it. */
+  get wallOffset(): number | undefined {
+    return this.wallOffsetMs;
   }
 
   private start(tracks: TrackInfo[], firstMsn: number): void {
@@ -610,8 +665,6 @@ export class Publication implements PublicationSink {
   private restart(tracks: TrackInfo[]): void {
     this.nextTracks = tracks;
     if (this.restarting) return;
-    const describe = (ts: readonly TrackInfo[]) => ts.map((t) => (t.kind === 'video' ? `${t.width}x${t.height} ${avcCodecString(t.codecConfig)}` : aacCodecString(t.codecConfig))).join(' + ');
-    this.channel.reportError('CODEC_CHANGED', `the publisher changed its codec configuration mid-stream (${describe(this.channel.sourceTracks)} ▶ ${describe(tracks)}); a new init segment follows a discontinuity`);
     this.restarting = (async () => {
       // A publisher that leaves during the restart still gets what it sent before leaving packaged.
       while (this.nextTracks && (!this.closed || this.held.length > 0)) {

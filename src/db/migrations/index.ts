@@ -2,6 +2,7 @@ import type { Dialect } from '../sql/executor.js';
 import { initialSchema } from './001-initial-schema.js';
 import { alertsTable } from './002-alerts.js';
 import { analyticsTables } from './003-analytics.js';
+import { backupInputs } from './004-backup-inputs.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -14,4 +15,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs];

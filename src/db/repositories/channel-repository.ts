@@ -17,6 +17,7 @@ const COLUMNS: Columns<Channel> = {
   autoStart: { name: 'auto_start' },
   ipAllowList: { name: 'ip_allow_list', bind: toJson },
   playbackTokenPolicy: { name: 'playback_token_policy' },
+  failover: { name: 'failover', bind: (v) => (v === null ? null : toJson(v)) },
   createdAt: { name: 'created_at' },
   updatedAt: { name: 'updated_at' },
 };
@@ -33,6 +34,7 @@ function fromRow(r: Row): Channel {
     autoStart: bool(r.auto_start),
     ipAllowList: json<string[]>(r.ip_allow_list),
     playbackTokenPolicy: r.playback_token_policy as Channel['playbackTokenPolicy'],
+    failover: jsonOrNull<JsonObject>(r.failover),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
@@ -45,7 +47,7 @@ export class SqlChannelRepository implements ChannelRepository {
     const now = this.clock();
     const channel: Channel = {
       latencyMode: 'ultra-low', transcodeProfile: null, dvrWindowSec: null, record: false, retentionHours: null,
-      autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', ...input, createdAt: now, updatedAt: now,
+      autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, ...input, createdAt: now, updatedAt: now,
     };
     const { sql, params } = insertStatement('channels', COLUMNS, channel);
     const [row] = await this.sql.query(sql, params);

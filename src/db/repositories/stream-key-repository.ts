@@ -14,6 +14,7 @@ function fromRow(r: Row): StreamKey {
     keyHash: String(r.key_hash),
     hint: String(r.hint),
     name: strOrNull(r.name),
+    input: String(r.input ?? 'primary'),
     ...secretTimes(r),
   };
 }
@@ -26,8 +27,8 @@ export class SqlStreamKeyRepository extends SecretRowRepository<StreamKey> imple
   create(input: StreamKeyInput): Promise<StreamKey> {
     const now = this.clock();
     return this.insert(
-      'INSERT INTO stream_keys (id, channel_id, key_hash, hint, name, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-      [input.id ?? newId('sk', now), input.channelId, input.keyHash, input.hint, input.name ?? null, now]);
+      'INSERT INTO stream_keys (id, channel_id, key_hash, hint, name, input, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
+      [input.id ?? newId('sk', now), input.channelId, input.keyHash, input.hint, input.name ?? null, input.input ?? 'primary', now]);
   }
 
   listForChannel(channelId: string, page: PageRequest = {}): Promise<Page<StreamKey>> {
@@ -44,7 +45,7 @@ export class SqlStreamKeyRepository extends SecretRowRepository<StreamKey> imple
       // revoke() is the guard: of two rotations of one key at once, the second waits for the
       // first's row lock (PostgreSQL), then finds the key revoked and creates nothing.
       if (!old || !(await keys.revoke(id))) return undefined;
-      return keys.create({ ...replacement, channelId: old.channelId });
+      return keys.create({ input: old.input, ...replacement, channelId: old.channelId });
     });
   }
 }

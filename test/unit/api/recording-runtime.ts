@@ -5,6 +5,10 @@ import {
 } from '../../../src/control/channel-runtime.js';
 import type { Channel } from '../../../src/db/types.js';
 import { IngestMeter } from '../../../src/ingest/ingest-meter.js';
+import type { InputsStatus } from '../../../src/media/inputs/input-switch.js';
+
+/** A fake channel's inputs: none connected. */
+const NO_INPUTS: InputsStatus = { active: null, inputs: [], failovers: 0, slateMs: 0 };
 
 /**
  * A ChannelRuntime for the API tests: no origin, state in memory, every call recorded. Tests
@@ -29,7 +33,7 @@ export class RecordingRuntime implements ChannelRuntime {
   addConfigChannel(id: string, extra: Partial<StaticChannel> = {}): void {
     this.configChannels.push({
       id, latencyMode: 'ultra-low', record: false, dvrWindowSec: null, retentionHours: null, transcode: 'passthrough',
-      autoStart: true, playbackTokenPolicy: 'none', ipAllowList: [], ...extra,
+      autoStart: true, playbackTokenPolicy: 'none', ipAllowList: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 }, ...extra,
     });
   }
 
@@ -40,7 +44,7 @@ export class RecordingRuntime implements ChannelRuntime {
     const meter = new IngestMeter(this.now);
     meter.startSession(remoteAddress, false);
     this.states.set(channelId, { state: autoStart ? 'live' : 'preview', sessionId, since: this.now(), publisher: { remoteAddress }, renditions: ['source'],
-      ingest: meter.snapshot() });
+      ingest: meter.snapshot(), inputs: NO_INPUTS });
     this.sessionLog.set(channelId, [...(this.sessionLog.get(channelId) ?? []), { startedAt: this.now(), endedAt: null }]);
   }
 
@@ -93,7 +97,7 @@ export class RecordingRuntime implements ChannelRuntime {
 
   status(channelId: string): ChannelStatus | undefined {
     if (!this.applied.has(channelId) && !this.configChannels.some((c) => c.id === channelId)) return undefined;
-    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [], ingest: new IngestMeter(this.now).snapshot() };
+    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [], ingest: new IngestMeter(this.now).snapshot(), inputs: NO_INPUTS };
   }
 
   async start(channelId: string): Promise<ChannelStatus> {
@@ -104,6 +108,12 @@ export class RecordingRuntime implements ChannelRuntime {
     const live = { ...s, state: 'live' as const, since: this.now() };
     this.states.set(channelId, live);
     return live;
+  }
+
+  async activateInput(channelId: string, input: string): Promise<ChannelStatus> {
+    this.record('activateInput', channelId);
+    this.known(channelId);
+    throw new ControlError(409, 'INPUT_NOT_READY', `channel ${channelId}: input ${input} is not connected`);
   }
 
   async stop(channelId: string): Promise<ChannelStatus> {

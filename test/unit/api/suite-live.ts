@@ -22,8 +22,9 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     const list = await h.get('/v1/channels/news/stream-keys');
     t.equal(list.status, 200);
     t.same(list.json.items.map((k: { name: string | null }) => k.name), ['default', 'backup encoder', null, null], 'oldest first');
-    t.same(Object.keys(list.json.items[0]).sort(), ['channelId', 'createdAt', 'hint', 'id', 'lastUsedAt', 'name', 'revokedAt'],
+    t.same(Object.keys(list.json.items[0]).sort(), ['channelId', 'createdAt', 'hint', 'id', 'input', 'lastUsedAt', 'name', 'revokedAt'],
       'no secret, no digest');
+    t.same(list.json.items.map((k: { input: string }) => k.input), ['primary', 'primary', 'primary', 'primary'], 'keys publish to the primary input by default');
     t.notOk(list.body.includes(r.json.secret) || list.body.includes(h.keys.streamKeys.digest(r.json.secret)));
     const paged = await h.allPages('/v1/channels/news/stream-keys?limit=3');
     t.same(paged.pages.map((p) => p.length), [3, 1], 'paginated');

@@ -24,7 +24,8 @@ const pipelines = () => ({ write: () => true, close: async () => {} });
 t.test('an API channel is served at once, updated, and removed; config channels are read-only', async (t) => {
   const reg = new ChannelRegistry(config, pipelines, silentLogger());
   t.teardown(() => reg.close());
-  t.equal(reg.byStreamKey('fixed-key-123')?.id, 'fixed');
+  t.equal(reg.byStreamKey('fixed-key-123')?.channel.id, 'fixed');
+  t.equal(reg.byStreamKey('fixed-key-123')?.input, 'primary');
   await t.rejects(reg.define(definition({ id: 'fixed' })), /config file/);
   await t.rejects(reg.remove('fixed'), /config file/);
 
