@@ -1,0 +1,115 @@
+/**
+ * Backup inputs with real encoders: two ffmpeg publishers on one channel (the primary 640x360,
+ * the backup 480x270, so the segments tell them apart), the origin's health tick and switch, and
+ * the playlist a player reads. The primary is killed (SIGKILL), then stopped while connected
+ * (SIGSTOP: the socket stays open, nothing comes), then an operator switches through the API.
+ * Each time the playlist goes on with contiguous MSNs, a discontinuity and the backup's init,
+ * the events say why, and the status shows which input is on air.
+ */
+import t from 'tap';
+import { startOrigin, waitUntil } from '../helpers/origin.js';
+import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
+import { parseM3u8 } from '../helpers/m3u8.js';
+import { probeListing } from '../helpers/listing-probe.js';
+import type { ChannelView } from '../../src/api/channel-lookup.js';
+
+const ADMIN = 'backup-inputs-admin-token-0123456789abcdef';
+const PRIMARY_KEY = 'bk-primary-key-0123', BACKUP_KEY = 'bk-backup-key-0123';
+/** A keyframe every half second: the switch waits at most that long for one. */
+const PRIMARY = { fps: 30, gop: 15, width: 640, height: 360 };
+const BACKUP = { fps: 30, gop: 15, width: 480, height: 270 };
+
+t.test('primary killed, stalled, switched by hand: the backup takes over at a keyframe and the playlist goes on', async (t) => {
+  const o = await startOrigin({
+    api: { port: 0, host: '127.0.0.1', adminToken: ADMIN },
+    rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 30 },
+    channels: [{ id: 'bk', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: 'ultra-low',
+      failover: { failbackAfterSec: 2, slate: 'off' } }],
+  });
+  t.teardown(() => o.close());
+  const api = async (path: string, init: RequestInit = {}) => {
+    const r = await fetch(`http://127.0.0.1:${o.ports.api}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
+    return { status: r.status, json: await r.json() as any };
+  };
+  const inputs = async () => ((await api('/v1/channels/bk')).json as ChannelView).status!.inputs;
+  const activeIs = (name: string, what: string, ms = 5000) => waitUntil(async () => (await inputs()).active === name, ms, what, 50);
+
+  let primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  t.teardown(() => stopPublisher(primary));
+  await waitUntil(async () => (await fetch(`${o.http}/live/bk/source.m3u8`)).status === 200, 20_000, 'the primary on air');
+  const backup = startPublisher(o.rtmp(BACKUP_KEY), BACKUP);
+  t.teardown(() => stopPublisher(backup));
+  await waitUntil(async () => (await inputs()).inputs.filter((i) => i.healthy).length === 2, 10_000, 'both inputs healthy');
+  await new Promise((r) => setTimeout(r, 1500)); // a whole second of the backup's bytes
+  const s0 = await inputs();
+  t.match(s0, { active: 'primary', failovers: 0, inputs: [{ name: 'primary', active: true, healthy: true, problem: null, remoteAddress: '127.0.0.1' },
+    { name: 'backup1', active: false, healthy: true, problem: null }] }, 'both inputs in the status, the primary on air');
+  t.ok(s0.inputs[1].bitrateKbps > 100, `the standby backup is ingested (${s0.inputs[1].bitrateKbps} kb/s)`);
+  // A third publisher on a busy input is refused; the channel goes on.
+  const intruder = startPublisher(o.rtmp(BACKUP_KEY), { ...BACKUP, durationSec: 3 });
+  const code = await new Promise((r) => intruder.once('exit', r));
+  t.not(code, 0, 'a second publisher on the backup input is refused');
+
+  const probe = probeListing(`${o.http}/live/bk/source.m3u8`, { intervalMs: 100 });
+  await new Promise((r) => setTimeout(r, 3000));
+
+  // 1. SIGKILL: the socket closes, the switch happens at the backup's next keyframe.
+  const killedAt = Date.now();
+  primary.kill('SIGKILL');
+  await activeIs('backup1', 'the backup on air after the kill');
+  t.comment(`on the backup ${Date.now() - killedAt} ms after the kill (as the API sees it)`);
+  t.ok(Date.now() - killedAt < 1500, 'within a keyframe interval and a tick');
+
+  // 2. The primary returns: after failbackAfterSec of health it is back on air.
+  primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  await activeIs('primary', 'failback to the primary', 15_000);
+
+  // 3. SIGSTOP: connected but silent; the stall (180 ms in ultra-low) moves the air.
+  await new Promise((r) => setTimeout(r, 2000));
+  const stoppedAt = Date.now();
+  primary.kill('SIGSTOP');
+  await activeIs('backup1', 'the backup on air after the stall');
+  t.comment(`on the backup ${Date.now() - stoppedAt} ms after SIGSTOP`);
+  t.match((await inputs()).inputs[0], { name: 'primary', healthy: false, problem: 'stalled' }, 'the silent primary is shown stalled');
+  primary.kill('SIGCONT');
+  await activeIs('primary', 'failback after the stall', 15_000);
+
+  // 4. By hand: the backup, held on air (no auto failback) until it fails.
+  const bad = await api('/v1/channels/bk/inputs/backup2/activate', { method: 'POST' });
+  t.match(bad, { status: 409, json: { error: { code: 'INPUT_NOT_READY', message: /backup2 is not connected/ } } });
+  t.equal((await api('/v1/channels/bk/inputs/nonsense/activate', { method: 'POST' })).status, 400, 'an unknown input name is a 400');
+  const manual = await api('/v1/channels/bk/inputs/backup1/activate', { method: 'POST' });
+  t.equal(manual.status, 200);
+  await activeIs('backup1', 'the operator\'s choice on air');
+  await new Promise((r) => setTimeout(r, 3500));
+  t.equal((await inputs()).active, 'backup1', 'held: no auto failback after failbackAfterSec');
+  t.equal((await api('/v1/channels/bk/inputs/primary/activate', { method: 'POST' })).status, 200);
+  await activeIs('primary', 'back to the primary by hand');
+  await new Promise((r) => setTimeout(r, 2500));
+
+  const listed = await probe.stop();
+  t.same(probe.errors, [], 'the playlist answered 200 throughout');
+  const msns = listed.map((s) => s.msn);
+  t.ok(msns.every((m, i) => i === 0 || m === msns[i - 1] + 1), `MSNs contiguous across every switch (${msns[0]}…${msns.at(-1)})`);
+  const pdts = listed.map((s) => s.pdtMs);
+  t.ok(pdts.every((p, i) => i === 0 || p > pdts[i - 1]), 'PROGRAM-DATE-TIME only goes forward');
+  const discontinuities = listed.filter((s) => s.discontinuity).length;
+  t.ok(discontinuities >= 6, `a discontinuity at each of the 6 switches (${discontinuities})`);
+
+  // The full playlist (DVR window): each switch ends a segment and starts the other input's init.
+  const text = await (await fetch(`${o.http}/live/bk/source.m3u8`)).text();
+  const { manifest, warnings } = parseM3u8(text);
+  t.same(warnings, []);
+  const maps = new Set((manifest.segments as { map?: { uri: string } }[]).map((s) => s.map?.uri));
+  t.ok(maps.size >= 7, `a new EXT-X-MAP after each switch (${maps.size} inits)`);
+
+  const events = (await api('/v1/events?channelId=bk&limit=100')).json.items as { type: string; payload: Record<string, unknown> }[];
+  const switches = events.filter((e) => e.type.startsWith('input.')).reverse()
+    .map(({ type, payload: p }) => `${type} ${p.from}→${p.to ?? p.input} (${p.reason})`);
+  t.same(switches, [
+    'input.failover primary→backup1 (disconnected)', 'input.restored backup1→primary (failback)',
+    'input.failover primary→backup1 (stalled)', 'input.restored backup1→primary (failback)',
+    'input.failover primary→backup1 (manual)', 'input.restored backup1→primary (manual)',
+  ], 'the events, in order, with their reasons');
+  t.equal((await inputs()).failovers, 3);
+});
