@@ -112,4 +112,10 @@ t.test('primary killed, stalled, switched by hand: the backup takes over at a ke
     'input.failover primary→backup1 (manual)', 'input.restored backup1→primary (manual)',
   ], 'the events, in order, with their reasons');
   t.equal((await inputs()).failovers, 3);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${o.ports.api}/metrics`)).text();
+  t.match(metrics, /sigma_channel_input_active\{channel="bk",input="primary"\} 1\n/, 'metrics: the primary on air');
+  t.match(metrics, /sigma_channel_input_active\{channel="bk",input="backup1"\} 0\n/);
+  t.match(metrics, /sigma_channel_input_healthy\{channel="bk",input="backup1"\} 1\n/);
+  t.match(metrics, /sigma_channel_failovers_total\{channel="bk"\} 3\n/, 'metrics: three failovers');
 });

@@ -5,6 +5,7 @@ import { registerAlertMetrics, type AlertProvider } from './alert-metrics.js';
 import { registerChannelMetrics, type MeteredChannel } from './channel-metrics.js';
 import { HttpMetrics } from './http-metrics.js';
 import { registerIngestMetrics } from './ingest-metrics.js';
+import { registerInputMetrics, type InputMeteredChannel } from './input-metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { createRegistry } from './registry.js';
 import { registerWebhookMetrics, type MeteredWebhooks } from './webhook-metrics.js';
@@ -12,7 +13,7 @@ import { registerWebhookMetrics, type MeteredWebhooks } from './webhook-metrics.
 export type { ActiveAlert, AlertProvider } from './alert-metrics.js';
 export { METRICS_PATH } from './metrics-route.js';
 
-export interface OriginMetricsOptions<C extends MeteredChannel> {
+export interface OriginMetricsOptions<C extends MeteredChannel & InputMeteredChannel> {
   /** The channels served now. */
   channels: () => readonly C[];
   /** Whether a channel of this id is served (a path's channel id is only a label when it is). */
@@ -30,7 +31,7 @@ export interface OriginMetricsOptions<C extends MeteredChannel> {
  * scrape time, the HTTP request observer the delivery handler and the API call, and the
  * GET /metrics route on the API port.
  */
-export class OriginMetrics<C extends MeteredChannel = MeteredChannel> {
+export class OriginMetrics<C extends MeteredChannel & InputMeteredChannel = MeteredChannel & InputMeteredChannel> {
   readonly registry: Registry = createRegistry();
   readonly http: HttpMetrics;
   private alerts: AlertProvider | undefined;
@@ -38,6 +39,7 @@ export class OriginMetrics<C extends MeteredChannel = MeteredChannel> {
   constructor(private readonly opts: OriginMetricsOptions<C>) {
     this.http = new HttpMetrics(this.registry, opts.isChannel);
     registerChannelMetrics(this.registry, opts.channels);
+    registerInputMetrics(this.registry, opts.channels);
     registerIngestMetrics(this.registry, () => opts.channels().flatMap((ch) => {
       const ingest = opts.ingestOf(ch);
       return ingest ? [{ channel: ch.id, ingest }] : [];
