@@ -11,7 +11,10 @@ import { fromBeforeTo, idParams, instant, iso, isoOrNull, isoTime, list, optiona
 /** Playback tokens live at most a week (a leaked URL must stop working). */
 export const MAX_PLAYBACK_TOKEN_SEC = 7 * 86400;
 
-const sessionView = z.object({ startedAt: isoTime, endedAt: isoTime.nullable().describe('null while the session is on') });
+const sessionView = z.object({
+  startedAt: isoTime, endedAt: isoTime.nullable().describe('null while the session is on'),
+  slates: z.array(z.object({ startedAt: isoTime, endedAt: isoTime })).describe('when the slate stood in for the publisher (no input fit)'),
+});
 
 const catchupQuery = query({ from: instant, to: instant }).superRefine(fromBeforeTo);
 
@@ -61,7 +64,8 @@ export function channelControlRoutes(app: ApiApp, ctx: ApiContext): void {
   }, async (req) => {
     await findChannel(ctx, req.params.id);
     const sessions = await ctx.runtime.sessions(req.params.id);
-    return { items: sessions.map((s) => ({ startedAt: iso(s.startedAt), endedAt: isoOrNull(s.endedAt) })) };
+    return { items: sessions.map((s) => ({ startedAt: iso(s.startedAt), endedAt: isoOrNull(s.endedAt),
+      slates: s.slates.map((l) => ({ startedAt: iso(l.startMs), endedAt: iso(l.endMs) })) })) };
   });
 
   app.get('/v1/channels/:id/catchup', {

@@ -53,6 +53,8 @@ export interface PublishSession {
   startedAt: number;
   /** null while the session is on. */
   endedAt: number | null;
+  /** When the slate stood in for the publisher, epoch ms. */
+  slates: { startMs: number; endMs: number }[];
 }
 
 export interface RecordingSummary {

@@ -94,7 +94,7 @@ export class OriginRuntime implements ChannelRuntime {
   async sessions(channelId: string): Promise<PublishSession[]> {
     const archive = this.served(channelId).archive;
     if (!archive) return [];
-    return (await archive.sessions.list()).map((s) => ({ startedAt: s.startMs, endedAt: s.endMs ?? null }));
+    return (await archive.sessions.list()).map((s) => ({ startedAt: s.startMs, endedAt: s.endMs ?? null, slates: s.slates }));
   }
 
   async recordings(channelId: string): Promise<RecordingSummary[]> {

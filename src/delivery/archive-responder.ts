@@ -141,6 +141,8 @@ export class ArchiveResponder {
         startedAt: new Date(s.startMs).toISOString(),
         endedAt: s.endMs === undefined ? null : new Date(s.endMs).toISOString(),
         live: s.endMs === undefined,
+        /** When the slate stood in for the publisher (no input fit). */
+        slates: s.slates.map((l) => ({ startedAt: new Date(l.startMs).toISOString(), endedAt: new Date(l.endMs).toISOString() })),
         playlist: `/live/${ch.id}/archive/${from}-${to}.m3u8${q}`,
         /** Every archived rendition of the session (the ladder's rungs too). */
         multivariant: `/live/${ch.id}/archive/${from}-${to}/index.m3u8${q}`,

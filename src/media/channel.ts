@@ -160,6 +160,7 @@ export class Channel {
     const defaults = defaultFailover(opts.profile);
     this.inputs = new InputSwitch({
       host, settings: opts.failover ?? (() => defaults), slate: opts.slate, reconnectWindowMs: opts.reconnectWindowMs,
+      onSlate: (startMs, endMs) => opts.archive?.sessions.slate(startMs, endMs).catch((err) => this.log.error({ err }, 'cannot log the slate time')),
       events: opts.events, logger: opts.logger, now: this.now,
     });
   }

@@ -36,6 +36,8 @@ export interface InputSwitchOptions {
   /** Makes the slate's clip for the source's format; undefined: no slate can be made. */
   slate?: (tracks: readonly TrackInfo[]) => Promise<SlateClipLike>;
   reconnectWindowMs: number;
+  /** A time on the slate ended (the archive marks it). */
+  onSlate?: (startMs: number, endMs: number) => void;
   events?: EventBus;
   logger: Logger;
   now: () => number;
@@ -326,7 +328,9 @@ export class InputSwitch implements FeedListener {
 
   private stopSlate(): void {
     if (!this.slate) return;
-    this.slateMsTotal += this.o.now() - this.slate.since;
+    const now = this.o.now();
+    this.slateMsTotal += now - this.slate.since;
+    this.o.onSlate?.(this.slate.since, now);
     this.slate = undefined;
   }
 

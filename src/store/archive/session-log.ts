@@ -6,12 +6,15 @@ export interface ArchiveSession {
   startMs: number;
   /** Undefined while the session is live. */
   endMs?: number;
+  /** Times the slate was on air in place of a publisher (no input fit), in order. */
+  slates: { startMs: number; endMs: number }[];
 }
 
 /**
  * <dataDir>/archive/<channel>/sessions.log: "S <startMs>" when a publish session starts,
- * "E <endMs>" when it ends. A session left without its E line by a crash is closed by
- * recovery with the end of its last archived segment.
+ * "E <endMs>" when it ends, "L <startMs> <endMs>" when a time on the slate ended (it belongs to
+ * the session open then). A session left without its E line by a crash is closed by recovery
+ * with the end of its last archived segment.
  */
 export class SessionLog {
   private readonly path: string;
@@ -41,15 +44,22 @@ export class SessionLog {
     return this.serial(() => this.files.appendText(this.path, `E ${endMs}\n`));
   }
 
+  /** The slate was on air from startMs to endMs (written when it goes off air). */
+  slate(startMs: number, endMs: number): Promise<void> {
+    return this.serial(() => this.files.appendText(this.path, `L ${startMs} ${endMs}\n`));
+  }
+
   async list(): Promise<ArchiveSession[]> {
     const text = await this.files.readText(this.path) ?? '';
     const out: ArchiveSession[] = [];
     for (const line of text.split('\n')) {
-      const [kind, t] = line.split(' ');
+      const [kind, t, t2] = line.split(' ');
       const ms = Number(t);
       if (!Number.isFinite(ms)) continue;
-      if (kind === 'S') out.push({ startMs: ms });
-      else if (kind === 'E' && out.length > 0 && out[out.length - 1].endMs === undefined) out[out.length - 1].endMs = ms;
+      const last = out[out.length - 1];
+      if (kind === 'S') out.push({ startMs: ms, slates: [] });
+      else if (kind === 'E' && last && last.endMs === undefined) last.endMs = ms;
+      else if (kind === 'L' && last && Number.isFinite(Number(t2))) last.slates.push({ startMs: ms, endMs: Number(t2) });
     }
     return out;
   }
@@ -60,7 +70,7 @@ export class SessionLog {
       const all = await this.list();
       const kept = all.filter((s) => s.endMs === undefined || s.endMs >= cutoffMs);
       if (kept.length === all.length) return 0;
-      const text = kept.map((s) => `S ${s.startMs}\n${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`).join('');
+      const text = kept.map((s) => `S ${s.startMs}\n${s.slates.map((l) => `L ${l.startMs} ${l.endMs}\n`).join('')}${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`).join('');
       await this.files.writeAtomic(this.path, text);
       return all.length - kept.length;
     });

@@ -45,7 +45,7 @@ export class RecordingRuntime implements ChannelRuntime {
     meter.startSession(remoteAddress, false);
     this.states.set(channelId, { state: autoStart ? 'live' : 'preview', sessionId, since: this.now(), publisher: { remoteAddress }, renditions: ['source'],
       ingest: meter.snapshot(), inputs: NO_INPUTS });
-    this.sessionLog.set(channelId, [...(this.sessionLog.get(channelId) ?? []), { startedAt: this.now(), endedAt: null }]);
+    this.sessionLog.set(channelId, [...(this.sessionLog.get(channelId) ?? []), { startedAt: this.now(), endedAt: null, slates: [] }]);
   }
 
   /** A finished recording of `bytes` bytes, written to disk. */

@@ -69,7 +69,7 @@ export function liveSuite(t: Test, target: ApiTarget): void {
     t.same(h.runtime.callsOf('start'), [['news'], ['news']], 'the runtime was asked, not for the unknown channel');
 
     const sessions = await h.get('/v1/channels/news/sessions');
-    t.same(sessions.json, { items: [{ startedAt: new Date(T0).toISOString(), endedAt: new Date(T0 + 2000).toISOString() }] });
+    t.same(sessions.json, { items: [{ startedAt: new Date(T0).toISOString(), endedAt: new Date(T0 + 2000).toISOString(), slates: [] }] });
     isError(t, await h.get('/v1/channels/nope/sessions'), 404, 'CHANNEL_NOT_FOUND');
   });
 

@@ -21,14 +21,18 @@ const DAY0 = Date.UTC(2025, 5, 1);
 const NOW = DAY0 + 9 * DAY_MS + 15.5 * HOUR_MS;
 const SEGMENT_MS = 30 * 60_000;
 
-interface Session { startMs: number; endMs?: number }
+interface Session { startMs: number; endMs?: number; slates: { startMs: number; endMs: number }[] }
 
 /**
  * Ten publish sessions, one a day from 00:00 to 20:00 UTC (the last still live at NOW), each
  * with its own init, a segment every 30 minutes; hour directories only where it was live.
  */
-const TEN_DAYS: Session[] = Array.from({ length: 10 }, (_, k) =>
-  (k < 9 ? { startMs: DAY0 + k * DAY_MS, endMs: DAY0 + k * DAY_MS + 20 * HOUR_MS } : { startMs: DAY0 + k * DAY_MS }));
+const TEN_DAYS: Session[] = Array.from({ length: 10 }, (_, k) => {
+  const startMs = DAY0 + k * DAY_MS;
+  // Every other session had the slate on air for a minute at its second hour (backup inputs).
+  const slates = k % 2 === 0 ? [{ startMs: startMs + HOUR_MS, endMs: startMs + HOUR_MS + 60_000 }] : [];
+  return k < 9 ? { startMs, endMs: startMs + 20 * HOUR_MS, slates } : { startMs, slates };
+});
 
 let root: string;
 t.before(() => { root = mkdtempSync(join(tmpdir(), 'sigma-sweep-')); });
@@ -59,7 +63,9 @@ function buildArchive(name: string, sessions: Session[], renditions = ['source']
       }
     }
   }
-  for (const s of sessions) log += `S ${s.startMs}\n${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`;
+  for (const s of sessions) {
+    log += `S ${s.startMs}\n${s.slates.map((l) => `L ${l.startMs} ${l.endMs}\n`).join('')}${s.endMs !== undefined ? `E ${s.endMs}\n` : ''}`;
+  }
   writeFileSync(join(dir, 'sessions.log'), log);
   return new ChannelArchive(dir, name, ALWAYS_WRITABLE, silentLogger());
 }
@@ -108,7 +114,7 @@ t.test('7 days of retention over 10 days of archive: exactly the old hours, init
   t.equal(segs.length, 2, 'the straddling hour is still indexed');
   t.ok(segs[0].programDateTimeMs < cutoff, 'and holds a segment older than the cutoff');
   for (const s of segs) t.ok(existsSync(straddling.segment(s.hour, s.msn)), `segment ${s.msn} intact`);
-  t.same(await a.sessions.list(), TEN_DAYS.slice(2), 'sessions 0 and 1 ended before the cutoff; 2 (ends after) and the live one stay');
+  t.same(await a.sessions.list(), TEN_DAYS.slice(2), 'sessions 0 and 1 ended before the cutoff; 2 (ends after) and the live one stay, with their slate times');
 
   const kept = snapshot(a.dir);
   const again = await sweeper([{ archive: a, retentionMs: 7 * DAY_MS }]).sweepOnce();
@@ -135,7 +141,7 @@ t.test('per-channel retention: each channel is swept with its own', async (t) =>
 });
 
 t.test('inits when no indexed segment is left: only those older than the cutoff go', async (t) => {
-  const old: Session = { startMs: DAY0, endMs: DAY0 + HOUR_MS };
+  const old: Session = { startMs: DAY0, endMs: DAY0 + HOUR_MS, slates: [] };
   const a = buildArchive('quiet', [old]);
   const paths = new ArchivePaths(join(a.dir, 'source'));
   // A session that just started: its init is written, its first segment is open (parts.log only).
