@@ -96,13 +96,16 @@ t.test('recovery indexes the segment a crash left open, up to its last journaled
   t.same((await archive.sessions.list()).map((x) => x.endMs !== undefined), [true], 'the open session is closed');
 });
 
-t.test('session log: start/end pairs, retention rewrite keeps later appends', async (t) => {
+t.test('session log: start/end pairs with their slate times, retention rewrite keeps later appends', async (t) => {
   const { archive } = setup(t);
   await archive.sessions.started(1000);
+  await archive.sessions.slate(1200, 1300);
   await archive.sessions.ended(2000);
   await archive.sessions.started(5000);
-  await Promise.all([archive.sessions.dropBefore(3000), archive.sessions.ended(6000), archive.sessions.started(7000)]);
-  t.same(await archive.sessions.list(), [{ startMs: 5000, endMs: 6000 }, { startMs: 7000 }]);
+  await archive.sessions.slate(5100, 5200);
+  await Promise.all([archive.sessions.dropBefore(3000), archive.sessions.slate(5500, 5900), archive.sessions.ended(6000), archive.sessions.started(7000)]);
+  t.same(await archive.sessions.list(), [{ startMs: 5000, endMs: 6000, slates: [{ startMs: 5100, endMs: 5200 }, { startMs: 5500, endMs: 5900 }] },
+    { startMs: 7000, slates: [] }]);
 });
 
 t.test('an init that arrived while the disk was low is written before the first archived segment', async (t) => {
