@@ -7,12 +7,17 @@
  * the events say why, and the status shows which input is on air.
  */
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startOrigin, waitUntil } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { probeListing } from '../helpers/listing-probe.js';
 import type { ChannelView } from '../../src/api/channel-lookup.js';
 
+const execFileP = promisify(execFile);
 const ADMIN = 'backup-inputs-admin-token-0123456789abcdef';
 const PRIMARY_KEY = 'bk-primary-key-0123', BACKUP_KEY = 'bk-backup-key-0123';
 /** A keyframe every half second: the switch waits at most that long for one. */
@@ -125,3 +130,49 @@ t.test('primary killed, stalled, switched by hand: the backup takes over at a ke
   t.match(metrics, /sigma_channel_input_healthy\{channel="bk",input="backup1"\} 1\n/);
   t.match(metrics, /sigma_channel_failovers_total\{channel="bk"\} 3\n/, 'metrics: three failovers');
 });
+
+/**
+ * What hangs off the source follows a switch: the ABR rung is re-encoded from the backup and its
+ * playlist goes on (contiguous MSNs, a discontinuity), and the recording closes the primary's
+ * file at the switch and records the backup into the next (its init differs).
+ */
+t.test('the ladder and the recording follow the switch', async (t) => {
+  const o = await startOrigin({
+    channels: [{ id: 'bl', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: 'low', transcode: '240p', record: true,
+      failover: { slate: 'off' } }],
+  });
+  t.teardown(() => o.close());
+  const primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  t.teardown(() => stopPublisher(primary));
+  await waitUntil(async () => (await fetch(`${o.http}/live/bl/240p.m3u8`)).status === 200, 20_000, 'the rung on air');
+  const backup = startPublisher(o.rtmp(BACKUP_KEY), BACKUP);
+  t.teardown(() => stopPublisher(backup));
+  const channel = o.origin.channels.get('bl')!;
+  await waitUntil(() => channel.inputs.status().inputs.filter((i) => i.healthy).length === 2, 10_000, 'both inputs healthy');
+  const rung = probeListing(`${o.http}/live/bl/240p.m3u8`, { intervalMs: 200 });
+  await new Promise((r) => setTimeout(r, 4000));
+  primary.kill('SIGKILL');
+  await waitUntil(() => channel.inputs.status().active === 'backup1', 5000, 'the backup on air');
+  await new Promise((r) => setTimeout(r, 6000));
+  const listed = await rung.stop();
+  const msns = listed.map((s) => s.msn);
+  t.ok(msns.length >= 4 && msns.every((m, i) => i === 0 || m === msns[i - 1] + 1), `rung MSNs contiguous across the switch (${msns.join(' ')})`);
+  t.equal(listed.filter((s) => s.discontinuity).length, 1, 'one discontinuity on the rung');
+  const rungText = await (await fetch(`${o.http}/live/bl/240p.m3u8`)).text();
+  t.match(rungText, /#EXT-X-DISCONTINUITY/);
+  await stopPublisher(backup);
+  await waitUntil(() => channel.state !== 'live', 10_000, 'the session over');
+  const dir = `${o.config.dataDir}/recordings/bl`;
+  const files = await waitUntil(() => {
+    const f = readdirSync(dir).filter((n) => n.endsWith('.mp4'));
+    return f.length >= 2 && f;
+  }, 10_000, 'two recording files');
+  const sizes = await Promise.all(files.sort().map(async (f) => probeSize(join(dir, f))));
+  t.same(sizes, ['640x360', '480x270'], 'the primary\'s file, then the backup\'s');
+});
+
+/** Width x height of a recording's video, read by ffprobe. */
+async function probeSize(file: string): Promise<string> {
+  const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0:s=x', file]);
+  return stdout.trim();
+}
