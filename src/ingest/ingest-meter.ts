@@ -126,6 +126,13 @@ export class IngestMeter {
       keyframeInterval: null, videoFrames: 0, pipelineDropped: 0, rungSamples: [] };
   }
 
+  /** Another input of the channel went on air (backup inputs): the session goes on, its publisher is another. */
+  switchPublisher(address: string, software: string | undefined): void {
+    if (!this.session) return;
+    this.session.address = address;
+    this.session.software = software?.slice(0, 200) ?? null;
+  }
+
   /** The publisher's software as it names itself (RTMP flashVer, onMetaData encoder). */
   setSoftware(software: string): void {
     if (this.session) this.session.software = software.slice(0, 200);

@@ -418,6 +418,12 @@ export class Channel {
     return this.meter.snapshot(this.publication?.pipelineStats());
   }
 
+  /** Another input of the channel is on air: the status names its publisher. */
+  publisherSwitched(address: string, software: string | undefined): void {
+    if (this.session) this.session.remoteAddress = address;
+    this.meter.switchPublisher(address, software);
+  }
+
   /** Called by the publication when its pipeline produced a part. */
   noteMsn(msn: number): void {
     this.lastMsn = Math.max(this.lastMsn, msn);
@@ -614,9 +620,10 @@ export class Publication implements PublicationSink {
    * after a discontinuity with its own init segment, the MSNs going on. Its frames follow at
    * once and wait (bounded) while the pipeline restarts.
    */
-  switchSource(tracks: TrackInfo[], note: string): void {
+  switchSource(tracks: TrackInfo[], note: string, publisher?: { address: string; software?: string }): void {
     if (this.closed) return;
-    this.log.info({ note }, 'source switched');
+    this.log.info({ note, remoteAddress: publisher?.address }, 'source switched');
+    if (publisher) this.channel.publisherSwitched(publisher.address, publisher.software);
     this.channel.meter.setTracks(tracks);
     if (this.pipeline || this.restarting) this.restart(tracks);
     else this.start(tracks, this.firstMsn);

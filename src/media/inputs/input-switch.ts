@@ -12,8 +12,8 @@ export interface SwitchedPublication {
   readonly wallOffset: number | undefined;
   setTracks(tracks: TrackInfo[]): void;
   write(au: AccessUnit): void;
-  /** Another input goes on air: the open segment ends, a discontinuity and (new) init follow. */
-  switchSource(tracks: TrackInfo[], note: string): void;
+  /** Another input goes on air: the open segment ends, a discontinuity and (new) init follow; `publisher` is absent for the slate. */
+  switchSource(tracks: TrackInfo[], note: string, publisher?: { address: string; software?: string }): void;
   describePublisher(software: string): void;
   dropped(): void;
   close(reason: string): void;
@@ -228,7 +228,7 @@ export class InputSwitch implements FeedListener {
     this.pending = undefined;
     this.goOnAir(target);
     this.shift = shift;
-    this.publication?.switchSource(target.tracks, `input ${target.name} on air (${reason})`);
+    this.publication?.switchSource(target.tracks, `input ${target.name} on air (${reason})`, { address: target.remoteAddress, software: target.software });
     const startAudio = key.dts;
     for (const au of units) {
       const video = target.isVideo(au);
