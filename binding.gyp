@@ -8,6 +8,7 @@
         "native/memory_trim.cc",
         "native/cmaf_muxer.cc",
         "native/pipeline.cc",
+        "native/h264_encoder.cc",
         "native/transcoder.cc",
         "native/thumbnail_engine.cc",
         "native/thumbnailer.cc"
