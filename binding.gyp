@@ -10,6 +10,8 @@
         "native/pipeline.cc",
         "native/h264_encoder.cc",
         "native/transcoder.cc",
+        "native/slate_engine.cc",
+        "native/slate_encoder.cc",
         "native/thumbnail_engine.cc",
         "native/thumbnailer.cc"
       ],
