@@ -7,11 +7,11 @@
  * Repeating the loop: repetition r is the clip's units with r × durationMs added to dts and
  * pts. The clip starts with an IDR and holds only closed GOPs without B-frames (dts == pts), so
  * every repetition decodes on its own. With both tracks, durationMs is a length at which whole
- * video frames and whole AAC frames (1024 samples) end together within 0.5 ms — the nearest to
- * the requested length, which it may differ from by up to about a second for common rates (e.g. 30 fps
- * and 48 kHz fit every 533 ms: 2000 asked → 2133) — so both tracks stay evenly spaced across
- * the boundary (≤ 1 ms jitter, as millisecond rounding gives inside the loop). See
- * native/README.md, "Slate".
+ * video frames and whole AAC frames (1024 samples) end together within 0.5 ms, so both tracks
+ * stay evenly spaced across the boundary (≤ 1 ms jitter, as millisecond rounding gives inside
+ * the loop); it is the nearest such length to the request, which it may miss by a little (for
+ * requests of 1–10 s: 30 fps with 48 kHz ≤ 267 ms, 2000 → 2133; 25 fps/48 kHz 2000 → 1920;
+ * 29.97 fps with 44.1 kHz up to 1.5 s). See native/README.md, "Slate".
  */
 import { loadNative, type NativeError } from './native-module.js';
 import type { AccessUnit, TrackInfo } from '../media/types.js';
