@@ -8,7 +8,10 @@
         "native/memory_trim.cc",
         "native/cmaf_muxer.cc",
         "native/pipeline.cc",
+        "native/h264_encoder.cc",
         "native/transcoder.cc",
+        "native/slate_engine.cc",
+        "native/slate_encoder.cc",
         "native/thumbnail_engine.cc",
         "native/thumbnailer.cc"
       ],

@@ -1,5 +1,5 @@
-// sigma_native: module entry. Exports the per-channel CMAF pipeline and thumbnailer classes, and
-// trimMemory().
+// sigma_native: module entry. Exports the per-channel CMAF pipeline and thumbnailer classes,
+// trimMemory() and encodeSlate().
 #include <napi.h>
 
 extern "C" {
@@ -8,6 +8,7 @@ extern "C" {
 
 #include "memory_trim.h"
 #include "pipeline.h"
+#include "slate_encoder.h"
 #include "thumbnailer.h"
 
 namespace {
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CmafPipeline", sigma::Pipeline::Init(env));
   exports.Set("Thumbnailer", sigma::Thumbnailer::Init(env));
   exports.Set("trimMemory", Napi::Function::New(env, sigma::TrimMemory, "trimMemory"));
+  exports.Set("encodeSlate", Napi::Function::New(env, sigma::EncodeSlateJs, "encodeSlate"));
   return exports;
 }
 

@@ -10,6 +10,7 @@
 #endif
 
 #include "codec_config.h"
+#include "h264_encoder.h"
 
 extern "C" {
 #include <libavutil/error.h>
@@ -147,7 +148,6 @@ void Transcoder::Start() {
   int err = avcodec_open2(decoder_.get(), dec, nullptr);
   if (err < 0) throw NativeError("ERR_TRANSCODE_DECODE", "cannot open the H.264 decoder: " + AvErr(err));
 
-  const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
   const double sourceFps = video_.frameRate > 0 ? video_.frameRate : 30.0;
   for (size_t i = 0; i < rungs_.size(); i++) {
     Rung& r = *rungs_[i];
@@ -156,42 +156,30 @@ void Transcoder::Start() {
     r.slotTicks = capBites ? double(video_.timescale) / r.opt.maxFrameRate : 0;
     r.halfSourceFrame = double(video_.timescale) / (video_.frameRate > 0 ? video_.frameRate : 60.0) / 2;
     try {
-      if (!x264) throw NativeError("ERR_TRANSCODE_ENCODE", "libavcodec has no libx264 encoder");
-      r.enc.reset(avcodec_alloc_context3(x264));
-      if (!r.enc) throw std::bad_alloc();
-      AVCodecContext* c = r.enc.get();
       const double fps = r.opt.maxFrameRate > 0 ? std::min(sourceFps, r.opt.maxFrameRate) : sourceFps;
-      c->width = r.opt.width;
-      c->height = r.opt.height;
-      c->pix_fmt = AV_PIX_FMT_YUV420P;
-      c->time_base = AVRational{1, int(video_.timescale)};  // timestamps pass through from the source
-      c->framerate = av_d2q(fps, 1001000);
-      c->bit_rate = r.opt.videoBitrate;
+      H264EncoderSettings es;
+      es.width = r.opt.width;
+      es.height = r.opt.height;
+      es.frameRate = fps;
+      es.timescale = int(video_.timescale);  // timestamps pass through from the source
+      es.bitrate = r.opt.videoBitrate;
       // A VBV cap keeps every part near the advertised BANDWIDTH (players switch on it).
-      c->rc_max_rate = r.opt.videoBitrate * 11 / 10;
-      c->rc_buffer_size = int(std::min<int64_t>(INT_MAX, r.opt.videoBitrate * 3 / 2));
-      // No B-frames: output order is input order, so each packet takes the dts of the source
-      // frame it came from and the rung's timeline (tfdt, part cuts) is the source's.
-      c->max_b_frames = 0;
-      c->gop_size = -1;  // keyframes only where the source has them (keyint=infinite below)
-      c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // SPS/PPS once, for the avcC of the init segment
-      c->thread_count = opts_.encoderThreads;
-      AVDictionary* d = nullptr;
-      av_dict_set(&d, "preset", opts_.preset.c_str(), 0);
-      if (!opts_.tune.empty()) av_dict_set(&d, "tune", opts_.tune.c_str(), 0);
-      av_dict_set(&d, "profile", r.opt.profile.c_str(), 0);
-      av_dict_set(&d, "forced-idr", "1", 0);  // a forced keyframe is an IDR: segments start decodable
-      av_dict_set(&d, "sc_threshold", "0", 0);  // no keyframe of its own at scene cuts
-      av_dict_set(&d, "x264-params", "keyint=infinite:open-gop=0", 0);
-      err = avcodec_open2(c, x264, &d);
-      av_dict_free(&d);
-      if (err < 0) throw NativeError("ERR_TRANSCODE_ENCODE", "cannot open libx264: " + AvErr(err));
+      es.maxRate = r.opt.videoBitrate * 11 / 10;
+      es.bufferSize = r.opt.videoBitrate * 3 / 2;
+      es.profile = r.opt.profile;
+      es.preset = opts_.preset;
+      es.tune = opts_.tune;
+      es.threads = opts_.encoderThreads;
+      // Keyframes only where the source has them (forced per frame in RungLoop); no B-frames, so
+      // each packet takes the dts of the source frame it came from and the rung's timeline
+      // (tfdt, part cuts) is the source's.
+      H264Encoder opened = OpenH264Encoder(es, "ERR_TRANSCODE_ENCODE");
+      r.enc = std::move(opened.ctx);
       r.video = TrackConfig{};
       r.video.kind = TrackKind::kVideo;
       r.video.id = video_.id;
       r.video.timescale = video_.timescale;
-      r.video.codecConfig = AvcCFromAnnexB(c->extradata, size_t(std::max(0, c->extradata_size)));
-      if (r.video.codecConfig.empty()) throw NativeError("ERR_TRANSCODE_ENCODE", "libx264 gave no SPS/PPS");
+      r.video.codecConfig = std::move(opened.avcC);
       r.video.width = r.opt.width;
       r.video.height = r.opt.height;
       r.video.frameRate = video_.frameRate > 0 ? fps : r.opt.maxFrameRate;
