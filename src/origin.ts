@@ -7,6 +7,8 @@ import type { Channel, PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
 import { Thumbnailer } from './addon/thumbnailer.js';
 import { startMemoryTrim } from './addon/memory-trim.js';
+import { encodeSlate } from './addon/slate-encoder.js';
+import { SlateMaker } from './media/slate/slate-maker.js';
 import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.js';
 import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
 import { RtmpServer } from './ingest/rtmp/index.js';
@@ -99,7 +101,9 @@ export class Origin {
       dataDir: config.dataDir, minFreeBytes: config.storage.minFreeMb * mb, resumeMarginBytes: config.storage.resumeMarginMb * mb,
       checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
     });
-    this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer });
+    const slates = new SlateMaker(encodeSlate, log.child({ component: 'slate' }));
+    this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer,
+      slate: (channelId, settings, tracks) => slates.clip(channelId, settings, tracks) });
     this.sweeper = config.archive.enabled ? new ArchiveSweeper({
       archives: () => this.channels.archived().map(({ channel, retentionMs }) => ({
         archive: channel.archive!, retentionMs, hourTrees: [ThumbnailPaths.channel(config.dataDir, channel.id)],

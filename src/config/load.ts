@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { configSchema, DEMO_CHANNEL, type Config } from './schema.js';
 
 /** A config mistake: every problem found, one per line, each naming its key. */
@@ -41,6 +41,8 @@ export interface LoadSources {
   env?: NodeJS.ProcessEnv;
   /** Read a file; injected by tests. */
   readFile?: (path: string) => string;
+  /** Throws when a file the config names (a slate image) cannot be read; injected by tests. */
+  checkReadable?: (path: string) => void;
 }
 
 /**
@@ -95,6 +97,16 @@ export function loadConfig(src: LoadSources = {}): Config {
       problems.push(`${where}: ${msg}`);
     }
   }
+  const checkReadable = src.checkReadable ?? ((p: string) => accessSync(p, constants.R_OK));
+  result.data?.channels.forEach((c, i) => {
+    const image = c.failover.slateImage;
+    if (image === undefined) return;
+    try {
+      checkReadable(image);
+    } catch (e) {
+      problems.push(`channels.${i}.failover.slateImage: cannot read ${image} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  });
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.data!;
   if (config.channels.length === 0) config.channels.push({ ...DEMO_CHANNEL });

@@ -622,7 +622,7 @@ export class Publication implements PublicationSink {
    */
   switchSource(tracks: TrackInfo[], note: string, publisher?: { address: string; software?: string }): void {
     if (this.closed) return;
-    this.log.info({ note, remoteAddress: publisher?.address }, 'source switched');
+    this.log.info({ note, publisher: publisher?.address ?? null }, 'source switched');
     if (publisher) this.channel.publisherSwitched(publisher.address, publisher.software);
     this.channel.meter.setTracks(tracks);
     if (this.pipeline || this.restarting) this.restart(tracks);

@@ -176,3 +176,68 @@ async function probeSize(file: string): Promise<string> {
   const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0:s=x', file]);
   return stdout.trim();
 }
+
+/**
+ * Both inputs gone: the slate (the generated card, encoded by the addon at the source's format)
+ * keeps the playlist advancing in real time until an input returns; the live picture is back at
+ * that input's first keyframe. The slate time is in the archive's session list; when nothing
+ * returns within the reconnect window the session ends.
+ */
+t.test('no input left: the slate plays on until an input returns, then the live picture', async (t) => {
+  const o = await startOrigin({
+    api: { port: 0, host: '127.0.0.1', adminToken: ADMIN },
+    reconnectWindowSec: 6,
+    channels: [{ id: 'sl', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: 'ultra-low' }],
+  });
+  t.teardown(() => o.close());
+  const channel = o.origin.channels.get('sl')!;
+  const primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  t.teardown(() => stopPublisher(primary));
+  await waitUntil(async () => (await fetch(`${o.http}/live/sl/source.m3u8`)).status === 200, 20_000, 'the primary on air');
+  let backup = startPublisher(o.rtmp(BACKUP_KEY), BACKUP);
+  t.teardown(() => stopPublisher(backup));
+  await waitUntil(() => channel.inputs.status().inputs.filter((i) => i.healthy).length === 2, 10_000, 'both inputs healthy');
+  const probe = probeListing(`${o.http}/live/sl/source.m3u8`, { intervalMs: 100 });
+  await new Promise((r) => setTimeout(r, 2000));
+
+  primary.kill('SIGKILL');
+  backup.kill('SIGKILL');
+  const goneAt = Date.now();
+  await waitUntil(() => channel.inputs.status().active === 'slate', 3000, 'the slate on air');
+  await new Promise((r) => setTimeout(r, 5000));
+  t.equal(channel.state, 'live', 'the channel stays live on the slate');
+  const slateMsn = probe.segments.filter((s) => s.pdtMs > goneAt + 500).at(-1)?.msn;
+  t.ok(slateMsn, 'segments keep coming while no input is on');
+  const slateSeg = await fetch(`${o.http}/live/sl/source/${slateMsn}.m4s`);
+  t.equal(slateSeg.status, 200);
+
+  backup = startPublisher(o.rtmp(BACKUP_KEY), BACKUP);
+  const backAt = Date.now();
+  await waitUntil(() => channel.inputs.status().active === 'backup1', 10_000, 'the backup back on air');
+  const onAirAfterMs = Date.now() - backAt;
+  t.comment(`the returning backup on air ${onAirAfterMs} ms after ffmpeg started (connect, handshake, first keyframe)`);
+  await new Promise((r) => setTimeout(r, 3000));
+  const listed = await probe.stop();
+  const msns = listed.map((s) => s.msn);
+  t.ok(msns.every((m, i) => i === 0 || m === msns[i - 1] + 1), `MSNs contiguous through the slate (${msns[0]}…${msns.at(-1)})`);
+  const gapsMs = listed.slice(1).map((s, i) => s.pdtMs - (listed[i].pdtMs + listed[i].durationMs));
+  t.ok(gapsMs.every((g) => g < 1000), `the playlist's timeline has no hole over a second (largest ${Math.max(...gapsMs)} ms)`);
+  t.ok(listed.filter((s) => s.discontinuity).length >= 2, 'discontinuities into and out of the slate');
+  const slateSegments = listed.filter((s) => s.pdtMs >= goneAt && s.pdtMs < backAt);
+  const slateMs = slateSegments.reduce((n, s) => n + s.durationMs, 0);
+  t.ok(slateMs > 0.7 * (backAt - goneAt), `the slate filled the time without an input (${slateMs} ms of ${backAt - goneAt})`);
+
+  // The slate time is in the archive: the session's slate interval.
+  const sessions = await (await fetch(`http://127.0.0.1:${o.ports.api}/v1/channels/sl/sessions`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as
+    { items: { slates: { startedAt: string; endedAt: string }[] }[] };
+  const slates = sessions.items.at(-1)!.slates;
+  t.equal(slates.length, 1, 'one slate time in the session');
+  const [from, to] = [Date.parse(slates[0].startedAt), Date.parse(slates[0].endedAt)];
+  t.ok(Math.abs(from - goneAt) < 1500 && to > from && to <= Date.now(), `slate from ${from - goneAt} ms after the inputs died, ${to - from} ms long`);
+
+  // Gone again, for good: the slate covers the reconnect window (6 s), then the session ends.
+  backup.kill('SIGKILL');
+  await waitUntil(() => channel.inputs.status().active === 'slate', 3000, 'the slate again');
+  await waitUntil(() => channel.state === 'ended', 12_000, 'the session to end after the reconnect window');
+  t.match(await (await fetch(`${o.http}/live/sl/source.m3u8`)).text(), /#EXT-X-ENDLIST/, 'the playlist ends');
+});

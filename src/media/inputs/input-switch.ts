@@ -130,8 +130,13 @@ export class InputSwitch implements FeedListener {
     if (this.feeds.has(name)) throw new Error(`input ${name} of channel ${this.o.host.id} already has a publisher`);
     const feed = new InputFeed(name, priority, remoteAddress, disconnect, this, this.o.now);
     this.feeds.set(name, feed);
-    if (priority > 0) this.sawBackup = true;
     this.log.info({ input: name, remoteAddress }, 'input connected');
+    // Someone is back: the session no longer ends when the reconnect window runs out.
+    this.slateDeadline = undefined;
+    if (priority > 0 && !this.sawBackup) {
+      this.sawBackup = true;
+      this.prepareSlate(this.o.host.sourceTracks);
+    }
     if (!this.publication || this.publication.closed) {
       // The first input opens the session and goes on air at once, as a single publisher always did.
       this.publication = this.o.host.begin(remoteAddress, (reason) => this.disconnectAll(reason));
@@ -160,8 +165,12 @@ export class InputSwitch implements FeedListener {
   tracks(feed: InputFeed): void {
     if (feed !== this.active) return;
     this.publication?.setTracks(feed.tracks);
-    // Made now, the slate is ready the moment it is needed (the clip is kept per source format).
-    if (this.o.slate && this.settings().slate !== 'off') this.o.slate(feed.tracks).catch(() => { /* reported when needed */ });
+    this.prepareSlate(feed.tracks);
+  }
+
+  /** Makes the slate for this source format now, so it is ready the moment it is needed (the clip is kept per format). */
+  private prepareSlate(tracks: readonly TrackInfo[]): void {
+    if (this.o.slate && tracks.length > 0 && this.settings().slate !== 'off') this.o.slate(tracks).catch(() => { /* reported when needed */ });
   }
 
   frame(feed: InputFeed, au: AccessUnit): void {

@@ -58,6 +58,33 @@ t.test('one clear message per mistake, each naming its key', async (t) => {
   t.ok(p.length >= 7, `${p.length} problems reported together`);
 });
 
+t.test('backup inputs: keys unique across inputs and channels, failover settings checked, a slate image that cannot be read named', async (t) => {
+  files['backup-keys.json'] = JSON.stringify({ channels: [
+    { id: 'a', streamKey: 'key-a-primary', backupStreamKeys: ['key-a-backup1', 'key-a-primary'] },
+    { id: 'b', streamKey: 'key-b-primary', backupStreamKeys: ['key-a-backup1'], failover: { slate: 'image' } },
+  ] });
+  const keys = problems(() => load(['--config', 'backup-keys.json'])).join('\n');
+  t.match(keys, /channels\.0\.backupStreamKeys\.1: duplicate stream key/, 'a backup key equal to a primary key');
+  t.match(keys, /channels\.1\.backupStreamKeys\.0: duplicate stream key/, 'a key of another channel');
+  t.match(keys, /channels\.1\.failover\.slateImage: slateImage is required with slate 'image'/);
+  files['failover.json'] = JSON.stringify({ channels: [
+    { id: 'c', streamKey: 'key-c-primary', failover: { slate: 'card', slateImage: '/x.png', failback: 'never', stallMs: 10 } },
+    { id: 'd', streamKey: 'key-d-primary', backupStreamKeys: ['1', '2', '3', '4', '5'].map((n) => `key-d-backup${n}`) },
+  ] });
+  const settings = problems(() => load(['--config', 'failover.json'])).join('\n');
+  t.match(settings, /channels\.0\.failover\.failback: Invalid enum value/);
+  t.match(settings, /channels\.0\.failover\.stallMs: Number must be greater than or equal to 50/);
+  t.match(settings, /channels\.1\.backupStreamKeys: Array must contain at most 4/);
+
+  files['image.json'] = JSON.stringify({ channels: [{ id: 'a', streamKey: 'key-a-primary', backupStreamKeys: ['key-a-backup1'],
+    failover: { slate: 'image', slateImage: '/nowhere/slate.png' } }] });
+  const unreadable = (p: string) => { throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' }); };
+  t.match(problems(() => loadConfig({ argv: ['--config', 'image.json'], env: {}, readFile, checkReadable: unreadable })),
+    ['channels.0.failover.slateImage: cannot read /nowhere/slate.png (ENOENT)']);
+  const c = loadConfig({ argv: ['--config', 'image.json'], env: {}, readFile, checkReadable: () => {} });
+  t.match(c.channels[0], { backupStreamKeys: ['key-a-backup1'], failover: { slate: 'image', slateImage: '/nowhere/slate.png', failback: 'auto', failbackAfterSec: 10 } });
+});
+
 t.test('unreadable or malformed file, bad flags, clashing ports', async (t) => {
   t.match(problems(() => load(['--config', 'missing.json'])).join(), /missing\.json: ENOENT/);
   t.match(problems(() => load(['--config', 'bad.json'])).join(), /bad\.json: .*JSON/);

@@ -232,6 +232,8 @@ t.test('no input fit: the slate plays in real time; an input back takes over; al
   const c = new Encoder(back, 9_000_000, 3);
   for (let i = 0; i < 15 && r.sw.status().active !== 'backup1'; i++) { runAll(r, [c], 40); await sleep(15); }
   t.equal(r.sw.status().active, 'backup1', 'the returning input replaces the slate');
+  for (let i = 0; i < 8; i++) { runAll(r, [c], 80); await sleep(15); }
+  t.same(r.ended, [], 'past the reconnect window of the first departure: the returned input keeps the session on');
   checkMonotonic(t, p);
   t.ok(r.sw.status().slateMs > 0, 'slate time is counted');
   t.same(r.events.map((e) => [e.name, (e.payload as OriginEvents['input.failover']).to ?? (e.payload as OriginEvents['input.restored']).input]),
