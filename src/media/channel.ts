@@ -680,13 +680,14 @@ export class Publication implements PublicationSink {
         this.nextTracks = undefined;
         const old = this.pipeline;
         this.pipeline = undefined;
+        // The playlist keeps the open segment until the new pipeline's first part closes it (LiveWindow.carryOver).
+        for (const out of this.outputs) out.window.carryOver();
         try {
           await old?.close();
         } catch (err) {
           this.log.error({ err }, 'pipeline close failed');
         }
         for (const out of this.outputs) {
-          out.window.endSegment(false);
           out.archive?.endSegment();
           out.pendingDiscontinuity = true;
         }
@@ -802,7 +803,7 @@ export class Publication implements PublicationSink {
         this.log.error({ err }, 'pipeline close failed');
       }
       for (const out of this.outputs) {
-        out.window.endSegment(false);
+        out.window.endSegment(false, true);
         out.archive?.endSegment();
       }
       for (const tap of this.taps) tap.endSession();

@@ -135,6 +135,9 @@ export class LiveWindow {
   }
 
   /** The open (last, incomplete) segment, if any. */
+  /** The init of the segment carried over to a new source (carryOver); undefined when none is. */
+  private carryFromInit: number | undefined;
+
   get openSegment(): LiveSegment | undefined {
     const last = this.segments[this.segments.length - 1];
     return last && !last.complete ? last : undefined;
@@ -161,6 +164,8 @@ export class LiveWindow {
     if (this.ended) this.ended = false;
     let seg = this.openSegment;
     if (part.index === 0 || !seg || seg.msn !== part.msn) {
+      // The new source's first segment: what was carried over ends here.
+      if (this.carryFromInit !== undefined && segmentFacts.initId !== this.carryFromInit) this.carryFromInit = undefined;
       if (seg) this.closeSegment(seg);
       seg = {
         msn: part.msn, initId: segmentFacts.initId, discontinuity: segmentFacts.discontinuity,
@@ -178,8 +183,26 @@ export class LiveWindow {
     this.wake(part.msn, part.index);
   }
 
-  /** Closes the open segment (publisher gone) and, when final, marks the window ended. */
-  endSegment(final: boolean): void {
+  /**
+   * The source is being replaced (another input on air, a new codec configuration): the open
+   * segment stays open in the playlist, whatever the old source's last part says, until the
+   * new source's first part (another init) arrives and closes it. So no preload hint ever names
+   * the new source's first part while the playlist still announces the old init: the hint
+   * stays on the open segment's next index, which is abandoned (PHS-04), and players learn of
+   * the new part with its EXT-X-MAP (Shaka fetched a part hinted under the old init and
+   * appended it with that init: a media error).
+   */
+  carryOver(): void {
+    this.carryFromInit = this.openSegment?.initId;
+  }
+
+  /**
+   * Closes the open segment (publisher gone) and, when final, marks the window ended. While a
+   * segment is carried over (carryOver), only a final or forced end closes it.
+   */
+  endSegment(final: boolean, force = false): void {
+    if (!final && !force && this.carryFromInit !== undefined) return;
+    this.carryFromInit = undefined;
     const seg = this.openSegment;
     if (seg) this.closeSegment(seg);
     if (final) {

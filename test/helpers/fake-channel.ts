@@ -36,6 +36,8 @@ export function fakeChannel(mode: LatencyMode = 'ultra-low',
     firstMsn: pipe.firstMsn,
     /** Emits the next part (a new segment every perSegment parts); returns its (msn, index). */
     part: (bytes = 100) => pipe.part(bytes),
+    /** Emits an init segment (after a restart of the pipeline: a codec change, an input switch). */
+    init: (data: Buffer) => pipe.init(data),
     parts(n: number) { const out = []; for (let i = 0; i < n; i++) out.push(pipe.part()); return out; },
   };
 }

@@ -190,7 +190,8 @@ export class InputSwitch implements FeedListener {
     this.feeds.delete(feed.name);
     this.log.info({ input: feed.name, reason }, 'input disconnected');
     if (this.pending?.target === feed) this.pending = undefined;
-    if (feed === this.active) this.evaluate();
+    // Judged at once, whichever input left: the one on air, or the one it was about to switch to.
+    this.evaluate();
     if (this.feeds.size === 0) this.allGone(reason);
   }
 

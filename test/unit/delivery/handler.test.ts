@@ -2,7 +2,7 @@ import t from 'tap';
 import { gunzipSync } from 'node:zlib';
 import { OriginHandler } from '../../../src/delivery/handler.js';
 import { silentLogger } from '../../../src/log.js';
-import { fakeChannel, request, bodyText } from '../../helpers/fake-channel.js';
+import { fakeChannel, request, bodyText, TRACKS } from '../../helpers/fake-channel.js';
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import type { OriginReply } from '../../../src/delivery/types.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -179,6 +179,32 @@ t.test('parts: existing ▶ 200; hinted ▶ held then sent whole; beyond the hin
   const br = await atBoundary;
   t.equal(br.status, 200, 'part 0 of the next MSN is the hinted part at a segment boundary');
   t.same(br.body, first.data);
+});
+
+t.test('another source on air: the open segment carries over, so no hint names the new source\'s first part under the old init', async (t) => {
+  const { f, get } = setup();
+  f.parts(10); // a whole segment: the playlist is offered
+  let last = f.part();
+  while (last.index !== 4) last = f.part(); // the next open with parts 0..4: the hint is part 5
+  const msn = last.msn;
+  const held = get(`/live/test/source/${msn}.5.m4s`);
+  await new Promise((r) => setImmediate(r));
+  // Another input goes on air (a backup, the slate): the pipeline restarts on another init.
+  f.pub.switchSource(TRACKS.map((tr) => ({ ...tr, codecConfig: Buffer.from([...tr.codecConfig, 1]) })), 'test switch');
+  await new Promise((r) => setTimeout(r, 10));
+  const during = await bodyText((await get('/live/test/source.m3u8')).body);
+  t.match(during, new RegExp(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source/${msn}\\.5\\.m4s"`), 'while the new source starts, the hint stays on the open segment');
+  f.init(Buffer.from('INIT-2'));
+  const p0 = f.part();
+  t.same([p0.msn, p0.index], [msn + 1, 0], 'the new source starts the next segment');
+  t.equal((await held).status, 404, 'the hinted part of the old source is abandoned (PHS-04)');
+  const after = await bodyText((await get('/live/test/source.m3u8')).body);
+  t.match(after, new RegExp(`#EXTINF:1\\.0,\\nsource/${msn}\\.m4s\\n#EXT-X-DISCONTINUITY\\n#EXT-X-MAP:URI="source/init-\\d+\\.mp4"\\n`),
+    'the carried segment closes with its five parts; the new one follows a discontinuity and its init');
+  t.match(after, new RegExp(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source/${msn + 1}\\.1\\.m4s"`));
+  const first = await get(`/live/test/source/${msn + 1}.0.m4s`);
+  t.equal(first.status, 200);
+  t.same(first.body, p0.data);
 });
 
 t.test('segments: complete ▶ its parts back to back; open ▶ streamed part by part; ranges; HEAD', async (t) => {

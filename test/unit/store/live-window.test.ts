@@ -113,3 +113,25 @@ t.test('endSegment(final) ends the window and releases waiters', async (t) => {
   t.ok(s.window.ended);
   t.ok(s.window.segments.every((x) => x.complete));
 });
+
+t.test('carryOver: the open segment stays open through the old source\'s end until the new source\'s first part (another init)', async (t) => {
+  const s = fakeStream({ partsPerSegment: 5 });
+  s.addParts(7); // msn 1 whole, msn 2 open with parts 0..1
+  const w = s.window;
+  w.carryOver();
+  const last = w.segments[1];
+  w.addPart({ msn: 2, index: 2, durationMs: 200, independent: false, data: Buffer.from('flushed') }, { ...s.last!.facts });
+  w.endSegment(false); // the old pipeline's flush said its segment ends here
+  t.same([last.parts.length, last.complete], [3, false], 'the old source\'s last part joins; its segment end is not taken');
+  w.addPart({ msn: 3, index: 0, durationMs: 200, independent: true, data: Buffer.from('new') },
+    { ...s.last!.facts, initId: s.last!.facts.initId + 1, discontinuity: true });
+  t.same(w.segments.map((x) => [x.msn, x.parts.length, x.complete]), [[1, 5, true], [2, 3, true], [3, 1, false]], 'the new source\'s first part closes it');
+  w.endSegment(false);
+  t.equal(w.segments[2].complete, true, 'carrying is over: a source\'s end closes its segment again');
+
+  const t2 = fakeStream({ partsPerSegment: 5 });
+  t2.addParts(3);
+  t2.window.carryOver();
+  t2.window.endSegment(false, true);
+  t.equal(t2.window.segments[0].complete, true, 'a forced end (the session is over) closes a carried segment');
+});

@@ -254,3 +254,17 @@ t.test("slate 'auto' without a backup input ever connected: no slate, the sessio
   t.ok(r.pubs[0].closed, 'the publication ends: the channel\'s reconnect window applies');
   t.same(r.events, []);
 });
+
+t.test('both inputs die at once (the primary first, a switch to the backup pending): the slate, not the end of the session', async (t) => {
+  const clip: SlateClipLike = { tracks: tracks(7), durationMs: 40, units: [{ trackId: 0, dts: 0, pts: 0, keyframe: true, data: Buffer.from([7]) }] };
+  const r = rig({ slate: 'auto' }, clip);
+  const primary = r.sw.connect('primary', '10.0.0.1'), backup = r.sw.connect('backup1', '10.0.0.2');
+  runAll(r, [new Encoder(primary, 0, 1), new Encoder(backup, 0, 2)], 800);
+  await sleep(60);
+  primary.close('killed');
+  t.equal(r.sw.status().active, 'primary', 'waiting for the backup\'s next keyframe');
+  backup.close('killed too');
+  t.equal(r.sw.status().active, 'slate');
+  t.notOk(r.pubs[0].closed, 'the session goes on');
+  r.sw.reset();
+});

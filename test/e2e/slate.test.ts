@@ -1,0 +1,93 @@
+/**
+ * The slate as viewers see it: hls.js and Shaka in Chromium, and ffmpeg as a third player, watch
+ * an ultra-low channel whose primary and backup encoders both die. For a minute the slate (the
+ * generated card, encoded by the addon) keeps the live playlist advancing: the players keep
+ * playing it with no fatal error. Then the backup comes back and its picture (its burned-in
+ * clock, which the slate does not have) is on screen within 2 s of it going on air.
+ * Its own file (not browsers.test.ts): each player watches a minute of slate.
+ */
+import t, { type Test } from 'tap';
+import type { ChildProcess } from 'node:child_process';
+import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js';
+import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
+import { launchChromium } from '../helpers/browser.js';
+import { playWithHlsJs, playWithShaka, stallReport, stallsBetween, watchedPage, type PlayerState } from '../helpers/player-probe.js';
+import { presentedFrames, readClockFrames, startClockReader } from '../helpers/burned-clock.js';
+
+t.setTimeout(420_000);
+
+const PRIMARY_KEY = 'slate-primary-key-01', BACKUP_KEY = 'slate-backup-key-01';
+const SOURCE = { fps: 30, gop: 15, width: 640, height: 360, burnedClock: true };
+/** The issue's bar: a minute on the slate without a fatal player error. */
+const SLATE_SEC = 60;
+/** ... and the live picture back within 2 s of an input going on air. */
+const RETURN_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function channelOnAir(t: Test): Promise<{ o: RunningOrigin; publishers: ChildProcess[] }> {
+  const o = await startOrigin({ reconnectWindowSec: 120,
+    channels: [{ id: 'sl', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: 'ultra-low' }] });
+  t.teardown(() => o.close());
+  const publishers = [startPublisher(o.rtmp(PRIMARY_KEY), SOURCE), startPublisher(o.rtmp(BACKUP_KEY), SOURCE)];
+  t.teardown(() => Promise.all(publishers.map(stopPublisher)));
+  const channel = o.origin.channels.get('sl')!;
+  await waitUntil(() => channel.inputs.status().inputs.filter((i) => i.healthy).length === 2, 20_000, 'both inputs healthy');
+  return { o, publishers };
+}
+
+for (const player of ['hls.js', 'Shaka'] as const) {
+  t.test(`${player}: a minute of slate with no fatal error, then the live picture within 2 s`, async (t) => {
+    const { o, publishers } = await channelOnAir(t);
+    const channel = o.origin.channels.get('sl')!;
+    const browser = await launchChromium();
+    t.teardown(() => browser.close());
+    const { page, pageErrors, failed } = await watchedPage(browser, o.http);
+    const url = `${o.http}/live/sl/index.m3u8`;
+    const beforeLoad = () => startClockReader(page);
+    if (player === 'hls.js') await playWithHlsJs(page, o.http, url, { config: { lowLatencyMode: true }, beforeLoad });
+    else await playWithShaka(page, o.http, url, { beforeLoad });
+    await page.waitForFunction(() => (window as any).sigmaPlayer?.playing === true, undefined, { timeout: 20_000 });
+    await sleep(4000);
+    // ffmpeg as a player over the same sequence (once: beside hls.js), reading the burned clock of every frame.
+    const ffmpegFrames = player === 'hls.js' ? readClockFrames(['-i', `${o.http}/live/sl/source.m3u8`, '-t', String(SLATE_SEC + 20), '-fps_mode', 'passthrough'], SOURCE.width) : undefined;
+
+    for (const p of publishers) p.kill('SIGKILL');
+    await waitUntil(() => channel.inputs.status().active === 'slate', 3000, 'the slate on air');
+    const slateAt = Date.now();
+    const slateFrom = (await presentedFrames(page)).frames.length;
+    const before = await stallReport(page);
+    const timeAtSlate = await page.evaluate(() => document.querySelector('video')!.currentTime);
+    await sleep(SLATE_SEC * 1000);
+    const onSlate = await page.evaluate(() => ({ currentTime: document.querySelector('video')!.currentTime, state: (window as any).sigmaPlayer as PlayerState }));
+    const slateStalls = stallsBetween(before, await stallReport(page));
+    t.same(onSlate.state.errors.filter((e) => e.fatal), [], `${player}: no fatal error during the slate`);
+    t.comment(JSON.stringify(onSlate.state.errors.slice(0, 6)));
+    t.same(failed, [], `${player}: no failed request during the slate`);
+    t.ok(onSlate.currentTime - timeAtSlate > SLATE_SEC - 5,
+      `${player} played the slate: ${(onSlate.currentTime - timeAtSlate).toFixed(1)} s of media in ${SLATE_SEC} s (stalls ${slateStalls.stalls}, ${slateStalls.stalledMs.toFixed(0)} ms)`);
+    const live = (await presentedFrames(page, slateFrom)).frames;
+    // The players are a second or two behind: the last live frames show after the slate went on air.
+    const readOnSlate = live.filter((f) => f.at > slateAt + 3000).length;
+    t.equal(readOnSlate, 0, `the slate on screen (no burned clock in it) from 3 s after it went on air (${live.length - readOnSlate} live frames before)`);
+
+    const back = startPublisher(o.rtmp(BACKUP_KEY), SOURCE);
+    t.teardown(() => stopPublisher(back));
+    await waitUntil(() => channel.inputs.status().active === 'backup1', 10_000, 'the backup back on air', 20);
+    const onAirAt = Date.now();
+    const seen = await waitUntil(async () => (await presentedFrames(page, slateFrom + live.length)).frames.find((f) => f.at >= onAirAt), 10_000, 'the live picture', 50);
+    t.comment(`${player}: live picture ${seen.at - onAirAt} ms after the backup went on air (its latency then ${seen.latencyMs} ms)`);
+    t.ok(seen.at - onAirAt <= RETURN_MS, `${player}: the live picture within ${RETURN_MS} ms of the input going on air (${seen.at - onAirAt} ms)`);
+    await sleep(3000);
+    const end = await page.evaluate(() => (window as any).sigmaPlayer as PlayerState);
+    t.same(end.errors.filter((e) => e.fatal), [], `${player}: no fatal error after the return`);
+    t.same(pageErrors, [], 'no page errors');
+
+    if (ffmpegFrames) {
+      const frames = await ffmpegFrames;
+      const read = frames.filter((f) => f.code !== null).length;
+      t.ok(frames.length >= (SLATE_SEC + 15) * 30 * 0.9, `ffmpeg read through the slate and back: ${frames.length} frames, exit 0`);
+      t.ok(frames.length - read > (SLATE_SEC - 5) * 30, `ffmpeg decoded the slate (${frames.length - read} frames without a clock)`);
+      t.ok(frames.slice(-30).some((f) => f.code !== null), 'and the live picture after it');
+    }
+  });
+}
