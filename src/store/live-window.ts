@@ -193,7 +193,9 @@ export class LiveWindow {
    * appended it with that init: a media error).
    */
   carryOver(): void {
-    this.carryFromInit = this.openSegment?.initId;
+    // Also when the last segment has just closed: the old source's flush may open one more
+    // (its frames since the keyframe that closed it), which then stays open in turn.
+    this.carryFromInit = this.segments[this.segments.length - 1]?.initId;
   }
 
   /**

@@ -135,3 +135,16 @@ t.test('carryOver: the open segment stays open through the old source\'s end unt
   t2.window.endSegment(false, true);
   t.equal(t2.window.segments[0].complete, true, 'a forced end (the session is over) closes a carried segment');
 });
+
+t.test('carryOver right after a segment closed: the old source\'s flushed part opens one more, which stays open until the new source', async (t) => {
+  const s = fakeStream({ partsPerSegment: 5 });
+  s.addParts(5);
+  s.window.endSegment(false); // the cutter closed msn 1: the hint is (2, 0)
+  s.window.carryOver();
+  s.window.addPart({ msn: 2, index: 0, durationMs: 120, independent: true, data: Buffer.from('flushed') }, { ...s.last!.facts });
+  s.window.endSegment(false);
+  t.same(s.window.segments.map((x) => [x.msn, x.complete]), [[1, true], [2, false]], 'the flushed segment stays open');
+  s.window.addPart({ msn: 3, index: 0, durationMs: 200, independent: true, data: Buffer.from('new') },
+    { ...s.last!.facts, initId: s.last!.facts.initId + 1, discontinuity: true });
+  t.same(s.window.segments.map((x) => [x.msn, x.complete]), [[1, true], [2, true], [3, false]]);
+});
