@@ -187,14 +187,19 @@ function summarize(slices: Slice[], clientErrors: number) {
     cpuPerRequest: onOff(pairs, cpuPerRequest), rps: onOff(pairs, rps), pairs: pairs.length, clientErrors };
 }
 
-/** opts.wakes wakes of each condition, alternated off-on-on-off; per wake, ms from the publication to each response. */
+/**
+ * opts.wakes wakes of each condition, alternated off-on-on-off; per wake, ms from the publication
+ * to each response. Four unrecorded wakes first: the first wakes after the throughput load are
+ * 2-5 × slower (the wake path's first runs, the client's new connections) whatever the condition.
+ */
 async function wakes(origin: IpcChild): Promise<{ on: boolean; ms: number[] }[]> {
   const base = `http://127.0.0.1:${origin.ready.ports.http}`;
-  const out: { on: boolean; ms: number[] }[] = [];
-  for (let w = 0; w < 2 * opts.wakes; w++) {
+  const out: { on: boolean; ms: number[] }[] = [], warm = 4;
+  for (let w = 0; w < warm + 2 * opts.wakes; w++) {
     const on = abba(w);
     await countViewers(origin, on);
-    out.push({ on, ms: await wakeOnce(origin, (i) => `${base}/live/bench/source.m3u8?sid=${sidOf(i)}`, opts.held) });
+    const ms = await wakeOnce(origin, (i) => `${base}/live/bench/source.m3u8?sid=${sidOf(i)}`, opts.held);
+    if (w >= warm) out.push({ on, ms });
     await sleep(200 + Math.random() * 300);
   }
   return out;
