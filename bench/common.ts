@@ -53,6 +53,24 @@ export function max(xs: number[]): number {
   for (const x of xs) if (x > m) m = x;
   return xs.length ? m : NaN;
 }
+/**
+ * Percentile-bootstrap interval of `stat` over `xs` (default 95 %): `resamples` resamples with
+ * replacement (of numbers, or of pairs to keep them together) drawn by a seeded generator
+ * (mulberry32), so the same samples always give the same interval.
+ */
+export function bootstrapInterval<T>(xs: T[], stat: (s: T[]) => number, o: { level?: number; resamples?: number; seed?: number } = {}): [number, number] {
+  const level = o.level ?? 0.95, resamples = o.resamples ?? 2000;
+  if (xs.length === 0) return [NaN, NaN];
+  let seed = o.seed ?? 1;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const stats = Array.from({ length: resamples }, () => stat(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  return [pct(stats, ((1 - level) / 2) * 100), pct(stats, ((1 + level) / 2) * 100)];
+}
 export const round = (x: number, d = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
 
 /** Least-squares slope of y over x. */

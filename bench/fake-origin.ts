@@ -9,8 +9,14 @@
  * Messages in:  {id, cmd:'publish'} ▶ emits the next part, replies {pubTime, msn, idx}
  *               (pubTime = performance.timeOrigin + performance.now() just before the emit);
  *               {id, cmd:'next'} ▶ {msn, idx} of the part the next publish will produce;
- *               {id, cmd:'waiting'} ▶ {waiting} held requests; {id, cmd:'cpu'} ▶ process.cpuUsage().
- * The first message out is {ready, ports, channel, lastMsn, lastIdx}.
+ *               {id, cmd:'waiting'} ▶ {waiting} held requests; {id, cmd:'cpu'} ▶ process.cpuUsage();
+ *               {id, cmd:'analytics', on} ▶ {analytics: on, served, cpuUs, at}: delivery counts viewers
+ *               or not from now on (needs --analytics true: the sessions, timers and database stay,
+ *               only the per-request work goes); with the replies served so far (counted from the
+ *               first such command on), this process's CPU time (process.cpuUsage(), user + system, µs)
+ *               and performance.now() at the switch, so a caller can split both exactly at it
+ *               (bench/analytics.ts compares the two conditions in one process).
+ * The first message out is {ready, ports, channel, lastMsn, lastIdx, pid}.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,13 +107,28 @@ async function main(): Promise<void> {
   for (let i = 0; i < opts.prefill; i++) part();
 
   const window = () => channel.rendition()!.window;
-  process.on('message', (m: { id: number; cmd: string }) => {
+  let served: number | undefined;
+  const countViewers = (on: boolean) => {
+    if (!origin.analytics) return { error: 'started with --analytics false' };
+    if (served === undefined) countReplies();
+    origin.handler.countViewers(on ? origin.analytics.requests : undefined);
+    const cpu = process.cpuUsage();
+    return { analytics: on, served, cpuUs: cpu.user + cpu.system, at: performance.now() };
+  };
+  /** From now on, counts each reply (in front of the metrics' observer, which stays). */
+  const countReplies = () => {
+    served = 0;
+    const metrics = origin.metrics?.http;
+    origin.handler.observeReplies({ replied: (req, reply, at) => { served!++; metrics?.replied(req, reply, at); } });
+  };
+  process.on('message', (m: { id: number; cmd: string; on?: boolean }) => {
     let reply: Record<string, unknown>;
     switch (m.cmd) {
       case 'publish': reply = part(); break;
       case 'next': reply = next(); break;
       case 'waiting': reply = { waiting: window().waiting }; break;
       case 'cpu': reply = { ...process.cpuUsage(), rss: process.memoryUsage().rss }; break;
+      case 'analytics': reply = countViewers(m.on === true); break;
       case 'close':
         void origin.close().finally(() => { rmSync(dataDir, { recursive: true, force: true }); process.exit(0); });
         return;
