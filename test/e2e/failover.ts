@@ -32,73 +32,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Page } from 'playwright-core';
 import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js';
-import { startPublisher, stopPublisher, type TestSourceOptions } from '../helpers/ffmpeg.js';
+import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { launchChromium, median } from '../helpers/browser.js';
 import { decodeClockStrip, latencyFromCode, startClockReader, stripHeight } from '../helpers/burned-clock.js';
+import {
+  markerOf, pageFrames, PUBLISHERS, startMarkerReader, switchesOnScreen, type BackupKind, type Frame, type Publisher, type Source, type SwitchAct,
+} from '../helpers/input-marker.js';
 import { playWithHlsJs, playWithShaka, stallReport, stallsBetween, watchedPage, type PlayerState, type WatchedPage } from '../helpers/player-probe.js';
 import type { StallReport } from '../../src/delivery/stall-monitor.js';
 import { PartContinuity } from '../helpers/part-continuity.js';
 
-type Source = 'primary' | 'backup';
 type Mode = 'ultra-low' | 'low';
 
 const PRIMARY_KEY = 'fo-primary-key-0123', BACKUP_KEY = 'fo-backup-key-0123';
-const FPS = 30;
-const FRAME_MS = 1000 / FPS;
-
-/**
- * The marker: a box one clock strip high and an eighth of the frame wide, right under the strip
- * at the left, red on the primary and blue on the backup. The page and the ffmpeg reader take
- * the mean colour of its middle.
- */
-function markerFilter(width: number, color: string): string {
-  const h = stripHeight(width);
-  return `drawbox=x=0:y=${h}:w=${width / 8}:h=${h}:color=${color}:t=fill`;
-}
-
-type Publisher = TestSourceOptions & { width: number };
-const encoder = (width: number, height: number, color: string): Publisher =>
-  ({ width, height, fps: FPS, gop: 15, burnedClock: true, videoFilter: markerFilter(width, color) });
-
-/**
- * The backup's encoder: 'smaller' (480x270: every switch is also a change of codec
- * configuration, a new SPS in a new init segment) or 'twin' (the primary's settings, told apart
- * by the marker only; x264 writes the same SPS/PPS, so both inputs' init segments are the same
- * bytes, as with two identical encoders in production).
- */
-type BackupKind = 'smaller' | 'twin';
-const PUBLISHERS: Record<BackupKind, Record<Source, Publisher>> = {
-  smaller: { primary: encoder(640, 360, 'red'), backup: encoder(480, 270, 'blue') },
-  twin: { primary: encoder(640, 360, 'red'), backup: encoder(640, 360, 'blue') },
-};
-
-/** The marker's colour (mean R, G, B of the middle of the box) as the input it names, or null. */
-function markerOf(r: number, g: number, b: number): Source | null {
-  if (r > 140 && g < 100 && b < 100) return 'primary';
-  if (b > 140 && r < 100 && g < 100) return 'backup';
-  return null;
-}
 
 /** The issue's bound on the freeze a switch may cause, per mode. */
 const FREEZE_BOUND_MS: Record<Mode, number> = { 'ultra-low': 1000, low: 2000 };
 
-/** One frame a viewer presented (page) or decoded (ffmpeg). */
-interface Frame {
-  /** When it was presented (page: Date.now() in its requestVideoFrameCallback) or reached this process (ffmpeg). */
-  at: number;
-  width: number;
-  source: Source | null;
-  /** The wall clock burned into it (epoch ms), or null when the strip was unreadable. */
-  burned: number | null;
-}
-
-/** One of the four switches, as the viewer saw it. */
-interface Switch {
-  what: string;
-  from: Source;
-  to: Source;
-  /** When the test acted (kill, start, SIGSTOP, SIGCONT). */
-  at: number;
+/** One of the four switches: the act, and the stall monitor's reports around it (pages only). */
+interface Switch extends SwitchAct {
   stallsBefore?: StallReport;
   stallsAfter?: StallReport;
 }
@@ -113,50 +65,13 @@ interface Viewer {
   errors(): Promise<PlayerState['errors']>;
 }
 
-// ---- the page side: which input each presented frame came from ----
-
-/**
- * Run as source text in the page after startClockReader: in each requestVideoFrameCallback
- * (after the clock reader's own, registered first) reads the marker's colour from the frame
- * presented and joins the clock reader's reading of the same frame; keeps window.sigmaFrames.
- */
-function pageMarkerReader(): void {
-  const w = window as any;
-  const video = document.querySelector('video') as HTMLVideoElement;
-  const canvas = document.createElement('canvas');
-  canvas.width = 8;
-  canvas.height = 4;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  const frames: { at: number; width: number; rgb: [number, number, number]; burned: number | null }[] = [];
-  w.sigmaFrames = frames;
-  const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
-    const at = Date.now();
-    const strip = 2 * Math.ceil(meta.width / 32);
-    // The middle half of the box (x 0…width/8, y strip…2·strip).
-    ctx.drawImage(video, meta.width / 32, strip * 1.25, meta.width / 16, strip / 2, 0, 0, 8, 4);
-    const d = ctx.getImageData(0, 0, 8, 4).data;
-    const rgb: [number, number, number] = [0, 0, 0];
-    for (let i = 0; i < d.length; i += 4) for (let c = 0; c < 3; c++) rgb[c] += d[i + c] / (d.length / 4);
-    const clock = w.sigmaClock.frames[w.sigmaClock.frames.length - 1];
-    const same = clock && clock.mediaTime === meta.mediaTime && clock.width === meta.width && Math.abs(clock.at - at) < 50;
-    frames.push({ at, width: meta.width, rgb, burned: same ? clock.at - clock.latencyMs : null });
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-}
-
-async function pageFrames(page: Page): Promise<Frame[]> {
-  const raw = await page.evaluate(() => (window as any).sigmaFrames as { at: number; width: number; rgb: [number, number, number]; burned: number | null }[]);
-  return raw.map((f) => ({ at: f.at, width: f.width, source: markerOf(...f.rgb), burned: f.burned }));
-}
-
 async function openPageViewer(t: Test, browser: Awaited<ReturnType<typeof launchChromium>>, o: RunningOrigin, player: 'hls.js' | 'Shaka'): Promise<Viewer & WatchedPage> {
   const w = await watchedPage(browser, o.http);
   t.teardown(() => w.page.close());
   const url = `${o.http}/live/fo/index.m3u8`;
   const beforeLoad = async () => {
     await startClockReader(w.page);
-    await w.page.evaluate(`(${pageMarkerReader.toString()})()`);
+    await startMarkerReader(w.page);
   };
   if (player === 'hls.js') await playWithHlsJs(w.page, o.http, url, { beforeLoad });
   else await playWithShaka(w.page, o.http, url, { beforeLoad });
@@ -288,74 +203,27 @@ async function runSequence(rig: Rig, v: Viewer, o: { showTimeoutMs: number; afte
   return switches;
 }
 
-/** What one switch looked like on screen. */
-interface SwitchSeen {
-  sw: Switch;
-  /** The last frame of the input going off air, and the first of the one coming on. */
-  last?: Frame;
-  first?: Frame;
-  /** first.at − last.at − a frame interval: the picture stood still this long. */
-  freezeMs: number;
-  /** The longest gap between frames presented from the act to 2 s after the first new frame, less a frame interval. */
-  maxGapMs: number;
-  /** Where that gap ended, ms after the first new frame. */
-  maxGapAt: number;
-  /** Media skipped: first.burned − last.burned − a frame interval. */
-  skippedMs: number | null;
-  /** Frames of another input shown after the first new frame, before the next switch. */
-  strays: number;
-  /** Frames whose marker could not be read after the first new frame, before the next switch. */
-  unknown: number;
-}
-
-function analyse(frames: Frame[], switches: Switch[]): SwitchSeen[] {
-  return switches.map((sw, i) => {
-    const firstIdx = frames.findIndex((f) => f.at >= sw.at && f.source === sw.to);
-    const first = frames[firstIdx];
-    let lastIdx = firstIdx - 1;
-    while (lastIdx >= 0 && frames[lastIdx].source !== sw.from) lastIdx--;
-    const last = frames[lastIdx];
-    const until = switches[i + 1]?.at ?? Infinity;
-    const after = firstIdx < 0 ? [] : frames.slice(firstIdx + 1).filter((f) => f.at < until);
-    let maxGap = 0, maxGapAt = NaN;
-    if (first) {
-      for (let k = 1; k < frames.length; k++) {
-        if (frames[k].at < sw.at || frames[k].at > first.at + 2000) continue;
-        if (frames[k].at - frames[k - 1].at > maxGap) {
-          maxGap = frames[k].at - frames[k - 1].at;
-          maxGapAt = frames[k].at - first.at;
-        }
-      }
-    }
-    return {
-      sw, first, last,
-      freezeMs: first && last ? first.at - last.at - FRAME_MS : NaN,
-      maxGapMs: maxGap - FRAME_MS, maxGapAt,
-      skippedMs: first?.burned != null && last?.burned != null ? first.burned - last.burned - FRAME_MS : null,
-      strays: after.filter((f) => f.source !== null && f.source !== sw.to).length,
-      unknown: after.filter((f) => f.source === null).length,
-    };
-  });
-}
-
 const fmt = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? '?' : `${Math.round(ms)} ms`);
 
-/** Asserts what a page viewer showed across the switches; returns a summary line per switch. */
-function assertSwitches(t: Test, name: string, seen: SwitchSeen[], widthOf: (s: Source) => number, boundMs: number, stalls: boolean): string[] {
+const ORDER = SEQUENCE_SWITCHES.map((_, i) => (i % 2 === 0 ? 'primary→backup' : 'backup→primary'));
+
+/**
+ * Asserts what a page viewer showed across the switches (the screen changed input at each, and
+ * only then; the first new frame is the new input's, by marker and width; each freeze within the
+ * bound); returns a summary line per switch.
+ */
+function assertSwitches(t: Test, name: string, frames: Frame[], switches: Switch[], widthOf: (s: Source) => number, boundMs: number): string[] {
+  const { seen, changes } = switchesOnScreen(frames, switches);
+  t.same(changes, ORDER, `${name}: the picture changed input at the four switches and at no other time`);
   return seen.map((s) => {
-    const label = `${name}, ${s.sw.what}`;
-    const stall = s.sw.stallsBefore && s.sw.stallsAfter ? stallsBetween(s.sw.stallsBefore, s.sw.stallsAfter) : undefined;
-    t.ok(s.first, `${label}: frames of the ${s.sw.to} on screen`);
-    t.ok(s.last, `${label}: frames of the ${s.sw.from} before them`);
-    if (s.first) t.equal(s.first.width, widthOf(s.sw.to), `${label}: the first new frame is ${widthOf(s.sw.to)} px wide (the ${s.sw.to}'s), its marker the ${s.sw.to}'s`);
-    t.equal(s.strays, 0, `${label}: only the ${s.sw.to}'s frames after it until the next switch`);
-    if (stalls) {
-      t.ok(s.freezeMs <= boundMs, `${label}: picture still ${fmt(s.freezeMs)} from the ${s.sw.from}'s last frame to the ${s.sw.to}'s first (≤ ${boundMs} ms)`);
-      t.ok(s.maxGapMs <= boundMs, `${label}: longest still picture around the switch ${fmt(s.maxGapMs)} (≤ ${boundMs} ms)`);
-      if (stall) t.ok(stall.stalledMs <= boundMs, `${label}: the stall monitor counted ${stall.stalls} stall(s), ${fmt(stall.stalledMs)} (≤ ${boundMs} ms)`);
-    }
+    const label = `${name}, ${s.act.what}`;
+    const stall = s.act.stallsBefore && s.act.stallsAfter ? stallsBetween(s.act.stallsBefore, s.act.stallsAfter) : undefined;
+    t.equal(s.first.width, widthOf(s.act.to), `${label}: the first new frame has the ${s.act.to}'s marker and width (${widthOf(s.act.to)} px)`);
+    t.ok(s.freezeMs <= boundMs, `${label}: picture still ${fmt(s.freezeMs)} from the ${s.act.from}'s last frame to the ${s.act.to}'s first (≤ ${boundMs} ms)`);
+    t.ok(s.maxGapMs <= boundMs, `${label}: longest still picture around the switch ${fmt(s.maxGapMs)} (≤ ${boundMs} ms)`);
+    if (stall) t.ok(stall.stalledMs <= boundMs, `${label}: the stall monitor counted ${stall.stalls} stall(s), ${fmt(stall.stalledMs)} (≤ ${boundMs} ms)`);
     return `  ${label}: frozen ${fmt(s.freezeMs)} (longest gap ${fmt(s.maxGapMs)}, ending ${fmt(s.maxGapAt)} after the first new frame), stall monitor ${stall ? `${stall.stalls}/${fmt(stall.stalledMs)}` : '-'}, ` +
-      `media skipped ${fmt(s.skippedMs)}, new input on screen ${fmt(s.first ? s.first.at - s.sw.at : NaN)} after the act, ${s.unknown} unreadable markers`;
+      `media skipped ${fmt(s.skippedMs)}, new input on screen ${fmt(s.actToScreenMs)} after the act`;
   });
 }
 
@@ -405,10 +273,9 @@ async function browserScenario(t: Test, mode: Mode, player: 'hls.js' | 'Shaka', 
   const frames = await v.frames();
   const errors = await v.errors();
   await playlist?.stop();
-  const seen = analyse(frames, switches);
   const name = `${mode} ${player}`;
   t.same(rig.switches, SEQUENCE_SWITCHES, `${name}: the origin switched four times, as the sequence asked`);
-  const lines = assertSwitches(t, name, seen, (s) => rig.publishers[s].width, FREEZE_BOUND_MS[mode], true);
+  const lines = assertSwitches(t, name, frames, switches, (s) => rig.publishers[s].width, FREEZE_BOUND_MS[mode]);
   const during = frames.filter((f) => f.at >= started);
   const latency = during.filter((f) => f.burned !== null).map((f) => (f.at - f.burned!) / 1000);
   t.comment(`${name}: ${during.length} frames presented over the ${((Date.now() - started) / 1000).toFixed(0)} s sequence, glass to glass median ${median(latency).toFixed(2)} s; ` +
@@ -468,15 +335,12 @@ t.test('failover with ffmpeg as the player (ultra-low), a twin backup: it reads 
   const frames = await v.frames();
   t.same(rig.switches, SEQUENCE_SWITCHES, 'the origin switched four times, as the sequence asked');
   t.equal(code, 0, 'ffmpeg read the live playlist to its end and exited 0', { stderr });
-  const runs: string[] = [];
-  for (const f of frames) if (f.source && runs.at(-1) !== f.source) runs.push(f.source);
-  t.same(runs, ['primary', 'backup', 'primary', 'backup', 'primary'], 'ffmpeg decoded the primary, the backup, the primary, the backup and the primary, in that order');
+  const { seen, changes } = switchesOnScreen(frames, switches);
+  t.same(changes, ORDER, 'ffmpeg decoded the primary, the backup, the primary, the backup and the primary, in that order');
   const burned = frames.filter((f) => f.burned !== null).map((f) => f.burned!);
   const back = burned.filter((b, i) => i > 0 && b < burned[i - 1] - 1).length;
   t.equal(back, 0, 'the burned clock never goes back: no frame twice, none out of order');
   const unread = frames.filter((f) => f.burned === null || f.source === null).length;
   t.ok(unread <= 3, `${frames.length} frames decoded, ${unread} with an unreadable clock or marker`);
-  const seen = analyse(frames, switches);
-  t.comment(`ffmpeg: ${frames.length} frames; media skipped at each switch: ${seen.map((s) => `${s.sw.what} ${fmt(s.skippedMs)}`).join(', ')}`);
-  for (const s of seen) t.equal(s.strays, 0, `ffmpeg, ${s.sw.what}: only the ${s.sw.to}'s frames after the first until the next switch`);
+  t.comment(`ffmpeg: ${frames.length} frames; media skipped at each switch: ${seen.map((s) => `${s.act.what} ${fmt(s.skippedMs)}`).join(', ')}`);
 });
