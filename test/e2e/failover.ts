@@ -8,8 +8,9 @@
  * again). For each of the four switches the page records every frame it presents
  * (requestVideoFrameCallback: when, its width, its marker's colour, its burned clock) and the
  * test measures the freeze on screen: from the last frame of the input going off air to the
- * first of the one coming on (less a frame interval), and the longest still picture from the act
- * to 2 s after that first frame; the origin's stall monitor counts what the player reports.
+ * first of the one coming on (less a frame interval), and the still picture in all from 0.5 s
+ * before the switch to 2 s after (each gap between frames longer than two frame intervals); the
+ * origin's stall monitor counts what the player reports.
  *
  * - hls.js (smaller backup) and Shaka (twin backup) in Chromium, ultra-low: each ≤ 1 s; hls.js
  *   in low mode (smaller backup): ≤ 2 s;
@@ -18,14 +19,16 @@
  *   update (test/helpers/part-continuity.ts): MSNs contiguous, no part once listed missing from
  *   its segment before the segment's parts leave the playlist as a whole.
  *
- * What the figures show (BENCHMARKS.md §11 measures them over 20 switches per mode): the switch
- * itself is seamless in hls.js (it places the new input right after the old one's EXTINF), but
- * about 0.44 s later the picture stands still for about 0.4 s. At the switch the buffered media
- * has a hole of 30-40 ms in its audio (the old input's audio ends 13-32 ms before its video; the
- * new input's first audio frame is the first at or after its keyframe, 8-17 ms later); hls.js
- * stalls on it and seeks over it, and Chromium, seeking to just past the keyframe that starts the
- * new input, shows nothing new until the next keyframe. Shaka stalls on the same hole. Within the
- * bound, but visible; not fixed here (the audio of the two inputs would have to meet at the switch).
+ * What the figures show (BENCHMARKS.md §11 measures them over 20 switches per mode): hls.js
+ * places the new input right after the old one's EXTINF, so no media gap reaches the screen, but
+ * the picture stands still twice. Before the first new frame, when the player (0.6-1 s behind
+ * live) runs out of the old input before the origin has the new one's first part (its next
+ * keyframe, up to 0.5 s, then a 0.2-s part). And about 0.45 s right after that frame: at the
+ * switch the buffered media has a hole of 30-50 ms in its audio (the old input's audio ends
+ * 13-32 ms before its video; the new input's first audio frame, the first at or after its
+ * keyframe, 8-17 ms after it); hls.js reports bufferStalledError and bufferSeekOverHole at every
+ * switch, and the still follows that seek. Shaka shows stills of the same size. Within the
+ * bound, but visible; not fixed here (the two inputs' audio would have to meet at the switch).
  */
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -220,9 +223,9 @@ function assertSwitches(t: Test, name: string, frames: Frame[], switches: Switch
     const stall = s.act.stallsBefore && s.act.stallsAfter ? stallsBetween(s.act.stallsBefore, s.act.stallsAfter) : undefined;
     t.equal(s.first.width, widthOf(s.act.to), `${label}: the first new frame has the ${s.act.to}'s marker and width (${widthOf(s.act.to)} px)`);
     t.ok(s.freezeMs <= boundMs, `${label}: picture still ${fmt(s.freezeMs)} from the ${s.act.from}'s last frame to the ${s.act.to}'s first (≤ ${boundMs} ms)`);
-    t.ok(s.maxGapMs <= boundMs, `${label}: longest still picture around the switch ${fmt(s.maxGapMs)} (≤ ${boundMs} ms)`);
+    t.ok(s.stillMs <= boundMs, `${label}: picture still ${fmt(s.stillMs)} in all from 0.5 s before the switch to 2 s after (≤ ${boundMs} ms)`);
     if (stall) t.ok(stall.stalledMs <= boundMs, `${label}: the stall monitor counted ${stall.stalls} stall(s), ${fmt(stall.stalledMs)} (≤ ${boundMs} ms)`);
-    return `  ${label}: frozen ${fmt(s.freezeMs)} (longest gap ${fmt(s.maxGapMs)}, ending ${fmt(s.maxGapAt)} after the first new frame), stall monitor ${stall ? `${stall.stalls}/${fmt(stall.stalledMs)}` : '-'}, ` +
+    return `  ${label}: frozen ${fmt(s.freezeMs)} at the switch, ${fmt(s.stillMs)} in all around it (longest ${fmt(s.maxGapMs)}, ending ${fmt(s.maxGapAt)} after the first new frame), stall monitor ${stall ? `${stall.stalls}/${fmt(stall.stalledMs)}` : '-'}, ` +
       `media skipped ${fmt(s.skippedMs)}, new input on screen ${fmt(s.actToScreenMs)} after the act`;
   });
 }

@@ -119,6 +119,12 @@ export interface SwitchSeen<A extends SwitchAct = SwitchAct> {
   maxGapMs: number;
   /** Where that gap ended, ms after `first`. */
   maxGapAt: number;
+  /**
+   * The picture's still time in all over the same span: every gap between presented frames
+   * longer than two frame intervals, less a frame interval each (a freeze before the first new
+   * frame and another after it add up; the jitter of a busy machine does not).
+   */
+  stillMs: number;
   /** Media the viewer never saw: first.burned − last.burned − a frame interval (null: a clock unreadable). */
   skippedMs: number | null;
   /** From the act to the first new frame on screen (the player's latency included). */
@@ -142,17 +148,18 @@ export function switchesOnScreen<A extends SwitchAct>(frames: Frame[], acts: A[]
     const act = acts[changes.length - 1];
     if (!act) continue;
     const last = prev.f, first = cur.f;
-    let maxGap = 0, maxGapAt = NaN;
-    for (let j = prev.i; j > 0 && frames[j].at >= last.at - 500; j--) {
-      if (frames[j].at - frames[j - 1].at > maxGap) { maxGap = frames[j].at - frames[j - 1].at; maxGapAt = frames[j].at - first.at; }
-    }
-    for (let j = prev.i + 1; j < frames.length && frames[j].at <= first.at + 2000; j++) {
-      if (frames[j].at - frames[j - 1].at > maxGap) { maxGap = frames[j].at - frames[j - 1].at; maxGapAt = frames[j].at - first.at; }
-    }
+    let maxGap = 0, maxGapAt = NaN, stillMs = 0;
+    const gap = (j: number) => {
+      const g = frames[j].at - frames[j - 1].at;
+      if (g > maxGap) { maxGap = g; maxGapAt = frames[j].at - first.at; }
+      if (g > 2 * FRAME_MS) stillMs += g - FRAME_MS;
+    };
+    for (let j = prev.i; j > 0 && frames[j].at >= last.at - 500; j--) gap(j);
+    for (let j = prev.i + 1; j < frames.length && frames[j].at <= first.at + 2000; j++) gap(j);
     seen.push({
       act, last, first,
       freezeMs: first.at - last.at - FRAME_MS,
-      maxGapMs: maxGap - FRAME_MS, maxGapAt,
+      maxGapMs: maxGap - FRAME_MS, maxGapAt, stillMs,
       skippedMs: first.burned !== null && last.burned !== null ? first.burned - last.burned - FRAME_MS : null,
       actToScreenMs: first.at - act.at,
     });
