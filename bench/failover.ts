@@ -2,7 +2,7 @@
  * Scenario 11 (issue 18): backup inputs.
  *
  *   node dist/bench/failover.js [--modes ultra-low,low,normal] [--switches 20] [--backup twin|smaller]
- *                               [--cpuWarmup 10] [--cpuSec 30] [--cpuRounds 1] [--skip failover,resources]
+ *                               [--cpuWarmup 10] [--cpuSec 30] [--cpuRounds 2] [--skip failover,resources]
  *
  * 1. Failover time on screen, per latency mode: an origin process (`node dist/src/main.js`), a
  *    channel with a primary and one backup input (failback after 2 s, no slate, the mode's
@@ -11,8 +11,8 @@
  *    backup is the primary's twin by default), and hls.js (stock settings) in headless Chromium,
  *    joining once the playlist lists 4 segments, recording every frame it presents. Then --switches times: the primary is killed (SIGKILL;
  *    every other time SIGSTOP, connected but silent), the origin moves to the backup (its API
- *    says so), one second later the primary comes back (a new ffmpeg, or SIGCONT) and after the
- *    failback a second and a half of it. Afterwards, from the frames the page presented: each
+ *    says so), 0.7 s later the primary comes back (a new ffmpeg, or SIGCONT) and after the
+ *    failback a second of it. Afterwards, from the frames the page presented: each
  *    failover's last primary frame and first backup frame on screen (their gap is the failover
  *    time on screen), the longest still picture from 0.5 s before to 2 s after and the still
  *    time in all over that span (each gap longer than two frame intervals), the media the
@@ -22,7 +22,7 @@
  * 2. CPU and RSS of the origin process with one channel fed by its primary only, and with the
  *    same channel and a hot backup (the primary's twin encoder) beside it: 1280x720 30 fps
  *    3 Mb/s, a keyframe a second, no viewer, --cpuWarmup s after the stream is up, then --cpuSec
- *    s of /proc/<pid>/stat and status. Without the backup its encoder runs anyway, writing to
+ *    s of /proc/<pid>/stat (CPU over the span) and status (VmRSS every 2 s). Without the backup its encoder runs anyway, writing to
  *    nowhere (-f null), so both cases load the machine alike. The two cases run one after the
  *    other, --cpuRounds times, alternating which goes first.
  */
@@ -37,7 +37,7 @@ import {
   type OriginProcess,
 } from './common.js';
 
-const opts = flags({ modes: 'ultra-low,low,normal', switches: 20, backup: 'twin', cpuWarmup: 10, cpuSec: 30, cpuRounds: 1, skip: '' });
+const opts = flags({ modes: 'ultra-low,low,normal', switches: 20, backup: 'twin', cpuWarmup: 10, cpuSec: 30, cpuRounds: 2, skip: '' });
 const ADMIN = 'bench-failover-admin-token-0123456789abcdef';
 const PRIMARY_KEY = 'bench-fo-primary', BACKUP_KEY = 'bench-fo-backup';
 
@@ -114,12 +114,12 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
     for (let i = 0; i < opts.switches; i++) {
       const kill = i % 2 === 0;
       await act(kill ? 'SIGKILL' : 'SIGSTOP', 'primary', 'backup', 'backup1', () => primary.kill(kill ? 'SIGKILL' : 'SIGSTOP'));
-      await sleep(1000);
+      await sleep(700);
       await act(kill ? 'restart' : 'SIGCONT', 'backup', 'primary', 'primary', () => {
         if (kill) primary = startMarkedPublisher(rtmp(PRIMARY_KEY), pubs.primary);
         else primary.kill('SIGCONT');
       });
-      await sleep(1500);
+      await sleep(1000);
       process.stderr.write(`[failover] ${mode}: switch ${i + 1}/${opts.switches} (${kill ? 'SIGKILL' : 'SIGSTOP'}) on the origin ${acts.at(-2)!.originMs} ms after the act, failback ${acts.at(-1)!.originMs} ms\n`);
     }
     // The viewer is its latency behind: wait until it has shown every switch.
@@ -180,8 +180,8 @@ async function resources(withBackup: boolean): Promise<Record<string, unknown>> 
     const first = procSample(o.pid);
     const rss: number[] = [];
     const t0 = performance.now();
-    for (let i = 1; i * 5 <= opts.cpuSec; i++) {
-      await sleep(Math.max(0, t0 + i * 5000 - performance.now()));
+    for (let i = 1; i * 2 <= opts.cpuSec; i++) {
+      await sleep(Math.max(0, t0 + i * 2000 - performance.now()));
       rss.push(procSample(o.pid).rssBytes / 2 ** 20);
     }
     const last = procSample(o.pid);
