@@ -152,6 +152,7 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
       perSwitch: seen.map((s) => ({
         kind: s.act.kind, screenGapMs: s.first.at - s.last.at, longestStillMs: round(s.maxGapMs + 1000 / 30, 0), stillEndsMsAfter: round(s.maxGapAt, 0), stillInAllMs: round(s.stillMs, 0),
         mediaSkippedMs: s.skippedMs === null ? null : round(s.skippedMs + 1000 / 30, 0), actToScreenMs: s.actToScreenMs, actToOriginMs: s.act.originMs,
+        latencyBeforeMs: s.latencyBeforeMs,
       })),
     };
   } finally {

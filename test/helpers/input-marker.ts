@@ -115,7 +115,10 @@ export interface SwitchSeen<A extends SwitchAct = SwitchAct> {
   first: Frame;
   /** first.at − last.at − a frame interval: the picture stood still this long at the switch. */
   freezeMs: number;
-  /** The longest gap between frames presented from 0.5 s before `last` to 2 s after `first`, less a frame interval. */
+  /**
+   * The longest gap between frames presented from 0.5 s before `last` to 2 s after `first` (not
+   * reaching past the switches before and after), less a frame interval.
+   */
   maxGapMs: number;
   /** Where that gap ended, ms after `first`. */
   maxGapAt: number;
@@ -129,6 +132,8 @@ export interface SwitchSeen<A extends SwitchAct = SwitchAct> {
   skippedMs: number | null;
   /** From the act to the first new frame on screen (the player's latency included). */
   actToScreenMs: number;
+  /** Glass to glass of the old input's last frame (the viewer's distance to live before the switch), or null. */
+  latencyBeforeMs: number | null;
 }
 
 /**
@@ -139,30 +144,34 @@ export interface SwitchSeen<A extends SwitchAct = SwitchAct> {
  */
 export function switchesOnScreen<A extends SwitchAct>(frames: Frame[], acts: A[]): { seen: SwitchSeen<A>[]; changes: string[] } {
   const known = frames.map((f, i) => ({ f, i })).filter((x) => x.f.source !== null);
-  const changes: string[] = [];
+  // Each change: the index of the old input's last frame and of the new one's first.
+  const at: { last: number; first: number }[] = [];
+  for (let k = 1; k < known.length; k++) if (known[k].f.source !== known[k - 1].f.source) at.push({ last: known[k - 1].i, first: known[k].i });
+  const changes = at.map((c) => `${frames[c.last].source}→${frames[c.first].source}`);
   const seen: SwitchSeen<A>[] = [];
-  for (let k = 1; k < known.length; k++) {
-    const prev = known[k - 1], cur = known[k];
-    if (cur.f.source === prev.f.source) continue;
-    changes.push(`${prev.f.source}→${cur.f.source}`);
-    const act = acts[changes.length - 1];
-    if (!act) continue;
-    const last = prev.f, first = cur.f;
+  at.forEach((c, n) => {
+    const act = acts[n];
+    if (!act) return;
+    const last = frames[c.last], first = frames[c.first];
+    // The span: 0.5 s before the switch to 2 s after it, but not into the switches before and after.
+    const from = Math.max(last.at - 500, n > 0 ? frames[at[n - 1].first].at : -Infinity);
+    const to = Math.min(first.at + 2000, n + 1 < at.length ? frames[at[n + 1].last].at : Infinity);
     let maxGap = 0, maxGapAt = NaN, stillMs = 0;
-    const gap = (j: number) => {
+    for (let j = c.last; j > 0 && frames[j - 1].at >= from; j--) gap(j);
+    for (let j = c.last + 1; j < frames.length && frames[j].at <= to; j++) gap(j);
+    function gap(j: number): void {
       const g = frames[j].at - frames[j - 1].at;
       if (g > maxGap) { maxGap = g; maxGapAt = frames[j].at - first.at; }
       if (g > 2 * FRAME_MS) stillMs += g - FRAME_MS;
-    };
-    for (let j = prev.i; j > 0 && frames[j].at >= last.at - 500; j--) gap(j);
-    for (let j = prev.i + 1; j < frames.length && frames[j].at <= first.at + 2000; j++) gap(j);
+    }
     seen.push({
       act, last, first,
       freezeMs: first.at - last.at - FRAME_MS,
       maxGapMs: maxGap - FRAME_MS, maxGapAt, stillMs,
       skippedMs: first.burned !== null && last.burned !== null ? first.burned - last.burned - FRAME_MS : null,
       actToScreenMs: first.at - act.at,
+      latencyBeforeMs: last.burned === null ? null : last.at - last.burned,
     });
-  }
+  });
   return { seen, changes };
 }
