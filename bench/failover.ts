@@ -18,7 +18,8 @@
  *    time in all over that span (each gap longer than two frame intervals), the media the
  *    viewer never saw (burned clocks), the time from the kill to the backup on screen (the
  *    viewer's latency included) and, from the API, kill to the origin's switch. The same for
- *    each failback.
+ *    each failback. Over the whole run: every still (gap over two frame intervals), those outside
+ *    every switch's span, and the origin's stall monitor in the page.
  * 2. CPU and RSS of the origin process with one channel fed by its primary only, and with the
  *    same channel and a hot backup (the primary's twin encoder) beside it: 1280x720 30 fps
  *    3 Mb/s, a keyframe a second, no viewer, --cpuWarmup s after the stream is up, then --cpuSec
@@ -31,7 +32,7 @@ import { launchChromium } from '../test/helpers/browser.js';
 import { startClockReader } from '../test/helpers/burned-clock.js';
 import { startPublisher as startMarkedPublisher } from '../test/helpers/ffmpeg.js';
 import { pageFrames, PUBLISHERS, startMarkerReader, switchesOnScreen, type BackupKind, type SwitchAct } from '../test/helpers/input-marker.js';
-import { playWithHlsJs, watchedPage } from '../test/helpers/player-probe.js';
+import { playWithHlsJs, stallReport, stallsBetween, watchedPage } from '../test/helpers/player-probe.js';
 import {
   CLK_TCK, flags, freePort, max, median, pct, procSample, publisherArgs, report, round, sleep, startOriginProcess, startPublisher, stopProcess, waitFor200,
   type OriginProcess,
@@ -105,6 +106,7 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
     await w.page.waitForFunction(() => (window as any).sigmaPlayer?.playing === true, undefined, { timeout: 90_000 });
     await sleep(3000);
     const acts: Act[] = [];
+    const fromFrame = (await pageFrames(w.page)).length, stallsAtStart = await stallReport(w.page);
     const act = async (kind: Act['kind'], from: Act['from'], to: Act['to'], input: string, doIt: () => void) => {
       const at = Date.now();
       doIt();
@@ -127,7 +129,15 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
       const r = switchesOnScreen(await pageFrames(w.page), acts);
       return r.changes.length >= acts.length && r;
     }, 90_000, 'the page to show every switch', 500);
+    await sleep(2000);
+    const stalled = stallsBetween(stallsAtStart, await stallReport(w.page));
     const frames = await pageFrames(w.page);
+    // Every still over the run (from the first act to 2 s after the last switch on screen), and
+    // those outside every switch's span: where a viewer's buffer ran dry between switches.
+    const run = frames.slice(fromFrame);
+    const spans = seen.map((x) => [x.last.at - 500, x.first.at + 2000]);
+    const stills = run.slice(1).map((f, i) => ({ ms: f.at - run[i].at - 1000 / 30, end: f.at })).filter((g) => g.ms > 1000 / 30);
+    const outside = stills.filter((g) => !spans.some(([a, b]) => g.end >= a && g.end - g.ms <= b));
     const errors = await w.page.evaluate(() => (window as any).sigmaPlayer.errors as { details: string; fatal: boolean }[]);
     const expected = acts.map((a) => `${a.from}→${a.to}`);
     const inOrder = changes.slice(0, expected.length).every((c, i) => c === expected[i]) && changes.length === expected.length;
@@ -143,6 +153,12 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
     });
     return {
       mode, switches: opts.switches, backup: opts.backup, inOrder, changesSeen: changes.length,
+      wholeRun: {
+        seconds: round((run.at(-1)!.at - run[0].at) / 1000, 1),
+        stillMs: round(stills.reduce((a, g) => a + g.ms, 0), 0), stills: stills.length,
+        outsideSwitchesMs: round(outside.reduce((a, g) => a + g.ms, 0), 0), outsideSwitches: outside.map((g) => round(g.ms, 0)),
+        stallMonitor: { stalls: stalled.stalls, stalledMs: round(stalled.stalledMs, 0) },
+      },
       glassMedianMs: round(median(glass), 0), unreadable: frames.filter((f) => f.source === null).length, frames: frames.length,
       playerErrors: { total: errors.length, fatal: errors.filter((e) => e.fatal).length, kinds: [...new Set(errors.map((e) => e.details))] },
       pageErrors: w.pageErrors,
@@ -245,6 +261,9 @@ async function main(): Promise<void> {
       `longest still p50 ${f.longestStillMs.p50} p95 ${f.longestStillMs.p95} max ${f.longestStillMs.max} ms; still in all p50 ${f.stillInAllMs.p50} p95 ${f.stillInAllMs.p95} max ${f.stillInAllMs.max} ms; media skipped p50 ${f.mediaSkippedMs.p50} p95 ${f.mediaSkippedMs.p95} ms; ` +
       `act→origin p50 ${f.actToOriginMs.p50} p95 ${f.actToOriginMs.p95} ms; act→screen p50 ${f.actToScreenMs.p50} ms (glass to glass ${m.glassMedianMs} ms)` +
       `${m.inOrder ? '' : ` — the screen changed input ${m.changesSeen} times for ${2 * m.switches} switches`}\n`);
+    const wr = m.wholeRun;
+    process.stdout.write(`${''.padEnd(9)} whole run (${wr.seconds} s): still ${wr.stillMs} ms in ${wr.stills} stills, of which ${wr.outsideSwitchesMs} ms outside the switches (${wr.outsideSwitches.join(' ') || 'none'}); ` +
+      `stall monitor ${wr.stallMonitor.stalls} stalls, ${wr.stallMonitor.stalledMs} ms\n`);
     process.stdout.write(`${''.padEnd(9)} failback (${b.screenGapMs.n}): screen gap p50 ${b.screenGapMs.p50} p95 ${b.screenGapMs.p95} ms; longest still p50 ${b.longestStillMs.p50} p95 ${b.longestStillMs.p95} max ${b.longestStillMs.max} ms; still in all p50 ${b.stillInAllMs.p50} p95 ${b.stillInAllMs.p95} max ${b.stillInAllMs.max} ms; ` +
       `player errors ${m.playerErrors.total} (fatal ${m.playerErrors.fatal})\n`);
   }
