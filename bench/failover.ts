@@ -157,6 +157,9 @@ async function failoverMode(o: Awaited<ReturnType<typeof origin>>, browser: Awai
         seconds: round((run.at(-1)!.at - run[0].at) / 1000, 1),
         stillMs: round(stills.reduce((a, g) => a + g.ms, 0), 0), stills: stills.length,
         outsideSwitchesMs: round(outside.reduce((a, g) => a + g.ms, 0), 0), outsideSwitches: outside.map((g) => round(g.ms, 0)),
+        // What no switch's own span counted: stills between switches, or begun before a span (a viewer drained by earlier outages).
+        notAtSwitchesMs: round(stills.reduce((a, g) => a + g.ms, 0) - seen.reduce((a, x) => a + x.stillMs, 0), 0),
+        longestStills: stills.map((g) => round(g.ms, 0)).sort((a, b) => b - a).slice(0, 5),
         stallMonitor: { stalls: stalled.stalls, stalledMs: round(stalled.stalledMs, 0) },
       },
       glassMedianMs: round(median(glass), 0), unreadable: frames.filter((f) => f.source === null).length, frames: frames.length,
@@ -262,7 +265,8 @@ async function main(): Promise<void> {
       `act→origin p50 ${f.actToOriginMs.p50} p95 ${f.actToOriginMs.p95} ms; act→screen p50 ${f.actToScreenMs.p50} ms (glass to glass ${m.glassMedianMs} ms)` +
       `${m.inOrder ? '' : ` — the screen changed input ${m.changesSeen} times for ${2 * m.switches} switches`}\n`);
     const wr = m.wholeRun;
-    process.stdout.write(`${''.padEnd(9)} whole run (${wr.seconds} s): still ${wr.stillMs} ms in ${wr.stills} stills, of which ${wr.outsideSwitchesMs} ms outside the switches (${wr.outsideSwitches.join(' ') || 'none'}); ` +
+    process.stdout.write(`${''.padEnd(9)} whole run (${wr.seconds} s): still ${wr.stillMs} ms in ${wr.stills} stills (longest ${wr.longestStills.join(' ')}), ` +
+      `${wr.notAtSwitchesMs} ms of it not in any switch's span (${wr.outsideSwitchesMs} ms clear of all spans); ` +
       `stall monitor ${wr.stallMonitor.stalls} stalls, ${wr.stallMonitor.stalledMs} ms\n`);
     process.stdout.write(`${''.padEnd(9)} failback (${b.screenGapMs.n}): screen gap p50 ${b.screenGapMs.p50} p95 ${b.screenGapMs.p95} ms; longest still p50 ${b.longestStillMs.p50} p95 ${b.longestStillMs.p95} max ${b.longestStillMs.max} ms; still in all p50 ${b.stillInAllMs.p50} p95 ${b.stillInAllMs.p95} max ${b.stillInAllMs.max} ms; ` +
       `player errors ${m.playerErrors.total} (fatal ${m.playerErrors.fatal})\n`);
