@@ -106,7 +106,9 @@ async function openPageViewer(t: Test, browser: Awaited<ReturnType<typeof launch
 function startFfmpegViewer(url: string): Viewer & { proc: ChildProcess; exit: Promise<{ code: number | null; stderr: string }> } {
   const width = 640, strip = stripHeight(width), rows = 2 * strip, frameBytes = width * rows * 3;
   const proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', url,
-    '-vf', `scale=${width}:360,crop=${width}:${rows}:0:0,format=rgb24`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-flush_packets', '1', 'pipe:1'],
+    // passthrough: each decoded frame once (rawvideo's default, constant frame rate, repeats the
+    // last frame across the timeline's gap at a failover).
+    '-vf', `scale=${width}:360,crop=${width}:${rows}:0:0,format=rgb24`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-flush_packets', '1', 'pipe:1'],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   const frames: Frame[] = [];
   let pending: Buffer = Buffer.alloc(0), stderr = '';
