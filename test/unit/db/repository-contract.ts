@@ -92,12 +92,12 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     const c = await db.channels.create({ id: 'news', name: 'News' });
     t.same(c, {
       id: 'news', name: 'News', latencyMode: 'ultra-low', transcodeProfile: null, dvrWindowSec: null, record: false,
-      retentionHours: null, autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', createdAt: T0, updatedAt: T0,
+      retentionHours: null, autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, createdAt: T0, updatedAt: T0,
     });
     const full = await db.channels.create({
       id: 'sport', name: 'Sport ⚽', latencyMode: 'low', transcodeProfile: { ladder: [{ height: 720, kbps: 3000 }, { height: 360, kbps: 800 }] },
       dvrWindowSec: 3600, record: true, retentionHours: 1.5, autoStart: true, ipAllowList: ['10.0.0.0/8', '2001:db8::/32'],
-      playbackTokenPolicy: 'required',
+      playbackTokenPolicy: 'required', failover: { stallMs: 500, failback: 'manual', slate: 'card' },
     });
     t.same(await db.channels.get('sport'), full, 'every field reads back as written');
     t.equal(await db.channels.get('nope'), undefined);
@@ -109,6 +109,8 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
       'the given fields and updatedAt change; id and createdAt cannot');
     t.same(await db.channels.get('news'), updated);
     t.same((await db.channels.update('news', { transcodeProfile: null }))?.transcodeProfile, null, 'a field can be set back to null');
+    t.same((await db.channels.update('news', { failover: { slate: 'off' } }))?.failover, { slate: 'off' }, 'failover settings are stored');
+    t.same((await db.channels.update('news', { failover: null }))?.failover, null, 'and cleared back to the defaults');
     t.equal(await db.channels.update('nope', { name: 'x' }), undefined);
 
     const dup = await db.channels.create({ id: 'news', name: 'again' }).catch((e: unknown) => e);
