@@ -22,7 +22,7 @@ import { startOrigin, waitUntil, type RunningOrigin } from '../helpers/origin.js
 import { makeTestFile, startPublisher, stopPublisher, type TestSourceOptions } from '../helpers/ffmpeg.js';
 import { launchChromium, median, percentile } from '../helpers/browser.js';
 import { presentedFrames, readClockFrames, startClockReader } from '../helpers/burned-clock.js';
-import { probeListing, type ListingProbe } from '../helpers/listing-probe.js';
+import { listingAgainstArrivals, probeListing, recordKeyframeArrivals, type KeyframeArrival, type ListedSegment, type ListingProbe } from '../helpers/listing-probe.js';
 import type { PlayerState } from '../helpers/player-probe.js';
 import { openViewer, PLAYER_NAMES, untilPlaying, untilShowsFrameSince, watchFor, type PlayerName, type Viewer, type Watch } from '../helpers/latency-watch.js';
 
@@ -102,6 +102,7 @@ t.test('glass to glass and segment listing in every latency mode, with hls.js (L
   const publishers = new Map(MODES.map((m) => [m.mode, startPublisher(o.rtmp(channelOf(m).streamKey), { ...SOURCE, gop: m.gop })]));
   t.teardown(() => Promise.all([...publishers.values()].map(stopPublisher)));
   const probes = new Map<string, ListingProbe>(MODES.map((m) => [m.mode, probeListing(`${o.http}/live/${m.mode}/source.m3u8`)]));
+  const arrivals = new Map(MODES.map((m) => [m.mode, recordKeyframeArrivals(o.origin.channels.get(m.mode)!)]));
   t.teardown(() => Promise.all([...probes.values()].map((p) => p.stop())));
   const browser = await launchChromium();
   t.teardown(() => browser.close());
@@ -123,7 +124,7 @@ t.test('glass to glass and segment listing in every latency mode, with hls.js (L
       viewers.forEach((v, i) => {
         lines.push(reportPlayer(t, m, v, watches[i], startup[i]));
       });
-      lines.push(reportListing(t, m, listed, probes.get(m.mode)!));
+      lines.push(reportListing(t, m, listed, arrivals.get(m.mode)!, probes.get(m.mode)!));
     });
   }
   t.comment(`glass to glass (burned clock) and wall clock − PDT, ${WATCH_MS / 1000} s per player after ${SETTLE_MS / 1000} s settling, 3 players at once per mode:\n${lines.join('\n')}`);
@@ -146,16 +147,25 @@ function reportPlayer(t: Test, m: ModeCase, v: Viewer, w: Watch, startupMs: numb
     `${w.glass.length} frames, ${w.misreads} misreads; errors ${w.errors.length}${verdict}`;
 }
 
-/** Asserts the listing delays of one mode and returns their line for the summary. */
-function reportListing(t: Test, m: ModeCase, listed: { delayMs: number }[], probe: ListingProbe): string {
-  const d = listed.map((s) => s.delayMs / 1000);
+/**
+ * Asserts the listing delays of one mode and returns their line for the summary. Each segment is
+ * measured from the arrival of the keyframe that ends it (what issue 15 asks: listed within 0.5 s
+ * of its last frame arriving); how far behind real time the publisher was at that keyframe
+ * (arrival − PDT − EXTINF) is printed beside it. Three burned-clock encoders and three players
+ * share two cores here, and an encoder that falls a second behind is not the origin's delay.
+ */
+function reportListing(t: Test, m: ModeCase, listed: ListedSegment[], arrivals: KeyframeArrival[], probe: ListingProbe): string {
+  const measured = listingAgainstArrivals(listed, arrivals);
+  const d = measured.map((s) => s.originDelayMs / 1000);
+  const lag = measured.map((s) => s.publisherLagMs / 1000);
   const bound = LISTING_BOUND_SEC;
   t.ok(listed.length >= 3, `${m.mode}: ${listed.length} segments seen listed`);
-  // Negative: PROGRAM-DATE-TIME is stamped from the first frame's arrival, and frames that came in
-  // a burst after it put the segment's end a little later than its real arrival.
-  t.ok(d.every((x) => x > -0.5 && x < bound), `${m.mode}: each segment listed less than ${bound} s after its last frame (${d.map(fmt).join(' ')})`);
-  return `  ${m.mode.padEnd(9)} listing delay (PDT + EXTINF → first listed, polled every ${probe.intervalMs} ms): median ${fmt(median(d))} s, max ${fmt(Math.max(...d))} s ` +
-    `over ${d.length} segments; ${probe.errors.length} failed polls (target ≤ 0.5 s: ${Math.max(...d) <= 0.5 ? 'met' : 'NOT met'})`;
+  t.ok(measured.length >= listed.length - 1, `${m.mode}: ${measured.length} of ${listed.length} listed segments paired with the keyframe that ends them`);
+  // A little negative is possible: the probe's clock reading and the ingest's are a few ms apart.
+  t.ok(d.every((x) => x > -0.1 && x < bound), `${m.mode}: each segment listed less than ${bound} s after the keyframe that ends it arrived (${d.map(fmt).join(' ')})`);
+  return `  ${m.mode.padEnd(9)} listing delay (closing keyframe's arrival → first listed, polled every ${probe.intervalMs} ms): median ${fmt(median(d))} s, ` +
+    `max ${fmt(Math.max(...d))} s over ${d.length} segments; ${probe.errors.length} failed polls (target ≤ 0.5 s: ${Math.max(...d) <= 0.5 ? 'met' : 'NOT met'}); ` +
+    `publisher behind real time at those keyframes: median ${fmt(median(lag))} s, max ${fmt(Math.max(...lag))} s`;
 }
 
 /**

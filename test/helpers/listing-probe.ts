@@ -1,4 +1,6 @@
 import { parseM3u8 } from './m3u8.js';
+import type { Channel } from '../../src/media/channel.js';
+import { VIDEO_TRACK_ID } from '../../src/ingest/rtmp/flv.js';
 
 /** A segment as first seen in a media playlist. */
 export interface ListedSegment {
@@ -78,4 +80,56 @@ export function probeListing(playlistUrl: string, o: { intervalMs?: number } = {
       return segments;
     },
   };
+}
+
+/** A video keyframe as it reached the origin's ingest. */
+export interface KeyframeArrival {
+  dtsMs: number;
+  /** Date.now() when ingest handed it on. */
+  at: number;
+}
+
+/**
+ * Records when each video keyframe of a channel reached ingest, by wrapping the channel's ingest
+ * meter (which sees every frame as it arrives). A segment ends where the next keyframe begins, so
+ * that keyframe's arrival is the earliest the origin can list the segment; PROGRAM-DATE-TIME +
+ * EXTINF is that moment only when the publisher keeps real time, which a publisher on a loaded
+ * machine does not always do.
+ */
+export function recordKeyframeArrivals(channel: Pick<Channel, 'meter'>): KeyframeArrival[] {
+  const arrivals: KeyframeArrival[] = [];
+  const meter = channel.meter;
+  const frame = meter.frame.bind(meter);
+  meter.frame = (au) => {
+    if (au.trackId === VIDEO_TRACK_ID && au.keyframe) arrivals.push({ dtsMs: au.dts, at: Date.now() });
+    frame(au);
+  };
+  return arrivals;
+}
+
+/** A listed segment measured against the arrival of the keyframe that ends it. */
+export interface ArrivalListing {
+  msn: number;
+  /** listedAt − the closing keyframe's arrival: the origin's own delay. */
+  originDelayMs: number;
+  /** The closing keyframe's arrival − (PDT + EXTINF): how far behind real time the publisher was. */
+  publisherLagMs: number;
+}
+
+/**
+ * Pairs each listed segment with the keyframe that ends it: the one whose media time, put on the
+ * wall clock by the smallest arrival − dts seen (the origin's own PROGRAM-DATE-TIME rule), is
+ * nearest the segment's end. Segments with no keyframe within `toleranceMs` are left out.
+ */
+export function listingAgainstArrivals(listed: readonly ListedSegment[], arrivals: readonly KeyframeArrival[], toleranceMs = 500): ArrivalListing[] {
+  if (!arrivals.length) return [];
+  const offset = Math.min(...arrivals.map((k) => k.at - k.dtsMs));
+  const out: ArrivalListing[] = [];
+  for (const s of listed) {
+    let best: KeyframeArrival | undefined;
+    for (const k of arrivals) if (!best || Math.abs(offset + k.dtsMs - s.endMs) < Math.abs(offset + best.dtsMs - s.endMs)) best = k;
+    if (!best || Math.abs(offset + best.dtsMs - s.endMs) > toleranceMs) continue;
+    out.push({ msn: s.msn, originDelayMs: s.listedAt - best.at, publisherLagMs: best.at - s.endMs });
+  }
+  return out;
 }
