@@ -9,6 +9,7 @@ export const ERRORS = {
   RENDITION_NOT_FOUND: { status: 404, message: 'no such rendition' },
   EXPIRED: { status: 404, message: 'the resource has left the live window' },
   NOT_HINTED: { status: 404, message: 'the part is neither available nor the next hinted part' },
+  GAP: { status: 404, message: 'no media here: the playlist marks it EXT-X-GAP (no input was on air)' },
   BAD_DIRECTIVE: { status: 400, message: 'invalid delivery directive' },
   MSN_TOO_FAR: { status: 400, message: '_HLS_msn is more than two segments ahead of the playlist' },
   PART_TOO_FAR: { status: 400, message: '_HLS_part is beyond the advance part limit' },

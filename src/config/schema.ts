@@ -106,10 +106,12 @@ export const failoverSchema = z.object({
   failbackAfterSec: z.number().min(0).max(3600).default(10),
   /**
    * What plays while no input is healthy: a generated "stream will resume" card, an image
-   * (slateImage, JPEG or PNG), or nothing ('off': players wait; the reconnect window applies).
-   * Default: the card once a backup input has connected in the session, else off.
+   * (slateImage, JPEG or PNG), EXT-X-GAP parts and segments ('gap': the playlist goes on at real
+   * time with no media; players wait on the last picture), or nothing ('off': players wait; the
+   * reconnect window applies). Default: the card once a backup input has connected in the
+   * session, else off.
    */
-  slate: z.enum(['card', 'image', 'off']).optional(),
+  slate: z.enum(['card', 'image', 'gap', 'off']).optional(),
   slateImage: z.string().min(1).max(4096).optional(),
 }).strict().refine((f) => (f.slate === 'image') === (f.slateImage !== undefined),
   { message: "slateImage is required with slate 'image' and only then", path: ['slateImage'] });

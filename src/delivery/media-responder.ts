@@ -93,8 +93,8 @@ export class MediaResponder {
   part(req: OriginRequest, r: Rendition, msn: number, index: number): OriginReply | Promise<OriginReply> {
     const w = r.window;
     const part = w.part(msn, index);
-    if (part) return whole(req, [part.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
     const td = this.targetDurationSec(w);
+    if (part) return part.gap ? errorReply('GAP', cachePolicy.blockingMediaError(td)) : whole(req, [part.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
     if (!isHinted(w, msn, index)) {
       return errorReply('NOT_HINTED', cachePolicy.blockingMediaError(td));
     }
@@ -108,6 +108,7 @@ export class MediaResponder {
     return w.waitFor(msn, index, 3 * td * 1000, req.signal).then((result) => {
       if (result === 'aborted') throw new OriginError('NOT_FOUND');
       const done = w.part(msn, index);
+      if (done?.gap) return errorReply('GAP', cachePolicy.blockingMediaError(td));
       const init = done && w.init(w.segment(msn)!.initId);
       if (done && init && initOfHint?.equals(init)) return whole(req, [done.data], SEGMENT_TYPE, cachePolicy.immutableMedia);
       // The segment closed before reaching this index: the hinted part was abandoned (PHS-04).
@@ -125,6 +126,7 @@ export class MediaResponder {
     const w = r.window;
     const seg = w.segment(msn);
     if (!seg) throw new OriginError(msn < (w.segments[0]?.msn ?? 0) ? 'EXPIRED' : 'NOT_FOUND', `${msn}.m4s`);
+    if (seg.gap) throw new OriginError('GAP', `${msn}.m4s`);
     // Further back than the hot edge, the bytes are in the archive (DVR).
     if (seg.complete && seg.parts.length === 0 && seg.archive === 'stored' && r.archive) {
       const path = r.archive.segmentPath({ hour: hourKey(seg.programDateTimeMs), msn });

@@ -119,7 +119,7 @@ export class ChannelRegistry {
       autoStart: () => settings.autoStart,
       onIdle: () => void this.applyPending(c.id),
       failover: () => failover,
-      slate: this.o.slate && failover.slate !== 'off' ? (tracks) => this.o.slate!(c.id, failover, tracks) : undefined,
+      slate: this.o.slate && failover.slate !== 'off' && failover.slate !== 'gap' ? (tracks) => this.o.slate!(c.id, failover, tracks) : undefined,
     });
     return { channel, settings, thumbnails };
   }

@@ -16,6 +16,7 @@ import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
 import { InputSwitch, type SwitchHost } from './inputs/input-switch.js';
 import type { FailoverSettings } from './inputs/failover-policy.js';
 import type { SlateClipLike } from './inputs/slate-loop.js';
+import { GapClock } from './inputs/gap-clock.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
 export interface PipelineLike {
@@ -568,6 +569,9 @@ interface Output {
   tracks: () => readonly TrackInfo[];
 }
 
+/** A gap part's bytes: none (GAP=YES parts are listed, never served). */
+const NO_MEDIA = Buffer.alloc(0);
+
 /** One publish session: AccessUnits in, CMAF parts into the live windows of the source and its rungs. */
 export class Publication implements PublicationSink {
   closed = false;
@@ -581,8 +585,11 @@ export class Publication implements PublicationSink {
   private readonly outputs: Output[];
   /** A codec change is restarting the pipeline; AUs are held until it runs again. */
   private restarting: Promise<void> | undefined;
-  private nextTracks: TrackInfo[] | undefined;
+  /** What the restart moves to: another source's tracks, or a gap (no input on air, failover.slate 'gap'). */
+  private nextTracks: TrackInfo[] | 'gap' | undefined;
   private held: AccessUnit[] = [];
+  /** EXT-X-GAP parts stand in for media: no input is on air and the channel asked for a gap, not a slate. */
+  private gap: { clock: GapClock; epochMs: number } | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -625,8 +632,58 @@ export class Publication implements PublicationSink {
     this.log.info({ note, publisher: publisher?.address ?? null }, 'source switched');
     if (publisher) this.channel.publisherSwitched(publisher.address, publisher.software);
     this.channel.meter.setTracks(tracks);
-    if (this.pipeline || this.restarting) this.restart(tracks);
+    if (this.pipeline || this.restarting || this.gap) this.restart(tracks);
     else this.start(tracks, this.firstMsn);
+  }
+
+  /**
+   * No input is on air and the channel asked for EXT-X-GAP rather than a slate: the pipeline
+   * ends (its last parts reach the playlist), then every rendition's playlist goes on with gap
+   * parts at real time (advanceGap), numbered on from the last segment, until a source returns
+   * through switchSource, after a discontinuity.
+   */
+  startGap(note: string): void {
+    if (this.closed || this.gap || this.nextTracks === 'gap') return;
+    this.log.info({ note }, 'gap on air');
+    this.restart('gap');
+  }
+
+  /** Releases the gap parts due by `now` into every rendition; returns where the gap has reached on the media clock. */
+  advanceGap(now: number): number | undefined {
+    const gap = this.gap;
+    if (!gap) return undefined;
+    for (const p of gap.clock.due(now)) {
+      this.channel.noteMsn(p.msn);
+      for (const out of this.outputs) {
+        const initId = out.window.segments[out.window.segments.length - 1]?.initId ?? this.initId;
+        out.window.addPart({ msn: p.msn, index: p.index, durationMs: p.durationMs, independent: true, data: NO_MEDIA, gap: true },
+          { initId, discontinuity: false, programDateTimeMs: gap.epochMs + p.startMs, startMs: p.startMs, gap: true });
+        if (p.segmentEnd) out.window.endSegment(false);
+      }
+    }
+    return gap.clock.endMs;
+  }
+
+  /** The gap starts where the source's last segment ended, on the channel's media clock. */
+  private beginGap(): void {
+    const epochMs = this.wallOffsetMs ?? Date.now();
+    const source = this.outputs[0].window;
+    const last = source.segments[source.segments.length - 1];
+    const p = this.channel.profile;
+    this.gap = {
+      epochMs,
+      clock: new GapClock({
+        firstMsn: this.channel.nextMsn, startMs: last ? last.startMs + last.durationMs : Date.now() - epochMs,
+        epochMs, partMs: p.cutPartTargetMs, segmentMs: p.segmentTargetMs,
+      }),
+    };
+  }
+
+  /** A source is back: the open gap segment closes (shorter), and the source's first segment follows with its discontinuity. */
+  private endGap(): void {
+    if (!this.gap) return;
+    this.gap = undefined;
+    for (const out of this.outputs) out.window.endSegment(false, true);
   }
 
   /** Epoch ms minus media ms of this session's timeline (PROGRAM-DATE-TIME), once the first frame set it. */
@@ -670,7 +727,7 @@ export class Publication implements PublicationSink {
   }
 
   /** Closes the running pipeline, then starts one on the latest tracks; AUs wait meanwhile (bounded). */
-  private restart(tracks: TrackInfo[]): void {
+  private restart(tracks: TrackInfo[] | 'gap'): void {
     this.nextTracks = tracks;
     if (this.restarting) return;
     this.restarting = (async () => {
@@ -680,8 +737,10 @@ export class Publication implements PublicationSink {
         this.nextTracks = undefined;
         const old = this.pipeline;
         this.pipeline = undefined;
-        // The playlist keeps the open segment until the new pipeline's first part closes it (LiveWindow.carryOver).
-        for (const out of this.outputs) out.window.carryOver();
+        // The playlist keeps the open segment until the new pipeline's first part closes it
+        // (LiveWindow.carryOver); a gap's open segment closes at once (nothing hints past it).
+        if (this.gap) this.endGap();
+        else for (const out of this.outputs) out.window.carryOver();
         try {
           await old?.close();
         } catch (err) {
@@ -693,6 +752,12 @@ export class Publication implements PublicationSink {
         }
         await Promise.all(this.outputs.slice(1).map((o) => o.archive?.close()));
         if (this.closed && this.held.length === 0) break;
+        if (next === 'gap') {
+          // The old source's carried segment ends here: no new init will come to close it.
+          for (const out of this.outputs) out.window.endSegment(false, true);
+          this.beginGap();
+          continue;
+        }
         this.initId = this.channel.newInitId();
         this.start(next, this.channel.nextMsn);
       }
@@ -802,6 +867,7 @@ export class Publication implements PublicationSink {
       } catch (err) {
         this.log.error({ err }, 'pipeline close failed');
       }
+      this.gap = undefined;
       for (const out of this.outputs) {
         out.window.endSegment(false, true);
         out.archive?.endSegment();

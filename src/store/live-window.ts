@@ -19,6 +19,8 @@ export interface LivePart {
   durationMs: number;
   independent: boolean;
   data: Buffer;
+  /** No media: no input was on air (GAP=YES); data is empty. */
+  gap?: boolean;
 }
 
 /** Where a segment's bytes will be once it leaves the hot edge. */
@@ -32,6 +34,8 @@ export interface SegmentFacts {
   opensPlaylist?: boolean;
   programDateTimeMs: number;
   startMs: number;
+  /** A segment of EXT-X-GAP parts only (failover.slate 'gap'): listed, never served, nothing to archive. */
+  gap?: boolean;
 }
 
 export interface LiveSegment {
@@ -54,6 +58,8 @@ export interface LiveSegment {
   archive: ArchiveState;
   /** Media time of the window up to this segment's end (set when it closes): distance to the edge. */
   endTotalMs: number;
+  /** EXT-X-GAP: time no input was on air; its parts are gap parts. */
+  gap?: boolean;
 }
 
 /** The parts of every segment whose bytes live only on disk: one shared, frozen empty list. */
@@ -171,7 +177,9 @@ export class LiveWindow {
         msn: part.msn, initId: segmentFacts.initId, discontinuity: segmentFacts.discontinuity,
         programDateTimeMs: segmentFacts.programDateTimeMs, startMs: segmentFacts.startMs,
         parts: [], durationMs: 0, complete: false, bytes: 0,
-        archive: this.opts.archived ? 'pending' : 'none', endTotalMs: 0,
+        // A gap has no bytes to keep: 'stored' lets it leave the hot edge without taking the DVR window with it.
+        archive: segmentFacts.gap ? 'stored' : this.opts.archived ? 'pending' : 'none', endTotalMs: 0,
+        ...(segmentFacts.gap ? { gap: true } : {}),
       };
       this.segments.push(seg);
     }

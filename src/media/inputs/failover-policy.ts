@@ -6,8 +6,8 @@ export interface FailoverSettings {
   minBitrateKbps: number;
   failback: 'auto' | 'manual';
   failbackAfterMs: number;
-  /** auto: the card once a backup input has connected in the session, else off. */
-  slate: 'card' | 'image' | 'off' | 'auto';
+  /** auto: the card once a backup input has connected in the session, else off; gap: EXT-X-GAP instead of pictures. */
+  slate: 'card' | 'image' | 'gap' | 'off' | 'auto';
   slateImage?: string;
 }
 

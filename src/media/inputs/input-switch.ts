@@ -14,6 +14,10 @@ export interface SwitchedPublication {
   write(au: AccessUnit): void;
   /** Another input goes on air: the open segment ends, a discontinuity and (new) init follow; `publisher` is absent for the slate. */
   switchSource(tracks: TrackInfo[], note: string, publisher?: { address: string; software?: string }): void;
+  /** No input on air, the channel chose EXT-X-GAP: the playlists go on with gap parts until switchSource. */
+  startGap(note: string): void;
+  /** Releases the gap parts due by `now`; returns where the gap has reached on the media clock. */
+  advanceGap(now: number): number | undefined;
   describePublisher(software: string): void;
   dropped(): void;
   close(reason: string): void;
@@ -69,7 +73,7 @@ export interface InputStatus {
 }
 
 export interface InputsStatus {
-  /** The input on air, 'slate', or null (nothing connected). */
+  /** The input on air, 'slate', 'gap' (EXT-X-GAP instead of a slate), or null (nothing connected). */
   active: string | null;
   inputs: InputStatus[];
   failovers: number;
@@ -97,7 +101,8 @@ export class InputSwitch implements FeedListener {
   private pending: { target: InputFeed; reason: SwitchReason } | undefined;
   /** An operator chose the active input: no auto failback until it fails. */
   private pinned = false;
-  private slate: { loop: SlateLoop | undefined; since: number; making: boolean } | undefined;
+  /** What stands in while no input is fit: a slate loop (once made), or EXT-X-GAP parts. */
+  private slate: { kind: 'picture' | 'gap'; loop: SlateLoop | undefined; since: number; making: boolean } | undefined;
   private slateMsTotal = 0;
   private failovers = 0;
   /** All inputs gone while the slate plays: the session ends at this time. */
@@ -170,7 +175,8 @@ export class InputSwitch implements FeedListener {
 
   /** Makes the slate for this source format now, so it is ready the moment it is needed (the clip is kept per format). */
   private prepareSlate(tracks: readonly TrackInfo[]): void {
-    if (this.o.slate && tracks.length > 0 && this.settings().slate !== 'off') this.o.slate(tracks).catch(() => { /* reported when needed */ });
+    const kind = this.settings().slate;
+    if (this.o.slate && tracks.length > 0 && kind !== 'off' && kind !== 'gap') this.o.slate(tracks).catch(() => { /* reported when needed */ });
   }
 
   frame(feed: InputFeed, au: AccessUnit): void {
@@ -249,8 +255,13 @@ export class InputSwitch implements FeedListener {
     this.announce(from, target, reason);
   }
 
+  /** What the API, metrics and events call the stand-in on air: 'slate', or 'gap'. */
+  private get standInName(): 'slate' | 'gap' {
+    return this.slate?.kind === 'gap' ? 'gap' : 'slate';
+  }
+
   private announce(from: OnAir, to: OnAir, reason: SwitchReason): void {
-    const name = (x: OnAir) => (x === undefined ? null : x === 'slate' ? 'slate' : x.name);
+    const name = (x: OnAir) => (x === undefined ? null : x === 'slate' ? this.standInName : x.name);
     const toName = name(to)!;
     this.log.info({ from: name(from), to: toName, reason }, 'input switched');
     if (to instanceof InputFeed && to.priority === 0) {
@@ -311,9 +322,14 @@ export class InputSwitch implements FeedListener {
   // ---- the slate ----
 
   private startSlate(reason: SwitchReason): void {
-    if (this.slate || !this.o.slate) return;
+    if (this.slate) return;
+    if (this.settings().slate === 'gap') {
+      this.startGap(reason);
+      return;
+    }
+    if (!this.o.slate) return;
     const from = this.active;
-    const slate: NonNullable<InputSwitch['slate']> = { loop: undefined, since: this.o.now(), making: true };
+    const slate: NonNullable<InputSwitch['slate']> = { kind: 'picture', loop: undefined, since: this.o.now(), making: true };
     this.slate = slate;
     this.goOnAir('slate');
     this.announce(from, 'slate', reason);
@@ -330,7 +346,22 @@ export class InputSwitch implements FeedListener {
     }).finally(() => { slate.making = false; });
   }
 
+  /** EXT-X-GAP instead of a picture: the playlists go on at real time with no media. */
+  private startGap(reason: SwitchReason): void {
+    const from = this.active;
+    this.slate = { kind: 'gap', loop: undefined, since: this.o.now(), making: false };
+    this.goOnAir('slate');
+    this.announce(from, 'slate', reason);
+    this.publication?.startGap(`gap on air (${reason})`);
+  }
+
   private playSlate(now: number): void {
+    if (this.slate?.kind === 'gap' && this.active === 'slate') {
+      // A returning input starts after the gap already listed, never inside it.
+      const end = this.publication?.advanceGap(now);
+      if (end !== undefined && end > this.lastOut) this.lastVideoOut = this.lastAudioOut = end;
+      return;
+    }
     const loop = this.slate?.loop;
     if (!loop || this.active !== 'slate') return;
     for (const au of loop.due(now)) this.forward(au, 0, au.trackId === loop.tracks.find((t) => t.kind === 'video')?.id);
@@ -391,7 +422,7 @@ export class InputSwitch implements FeedListener {
 
   status(): InputsStatus {
     const now = this.o.now(), s = this.settings();
-    const active = this.active === undefined ? null : this.active === 'slate' ? 'slate' : this.active.name;
+    const active = this.active === undefined ? null : this.active === 'slate' ? this.standInName : this.active.name;
     const inputs = [...this.feeds.values()].sort((a, b) => a.priority - b.priority).map((f): InputStatus => {
       const problem = unfit(f, s, now) ?? null;
       return {

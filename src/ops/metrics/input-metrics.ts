@@ -18,7 +18,7 @@ export function registerInputMetrics(registry: Registry, channels: () => readonl
     sample: (emit) => {
       for (const { channel, status } of statuses()) {
         for (const i of status.inputs) emit({ channel, input: i.name }, i.active ? 1 : 0);
-        if (status.active === 'slate') emit({ channel, input: 'slate' }, 1);
+        if (status.active === 'slate' || status.active === 'gap') emit({ channel, input: status.active }, 1);
       }
     },
   });

@@ -8,6 +8,8 @@ export interface PlaylistPart {
   index: number;
   durationMs: number;
   independent: boolean;
+  /** GAP=YES: no media (no input was on air). */
+  gap?: boolean;
 }
 
 export interface PlaylistSegment {
@@ -20,6 +22,8 @@ export interface PlaylistSegment {
   parts: readonly PlaylistPart[];
   durationMs: number;
   complete: boolean;
+  /** EXT-X-GAP: the segment has no media (no input was on air). */
+  gap?: boolean;
 }
 
 export interface RenditionReport {
@@ -183,9 +187,9 @@ export function renderMediaPlaylistPieces<B extends SettledBlock = never>(view: 
   }
   if (view.ended) {
     out.push('#EXT-X-ENDLIST');
-  } else if (hasParts && segs.length > 0) {
-    const next = nextPartOf(segs)!;
-    out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${cfg.partUri(next.msn, next.index)}${q}"`);
+  } else if (hasParts) {
+    const next = nextPartOf(segs);
+    if (next) out.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${cfg.partUri(next.msn, next.index)}${q}"`);
   }
   if (!view.ended) {
     for (const r of view.renditionReports) {
@@ -210,10 +214,12 @@ function pushSegment(out: string[], seg: PlaylistSegment, i: number, listParts: 
   out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoTime(seg.programDateTimeMs)}`);
   if (listParts) {
     for (const p of seg.parts) {
-      out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+      out.push(`#EXT-X-PART:DURATION=${fmtSec(p.durationMs)},URI="${cfg.partUri(seg.msn, p.index)}${q}"${p.independent ? ',INDEPENDENT=YES' : ''}${p.gap ? ',GAP=YES' : ''}`);
     }
   }
   if (seg.complete) {
+    // Its URI stays (a segment line needs one); players do not load it (§4.4.4.7), the origin answers 404.
+    if (seg.gap) out.push('#EXT-X-GAP');
     out.push(`#EXTINF:${fmtSec(seg.durationMs)},`);
     out.push(`${cfg.segmentUri(seg.msn)}${q}`);
   }
@@ -247,10 +253,14 @@ function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], 
  * the part that closes a segment when it cuts it (CmafPart.segmentEnd) and the window closes the
  * segment right then, so an open segment always continues with its next index. Only a publisher
  * that leaves abandons the hinted part (PHS-04: its request then gets a 404).
+ *
+ * None while the playlist ends in a gap (no input on air): the next part is most likely another
+ * gap, which a player must not load, and the first part of a returning input comes with a new
+ * init, which a hint under the old EXT-X-MAP would misname.
  */
 export function nextPartOf(segs: readonly PlaylistSegment[]): { msn: number; index: number } | undefined {
   const last = segs[segs.length - 1];
-  if (!last) return undefined;
+  if (!last || last.gap) return undefined;
   return last.complete ? { msn: last.msn + 1, index: 0 } : { msn: last.msn, index: last.parts.length };
 }
 

@@ -40,6 +40,7 @@ export function checkMediaPlaylist(pl: MediaPlaylist, url: string): Violation[] 
     ...checkServerControl(pl, url),
     ...checkParts(pl, url),
     ...checkPreloadHints(pl, url),
+    ...checkGaps(pl, url),
     ...checkDeltaUpdate(pl, url),
     ...checkReportSyntax(pl, url),
   ];
@@ -217,6 +218,24 @@ function checkPartSum(seg: MediaSegment, url: string): Violation[] {
     : [];
 }
 
+/** The playlist's newest media is a gap: its last segment carries EXT-X-GAP or its last part GAP=YES. */
+function endsInGap(pl: MediaPlaylist): boolean {
+  const last = pl.segments[pl.segments.length - 1];
+  if (!last) return false;
+  const lastPart = last.parts[last.parts.length - 1];
+  return lastPart ? lastPart.gap : last.tags.some((l) => l.tag === 'EXT-X-GAP');
+}
+
+/** GAP-01: a segment marked EXT-X-GAP has no media, so none of its parts can have any. */
+function checkGaps(pl: MediaPlaylist, url: string): Violation[] {
+  const out: Violation[] = [];
+  for (const seg of pl.segments) {
+    const gapTag = seg.tags.find((l) => l.tag === 'EXT-X-GAP');
+    if (gapTag && seg.parts.some((p) => !p.gap)) out.push(violation('GAP-01', url, `MSN ${seg.msn} carries EXT-X-GAP but lists parts without GAP=YES`, gapTag));
+  }
+  return out;
+}
+
 function checkPreloadHints(pl: MediaPlaylist, url: string): Violation[] {
   const out: Violation[] = [];
   const seen = new Set<string>();
@@ -227,7 +246,8 @@ function checkPreloadHints(pl: MediaPlaylist, url: string): Violation[] {
     if (h.type !== undefined && seen.has(h.type)) out.push(violation('PH-04', url, `a second EXT-X-PRELOAD-HINT of TYPE ${h.type}`, h.line));
     if (h.type !== undefined) seen.add(h.type);
   }
-  if (hasParts(pl) && !pl.endList && !seen.has('PART')) {
+  // Ending in a gap (no input on air), the next part is no media a player should load: no hint (nextPartOf in media-playlist.ts).
+  if (hasParts(pl) && !pl.endList && !seen.has('PART') && !endsInGap(pl)) {
     out.push(violation('PH-05', url, 'a live playlist with parts but no EXT-X-PRELOAD-HINT TYPE=PART for the next part'));
   }
   return out;

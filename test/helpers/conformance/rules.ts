@@ -41,7 +41,8 @@ export const RULES = {
   'PH-02': 'the hinted URI is the one later published for that resource: the next part after the last part listed (§4.4.5.3)',
   'PH-03': 'no EXT-X-PRELOAD-HINT in a playlist with EXT-X-ENDLIST (§4.4.5.3)',
   'PH-04': 'at most one EXT-X-PRELOAD-HINT of each TYPE (§6.2.6)',
-  'PH-05': 'a live playlist with parts has an EXT-X-PRELOAD-HINT for the next part (B.1)',
+  'PH-05': 'a live playlist with parts has an EXT-X-PRELOAD-HINT for the next part (B.1); none while it ends in a gap',
+  'GAP-01': 'a segment marked EXT-X-GAP lists only GAP=YES parts (§4.4.4.7, §6.2.1)',
   // Delta updates
   'SK-01': 'EXT-X-SKIP has SKIPPED-SEGMENTS, a decimal-integer (§4.4.5.2)',
   'SK-03': 'EXT-X-VERSION ≥ 9 when EXT-X-SKIP is present (§8)',

@@ -157,6 +157,8 @@ export const RULE_CASES: RuleCase[] = [
   { rule: 'PH-03', title: 'a hint with ENDLIST', run: () => checkText(edit(renderPlaylist({ ended: true }), '#EXT-X-ENDLIST', '#EXT-X-ENDLIST\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI="v/103.0.m4s"')) },
   { rule: 'PH-04', title: 'two PART hints', run: () => checkText(edit(good, /(#EXT-X-PRELOAD-HINT[^\n]*\n)/, '$1$1')) },
   { rule: 'PH-05', title: 'a live playlist with parts but no hint', run: () => checkText(edit(good, /#EXT-X-PRELOAD-HINT[^\n]*\n/, '')) },
+  // Gaps
+  { rule: 'GAP-01', title: 'a segment marked EXT-X-GAP whose parts have media', run: () => checkText(edit(good, '#EXTINF:2.000,\nv/102.m4s', '#EXT-X-GAP\n#EXTINF:2.000,\nv/102.m4s')) },
   // Delta updates
   { rule: 'SK-01', title: 'EXT-X-SKIP without SKIPPED-SEGMENTS', run: () => checkText(edit(delta, 'SKIPPED-SEGMENTS=4', 'SKIPPED=4'), skipUrl) },
   { rule: 'SK-03', title: 'EXT-X-SKIP with version 6', run: () => checkText(edit(delta, '#EXT-X-VERSION:9', '#EXT-X-VERSION:6'), skipUrl) },

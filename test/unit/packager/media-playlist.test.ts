@@ -177,3 +177,29 @@ t.test('multivariant playlist of a ladder (golden): every rung, audio declared o
   t.equal(group.main.uri, undefined, 'without URI: the audio is in each variant');
   t.equal(manifest.playlists[2].attributes['FRAME-RATE'], 15, 'a capped rung announces its own frame rate');
 });
+
+t.test('a gap (no input on air): GAP=YES parts, EXT-X-GAP segments, no preload hint; the returning source follows with a discontinuity', async (t) => {
+  const s = llStream(10 * 2);
+  const w = s.window;
+  const facts = (msn: number, gap: boolean, initId = 1) => ({ initId, discontinuity: !gap, programDateTimeMs: s.clock.now + msn, startMs: msn * 2000, gap });
+  for (let i = 0; i < 10; i++) w.addPart({ msn: 3, index: i, durationMs: 200, independent: true, data: Buffer.alloc(0), gap: true }, facts(3, true));
+  w.endSegment(false);
+  for (let i = 0; i < 4; i++) w.addPart({ msn: 4, index: i, durationMs: 200, independent: true, data: Buffer.alloc(0), gap: true }, facts(4, true));
+  const render = () => renderMediaPlaylist({ segments: w.segments, discontinuitySequence: 0, ended: false, renditionReports: [] },
+    llConfig, { skip: 'NO', querySuffix: '' });
+  const during = render();
+  t.match(during, /#EXT-X-PART:DURATION=0\.2,URI="source\/3\.9\.m4s",INDEPENDENT=YES,GAP=YES\n#EXT-X-GAP\n#EXTINF:2\.0,\nsource\/3\.m4s\n/, 'a closed gap segment: its parts GAP=YES, then EXT-X-GAP before EXTINF');
+  t.match(during, /source\/4\.3\.m4s",INDEPENDENT=YES,GAP=YES\n$/, 'the open gap segment lists its gap parts');
+  t.notMatch(during, /PRELOAD-HINT/, 'no hint while the playlist ends in a gap');
+  const { manifest, warnings } = parseM3u8(during);
+  t.same(warnings, [], 'm3u8-parser reads it without a warning');
+  // m3u8-parser 7.2 knows GAP=YES on parts (not yet the EXT-X-GAP tag, which it passes over).
+  t.ok(manifest.segments[2].parts?.length === 10 && manifest.segments[2].parts.every((p: { gap?: boolean }) => p.gap), 'm3u8-parser reads the gap segment\'s parts as GAP=YES');
+  // The source returns: the gap segment closes short, the new source follows after a discontinuity with its init.
+  w.endSegment(false, true);
+  w.addInit(2, Buffer.from('init2'));
+  w.addPart({ msn: 5, index: 0, durationMs: 200, independent: true, data: Buffer.from('media') }, facts(5, false, 2));
+  const after = render();
+  t.match(after, /#EXT-X-GAP\n#EXTINF:0\.8,\nsource\/4\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="source\/init-2\.mp4"\n/, 'the short gap segment, then the discontinuity and the new init');
+  t.match(after, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="source\/5\.1\.m4s"/, 'the hint is back with the media');
+});

@@ -148,3 +148,22 @@ t.test('carryOver right after a segment closed: the old source\'s flushed part o
     { ...s.last!.facts, initId: s.last!.facts.initId + 1, discontinuity: true });
   t.same(s.window.segments.map((x) => [x.msn, x.complete]), [[1, true], [2, true], [3, false]]);
 });
+
+t.test('gap parts (no input on air): listed like parts, segments flagged gap and never pending the archive', async (t) => {
+  const s = fakeStream({ partsPerSegment: 5, archived: true, hotMs: 1000, windowMs: 60_000, minSegments: 1 });
+  s.addParts(5);
+  const w = s.window;
+  w.archived(1);
+  const gapFacts = { initId: 1, discontinuity: false, programDateTimeMs: s.clock.now, startMs: 1000, gap: true };
+  for (let msn = 2; msn <= 4; msn++) {
+    for (let i = 0; i < 5; i++) {
+      w.addPart({ msn, index: i, durationMs: 200, independent: true, data: Buffer.alloc(0), gap: true }, gapFacts);
+    }
+    w.endSegment(false);
+  }
+  t.same(w.segments.map((x) => [x.msn, !!x.gap, x.archive, x.complete]), [[1, false, 'stored', true], [2, true, 'stored', true], [3, true, 'stored', true], [4, true, 'stored', true]],
+    'gap segments count as stored: nothing to write, and the DVR window is not cut at them');
+  t.equal(w.segments[1].parts.length, 0, 'past the hot edge a gap segment keeps no parts, like any stored segment');
+  t.equal(w.part(4, 2)?.gap, true, 'the hot edge\'s gap parts are there, marked');
+  t.equal(w.part(4, 2)?.data.length, 0);
+});

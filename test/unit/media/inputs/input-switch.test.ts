@@ -32,7 +32,18 @@ class RecordingPublication implements SwitchedPublication {
     this.wallOffset ??= this.now() - au.dts;
     this.out.push({ trackId: au.trackId, dts: au.dts, keyframe: au.keyframe, tag: au.data[0] });
   }
-  switchSource(tracks: TrackInfo[], note: string): void { this.switches.push({ tracks, note }); }
+  switchSource(tracks: TrackInfo[], note: string): void { this.switches.push({ tracks, note }); this.gapEndMs = undefined; }
+  /** Where a gap reached on the media clock while one is on (startGap), advanced by the wall clock. */
+  gapEndMs: number | undefined;
+  readonly gaps: string[] = [];
+  startGap(note: string): void { this.gaps.push(note); this.gapEndMs = this.now() - this.wallOffset!; }
+  advanceGap(now: number): number | undefined {
+    if (this.gapEndMs === undefined) return undefined;
+    this.gapEndMs = Math.max(this.gapEndMs, now - this.wallOffset!);
+    return this.gapReachedMs = this.gapEndMs;
+  }
+  /** The last gap end handed to the switch (kept after the gap is over). */
+  gapReachedMs = 0;
   describePublisher(): void {}
   dropped(): void {}
   close(): void { this.closed = true; }
@@ -243,6 +254,37 @@ t.test('no input fit: the slate plays in real time; an input back takes over; al
   t.equal(r.sw.status().active, 'slate');
   for (let i = 0; i < 15 && r.ended.length === 0; i++) { r.clock.now += 50; await sleep(15); }
   t.match(r.ended, [/no input came back within 0.5 s/]);
+  r.sw.reset();
+});
+
+t.test("slate 'gap': no picture is made; the gap goes on air, an input back starts after it, the events say 'gap'", async (t) => {
+  let made = 0;
+  const r = rig({ slate: 'gap' });
+  // A slate maker that must not be asked: 'gap' never needs a picture.
+  const sw = r.sw as unknown as { o: { slate?: () => Promise<SlateClipLike> } };
+  sw.o.slate = async () => { made++; throw new Error('not for a gap'); };
+  const primary = r.sw.connect('primary', '10.0.0.1');
+  const a = new Encoder(primary, 0, 1);
+  a.run(r, 800);
+  await sleep(60);
+  const p = r.pubs[0];
+  primary.close('gone');
+  t.equal(r.sw.status().active, 'gap', 'the gap is on air');
+  t.equal(p.gaps.length, 1, 'the publication was asked for a gap');
+  for (let i = 0; i < 6; i++) { r.clock.now += 100; await sleep(60); }
+  t.ok(p.gapReachedMs >= 800 + 500, `the gap advances with the wall clock (to ${p.gapReachedMs} ms)`);
+  // The input returns: its first frame follows the gap already listed, whatever its own clock says.
+  const back = r.sw.connect('primary', '10.0.0.1');
+  const c = new Encoder(back, 5_000_000, 3);
+  for (let i = 0; i < 15 && r.sw.status().active !== 'primary'; i++) { runAll(r, [c], 40); await sleep(15); }
+  t.equal(r.sw.status().active, 'primary', 'the returning input replaces the gap');
+  const first = p.out.find((o) => o.tag === 3)!;
+  t.ok(first.dts > p.gapReachedMs, `its first frame (${first.dts}) follows the gap's end (${p.gapReachedMs})`);
+  checkMonotonic(t, p);
+  t.equal(made, 0, 'no slate picture was made');
+  t.ok(r.sw.status().slateMs > 0, 'gap time is counted with the slate time');
+  t.same(r.events.map((e) => [e.name, (e.payload as OriginEvents['input.failover']).to ?? (e.payload as OriginEvents['input.restored']).input]),
+    [['input.failover', 'gap'], ['input.restored', 'primary']]);
   r.sw.reset();
 });
 
