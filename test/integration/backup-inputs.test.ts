@@ -15,6 +15,8 @@ import { startOrigin, waitUntil } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { parseM3u8 } from '../helpers/m3u8.js';
 import { probeListing } from '../helpers/listing-probe.js';
+import { followMultivariant } from '../helpers/conformance/follower.js';
+import { formatViolations } from '../helpers/conformance/report.js';
 import type { ChannelView } from '../../src/api/channel-lookup.js';
 
 const execFileP = promisify(execFile);
@@ -240,4 +242,66 @@ t.test('no input left: the slate plays on until an input returns, then the live 
   await waitUntil(() => channel.inputs.status().active === 'slate', 3000, 'the slate again');
   await waitUntil(() => channel.state === 'ended', 12_000, 'the session to end after the reconnect window');
   t.match(await (await fetch(`${o.http}/live/sl/source.m3u8`)).text(), /#EXT-X-ENDLIST/, 'the playlist ends');
+});
+
+t.test("slate 'gap': the playlists (source and rung) go on with EXT-X-GAP while no input is on, conform throughout, and the publisher's return follows the gap", async (t) => {
+  const o = await startOrigin({
+    api: { port: 0, host: '127.0.0.1', adminToken: ADMIN },
+    reconnectWindowSec: 30,
+    channels: [{ id: 'gp', streamKey: PRIMARY_KEY, latencyMode: 'ultra-low', transcode: '240p', failover: { slate: 'gap' } }],
+  });
+  t.teardown(() => o.close());
+  const channel = o.origin.channels.get('gp')!;
+  let primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  t.teardown(() => stopPublisher(primary));
+  await waitUntil(async () => (await fetch(`${o.http}/live/gp/240p.m3u8`)).status === 200, 20_000, 'the rung on air');
+  const source = probeListing(`${o.http}/live/gp/source.m3u8`, { intervalMs: 100 });
+  const rung = probeListing(`${o.http}/live/gp/240p.m3u8`, { intervalMs: 200 });
+  // The checker follows every playlist (blocking reloads, delta updates, the parts and segments listed) through the gap and back.
+  const follow = followMultivariant(`${o.http}/live/gp/index.m3u8`, { reloads: 150, pollingReloads: 15, skip: 'alternate', maxPollIntervalMs: 1000, compareSegments: 2 });
+  await new Promise((r) => setTimeout(r, 3000));
+
+  primary.kill('SIGKILL');
+  const goneAt = Date.now();
+  await waitUntil(() => channel.inputs.status().active === 'gap', 3000, 'the gap on air');
+  await new Promise((r) => setTimeout(r, 5000));
+  t.equal(channel.state, 'live', 'the channel stays live through the gap');
+  const during = await (await fetch(`${o.http}/live/gp/source.m3u8`)).text();
+  const gapSegment = /#EXT-X-GAP\n#EXTINF:[\d.]+,\n(source\/(\d+)\.m4s)/.exec(during);
+  t.ok(gapSegment, 'complete gap segments are listed with EXT-X-GAP');
+  const gapPart = /URI="(source\/\d+\.\d+\.m4s)",INDEPENDENT=YES,GAP=YES/.exec(during);
+  t.ok(gapPart, 'gap parts are listed with GAP=YES');
+  t.notMatch(during, /PRELOAD-HINT/, 'no preload hint while the playlist ends in a gap');
+  for (const uri of [gapSegment?.[1], gapPart?.[1]]) {
+    const r = await fetch(`${o.http}/live/gp/${uri}`);
+    t.match({ status: r.status, body: await r.json() }, { status: 404, body: { error: { code: 'GAP' } } }, `${uri}: 404 with a JSON reason`);
+  }
+  t.match(await (await fetch(`${o.http}/live/gp/240p.m3u8`)).text(), /#EXT-X-GAP\n/, 'the rung\'s playlist goes on with gaps too');
+  t.match((await (await fetch(`${o.http}/live/gp/index.m3u8`)).text()), /240p\.m3u8/, 'the multivariant playlist still lists the ladder');
+
+  primary = startPublisher(o.rtmp(PRIMARY_KEY), PRIMARY);
+  const backAt = Date.now();
+  await waitUntil(() => channel.inputs.status().active === 'primary', 10_000, 'the publisher back on air');
+  await waitUntil(async () => /#EXT-X-PRELOAD-HINT/.test(await (await fetch(`${o.http}/live/gp/source.m3u8`)).text()), 5000, 'media again (the hint is back)');
+  const mediaBackMs = Date.now() - backAt;
+  await new Promise((r) => setTimeout(r, 3000));
+  const after = await (await fetch(`${o.http}/live/gp/source.m3u8`)).text();
+  t.match(after, /#EXT-X-GAP\n#EXTINF:[\d.]+,\nsource\/\d+\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="source\/init-\d+\.mp4"\n/, 'the last gap segment, then a discontinuity and the new init');
+
+  for (const [name, probe] of [['source', source], ['240p', rung]] as const) {
+    const listed = await probe.stop();
+    const msns = listed.map((s) => s.msn);
+    t.ok(msns.every((m, i) => i === 0 || m === msns[i - 1] + 1), `${name}: MSNs contiguous through the gap (${msns[0]}…${msns.at(-1)})`);
+    const holes = listed.slice(1).map((s, i) => s.pdtMs - (listed[i].pdtMs + listed[i].durationMs));
+    t.ok(holes.every((g) => g > -50 && g < 1000), `${name}: the timeline goes on without a hole over a second or an overlap (${Math.min(...holes)}…${Math.max(...holes)} ms)`);
+    const covered = listed.filter((s) => s.pdtMs >= goneAt && s.pdtMs + s.durationMs <= backAt).reduce((n, s) => n + s.durationMs, 0);
+    t.ok(covered > 0.7 * (backAt - goneAt), `${name}: gap segments cover the time without an input (${covered} ms of ${backAt - goneAt})`);
+  }
+  const result = await follow;
+  t.equal(result.total, 0, `the checker finds no violation through the gap and back: ${formatViolations(result.groups)}`);
+  t.ok((result.playlists.get(`${o.http}/live/gp/source.m3u8`)?.blocking ?? 0) > 20, 'the checker made blocking reloads of the source playlist');
+  const sessions = await (await fetch(`http://127.0.0.1:${o.ports.api}/v1/channels/gp/sessions`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as
+    { items: { slates: { startedAt: string; endedAt: string }[] }[] };
+  t.equal(sessions.items.at(-1)!.slates.length, 1, 'the gap time is in the archive, as slate time is');
+  t.comment(`gap mode: media listed again ${mediaBackMs} ms after the publisher restarted (ffmpeg start, handshake, first keyframe, first part)`);
 });

@@ -44,8 +44,9 @@ export class ResourceChecker {
     for (const seg of pl.segments) {
       if (seg.map?.uri !== undefined) this.head(seg.map.uri, seg.map.line, playlistUrl);
       if (comparing.has(seg.msn)) continue;
-      for (const p of seg.parts) if (p.uri !== undefined) this.head(p.uri, p.line, playlistUrl);
-      if (seg.complete) this.head(seg.uri!, seg.uriLine!, playlistUrl);
+      // GAP=YES parts and EXT-X-GAP segments have no media: a client must not load them (§4.4.4.7).
+      for (const p of seg.parts) if (p.uri !== undefined && !p.gap) this.head(p.uri, p.line, playlistUrl);
+      if (seg.complete && !isGap(seg)) this.head(seg.uri!, seg.uriLine!, playlistUrl);
     }
     for (const seg of compare) this.enqueue({ run: () => this.compareWithParts(seg, playlistUrl), playlistUrl, what: `segment ${seg.uri}`, line: seg.uriLine });
   }
@@ -63,7 +64,7 @@ export class ResourceChecker {
     const picked: MediaPlaylist['segments'] = [];
     for (const seg of pl.segments) {
       if (done.length >= this.options.compareSegments) break;
-      if (!seg.complete || seg.parts.length === 0 || done.some((msn) => Math.abs(msn - seg.msn) < 3)) continue;
+      if (!seg.complete || seg.parts.length === 0 || isGap(seg) || done.some((msn) => Math.abs(msn - seg.msn) < 3)) continue;
       done.push(seg.msn);
       picked.push(seg);
     }
@@ -128,4 +129,9 @@ export class ResourceChecker {
         });
     }
   }
+}
+
+/** A segment marked EXT-X-GAP. */
+function isGap(seg: MediaPlaylist['segments'][number]): boolean {
+  return seg.tags.some((l) => l.tag === 'EXT-X-GAP');
 }
