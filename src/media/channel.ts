@@ -589,7 +589,7 @@ export class Publication implements PublicationSink {
   private nextTracks: TrackInfo[] | 'gap' | undefined;
   private held: AccessUnit[] = [];
   /** EXT-X-GAP parts stand in for media: no input is on air and the channel asked for a gap, not a slate. */
-  private gap: { clock: GapClock; epochMs: number } | undefined;
+  private gap: { clock: GapClock; epochMs: number; firstMsn: number; indexShift: number[] } | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -654,28 +654,41 @@ export class Publication implements PublicationSink {
     if (!gap) return undefined;
     for (const p of gap.clock.due(now)) {
       this.channel.noteMsn(p.msn);
-      for (const out of this.outputs) {
+      this.outputs.forEach((out, i) => {
         const initId = out.window.segments[out.window.segments.length - 1]?.initId ?? this.initId;
-        out.window.addPart({ msn: p.msn, index: p.index, durationMs: p.durationMs, independent: true, data: NO_MEDIA, gap: true },
+        // A rung's open segment may hold another number of parts than the source's.
+        const index = p.msn === gap.firstMsn ? p.index + gap.indexShift[i] : p.index;
+        out.window.addPart({ msn: p.msn, index, durationMs: p.durationMs, independent: true, data: NO_MEDIA, gap: true },
           { initId, discontinuity: false, programDateTimeMs: gap.epochMs + p.startMs, startMs: p.startMs, gap: true });
         if (p.segmentEnd) out.window.endSegment(false);
-      }
+      });
     }
     return gap.clock.endMs;
   }
 
-  /** The gap starts where the source's last segment ended, on the channel's media clock. */
+  /**
+   * The gap starts where the source's media ended, on the channel's media clock. The segment the
+   * source left open (carried over) goes on with gap parts up to its target length, so the part
+   * its playlist hinted is published under that name, as a gap.
+   */
   private beginGap(): void {
     const epochMs = this.wallOffsetMs ?? Date.now();
     const source = this.outputs[0].window;
+    const open = source.openSegment;
     const last = source.segments[source.segments.length - 1];
+    const openMs = open ? open.parts.reduce((n, q) => n + q.durationMs, 0) : 0;
+    const startMs = open ? open.startMs + openMs : last ? last.startMs + last.durationMs : Date.now() - epochMs;
+    const firstMsn = open?.msn ?? this.channel.nextMsn;
+    const firstIndex = open?.parts.length ?? 0;
+    for (const out of this.outputs) out.window.stopCarrying();
+    const indexShift = this.outputs.map((out) => {
+      const o = out.window.openSegment;
+      return o?.msn === firstMsn ? o.parts.length - firstIndex : 0;
+    });
     const p = this.channel.profile;
     this.gap = {
-      epochMs,
-      clock: new GapClock({
-        firstMsn: this.channel.nextMsn, startMs: last ? last.startMs + last.durationMs : Date.now() - epochMs,
-        epochMs, partMs: p.cutPartTargetMs, segmentMs: p.segmentTargetMs,
-      }),
+      epochMs, firstMsn, indexShift,
+      clock: new GapClock({ firstMsn, continuedMs: openMs, startMs, epochMs, partMs: p.cutPartTargetMs, segmentMs: p.segmentTargetMs, segmentMaxMs: p.segmentMaxMs }, firstIndex),
     };
   }
 
@@ -753,8 +766,6 @@ export class Publication implements PublicationSink {
         await Promise.all(this.outputs.slice(1).map((o) => o.archive?.close()));
         if (this.closed && this.held.length === 0) break;
         if (next === 'gap') {
-          // The old source's carried segment ends here: no new init will come to close it.
-          for (const out of this.outputs) out.window.endSegment(false, true);
           this.beginGap();
           continue;
         }

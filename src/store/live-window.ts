@@ -206,6 +206,11 @@ export class LiveWindow {
     this.carryFromInit = this.segments[this.segments.length - 1]?.initId;
   }
 
+  /** The carried segment goes on with gap parts (no new source): it closes again as they say. */
+  stopCarrying(): void {
+    this.carryFromInit = undefined;
+  }
+
   /**
    * Closes the open segment (publisher gone) and, when final, marks the window ended. While a
    * segment is carried over (carryOver), only a final or forced end closes it.

@@ -64,7 +64,7 @@ export class ResourceChecker {
     const picked: MediaPlaylist['segments'] = [];
     for (const seg of pl.segments) {
       if (done.length >= this.options.compareSegments) break;
-      if (!seg.complete || seg.parts.length === 0 || isGap(seg) || done.some((msn) => Math.abs(msn - seg.msn) < 3)) continue;
+      if (!seg.complete || seg.parts.length === 0 || isGap(seg) || seg.parts.some((p) => p.gap) || done.some((msn) => Math.abs(msn - seg.msn) < 3)) continue;
       done.push(seg.msn);
       picked.push(seg);
     }
