@@ -22,10 +22,10 @@ import { DiskSpaceGuard } from './store/disk/storage-gate.js';
 import { RecordingCatalog } from './store/recording/recording-catalog.js';
 import { ArchiveSweeper } from './store/archive/archive-sweeper.js';
 import { join } from 'node:path';
-import { databaseUrlOf, openDatabase, type Database } from './db/index.js';
+import { ChangeFeed, databaseUrlOf, openDatabase, parseDatabaseUrl, type Database } from './db/index.js';
+import { SharedChannels } from './control/shared-channels.js';
 import { loadServerKeys, type ServerKeys } from './control/server-secret.js';
 import { PublishAuthorizer } from './control/publish-authorizer.js';
-import { definitionOf } from './control/channel-definition.js';
 import { PublicUrls } from './control/public-urls.js';
 import { EventRecorder } from './control/event-recorder.js';
 import { PlaybackTokens } from './delivery/access/playback-tokens.js';
@@ -61,6 +61,8 @@ export class Origin {
   readonly channels: ChannelRegistry;
   readonly handler: OriginHandler;
   private rtmp: RtmpServer | undefined;
+  /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
+  private changeFeed: ChangeFeed | undefined;
   private readonly http: { name: keyof OriginAddresses; server: HttpServerAdapter }[] = [];
   readonly addresses: OriginAddresses = {};
   readonly events = new EventBus();
@@ -148,26 +150,6 @@ export class Origin {
     return check?.ok ? check.sessionId : undefined;
   }
 
-  /** The channels the API created: served like the config's; a row that breaks the rules is skipped with the reason. */
-  private async loadApiChannels(db: Database): Promise<void> {
-    let cursor: string | null = null;
-    do {
-      const page = await db.channels.list({ limit: 500, cursor });
-      for (const record of page.items) {
-        if (this.config.channels.some((c) => c.id === record.id)) {
-          this.log.warn({ channel: record.id }, 'a channel of the config file has the id of an API channel: the config wins');
-          continue;
-        }
-        try {
-          await this.channels.define(definitionOf(record));
-        } catch (err) {
-          this.log.error({ channel: record.id, err }, 'cannot serve an API channel');
-        }
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
-  }
-
   /** The REST control API on its own port, over the database and this origin's channels. */
   private async startApi(db: Database): Promise<void> {
     const c = this.config, keys = this.keys!, logger = this.log.child({ component: 'api' });
@@ -194,7 +176,17 @@ export class Origin {
     this.analytics?.requests.useSessionIds(new SessionIds(this.keys.playbackTokens));
     this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
-    await this.loadApiChannels(db);
+    const shared = new SharedChannels({ repo: db.channels, registry: this.channels, configIds: new Set(c.channels.map((ch) => ch.id)),
+      logger: this.log.child({ component: 'channels' }) });
+    await shared.loadAll();
+    // Several origins on one PostgreSQL: another's channel changes reach this one within a second.
+    const target = parseDatabaseUrl(databaseUrlOf(c));
+    if (target.kind === 'postgres') {
+      this.changeFeed = new ChangeFeed({ connectionString: target.connectionString, logger: this.log.child({ component: 'change-notices' }),
+        onChange: (n) => { if (n.table === 'channels') void shared.changed(n.id); },
+        onResync: () => void shared.resync() });
+      await this.changeFeed.start();
+    }
     const w = c.webhooks;
     this.webhooks = new WebhookSender({ outbox: db.outbox, logger: this.log.child({ component: 'webhooks' }),
       timeoutSec: w.timeoutSec, retryForHours: w.retryForHours, concurrency: w.concurrency,
@@ -251,6 +243,7 @@ export class Origin {
       this.sweeper?.stop();
       this.stopMemoryTrim?.();
       await this.rtmp?.close();
+      await this.changeFeed?.close();
       await this.channels.close();
       this.disk.stop();
       // After the channels: their last events (recording.ready) are stored before the database closes.

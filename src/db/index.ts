@@ -8,3 +8,4 @@ export { KeyedHash } from './keyed-hash.js';
 export { newId } from './ids.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { recordEvent } from './record-event.js';
+export { ChangeFeed, type ChangeNotice } from './change-feed.js';

@@ -17,6 +17,7 @@ import { ALWAYS_WRITABLE, type StorageGate } from '../store/disk/storage-gate.js
 import { SourceRecorder } from '../store/recording/source-recorder.js';
 import { EventBus } from '../events.js';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { ChannelThumbnails, type ThumbnailerFactory } from './thumbnails/channel-thumbnails.js';
 import { thumbnailSettings } from './thumbnails/thumbnail-settings.js';
 import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
@@ -61,6 +62,8 @@ export interface ChannelSettings {
 
 interface Entry {
   channel: Channel;
+  /** What it was built from. */
+  definition: ChannelDefinition;
   settings: ChannelSettings;
   thumbnails?: ChannelThumbnails;
   /** An API update that reshapes the pipeline waits until the channel is idle. */
@@ -121,7 +124,7 @@ export class ChannelRegistry {
       failover: () => failover,
       slate: this.o.slate && failover.slate !== 'off' && failover.slate !== 'gap' ? (tracks) => this.o.slate!(c.id, failover, tracks) : undefined,
     });
-    return { channel, settings, thumbnails };
+    return { channel, definition: c, settings, thumbnails };
   }
 
   /** A channel's thumbnails: periodic pictures and previews, kept on disk when it is archived. */
@@ -144,15 +147,18 @@ export class ChannelRegistry {
   /**
    * Serves an API channel with these settings. Publish and playback settings apply at once;
    * the rest (latency mode, ladder, DVR, recording, thumbnails) shapes the pipeline, so a channel
-   * that is publishing gets it when its session is over and it is idle again.
+   * that is publishing gets it when its session is over and it is idle again. The same
+   * definition again (another origin's change notice for an update this one applied) changes
+   * nothing.
    */
-  async define(c: ChannelDefinition): Promise<'created' | 'updated' | 'pending'> {
+  async define(c: ChannelDefinition): Promise<'created' | 'updated' | 'pending' | 'unchanged'> {
     const entry = this.entries.get(c.id);
     if (entry?.settings.source === 'config') throw new Error(`channel ${c.id} is defined in the config file`);
     if (!entry) {
       await this.insert(c);
       return 'created';
     }
+    if (isDeepStrictEqual(entry.pending ?? entry.definition, c)) return 'unchanged';
     Object.assign(entry.settings, { autoStart: c.autoStart, playbackTokens: c.playbackTokens, allowList: parseAllowList(c.ipAllowList),
       retentionMs: (c.retentionHours ?? this.config.archive.retentionHours) * 3_600_000 });
     entry.pending = c;
@@ -196,6 +202,11 @@ export class ChannelRegistry {
 
   get(id: string): Channel | undefined {
     return this.entries.get(id)?.channel;
+  }
+
+  /** The ids of the channels the API defined (not the config file's). */
+  apiChannelIds(): string[] {
+    return [...this.entries].filter(([, e]) => e.settings.source === 'api').map(([id]) => id);
   }
 
   settings(id: string): Readonly<ChannelSettings> | undefined {

@@ -1,6 +1,6 @@
 /**
- * The stand-ins as viewers see them: hls.js and Shaka in Chromium (side by side, a page each),
- * and ffmpeg as a third player, watch an ultra-low channel whose primary and backup encoders
+ * The stand-ins as viewers see them: hls.js and Shaka in Chromium (RUNS), and ffmpeg as a third
+ * player, watch an ultra-low channel whose primary and backup encoders
  * both die. For a minute the stand-in keeps the live playlist advancing: the slate (the
  * generated card, encoded by the addon), which the players keep playing, or EXT-X-GAP (failover
  * slate 'gap'), on which hls.js waits on its last picture (Shaka: SHAKA_LIVE_EDGE_GAP), with no
@@ -65,9 +65,18 @@ async function channelOnAir(t: Test, standIn: StandIn): Promise<{ o: RunningOrig
   return { o, publishers };
 }
 
-const PLAYERS = ['hls.js', 'Shaka'] as const;
+type Player = 'hls.js' | 'Shaka';
 
-const STAND_INS: StandIn[] = ['slate', 'gap'];
+/**
+ * The runs: on the slate each player alone (side by side, Shaka once stalled on a hole in its own
+ * buffer after the abandoned hint, under CI's load); in the gap both at once (Shaka's outcome
+ * there is known, SHAKA_LIVE_EDGE_GAP). ffmpeg reads beside the first run of each stand-in.
+ */
+const RUNS: { standIn: StandIn; players: Player[]; ffmpeg: boolean }[] = [
+  { standIn: 'slate', players: ['hls.js'], ffmpeg: true },
+  { standIn: 'slate', players: ['Shaka'], ffmpeg: false },
+  { standIn: 'gap', players: ['hls.js', 'Shaka'], ffmpeg: true },
+];
 
 /**
  * Shaka 5.2 and a gap at the live edge: it requests the hinted part and the open segment's
@@ -79,15 +88,15 @@ const STAND_INS: StandIn[] = ['slate', 'gap'];
  */
 const SHAKA_LIVE_EDGE_GAP = 'known: Shaka 5.2 stops at a gap at the live edge (SEGMENT_MISSING, see SHAKA_LIVE_EDGE_GAP in slate.test.ts)';
 
-for (const standIn of STAND_INS) {
-  t.test(`${standIn}: hls.js and Shaka side by side, a minute with no fatal error, then the live picture within 2 s; ffmpeg reads through`, async (t) => {
+for (const { standIn, players, ffmpeg } of RUNS) {
+  t.test(`${standIn}: ${players.join(' and ')}, a minute with no fatal error, then the live picture within 2 s${ffmpeg ? '; ffmpeg reads through' : ''}`, async (t) => {
     const { o, publishers } = await channelOnAir(t, standIn);
     const channel = o.origin.channels.get('sl')!;
     const browser = await launchChromium();
     t.teardown(() => browser.close());
     const url = `${o.http}/live/sl/index.m3u8`;
     const pages = new Map<string, WatchedPage>();
-    for (const player of PLAYERS) {
+    for (const player of players) {
       const w = await watchedPage(browser, o.http);
       const beforeLoad = () => startClockReader(w.page);
       if (player === 'hls.js') await playWithHlsJs(w.page, o.http, url, { config: { lowLatencyMode: true }, beforeLoad });
@@ -100,7 +109,7 @@ for (const standIn of STAND_INS) {
     // HLS demuxer does not know EXT-X-GAP: it asks for the gap segments, skips each 404, and its
     // output goes on from the media after the gap, so there it needs seconds, not the minute.
     const ffmpegSec = standIn === 'slate' ? SLATE_SEC + 20 : 12;
-    const ffmpegFrames = readClockFrames(['-i', `${o.http}/live/sl/source.m3u8`, '-t', String(ffmpegSec), '-fps_mode', 'passthrough'], SOURCE.width);
+    const ffmpegFrames = ffmpeg && readClockFrames(['-i', `${o.http}/live/sl/source.m3u8`, '-t', String(ffmpegSec), '-fps_mode', 'passthrough'], SOURCE.width);
 
     for (const p of publishers) p.kill('SIGKILL');
     await waitUntil(() => channel.inputs.status().active === standIn, 3000, `the ${standIn} on air`);
@@ -158,6 +167,7 @@ for (const standIn of STAND_INS) {
       t.same(pageErrors, [], `${player}: no page errors`);
     }
 
+    if (!ffmpegFrames) return;
     const frames = await ffmpegFrames;
     // FFmpeg 5.1's HLS demuxer keeps the first EXT-X-MAP: it reads on through the slate's
     // segments (new init after a discontinuity) and exits cleanly, but does not show the card.

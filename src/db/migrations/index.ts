@@ -3,6 +3,7 @@ import { initialSchema } from './001-initial-schema.js';
 import { alertsTable } from './002-alerts.js';
 import { analyticsTables } from './003-analytics.js';
 import { backupInputs } from './004-backup-inputs.js';
+import { changeNotices } from './005-change-notices.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -15,4 +16,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices];

@@ -50,6 +50,10 @@ t.test('an API channel is served at once, updated, and removed; config channels 
   const second = reg.get('api1')!;
   t.not(second, first, 'rebuilt once idle');
   t.equal(second.profile.mode, 'normal');
+  t.equal(await reg.define(definition({ id: 'api1', latencyMode: 'normal', playbackTokens: 'required', ipAllowList: ['10.0.0.0/8'] })), 'unchanged',
+    'the same definition again (another origin\'s notice of this change) changes nothing');
+  t.equal(reg.get('api1'), second, 'the channel is not rebuilt for it');
+  t.same(reg.apiChannelIds(), ['api1'], 'the API\'s channels, not the config\'s');
 
   t.ok(await reg.remove('api1'));
   t.equal(reg.get('api1'), undefined);
