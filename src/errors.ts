@@ -5,6 +5,7 @@
 export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'no such resource' },
   CHANNEL_NOT_FOUND: { status: 404, message: 'no such channel' },
+  UPSTREAM_ORIGIN: { status: 502, message: 'the origin this channel is live on does not answer' },
   CHANNEL_NOT_LIVE: { status: 404, message: 'the channel is not live' },
   RENDITION_NOT_FOUND: { status: 404, message: 'no such rendition' },
   EXPIRED: { status: 404, message: 'the resource has left the live window' },

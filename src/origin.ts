@@ -24,6 +24,7 @@ import { ArchiveSweeper } from './store/archive/archive-sweeper.js';
 import { join } from 'node:path';
 import { ChangeFeed, databaseUrlOf, openDatabase, parseDatabaseUrl, type Database } from './db/index.js';
 import { SharedChannels } from './control/shared-channels.js';
+import { ChannelPlacement } from './control/placement.js';
 import { loadServerKeys, type ServerKeys } from './control/server-secret.js';
 import { PublishAuthorizer } from './control/publish-authorizer.js';
 import { PublicUrls } from './control/public-urls.js';
@@ -63,6 +64,8 @@ export class Origin {
   private rtmp: RtmpServer | undefined;
   /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
   private changeFeed: ChangeFeed | undefined;
+  /** Which origin each channel is live on (cluster.originUrl set). */
+  private placement: ChannelPlacement | undefined;
   private readonly http: { name: keyof OriginAddresses; server: HttpServerAdapter }[] = [];
   readonly addresses: OriginAddresses = {};
   readonly events = new EventBus();
@@ -183,8 +186,11 @@ export class Origin {
     const target = parseDatabaseUrl(databaseUrlOf(c));
     if (target.kind === 'postgres') {
       this.changeFeed = new ChangeFeed({ connectionString: target.connectionString, logger: this.log.child({ component: 'change-notices' }),
-        onChange: (n) => { if (n.table === 'channels') void shared.changed(n.id); },
-        onResync: () => void shared.resync() });
+        onChange: (n) => {
+          if (n.table === 'channels') void shared.changed(n.id);
+          else if (n.table === 'channel_placements') void this.placement?.changed(n.id);
+        },
+        onResync: () => { void shared.resync(); void this.placement?.reload().catch((err) => this.log.warn({ err }, 'cannot read the placements')); } });
       await this.changeFeed.start();
     }
     const w = c.webhooks;
@@ -218,7 +224,15 @@ export class Origin {
       }
     }
     for (const { name, server } of this.http) this.addresses[name] = await server.listen();
-    this.analytics?.start(db.analytics, c.analytics.originId ?? `${hostname()}:${this.addresses.http ?? this.addresses.http2 ?? 0}`);
+    const originId = c.analytics.originId ?? `${hostname()}:${this.addresses.http ?? this.addresses.http2 ?? 0}`;
+    this.analytics?.start(db.analytics, originId);
+    if (c.cluster.originUrl) {
+      // Before ingest opens: the first publisher's channel is placed here.
+      this.placement = new ChannelPlacement({ repo: db.placements, originId, originUrl: c.cluster.originUrl, leaseMs: c.cluster.leaseSec * 1000,
+        events: this.events, channels: { publishing: (id) => hasSession(this.channels.get(id)?.state) }, logger: this.log.child({ component: 'placement' }) });
+      await this.placement.start();
+      this.handler.usePlacement({ elsewhere: (id) => this.placement!.elsewhere(id), mode: c.cluster.playback });
+    }
     if (c.api.enabled) await this.startApi(db);
     if (c.rtmp.enabled) {
       const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
@@ -243,6 +257,7 @@ export class Origin {
       this.sweeper?.stop();
       this.stopMemoryTrim?.();
       await this.rtmp?.close();
+      await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();
       this.disk.stop();
@@ -256,4 +271,9 @@ export class Origin {
     })();
     return this.closing;
   }
+}
+
+/** A publish session is on here (a publisher, or the reconnect window keeping its playlist): the channel is placed here. */
+function hasSession(state: string | undefined): boolean {
+  return state === 'preview' || state === 'live' || state === 'reconnecting';
 }

@@ -218,6 +218,19 @@ export const configSchema = z.object({
   reconnectWindowSec: z.number().min(0).max(3600).default(15),
   /** An ended playlist (with ENDLIST) stays available this long, then the channel answers 404. */
   endedRetentionSec: z.number().min(0).max(86400).default(60),
+  /**
+   * Several origins on one PostgreSQL database (README: Several origins on one PostgreSQL).
+   * With `originUrl` set, this origin takes a placement lease for each channel whose publisher
+   * it accepts, and a playback request for a channel live on another origin goes there.
+   */
+  cluster: z.object({
+    /** This origin's HTTP URL as the other origins reach it (http://10.0.0.5:8080); unset: no placement. */
+    originUrl: z.string().url('cluster.originUrl: an http(s) URL such as http://10.0.0.5:8080').regex(/^https?:\/\//, 'cluster.originUrl must be http:// or https://').optional(),
+    /** proxy: fetched from the owning origin and relayed (one hostname, a CDN, in front of all origins); redirect: 302 to it. */
+    playback: z.enum(['proxy', 'redirect']).default('proxy'),
+    /** A placement lasts this long without a heartbeat (renewed every third of it): how long a dead origin's channels point at it. */
+    leaseSec: z.number().min(3, 'cluster.leaseSec must be at least 3').max(120, 'cluster.leaseSec must be at most 120').default(10),
+  }).strict().default({}),
   database: z.object({
     /** `sqlite:PATH` (embedded, default `sqlite:<dataDir>/sigma.db`) or `postgres://user:pass@host:port/db`. */
     url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'database.url: sqlite:PATH or postgres://…').optional(),

@@ -9,6 +9,7 @@ import { SqlAlertRepository } from './repositories/alert-repository.js';
 import { SqlAnalyticsRepository } from './repositories/analytics-repository.js';
 import { SqlApiTokenRepository } from './repositories/api-token-repository.js';
 import { SqlChannelRepository } from './repositories/channel-repository.js';
+import { SqlPlacementRepository } from './repositories/placement-repository.js';
 import { SqlDeliveryLog } from './repositories/delivery-log.js';
 import { SqlEventRepository } from './repositories/event-repository.js';
 import { SqlStreamKeyRepository } from './repositories/stream-key-repository.js';
@@ -32,6 +33,7 @@ export interface OpenDatabaseOptions {
 function repositoriesOn(sql: SqlExecutor, clock: Clock): Repositories {
   return {
     channels: new SqlChannelRepository(sql, clock),
+    placements: new SqlPlacementRepository(sql),
     streamKeys: new SqlStreamKeyRepository(sql, clock),
     apiTokens: new SqlApiTokenRepository(sql, clock),
     events: new SqlEventRepository(sql, clock),

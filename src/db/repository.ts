@@ -1,5 +1,5 @@
 import type {
-  AlertQuery, AnalyticsMinute, LiveCcu, StoredAnalyticsMinute, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
+  Placement, AlertQuery, AnalyticsMinute, LiveCcu, StoredAnalyticsMinute, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
   DeliveryState, EventInput, EventQuery, Page, PageRequest, StoredEvent, StreamKey, StreamKeyInput, WebhookEndpoint,
   WebhookEndpointInput, WebhookEndpointPatch,
 } from './types.js';
@@ -131,8 +131,19 @@ export interface AnalyticsRepository {
   deleteBefore(minute: number): Promise<number>;
 }
 
+/** Where each channel is live: lease rows (src/control/placement.ts). */
+export interface PlacementRepository {
+  /** Takes or renews the channel's lease unless another origin holds it unexpired; returns the row as it now is. */
+  claim(placement: Placement, now: number): Promise<Placement>;
+  /** Gives the lease up, if this origin holds it. */
+  release(channelId: string, originId: string): Promise<boolean>;
+  get(channelId: string): Promise<Placement | undefined>;
+  list(): Promise<Placement[]>;
+}
+
 export interface Repositories {
   readonly channels: ChannelRepository;
+  readonly placements: PlacementRepository;
   readonly streamKeys: StreamKeyRepository;
   readonly apiTokens: ApiTokenRepository;
   readonly events: EventRepository;

@@ -223,3 +223,13 @@ export interface LiveCcu {
   /** The oldest of those samples, epoch ms. */
   sampledAt: number;
 }
+
+/** A channel's placement: the origin its publisher is on, until `expiresAt` passes without a renewal. */
+export interface Placement {
+  channelId: string;
+  originId: string;
+  /** That origin's HTTP URL as the other origins reach it (config cluster.originUrl). */
+  originUrl: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { forward, forwardTarget, type PlaybackPlacement } from './placement-forward.js';
 import type { Logger } from 'pino';
 import type { Channel } from '../media/channel.js';
 import { OriginError } from '../errors.js';
@@ -117,6 +118,13 @@ export class OriginHandler {
 
   private beacon: BeaconTarget | undefined;
 
+  private placement: PlaybackPlacement | undefined;
+
+  /** Several origins: a channel live on another one is proxied from it or redirected there (README: Several origins on one PostgreSQL). */
+  usePlacement(placement: PlaybackPlacement): void {
+    this.placement = placement;
+  }
+
   /** The player page posts its beacons there (once the API listens; before, and without it, none). */
   useBeaconTarget(beacon: BeaconTarget): void {
     this.beacon = beacon;
@@ -201,6 +209,8 @@ export class OriginHandler {
   }
 
   private dispatch(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
+    const owner = forwardTarget(req, this.placement);
+    if (owner) return forward(req, owner, this.placement!.mode);
     let m: RegExpExecArray | null;
     if ((m = ROUTES.part.exec(path))) {
       const r = this.rendition(this.channel(m[1]), m[2]), msn = Number(m[3]);

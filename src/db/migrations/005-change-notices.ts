@@ -11,13 +11,14 @@ export const changeNotices: Migration = {
   version: 5,
   name: 'change notices',
   statements: (d: Dialect) => (d.name !== 'postgres' ? [] : [
+    // The row's key column is the trigger's argument, so every table announces its rows the same way.
     `CREATE OR REPLACE FUNCTION sigma_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('sigma_changes', json_build_object('table', TG_TABLE_NAME, 'op', TG_OP,
-    'id', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)::text);
+    'id', (CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END) ->> TG_ARGV[0])::text);
   RETURN NULL;
 END $$`,
     `CREATE TRIGGER channels_notify_change AFTER INSERT OR UPDATE OR DELETE ON channels
-  FOR EACH ROW EXECUTE FUNCTION sigma_notify_change()`,
+  FOR EACH ROW EXECUTE FUNCTION sigma_notify_change('id')`,
   ]),
 };

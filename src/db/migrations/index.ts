@@ -4,6 +4,7 @@ import { alertsTable } from './002-alerts.js';
 import { analyticsTables } from './003-analytics.js';
 import { backupInputs } from './004-backup-inputs.js';
 import { changeNotices } from './005-change-notices.js';
+import { channelPlacements } from './006-channel-placements.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -16,4 +17,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices, channelPlacements];

@@ -122,6 +122,19 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     t.equal(await db.channels.get('news'), undefined);
   });
 
+  t.test('placements: one holder per channel; renewed by it, taken over only once expired; released by its holder', async (t) => {
+    const { db } = await setup(t);
+    const lease = (originId: string, expiresAt: number) => ({ channelId: 'news', originId, originUrl: `http://${originId}:8080`, expiresAt });
+    t.same(await db.placements.claim(lease('a', 10_000), 1000), lease('a', 10_000), 'a free channel goes to the first claimant');
+    t.same(await db.placements.claim(lease('b', 11_000), 2000), lease('a', 10_000), 'another origin cannot take an unexpired lease');
+    t.same(await db.placements.claim(lease('a', 12_000), 3000), lease('a', 12_000), 'the holder renews it');
+    t.same(await db.placements.claim(lease('b', 20_000), 12_000), lease('b', 20_000), 'once expired, another origin takes it');
+    t.notOk(await db.placements.release('news', 'a'), 'a former holder cannot release it');
+    t.same(await db.placements.list(), [lease('b', 20_000)]);
+    t.ok(await db.placements.release('news', 'b'), 'the holder releases it');
+    t.equal(await db.placements.get('news'), undefined);
+  });
+
   t.test('channels: keyset pages by id, stable across inserts; a forged cursor is refused', async (t) => {
     const { db } = await setup(t);
     const ids = ['c07', 'c01', 'c05', 'c03', 'c02', 'c06', 'c04'];
