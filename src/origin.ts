@@ -159,7 +159,7 @@ export class Origin {
     await ensureAdminToken({ db, keys, configured: c.api.adminToken, logger, print: this.print });
     const runtime = new OriginRuntime({
       config: c, channels: this.channels, tokens: this.playbackTokens!, logger,
-      publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(),
+      publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(), placement: () => this.placement,
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
       onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api,

@@ -25,7 +25,9 @@ export const channelStatusView = z.object({
   renditions: z.array(z.string()),
   ingest: ingestView,
   inputs: inputsView,
-}).describe('The live state of a channel');
+  liveOn: z.object({ originId: z.string(), originUrl: z.string() }).nullable()
+    .describe('The origin the channel\'s publish session is on (this one or another sharing the database; cluster.originUrl set), null when none'),
+}).describe('The live state of a channel (state, publisher, ingest and inputs: as this origin sees them)');
 
 export const channelView = z.object({
   id: z.string(),
@@ -58,7 +60,7 @@ export function statusView(s: ChannelStatus | undefined): StatusView | null;
 export function statusView(s: ChannelStatus | undefined): StatusView | null {
   if (!s) return null;
   return { state: s.state, sessionId: s.sessionId, since: isoOrNull(s.since), publisher: s.publisher, renditions: s.renditions,
-    ingest: ingestViewOf(s.ingest), inputs: inputsViewOf(s.inputs) };
+    ingest: ingestViewOf(s.ingest), inputs: inputsViewOf(s.inputs), liveOn: s.liveOn };
 }
 
 /** The channel with this id, from the config or the database; 404 when neither has it. */

@@ -29,6 +29,8 @@ export interface ChannelStatus {
   ingest: IngestSnapshot;
   /** The primary and backup inputs connected, and which one is on air. */
   inputs: InputsStatus;
+  /** The origin holding the channel's placement (several origins, cluster.originUrl set); null when none. */
+  liveOn: { originId: string; originUrl: string } | null;
 }
 
 /** A channel defined in the config file: served, shown by the API, never changed through it. */

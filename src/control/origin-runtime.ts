@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import type { ChannelPlacement } from './placement.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Channel as ChannelRecord } from '../db/types.js';
@@ -27,6 +28,8 @@ export class OriginRuntime implements ChannelRuntime {
     publicUrl: () => string;
     /** rtmp://host:port/live as a broadcaster reaches it. */
     publishServer: () => string;
+    /** Which origin each channel is live on (several origins); undefined without cluster.originUrl. */
+    placement?: () => Pick<ChannelPlacement, 'placement'> | undefined;
     logger: Logger;
   }) {
     this.catalog = new RecordingCatalog(join(o.config.dataDir, 'recordings'));
@@ -61,7 +64,13 @@ export class OriginRuntime implements ChannelRuntime {
       renditions: ch.renditions().map((r) => r.name),
       ingest: ch.ingest(),
       inputs: ch.inputs.status(),
+      liveOn: this.liveOn(channelId),
     };
+  }
+
+  private liveOn(channelId: string): ChannelStatus['liveOn'] {
+    const p = this.o.placement?.()?.placement(channelId);
+    return p ? { originId: p.originId, originUrl: p.originUrl } : null;
   }
 
   private served(channelId: string) {

@@ -70,6 +70,10 @@ t.test('a channel live on one origin plays through the others (relayed, or redir
   t.equal(partA.headers.get('content-type'), partB.headers.get('content-type'));
   t.equal(partA.headers.get('cache-control'), partB.headers.get('cache-control'), 'with B\'s caching headers');
 
+  const status = await (await fetch(`http://127.0.0.1:${a.ports.api}/v1/channels/news`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as
+    { status: { state: string; liveOn: { originId: string; originUrl: string } | null } };
+  t.same(status.status.liveOn, { originId: 'b', originUrl: b.http }, 'A\'s API says where the channel is live');
+
   // Redirected: C sends the player to B.
   const redirected = await fetch(`${c.http}/live/news/source.m3u8?x=1`, { redirect: 'manual' });
   t.equal(redirected.status, 302);

@@ -44,7 +44,7 @@ export class RecordingRuntime implements ChannelRuntime {
     const meter = new IngestMeter(this.now);
     meter.startSession(remoteAddress, false);
     this.states.set(channelId, { state: autoStart ? 'live' : 'preview', sessionId, since: this.now(), publisher: { remoteAddress }, renditions: ['source'],
-      ingest: meter.snapshot(), inputs: NO_INPUTS });
+      ingest: meter.snapshot(), inputs: NO_INPUTS, liveOn: null });
     this.sessionLog.set(channelId, [...(this.sessionLog.get(channelId) ?? []), { startedAt: this.now(), endedAt: null, slates: [] }]);
   }
 
@@ -97,7 +97,7 @@ export class RecordingRuntime implements ChannelRuntime {
 
   status(channelId: string): ChannelStatus | undefined {
     if (!this.applied.has(channelId) && !this.configChannels.some((c) => c.id === channelId)) return undefined;
-    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [], ingest: new IngestMeter(this.now).snapshot(), inputs: NO_INPUTS };
+    return this.states.get(channelId) ?? { state: 'idle', sessionId: null, since: null, publisher: null, renditions: [], ingest: new IngestMeter(this.now).snapshot(), inputs: NO_INPUTS, liveOn: null };
   }
 
   async start(channelId: string): Promise<ChannelStatus> {
