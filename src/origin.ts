@@ -231,7 +231,9 @@ export class Origin {
       this.placement = new ChannelPlacement({ repo: db.placements, originId, originUrl: c.cluster.originUrl, leaseMs: c.cluster.leaseSec * 1000,
         events: this.events, channels: { publishing: (id) => hasSession(this.channels.get(id)?.state) }, logger: this.log.child({ component: 'placement' }) });
       await this.placement.start();
-      this.handler.usePlacement({ elsewhere: (id) => this.placement!.elsewhere(id), mode: c.cluster.playback });
+      const placement = this.placement;
+      this.handler.usePlacement({ elsewhere: (id) => placement.elsewhere(id), lost: (id, url) => placement.lost(id, url),
+        comebackUntil: (id) => placement.comebackUntil(id), mode: c.cluster.playback });
     }
     if (c.api.enabled) await this.startApi(db);
     if (c.rtmp.enabled) {

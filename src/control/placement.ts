@@ -8,6 +8,9 @@ export interface PlacedChannels {
   publishing(channelId: string): boolean;
 }
 
+/** How long after its owner died a channel's requests wait for it to come back (a publisher reconnecting through a load balancer). */
+const COMEBACK_WAIT_MS = 10_000;
+
 export interface ChannelPlacementOptions {
   repo: PlacementRepository;
   originId: string;
@@ -29,6 +32,8 @@ export interface ChannelPlacementOptions {
  */
 export class ChannelPlacement {
   private readonly known = new Map<string, Placement>();
+  /** Placements whose origin did not answer: not taken back from the database until renewed (a new expiresAt). */
+  private readonly unreachable = new Map<string, Placement & { lostAt: number }>();
   private readonly held = new Set<string>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
@@ -54,6 +59,31 @@ export class ChannelPlacement {
     return this.o.channels.publishing(channelId) ? undefined : p.originUrl;
   }
 
+  /**
+   * The owner could not be reached: it died before its lease ran out. It is forgotten until a
+   * change notice says otherwise (a renewal does not announce itself, so a live owner that was
+   * only unreachable for a moment is found again at the next full reading).
+   */
+  lost(channelId: string, ownerUrl: string): void {
+    const p = this.known.get(channelId);
+    if (!p || p.originUrl !== ownerUrl) return;
+    this.known.delete(channelId);
+    this.unreachable.set(channelId, { ...p, lostAt: this.now() });
+    this.o.logger.warn({ channel: channelId, origin: p.originId, url: ownerUrl }, 'placement: the origin the channel is live on does not answer; serving it here');
+  }
+
+  /**
+   * A channel whose owner was just lost: its publisher is most likely coming back through a load
+   * balancer, here or elsewhere, so its requests wait until this time (epoch ms) instead of
+   * failing at once (hls.js gives up after three failed reloads, about 3 s).
+   */
+  comebackUntil(channelId: string): number | undefined {
+    const lost = this.unreachable.get(channelId);
+    if (!lost) return undefined;
+    const until = lost.lostAt + COMEBACK_WAIT_MS;
+    return until > this.now() ? until : undefined;
+  }
+
   /** The origin a channel is live on, as far as this one knows (the API's status). */
   placement(channelId: string): Placement | undefined {
     const p = this.known.get(channelId);
@@ -64,15 +94,22 @@ export class ChannelPlacement {
   async changed(channelId: string): Promise<void> {
     const p = await this.o.repo.get(channelId).catch((err) => { this.o.logger.warn({ err, channel: channelId }, 'cannot read a placement'); return null; });
     if (p === null) return;
-    if (p) this.known.set(channelId, p);
+    if (p) this.remember(p);
     else this.known.delete(channelId);
+  }
+
+  private remember(p: Placement): void {
+    const dead = this.unreachable.get(p.channelId);
+    if (dead && dead.originId === p.originId && dead.expiresAt === p.expiresAt) return;
+    this.unreachable.delete(p.channelId);
+    this.known.set(p.channelId, p);
   }
 
   /** Every placement again (start, and after the change notices were cut). */
   async reload(): Promise<void> {
     const all = await this.o.repo.list();
     this.known.clear();
-    for (const p of all) this.known.set(p.channelId, p);
+    for (const p of all) this.remember(p);
   }
 
   private async claim(channelId: string): Promise<void> {
@@ -102,8 +139,13 @@ export class ChannelPlacement {
     }
   }
 
-  /** Renews what this origin holds, and claims a channel whose publisher is here but whose lease went to another (expired) or failed. */
+  /**
+   * Renews what this origin holds, claims a channel whose publisher is here but whose lease went
+   * to another (expired) or failed, and reads every placement again: renewals are not announced,
+   * and an owner forgotten as unreachable (lost()) that is in fact alive comes back this way.
+   */
   private async renew(): Promise<void> {
+    await this.reload().catch((err) => this.o.logger.warn({ err }, 'placement: cannot read the placements'));
     const want = new Set(this.held);
     for (const [id, p] of this.known) if (p.originId !== this.o.originId && this.o.channels.publishing(id)) want.add(id);
     for (const id of want) {

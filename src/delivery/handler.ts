@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { forward, forwardTarget, type PlaybackPlacement } from './placement-forward.js';
+import { forward, liveRouteChannel, type PlaybackPlacement } from './placement-forward.js';
 import type { Logger } from 'pino';
 import type { Channel } from '../media/channel.js';
 import { OriginError } from '../errors.js';
@@ -209,8 +209,12 @@ export class OriginHandler {
   }
 
   private dispatch(req: OriginRequest, path: string): OriginReply | Promise<OriginReply> {
-    const owner = forwardTarget(req, this.placement);
-    if (owner) return forward(req, owner, this.placement!.mode);
+    const placed = liveRouteChannel(req, this.placement);
+    if (placed !== undefined) {
+      const ownerUrl = this.placement!.elsewhere(placed);
+      if (ownerUrl) return forward(req, { channelId: placed, ownerUrl }, this.placement!, () => this.afterOwnerLost(req, path, placed));
+      if (this.placement!.comebackUntil(placed) !== undefined && !this.playableHere(placed)) return this.afterOwnerLost(req, path, placed);
+    }
     let m: RegExpExecArray | null;
     if ((m = ROUTES.part.exec(path))) {
       const r = this.rendition(this.channel(m[1]), m[2]), msn = Number(m[3]);
@@ -232,6 +236,26 @@ export class OriginHandler {
     }
     if ((m = ROUTES.archiveSessions.exec(path))) return this.archive.sessions(req, this.channel(m[1]));
     return this.dispatchArchive(req, path) ?? this.dispatchOther(req, path);
+  }
+
+  /**
+   * The origin a channel was live on died. Its publisher is most likely coming back through a
+   * load balancer, here or on another origin: the request waits for that (a session here, or a
+   * new placement), as long as a blocking reload would, then is answered as it then stands.
+   */
+  private async afterOwnerLost(req: OriginRequest, path: string, channelId: string): Promise<OriginReply> {
+    const until = this.placement?.comebackUntil(channelId) ?? Date.now();
+    while (Date.now() < until && !req.signal.aborted) {
+      if (this.playableHere(channelId) || this.placement?.elsewhere(channelId)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (req.signal.aborted) throw new OriginError('NOT_FOUND');
+    return this.dispatch(req, path);
+  }
+
+  /** The channel's live playlist can be played here: a complete segment (what hls.js needs first, HJ-02). */
+  private playableHere(channelId: string): boolean {
+    return this.channels.get(channelId)?.rendition('source')?.window.lastCompleteSegment !== undefined;
   }
 
   /** Catchup routes, each one a viewer request of its channel. */

@@ -6,6 +6,10 @@ import type { OriginReply, OriginRequest } from './types.js';
 export interface PlaybackPlacement {
   /** The owning origin's URL, or undefined to serve here. */
   elsewhere(channelId: string): string | undefined;
+  /** The owner did not answer (it died): forget it until its placement is renewed or taken over. */
+  lost(channelId: string, ownerUrl: string): void;
+  /** Until when requests wait for the channel to come back after its owner was lost (epoch ms); undefined when it was not. */
+  comebackUntil(channelId: string): number | undefined;
   mode: 'proxy' | 'redirect';
 }
 
@@ -22,19 +26,32 @@ const RELAYED = ['content-type', 'cache-control', 'content-range', 'accept-range
 /** Longer than any blocking request the owner may hold (3 × the longest target duration). */
 const PROXY_TIMEOUT_MS = 60_000;
 
-/** The owner's URL when this request is for a channel live on another origin; else undefined. */
-export function forwardTarget(req: OriginRequest, placement: PlaybackPlacement | undefined): string | undefined {
+/** The channel a live route names, when placement may send it elsewhere (not a request another origin relayed). */
+export function liveRouteChannel(req: OriginRequest, placement: PlaybackPlacement | undefined): string | undefined {
   if (!placement || req.header(FORWARDED_HEADER) !== undefined) return undefined;
-  const m = LIVE_ROUTE.exec(req.path);
-  return m ? placement.elsewhere(m[1]) : undefined;
+  return LIVE_ROUTE.exec(req.path)?.[1];
 }
 
-/** The request answered by the owning origin: a 302 to it, or its answer relayed as it streams. */
-export function forward(req: OriginRequest, ownerUrl: string, mode: PlaybackPlacement['mode']): OriginReply | Promise<OriginReply> {
-  const target = `${ownerUrl.replace(/\/+$/, '')}${req.path}${req.query ? `?${req.query}` : ''}`;
-  if (mode === 'redirect') return { status: 302, headers: { location: target, 'cache-control': 'no-store' } };
-  return proxy(req, target);
+/**
+ * The request answered by the owning origin: a 302 to it, or its answer relayed as it streams.
+ * An owner that cannot be reached (it died; its lease has not run out yet) is forgotten and the
+ * request answered by `unreachable` instead (src/delivery/handler.ts: held until the channel is
+ * live here or on another origin, as a publisher moving over through a load balancer takes a
+ * second or two).
+ */
+export function forward(req: OriginRequest, target: { channelId: string; ownerUrl: string }, placement: PlaybackPlacement,
+  unreachable: () => OriginReply | Promise<OriginReply>): OriginReply | Promise<OriginReply> {
+  const url = `${target.ownerUrl.replace(/\/+$/, '')}${req.path}${req.query ? `?${req.query}` : ''}`;
+  if (placement.mode === 'redirect') return { status: 302, headers: { location: url, 'cache-control': 'no-store' } };
+  return proxy(req, url).then((reply) => {
+    if (reply !== UNREACHABLE) return reply;
+    placement.lost(target.channelId, target.ownerUrl);
+    return unreachable();
+  });
 }
+
+/** The owner did not answer at all (no connection). */
+const UNREACHABLE: OriginReply = { status: 502, headers: {} };
 
 async function proxy(req: OriginRequest, target: string): Promise<OriginReply> {
   const abort = new AbortController();
@@ -49,7 +66,9 @@ async function proxy(req: OriginRequest, target: string): Promise<OriginReply> {
   } catch (err) {
     req.signal.removeEventListener('abort', onAbort);
     if (req.signal.aborted) throw new OriginError('NOT_FOUND');
-    return replyForError(new OriginError('UPSTREAM_ORIGIN', `${new URL(target).host}: ${(err as Error).message}`), 'no-store');
+    // A timeout is an owner that answers too slowly, not a dead one: say so.
+    if ((err as Error).name === 'TimeoutError') return replyForError(new OriginError('UPSTREAM_ORIGIN', `${new URL(target).host}: ${(err as Error).message}`), 'no-store');
+    return UNREACHABLE;
   }
   const out: Record<string, string> = {};
   for (const h of RELAYED) {

@@ -38,7 +38,12 @@ export async function proxyPort(): Promise<number> {
   return (await freePorts(1))[0];
 }
 
-export async function startCachingProxy(o: { port: number; deliveryPort: number; apiPort: number }): Promise<CachingProxy> {
+/**
+ * Several delivery ports (origins): nginx balances over them and moves a request that fails to
+ * connect, times out or gets a 502/503/504 on to the next, as a CDN with an origin group would.
+ */
+export async function startCachingProxy(o: { port: number; deliveryPort: number | number[]; apiPort: number }): Promise<CachingProxy> {
+  const origins = (Array.isArray(o.deliveryPort) ? o.deliveryPort : [o.deliveryPort]).map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'sigma-nginx-'));
   const lock = 'proxy_cache_lock on; proxy_cache_lock_timeout 10s; proxy_cache_lock_age 10s;';
   // Started as root, nginx's workers would run as nobody, who may not write the cache in a 0700 temp dir.
@@ -56,12 +61,14 @@ http {
   client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;
   proxy_cache_path ${dir}/cache levels=1:2 keys_zone=live:16m max_size=512m inactive=60s use_temp_path=off;
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:${o.deliveryPort}; keepalive 64; }
+  upstream origin { ${origins} keepalive 64; }
   upstream api { server 127.0.0.1:${o.apiPort}; keepalive 16; }
   server {
     listen 127.0.0.1:${o.port};
     proxy_http_version 1.1;
     proxy_set_header Connection "";
+    proxy_next_upstream error timeout http_502 http_503 http_504;
+    proxy_connect_timeout 1s;
     proxy_set_header X-Forwarded-For $remote_addr;
     add_header X-Cache $upstream_cache_status always;
     location = /v1/beacon { proxy_pass http://api; }
