@@ -233,7 +233,8 @@ t.test('no input fit: the slate plays in real time; an input back takes over; al
   primary.close('gone too');
   t.equal(r.sw.status().active, 'slate', 'the slate goes on air');
   await sleep(20); // the clip is made (a promise)
-  for (let i = 0; i < 10; i++) { r.clock.now += 50; await sleep(15); }
+  // 400 ms of the 500-ms reconnect window: the health tick must not reach the deadline before the input returns.
+  for (let i = 0; i < 8; i++) { r.clock.now += 50; await sleep(15); }
   const slate = p.out.filter((o) => o.tag === 7);
   t.ok(slate.length >= 15, `slate frames flow in real time (${slate.length})`);
   t.match(p.switches.at(-1)?.note, /slate/);
