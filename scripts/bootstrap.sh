@@ -16,7 +16,10 @@
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
 # Flags: --bench also installs nghttp2-client (h2load, the delivery benchmark's HTTP/2 load
-# generator; its yardstick, nginx, is in the base list).
+# generator; its yardstick, nginx, is in the base list). --test (npm test) also installs Ceph's
+# RADOS Gateway packages (ceph-mon ceph-osd ceph-mgr radosgw ceph-common, about 290 MB): the
+# object-store tests start a throwaway S3 server with scripts/s3/start-rgw.sh, which
+# installs them itself when missing; installing them here keeps that out of the timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,7 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light)
 [[ " $* " == *" --bench "* ]] && packages+=(nghttp2-client)
+[[ " $* " == *" --test "* || " $* " == *" --bench "* ]] && packages+=(ceph-mon ceph-osd ceph-mgr radosgw ceph-common)
 
 missing=()
 for p in "${packages[@]}"; do
