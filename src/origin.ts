@@ -21,6 +21,7 @@ import { EventBus } from './events.js';
 import { DiskSpaceGuard } from './store/disk/storage-gate.js';
 import { RecordingCatalog } from './store/recording/recording-catalog.js';
 import { ArchiveSweeper } from './store/archive/archive-sweeper.js';
+import { ObjectStorage } from './store/object/object-storage.js';
 import { join } from 'node:path';
 import { ChangeFeed, databaseUrlOf, openDatabase, parseDatabaseUrl, type Database } from './db/index.js';
 import { SharedChannels } from './control/shared-channels.js';
@@ -76,6 +77,8 @@ export class Origin {
   alerts: OriginAlerts | undefined;
   readonly disk: DiskSpaceGuard;
   readonly sweeper: ArchiveSweeper | undefined;
+  /** The archive and recordings on S3-compatible object storage (config objectStore.bucket). */
+  readonly objects: ObjectStorage | undefined;
   readonly urls: PublicUrls;
   /** /readyz on the HTTP and API ports; main marks it shutting down on SIGTERM. */
   readonly readiness: Readiness;
@@ -107,7 +110,9 @@ export class Origin {
       checkIntervalMs: config.storage.checkIntervalSec * 1000, events: this.events, logger: log,
     });
     const slates = new SlateMaker(encodeSlate, log.child({ component: 'slate' }));
+    this.objects = ObjectStorage.fromConfig(config, this.events, log);
     this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer,
+      archiveFiles: this.objects?.files,
       slate: (channelId, settings, tracks) => slates.clip(channelId, settings, tracks) });
     this.sweeper = config.archive.enabled ? new ArchiveSweeper({
       archives: () => this.channels.archived().map(({ channel, retentionMs }) => ({
@@ -160,6 +165,7 @@ export class Origin {
     const runtime = new OriginRuntime({
       config: c, channels: this.channels, tokens: this.playbackTokens!, logger,
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(), placement: () => this.placement,
+      recordingStore: this.objects?.recordings,
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
       onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api,
@@ -226,6 +232,7 @@ export class Origin {
     for (const { name, server } of this.http) this.addresses[name] = await server.listen();
     const originId = c.analytics.originId ?? `${hostname()}:${this.addresses.http ?? this.addresses.http2 ?? 0}`;
     this.analytics?.start(db.analytics, originId);
+    if (this.objects) await this.startObjectStorage(this.objects, originId);
     if (c.cluster.originUrl) {
       // Before ingest opens: the first publisher's channel is placed here.
       this.placement = new ChannelPlacement({ repo: db.placements, originId, originUrl: c.cluster.originUrl, leaseMs: c.cluster.leaseSec * 1000,
@@ -249,6 +256,31 @@ export class Origin {
     return this.addresses;
   }
 
+  /**
+   * Uploads begin; what a stop or an outage left only on the local disk is queued again (before
+   * ingest opens, so no segment is being written); local copies start to expire.
+   */
+  private async startObjectStorage(objects: ObjectStorage, originId: string): Promise<void> {
+    objects.start(originId);
+    const archives = () => this.channels.archived().map(({ channel }) => ({ dir: channel.archive!.dir, channelId: channel.id }));
+    let queued = 0;
+    for (const { dir, channelId } of archives()) {
+      try {
+        queued += await objects.files.resync(dir);
+      } catch (err) {
+        this.log.warn({ err, channel: channelId }, 'object store: cannot compare the local archive with the store; new segments still go up');
+      }
+    }
+    objects.recordings.start();
+    try {
+      queued += await objects.recordings.resync();
+    } catch (err) {
+      this.log.warn({ err }, 'object store: cannot compare the local recordings with the store; new recordings still go up');
+    }
+    if (queued > 0) this.log.info({ component: 'object-store', queued }, 'object store: uploading what the local disk holds and the store lacks');
+    objects.startLocalSweep(archives);
+  }
+
   /** Stops ingest first (publishers flush their last part), then channels, then delivery. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -262,6 +294,8 @@ export class Origin {
       await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();
+      // After the channels: their last segments and recordings are queued; a bounded wait for them.
+      await this.objects?.close();
       this.disk.stop();
       // After the channels: their last events (recording.ready) are stored before the database closes.
       await this.recorder?.close();

@@ -1,6 +1,8 @@
 import { basename, dirname } from 'node:path';
 import send from '@fastify/send';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { RemoteRecording } from '../control/channel-runtime.js';
 import { findChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -25,6 +27,33 @@ const recordingParams = z.object({
   id: pathId,
   name: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/, 'a recording file name (letters, digits, . _ -)'),
 });
+
+/** One byte range of `size` bytes from a Range header (bytes=a-b, bytes=a-, bytes=-n); null: unsatisfiable; undefined: the whole file. */
+export function byteRange(header: string | undefined, size: number): { start: number; end: number } | null | undefined {
+  const m = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // absent, several ranges or another unit: the whole file, as send does
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    return n === 0 ? null : { start: Math.max(0, size - n), end: size };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
+  return start >= size || end <= start ? null : { start, end };
+}
+
+/** A recording only the object store holds, streamed from it: whole or one range. */
+async function sendRemote(reply: FastifyReply, remote: RemoteRecording, rangeHeader: string | undefined, name: string, gone: () => ApiError): Promise<FastifyReply> {
+  const range = byteRange(rangeHeader, remote.size);
+  if (range === null) {
+    throw new ApiError('RANGE_NOT_SATISFIABLE', `the recording has ${remote.size} bytes`, undefined, { 'content-range': `bytes */${remote.size}` });
+  }
+  const opened = await remote.open(range);
+  if (!opened) throw gone();
+  reply.header('content-type', 'video/mp4').header('content-disposition', `attachment; filename="${name}"`).header('accept-ranges', 'bytes');
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end - 1}/${remote.size}`).header('content-length', range.end - range.start);
+  else reply.code(200).header('content-length', remote.size);
+  return reply.send(opened.body);
+}
 
 export function recordingRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['recordings'];
@@ -51,7 +80,11 @@ export function recordingRoutes(app: ApiApp, ctx: ApiContext): void {
     const { id, name } = req.params;
     await findChannel(ctx, id);
     const path = await ctx.runtime.recordingPath(id, name);
-    if (path === undefined) throw notFound(id, name);
+    if (path === undefined) {
+      const remote = await ctx.runtime.remoteRecording?.(id, name);
+      if (!remote) throw notFound(id, name);
+      return sendRemote(reply, remote, req.headers.range, name, () => notFound(id, name));
+    }
     // @fastify/send: Range (one range; several are answered whole), If-Range, ETag, Last-Modified, 304.
     const sent = await send(req.raw, `/${basename(path)}`, {
       root: dirname(path), index: false, dotfiles: 'allow', cacheControl: false, contentType: false,

@@ -204,6 +204,28 @@ export const configSchema = z.object({
     resumeMarginMb: z.number().min(0).max(1024 * 1024).default(128),
     checkIntervalSec: z.number().min(0.1).max(3600).default(5),
   }).strict().default({}),
+  /**
+   * An S3-compatible object store holding the archive and the recordings (README: Archive on
+   * object storage). Credentials come from the environment (AWS_ACCESS_KEY_ID and
+   * AWS_SECRET_ACCESS_KEY, a profile, or an instance role), never from this file.
+   */
+  objectStore: z.object({
+    /** The bucket; unset: the archive and recordings stay on the local disk only. */
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'objectStore.bucket: an S3 bucket name (3–63 lower-case letters, digits, . and -)').optional(),
+    /** An S3-compatible server's URL (MinIO, Ceph RGW, R2…); unset: AWS S3 in `region`. */
+    endpoint: z.string().url('objectStore.endpoint: a URL such as http://127.0.0.1:9000').regex(/^https?:\/\//, 'objectStore.endpoint must be http:// or https://').optional(),
+    region: z.string().min(1).max(64).default('us-east-1'),
+    /** endpoint/bucket/key URLs, which most S3-compatible servers need; default: true with an endpoint, false for AWS. */
+    forcePathStyle: z.boolean().optional(),
+    /** Every key starts with this (several deployments sharing a bucket). */
+    prefix: z.string().regex(/^[A-Za-z0-9._/-]{0,200}$/, 'objectStore.prefix: letters, digits and . _ / -').default(''),
+    /** Archive kept on the local disk this long after it is uploaded (the hot edge; then read from the store). */
+    localRetentionMinutes: z.number().min(0).max(24 * 60 * 30).default(60),
+    /** Channels uploading at once. */
+    uploadConcurrency: z.number().int().min(1).max(64).default(4),
+    /** RAM for segments and indexes read back from the store (catchup viewers of one range share it), MB. */
+    readCacheMb: z.number().min(0).max(64 * 1024).default(64),
+  }).strict().default({}),
   transcode: z.object({
     /** libx264 preset of every rung (ultra-low mode adds tune=zerolatency). */
     preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),

@@ -10,6 +10,13 @@ import type { Channel as ChannelRecord } from '../db/types.js';
  * (src/control/origin-runtime.ts); the API only calls it.
  */
 
+/** A recording read from the object store. */
+export interface RemoteRecording {
+  size: number;
+  /** The bytes [start, end) or all of them; undefined when it went away meanwhile. */
+  open(range?: { start: number; end: number }): Promise<{ body: NodeJS.ReadableStream; size: number } | undefined>;
+}
+
 /** idle: nobody publishes · preview: a publisher is on, playback needs a preview token until `start` ·
  * live: public · reconnecting: the publisher left, the playlist waits for it within the reconnect window ·
  * ended: the playlist carries ENDLIST (kept for endedRetentionSec, then idle). */
@@ -100,6 +107,8 @@ export interface ChannelRuntime {
   recordings(channelId: string): Promise<RecordingSummary[]>;
   /** The file to send for a download; undefined when there is no such recording. */
   recordingPath(channelId: string, name: string): Promise<string | undefined>;
+  /** A recording only the object store holds (another origin's, or this disk lost it): its size and bytes. */
+  remoteRecording?(channelId: string, name: string): Promise<RemoteRecording | undefined>;
   /** false when there is no such recording. */
   deleteRecording(channelId: string, name: string): Promise<boolean>;
   /** The catchup playlist URL for a time range (epoch ms), relative to the playback URL's host. */

@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Channel as ChannelRecord } from '../db/types.js';
 import type { ChannelRegistry } from '../media/channel-registry.js';
-import { RecordingCatalog } from '../store/recording/recording-catalog.js';
+import { RecordingCatalog, type RecordingInfo } from '../store/recording/recording-catalog.js';
+import type { RecordingMirror } from '../store/object/recording-mirror.js';
 import { OriginError } from '../errors.js';
 import {
-  ControlError, type ChannelRuntime, type ChannelStatus, type ChannelUrls, type PublishSession, type RecordingSummary, type StaticChannel,
+  ControlError, type ChannelRuntime, type RemoteRecording, type ChannelStatus, type ChannelUrls, type PublishSession, type RecordingSummary, type StaticChannel,
 } from './channel-runtime.js';
 import { definitionOf } from './channel-definition.js';
 
@@ -30,6 +31,8 @@ export class OriginRuntime implements ChannelRuntime {
     publishServer: () => string;
     /** Which origin each channel is live on (several origins); undefined without cluster.originUrl. */
     placement?: () => Pick<ChannelPlacement, 'placement'> | undefined;
+    /** The recordings in the object store (config objectStore.bucket). */
+    recordingStore?: RecordingMirror;
     logger: Logger;
   }) {
     this.catalog = new RecordingCatalog(join(o.config.dataDir, 'recordings'));
@@ -106,26 +109,48 @@ export class OriginRuntime implements ChannelRuntime {
     return (await archive.sessions.list()).map((s) => ({ startedAt: s.startMs, endedAt: s.endMs ?? null, slates: s.slates }));
   }
 
+  /** This disk's recordings and (with an object store) every origin's, each once. */
+  private async allRecordings(channelId: string): Promise<(RecordingInfo & { local: boolean })[]> {
+    const local = (await this.catalog.list(channelId)).map((r) => ({ ...r, local: true }));
+    if (!this.o.recordingStore) return local;
+    const names = new Set(local.map((r) => basename(r.file)));
+    const remote = (await this.o.recordingStore.list(channelId)).filter((r) => !names.has(basename(r.file))).map((r) => ({ ...r, local: false }));
+    return [...local, ...remote].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
   async recordings(channelId: string): Promise<RecordingSummary[]> {
-    return (await this.catalog.list(channelId)).map((r) => ({
+    return (await this.allRecordings(channelId)).map((r) => ({
       name: basename(r.file), bytes: r.bytes, durationMs: r.durationMs,
       startedAt: Date.parse(r.startedAt), endedAt: r.endedAt === null ? Date.now() : Date.parse(r.endedAt), complete: r.complete,
     }));
   }
 
   private async findRecording(channelId: string, name: string) {
-    return (await this.catalog.list(channelId)).find((r) => basename(r.file) === name);
+    return (await this.allRecordings(channelId)).find((r) => basename(r.file) === name);
   }
 
   async recordingPath(channelId: string, name: string): Promise<string | undefined> {
-    return (await this.findRecording(channelId, name))?.file;
+    const r = await this.findRecording(channelId, name);
+    return r?.local ? r.file : undefined;
+  }
+
+  async remoteRecording(channelId: string, name: string): Promise<RemoteRecording | undefined> {
+    const store = this.o.recordingStore;
+    const r = store && await this.findRecording(channelId, name);
+    if (!store || !r || r.local) return undefined;
+    return { size: r.bytes, open: (range) => store.open(channelId, name, range) };
   }
 
   async deleteRecording(channelId: string, name: string): Promise<boolean> {
     const r = await this.findRecording(channelId, name);
     if (!r) return false;
+    if (!r.local) {
+      await this.o.recordingStore!.remove(channelId, name);
+      return true;
+    }
     try {
       await this.catalog.remove(r.file);
+      await this.o.recordingStore?.remove(channelId, name);
     } catch (err) {
       if (err instanceof OriginError && err.code === 'RECORDING_IN_PROGRESS') {
         throw new ControlError(409, 'RECORDING_IN_PROGRESS', `recording ${name} is still being written`);

@@ -11,6 +11,7 @@ import type { TrackInfo } from './types.js';
 import type { LatencyProfile } from './latency-profile.js';
 import { resolveLadder } from './transcode/ladder.js';
 import { latencyProfile } from './latency-profile.js';
+import type { ArchiveFiles } from '../store/archive/archive-files.js';
 import { ChannelArchive } from '../store/archive/channel-archive.js';
 import { ArchivePaths } from '../store/archive/archive-layout.js';
 import { ALWAYS_WRITABLE, type StorageGate } from '../store/disk/storage-gate.js';
@@ -88,7 +89,9 @@ export class ChannelRegistry {
 
   /** Without `createThumbnailer` no channel has thumbnails (tests with fake pipelines). */
   constructor(private readonly config: Config, private readonly createPipeline: PipelineFactory, private readonly logger: Logger,
-    private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory; slate?: SlateFactory } = {}) {
+    private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory; slate?: SlateFactory;
+      /** Where archives are kept (local disk by default; the local disk and an object store with objectStore.bucket). */
+      archiveFiles?: ArchiveFiles } = {}) {
     for (const c of config.channels) {
       this.entries.set(c.id, this.build(c, 'config'));
       this.keys.push({ digest: digest(c.streamKey), channelId: c.id, input: 'primary' });
@@ -110,7 +113,7 @@ export class ChannelRegistry {
       reconnectWindowMs: config.reconnectWindowSec * 1000,
       endedRetentionMs: config.endedRetentionSec * 1000,
       archive: config.archive.enabled
-        ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger) : undefined,
+        ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger, this.o.archiveFiles) : undefined,
       dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
       recorder: c.record ? new SourceRecorder({
         channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,

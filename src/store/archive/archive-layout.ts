@@ -99,8 +99,22 @@ export function formatSegmentLine(s: Omit<ArchivedSegment, 'hour'>): string {
   return `${s.msn} ${s.initId} ${boundaryField(s)} ${s.programDateTimeMs} ${s.startMs} ${s.durationMs} ${s.bytes}\n`;
 }
 
-/** Parses segments.log; a torn last line (crash mid-append) is ignored. */
+/**
+ * Parses segments.log; a torn last line (crash mid-append) is ignored. The text may be several
+ * origins' logs of one hour one after the other (an archive on object storage, where the
+ * channel moved between origins): the segments come out in time order, each MSN once.
+ */
 export function parseSegmentsLog(text: string, hour: string): ArchivedSegment[] {
+  const out = parseLines(text, hour);
+  let ordered = true;
+  for (let i = 1; i < out.length && ordered; i++) ordered = out[i].programDateTimeMs >= out[i - 1].programDateTimeMs && out[i].msn > out[i - 1].msn;
+  if (ordered) return out;
+  const byMsn = new Map<number, ArchivedSegment>();
+  for (const s of out) if (!byMsn.has(s.msn)) byMsn.set(s.msn, s);
+  return [...byMsn.values()].sort((a, b) => a.programDateTimeMs - b.programDateTimeMs || a.msn - b.msn);
+}
+
+function parseLines(text: string, hour: string): ArchivedSegment[] {
   const out: ArchivedSegment[] = [];
   let pos = 0;
   while (pos < text.length) {

@@ -14,6 +14,8 @@ export interface SweepTarget {
    * channel's thumbnails), whose hours expire with the archive's.
    */
   hourTrees?: string[];
+  /** Whether sessions.log drops the sessions older than the retention; false for a sweep of local copies only. */
+  sessions?: boolean;
 }
 
 /** What one sweep deleted, over all channels. */
@@ -33,6 +35,8 @@ export interface ArchiveSweeperOptions {
   logger: Logger;
   /** The clock; injected by tests. */
   now?: () => number;
+  /** The log line of a sweep that deleted something. */
+  message?: string;
 }
 
 /** The first sweep waits this long (at most) so it does not compete with start-up I/O. */
@@ -112,11 +116,11 @@ export class ArchiveSweeper {
       this.log.error({ err }, 'cannot list the archives to sweep');
       return total;
     }
-    for (const { archive, retentionMs, hourTrees = [] } of targets) {
+    for (const { archive, retentionMs, hourTrees = [], sessions = true } of targets) {
       if (signal.aborted) break;
       const counts: SweepResult = { hoursDeleted: 0, initsDeleted: 0, sessionsDropped: 0 };
       try {
-        await this.sweepChannel(archive, started - retentionMs, counts, signal);
+        await this.sweepChannel(archive, started - retentionMs, counts, signal, sessions);
         for (const dir of hourTrees) await this.deleteTreeHours(archive.files, dir, started - retentionMs, counts, signal);
       } catch (err) {
         this.log.child({ channel: archive.channelId }).error({ err }, 'archive sweep failed; retrying at the next sweep');
@@ -127,13 +131,13 @@ export class ArchiveSweeper {
       if (counts.hoursDeleted + counts.initsDeleted + counts.sessionsDropped > 0) byChannel[archive.channelId] = counts;
     }
     if (total.hoursDeleted + total.initsDeleted + total.sessionsDropped > 0) {
-      this.log.info({ ...total, channels: byChannel, durationMs: this.now() - started }, 'archive older than the retention deleted');
+      this.log.info({ ...total, channels: byChannel, durationMs: this.now() - started }, this.opts.message ?? 'archive older than the retention deleted');
     }
     return total;
   }
 
   /** Sweeps one channel; counts are updated as things go so a failure half-way still reports them. */
-  private async sweepChannel(archive: ChannelArchive, cutoffMs: number, counts: SweepResult, signal: AbortSignal): Promise<void> {
+  private async sweepChannel(archive: ChannelArchive, cutoffMs: number, counts: SweepResult, signal: AbortSignal, sessions: boolean): Promise<void> {
     for (const entry of await archive.files.list(archive.dir)) {
       if (signal.aborted) return;
       if (!entry.isDirectory) continue;
@@ -141,7 +145,7 @@ export class ArchiveSweeper {
       const remaining = await this.deleteHours(reader, cutoffMs, counts, signal);
       await this.deleteInits(reader, remaining, cutoffMs, counts, signal);
     }
-    if (signal.aborted) return;
+    if (signal.aborted || !sessions) return;
     counts.sessionsDropped += await archive.sessions.dropBefore(cutoffMs);
   }
 

@@ -61,7 +61,7 @@ export class SessionLog {
       else if (kind === 'E' && last && last.endMs === undefined) last.endMs = ms;
       else if (kind === 'L' && last && Number.isFinite(Number(t2))) last.slates.push({ startMs: ms, endMs: Number(t2) });
     }
-    return out;
+    return mergeSessions(out);
   }
 
   /** Keeps only sessions that end at or after cutoffMs (retention); rewritten atomically. */
@@ -75,4 +75,20 @@ export class SessionLog {
       return all.length - kept.length;
     });
   }
+}
+
+/**
+ * The sessions of several origins' logs read one after the other (an archive on object storage,
+ * where the channel moved between origins) in time order, each once (the one that knows its end
+ * wins). A session left open by an origin that died is over when a later one starts.
+ */
+function mergeSessions(sessions: ArchiveSession[]): ArchiveSession[] {
+  const byStart = new Map<number, ArchiveSession>();
+  for (const s of sessions) {
+    const known = byStart.get(s.startMs);
+    if (!known || (known.endMs === undefined && s.endMs !== undefined)) byStart.set(s.startMs, s);
+  }
+  const out = [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
+  for (let i = 0; i < out.length - 1; i++) if (out[i].endMs === undefined) out[i] = { ...out[i], endMs: out[i + 1].startMs };
+  return out;
 }

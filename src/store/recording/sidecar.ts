@@ -46,9 +46,20 @@ export async function writeSidecar(mp4Path: string, s: Omit<RecordingSidecar, 'f
 
 /** Reads and checks a sidecar; undefined when it is not one (foreign or damaged JSON). */
 export async function readSidecar(path: string): Promise<RecordingSidecar | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseSidecar(text);
+}
+
+/** Checks a sidecar's JSON (read from disk or from the object store); undefined when it is not one. */
+export function parseSidecar(text: string): RecordingSidecar | undefined {
   let s: Partial<RecordingSidecar>;
   try {
-    s = JSON.parse(await readFile(path, 'utf8')) as Partial<RecordingSidecar>;
+    s = JSON.parse(text) as Partial<RecordingSidecar>;
   } catch {
     return undefined;
   }

@@ -1,0 +1,275 @@
+import { basename, isAbsolute, relative, sep } from 'node:path';
+import type { Logger } from 'pino';
+import { localFiles, type AppendHandle, type ArchiveFiles } from '../archive/archive-files.js';
+import { RateLimitedLog } from '../recording/rate-limited-log.js';
+import type { Bucket } from './bucket.js';
+import { ReadCache } from './read-cache.js';
+import type { UploadLanes } from './upload-lanes.js';
+
+export interface TieredFilesOptions {
+  /** Paths under it map to keys relative to it (`<dataDir>/archive/c1/…` ▶ `archive/c1/…`). */
+  dataDir: string;
+  bucket: Bucket;
+  lanes: UploadLanes;
+  logger: Logger;
+  /** Bytes of segments, inits and indexes read back from the store kept in RAM. */
+  cacheBytes: number;
+  now?: () => number;
+}
+
+/** How long a listing or an index read from the store is reused: other origins append to them. */
+const INDEX_TTL_MS = 1_000;
+
+/**
+ * The archive's storage as two tiers: the local disk, written first and read first (the hot
+ * edge, crash recovery), and an S3-compatible bucket every file is copied to once complete,
+ * read when the local copy is gone (deleted by local retention, another origin's archive, a
+ * lost machine). Keys are the paths relative to the data dir, so the bucket holds the same
+ * layout (docs: README, Archive on object storage).
+ *
+ * Logs (names ending in .log: an hour's segment index, the session log) are appended to by
+ * whichever origin has the channel. Each origin uploads its own copy whole as `<name>@<origin>`
+ * and a read merges every origin's copy with the local file, so two origins never overwrite
+ * each other's lines and no read-modify-write is needed. The open segment's journal
+ * (parts.log) is opened with openLog and stays local: it only matters to this disk's recovery.
+ *
+ * Copies go up through UploadLanes, one lane per channel, in the order the files were
+ * completed: a segment before the index line naming it, an init before its segments.
+ */
+export class TieredFiles implements ArchiveFiles {
+  private writer: string | undefined;
+  private readonly cache: ReadCache<Buffer | string>;
+  private readonly log: Logger;
+  private readonly remoteErrors: RateLimitedLog;
+
+  constructor(private readonly o: TieredFilesOptions) {
+    this.cache = new ReadCache(o.cacheBytes, o.now);
+    this.log = o.logger.child({ component: 'object-store' });
+    this.remoteErrors = new RateLimitedLog(this.log, 'warn', 'object store: cannot list; using the local copy only', o.now ?? Date.now, 60_000);
+  }
+
+  get bucket(): Bucket {
+    return this.o.bucket;
+  }
+
+  get readCache(): ReadCache<Buffer | string> {
+    return this.cache;
+  }
+
+  /** Starts the uploads, naming this origin's copies of the logs after `writerId` (its origin id). */
+  start(writerId: string): void {
+    this.writer = writerId.replace(/[^A-Za-z0-9._-]/g, '_');
+    this.o.lanes.start();
+  }
+
+  /** The object key of a path under the data dir. */
+  keyOf(path: string): string {
+    const rel = relative(this.o.dataDir, path);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new Error(`object store: ${path} is not under the data dir`);
+    return rel.split(sep).join('/');
+  }
+
+  /** One lane per channel (`archive/<channel>`, `recordings/<channel>`). */
+  private laneOf(key: string): string {
+    return key.split('/', 2).join('/');
+  }
+
+  private static isLog(path: string): boolean {
+    return basename(path).endsWith('.log');
+  }
+
+  /** Copies the local file up once it is whole (a missing file was deleted meanwhile: nothing to do). */
+  private upload(path: string): void {
+    const key = this.keyOf(path);
+    void this.o.lanes.add(this.laneOf(key), async () => {
+      const size = await localFiles.size(path);
+      if (size === undefined) return;
+      await this.o.bucket.putFile(key, path, size);
+    });
+  }
+
+  /** Uploads this origin's copy of a log whole; several appends waiting in the lane go up once. */
+  private syncLog(path: string): void {
+    const key = this.keyOf(path);
+    void this.o.lanes.add(this.laneOf(key), async () => {
+      const text = await localFiles.readText(path);
+      if (text === undefined) return;
+      await this.o.bucket.put(`${key}@${this.writer}`, text, 'text/plain; charset=utf-8');
+    }, key);
+  }
+
+  /**
+   * Queues the upload of every local file under `dir` the store lacks, and of every log whose
+   * copy there differs: what a stop or an outage left waiting (uploads queue in memory only).
+   * One listing per local directory; run at start, before ingest opens.
+   */
+  async resync(dir: string): Promise<number> {
+    let queued = 0;
+    const walk = async (d: string): Promise<void> => {
+      const local = await localFiles.list(d);
+      if (local.length === 0) return;
+      const remote = new Map((await this.o.bucket.list(`${this.keyOf(d)}/`)).objects.map((o) => [o.name, o.size]));
+      for (const e of local) {
+        const path = `${d}/${e.name}`;
+        if (e.isDirectory) { await walk(path); continue; }
+        if (e.name === 'parts.log' || e.name.endsWith('.tmp')) continue;
+        if (TieredFiles.isLog(path)) {
+          if (remote.get(`${e.name}@${this.writer}`) !== await localFiles.size(path)) { this.syncLog(path); queued++; }
+        } else if (!remote.has(e.name)) { this.upload(path); queued++; }
+      }
+    };
+    await walk(dir);
+    return queued;
+  }
+
+  async create(path: string): Promise<AppendHandle> {
+    const file = await localFiles.create(path);
+    return {
+      append: (data) => file.append(data),
+      close: async () => {
+        await file.close();
+        this.upload(path);
+      },
+    };
+  }
+
+  async appendText(path: string, text: string): Promise<void> {
+    await localFiles.appendText(path, text);
+    this.syncLog(path);
+  }
+
+  openLog(path: string): Promise<AppendHandle> {
+    return localFiles.openLog(path);
+  }
+
+  async writeAtomic(path: string, data: Buffer | string): Promise<void> {
+    await localFiles.writeAtomic(path, data);
+    if (TieredFiles.isLog(path)) this.syncLog(path);
+    else this.upload(path);
+  }
+
+  async readText(path: string): Promise<string | undefined> {
+    if (TieredFiles.isLog(path)) return this.mergedLog(path);
+    const local = await localFiles.readText(path);
+    if (local !== undefined) return local;
+    const bytes = await this.remote(this.keyOf(path));
+    return bytes?.toString('utf8');
+  }
+
+  async read(path: string, start: number, end: number): Promise<Buffer | undefined> {
+    const local = await localFiles.read(path, start, end);
+    if (local !== undefined) return local;
+    const key = this.keyOf(path);
+    const whole = this.cache.get(key);
+    if (whole !== undefined) return (whole as Buffer).subarray(start, end);
+    // A whole segment or init is cached for the viewers after this one; a smaller range (a part
+    // of a DVR segment) is fetched as asked.
+    const size = await this.remoteSize(key);
+    if (size === undefined) return undefined;
+    if (start === 0 && end >= size) return this.remote(key);
+    return this.o.bucket.get(key, { start, end: Math.min(end, size) });
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    return await localFiles.size(path) ?? this.remoteSize(this.keyOf(path));
+  }
+
+  async truncate(path: string, length: number): Promise<void> {
+    await localFiles.truncate(path, length);
+    this.upload(path);
+  }
+
+  async remove(path: string): Promise<void> {
+    await localFiles.remove(path);
+    const key = this.keyOf(path);
+    this.cache.forget(key);
+    // In the lane: after an upload of the same file queued before it.
+    const keys = TieredFiles.isLog(path) ? [`${key}@${this.writer}`] : [key];
+    await this.o.lanes.add(this.laneOf(key), () => this.o.bucket.delete(keys));
+  }
+
+  async removeTree(dir: string): Promise<void> {
+    await localFiles.removeTree(dir);
+    const key = this.keyOf(dir);
+    this.cache.forget(`${key}/`);
+    await this.o.bucket.deletePrefix(`${key}/`);
+  }
+
+  async list(dir: string): Promise<{ name: string; isDirectory: boolean }[]> {
+    const local = await localFiles.list(dir);
+    const key = this.keyOf(dir);
+    let remote: { objects: { name: string; size: number }[]; dirs: string[] };
+    try {
+      remote = await this.listing(`${key}/`);
+    } catch (err) {
+      this.remoteErrors.note({ err, dir: key });
+      return local;
+    }
+    const seen = new Map(local.map((e) => [e.name, e]));
+    for (const d of remote.dirs) if (!seen.has(d)) seen.set(d, { name: d, isDirectory: true });
+    for (const o of remote.objects) {
+      const name = o.name.replace(/@[^/]*$/, ''); // a log's copies are one file
+      if (!seen.has(name)) seen.set(name, { name, isDirectory: false });
+    }
+    return [...seen.values()];
+  }
+
+  /** The local log followed by every other origin's copy (this origin's own copy when the local file is gone). */
+  private async mergedLog(path: string): Promise<string | undefined> {
+    const local = await localFiles.readText(path);
+    const key = this.keyOf(path);
+    const slash = key.lastIndexOf('/');
+    const name = key.slice(slash + 1);
+    let copies: string[];
+    try {
+      copies = (await this.listing(key.slice(0, slash + 1))).objects.map((o) => o.name).filter((n) => n.startsWith(`${name}@`));
+    } catch (err) {
+      if (local === undefined) throw err;
+      this.remoteErrors.note({ err, dir: key });
+      return local;
+    }
+    const texts: string[] = local !== undefined ? [local] : [];
+    for (const copy of copies) {
+      if (local !== undefined && copy === `${name}@${this.writer}`) continue;
+      const copyKey = key.slice(0, slash + 1) + copy;
+      let text = this.cache.get(copyKey) as string | undefined;
+      if (text === undefined) {
+        text = (await this.o.bucket.get(copyKey))?.toString('utf8');
+        if (text === undefined) continue; // deleted since the listing
+        this.cache.set(copyKey, text, INDEX_TTL_MS);
+      }
+      texts.push(text);
+    }
+    if (texts.length === 0) return undefined;
+    return texts.map((t) => (t === '' || t.endsWith('\n') ? t : `${t}\n`)).join('');
+  }
+
+  private async listing(prefix: string): Promise<{ objects: { name: string; size: number }[]; dirs: string[] }> {
+    const cacheKey = `list:${prefix}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached !== undefined) return JSON.parse(cached as string);
+    const out = await this.o.bucket.list(prefix);
+    this.cache.set(cacheKey, JSON.stringify(out), INDEX_TTL_MS);
+    return out;
+  }
+
+  /** A whole object, cached (segments and inits never change once up). */
+  private async remote(key: string): Promise<Buffer | undefined> {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached as Buffer;
+    const bytes = await this.o.bucket.get(key);
+    if (bytes) this.cache.set(key, bytes);
+    return bytes;
+  }
+
+  private async remoteSize(key: string): Promise<number | undefined> {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return (cached as Buffer).length;
+    const sizeKey = `size:${key}`;
+    const known = this.cache.get(sizeKey);
+    if (known !== undefined) return Number(known);
+    const size = await this.o.bucket.size(key);
+    if (size !== undefined) this.cache.set(sizeKey, String(size));
+    return size;
+  }
+}
