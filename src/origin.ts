@@ -126,6 +126,7 @@ export class Origin {
     this.metrics = config.metrics.enabled ? new OriginMetrics({
       channels: () => this.channels.all(), isChannel: (id) => this.channels.get(id) !== undefined,
       ingestOf: (ch) => ch.ingest(), webhooks: () => this.webhooks, token: config.metrics.token,
+      objectStore: () => this.objects?.metered(),
     }) : undefined;
     if (this.metrics) this.handler.observeReplies(this.metrics.http);
     this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),

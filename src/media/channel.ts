@@ -137,6 +137,8 @@ export class Channel {
   private lastMsn = 0;
   private lastInitId = 0;
   private endTimer: NodeJS.Timeout | undefined;
+  /** An adoption of the archived playlist in progress (adoptArchivedPlaylist). */
+  private adopting: Promise<boolean> | undefined;
   private dropTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -196,13 +198,42 @@ export class Channel {
    * the reconnect window continues the playlist with a discontinuity, else it ends.
    */
   async restore(): Promise<void> {
-    const archive = this.opts.archive;
     const dvrMs = this.opts.dvrWindowMs ?? 0;
-    if (!archive) return;
+    try {
+      await this.restoreFromArchive(dvrMs, dvrMs, 'the publisher did not come back after the restart', true);
+    } catch (err) {
+      // The archive is unreadable (an object store away): the channel starts without its DVR window.
+      this.log.error({ err }, 'cannot read the archive to restore the DVR window; the channel starts without it');
+    }
+  }
+
+  /**
+   * Before a publisher is accepted while the channel is idle here: when the archive, shared
+   * with other origins through object storage, holds a playlist that was live less than the
+   * reconnect window ago (the channel was on another origin, which went away), that playlist is
+   * listed again, so the publisher continues it as a reconnect does: MSNs go on, one
+   * discontinuity, the DVR window whole. Calls while one runs share it.
+   */
+  adoptArchivedPlaylist(): Promise<boolean> {
+    if (this.currentState !== 'idle' || !this.opts.archive?.shared) return Promise.resolve(false);
+    const spanMs = Math.max(this.opts.dvrWindowMs ?? 0, this.profile.playlistWindowSec * 1000);
+    this.adopting ??= this.restoreFromArchive(this.opts.reconnectWindowMs, spanMs, 'the publisher did not arrive after the channel moved here')
+      .finally(() => { this.adopting = undefined; });
+    return this.adopting;
+  }
+
+  /** Lists the archive's newest playlist again when its end is at most maxAgeMs old; the channel then waits for its publisher. */
+  private async restoreFromArchive(maxAgeMs: number, dvrMs: number, endReason: string, atStart = false): Promise<boolean> {
+    const archive = this.opts.archive;
+    if (!archive) return false;
     const restored = await archive.recover('source', dvrMs);
-    if (!restored) return;
+    if (!restored) return false;
     const last = restored.segments[restored.segments.length - 1];
-    if (last.programDateTimeMs + last.durationMs < this.now() - dvrMs) return; // too old to be in a DVR window
+    if (last.programDateTimeMs + last.durationMs < this.now() - maxAgeMs) return false; // too old to continue
+    // A shared archive's newest playlist may be another origin's, live there now: at start only
+    // this origin's own playlist comes back (a publisher arriving here later adopts the other).
+    if (atStart && archive.shared && !(await archive.heldLocally('source', last))) return false;
+    if (this.currentState !== 'idle' && this.window) return false; // a publisher came meanwhile
     this.window = this.newWindow();
     for (const [id, data] of restored.inits) this.window.addInit(id, data);
     this.window.restore(restored.segments, restored.discontinuitySequence);
@@ -222,7 +253,8 @@ export class Channel {
     this.leftAt = this.now();
     this.setState('reconnecting');
     this.log.info({ segments: restored.segments.length, lastMsn: last.msn, rungs: [...this.rungs.keys()] }, 'DVR window restored from the archive');
-    this.endTimer = setTimeout(() => this.endPlaylist('the publisher did not come back after the restart'), this.opts.reconnectWindowMs);
+    this.endTimer = setTimeout(() => this.endPlaylist(endReason), this.opts.reconnectWindowMs);
+    return true;
   }
 
   private newWindow(): LiveWindow {

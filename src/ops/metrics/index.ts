@@ -7,6 +7,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { registerIngestMetrics } from './ingest-metrics.js';
 import { registerInputMetrics, type InputMeteredChannel } from './input-metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerObjectStoreMetrics, type MeteredObjectStore } from './object-store-metrics.js';
 import { createRegistry } from './registry.js';
 import { registerWebhookMetrics, type MeteredWebhooks } from './webhook-metrics.js';
 
@@ -22,6 +23,8 @@ export interface OriginMetricsOptions<C extends MeteredChannel & InputMeteredCha
   ingestOf: (channel: C) => IngestSnapshot | undefined;
   /** The webhook sender, once the origin has one. */
   webhooks: () => MeteredWebhooks | undefined;
+  /** The object store (objectStore.bucket); undefined: no samples. */
+  objectStore?: () => MeteredObjectStore | undefined;
   /** metrics.token: when set, GET /metrics needs it as a bearer token. */
   token?: string;
 }
@@ -46,6 +49,7 @@ export class OriginMetrics<C extends MeteredChannel & InputMeteredChannel = Mete
     }));
     registerWebhookMetrics(this.registry, opts.webhooks);
     registerAlertMetrics(this.registry, () => this.alerts);
+    registerObjectStoreMetrics(this.registry, () => opts.objectStore?.());
   }
 
   /** The alerts that sigma_alerts_active reports (src/ops/alerts gives its provider here). */

@@ -40,6 +40,16 @@ export class ChannelArchive {
     this.log = logger.child({ component: 'archive', channel: channelId });
   }
 
+  /** Whether other origins write this archive too (object storage): a channel idle here may have been live elsewhere. */
+  get shared(): boolean {
+    return this.files !== localFiles;
+  }
+
+  /** Whether this origin's own disk holds the segment (written here, not only read from the shared store). */
+  async heldLocally(rendition: string, segment: Pick<ArchivedSegment, 'hour' | 'msn'>): Promise<boolean> {
+    return await localFiles.size(this.reader(rendition).segmentPath(segment)) !== undefined;
+  }
+
   reader(rendition: string): ArchiveReader {
     let r = this.readers.get(rendition);
     if (!r) this.readers.set(rendition, (r = new ArchiveReader(join(this.dir, rendition), this.files)));

@@ -6,6 +6,7 @@ import { localFiles } from '../archive/archive-files.js';
 import { HOUR_MS } from '../archive/archive-layout.js';
 import { ArchiveSweeper } from '../archive/archive-sweeper.js';
 import { ChannelArchive } from '../archive/channel-archive.js';
+import type { MeteredObjectStore } from '../../ops/metrics/object-store-metrics.js';
 import { ALWAYS_WRITABLE } from '../disk/storage-gate.js';
 import { Bucket } from './bucket.js';
 import { RecordingMirror } from './recording-mirror.js';
@@ -67,6 +68,17 @@ export class ObjectStorage {
       message: 'local archive copies older than objectStore.localRetentionMinutes deleted (they stay in the object store)',
     });
     this.localSweeper.start();
+  }
+
+  /** What /metrics shows of the store. */
+  metered(): MeteredObjectStore {
+    const oldest = this.lanes.oldestPendingAt();
+    const cache = this.files.readCache;
+    return {
+      tally: this.bucket.tally, uploadsWaiting: this.lanes.depth,
+      oldestWaitingSec: oldest === undefined ? 0 : (Date.now() - oldest) / 1000,
+      cache: { hits: cache.hits, misses: cache.misses, bytes: cache.size },
+    };
   }
 
   /** Waits (a bounded time) for the uploads still queued, then stops. */

@@ -17,6 +17,9 @@ export interface TieredFilesOptions {
   now?: () => number;
 }
 
+/** Journals written with openLog: this disk's crash recovery only, never uploaded nor read from the store. */
+const LOCAL_JOURNALS = new Set(['parts.log']);
+
 /** How long a listing or an index read from the store is reused: other origins append to them. */
 const INDEX_TTL_MS = 1_000;
 
@@ -74,8 +77,10 @@ export class TieredFiles implements ArchiveFiles {
     return key.split('/', 2).join('/');
   }
 
+  /** A log appended to by several origins (each uploads its copy). */
   private static isLog(path: string): boolean {
-    return basename(path).endsWith('.log');
+    const name = basename(path);
+    return name.endsWith('.log') && !LOCAL_JOURNALS.has(name);
   }
 
   /** Copies the local file up once it is whole (a missing file was deleted meanwhile: nothing to do). */
@@ -142,13 +147,25 @@ export class TieredFiles implements ArchiveFiles {
     return localFiles.openLog(path);
   }
 
+  /**
+   * Replaces a file. For a log the new content replaces the merged view (retention rewrote it from
+   * a merged read): this origin's copy goes up, then the other origins' copies go. An origin
+   * still appending to its copy uploads its whole local log again at its next append.
+   */
   async writeAtomic(path: string, data: Buffer | string): Promise<void> {
     await localFiles.writeAtomic(path, data);
-    if (TieredFiles.isLog(path)) this.syncLog(path);
-    else this.upload(path);
+    if (!TieredFiles.isLog(path)) { this.upload(path); return; }
+    this.syncLog(path);
+    const key = this.keyOf(path);
+    await this.o.lanes.add(this.laneOf(key), async () => {
+      const others = (await this.o.bucket.listAll(`${key}@`)).filter((k) => k !== `${key}@${this.writer}`);
+      await this.o.bucket.delete(others);
+      this.cache.forget(key);
+    });
   }
 
   async readText(path: string): Promise<string | undefined> {
+    if (LOCAL_JOURNALS.has(basename(path))) return localFiles.readText(path);
     if (TieredFiles.isLog(path)) return this.mergedLog(path);
     const local = await localFiles.readText(path);
     if (local !== undefined) return local;
