@@ -739,6 +739,38 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
     return undefined;
   };
   const configMapData = (name: string): Obj | undefined => { const c = byName('ConfigMap', name); return c ? { ...c.doc.data } : undefined; };
+  /** The names of a workload's pods (a StatefulSet's are <name>-<ordinal>); one, whatever replicas says. */
+  const podNames = (w: Manifest): string[] => {
+    const names = podLabels(w).map((l) => String(l['statefulset.kubernetes.io/pod-name'] ?? `${w.doc.metadata?.name}-0`));
+    return names.length > 0 ? names : [`${w.doc.metadata?.name}-0`];
+  };
+  /**
+   * A container's env in one pod, as the kubelet makes it: Secret and ConfigMap keys (which must
+   * exist), downward-API fields, literal values with $(VAR) expanded from the entries above.
+   */
+  const containerEnv = (C: string, c: Obj, pod: string): { env: Record<string, string>; problems: string[] } => {
+    const env: Record<string, string> = {};
+    const problems: string[] = [];
+    for (const e of c.env ?? []) {
+      const sk = e.valueFrom?.secretKeyRef, ck = e.valueFrom?.configMapKeyRef, fr = e.valueFrom?.fieldRef;
+      if (sk) {
+        const v = secretValue(sk.name, sk.key);
+        if (v === undefined) { problems.push(`${C}: env ${e.name} refers to Secret ${sk.name} key ${sk.key}, which is not in the files`); continue; }
+        env[e.name] = fill?.[e.name] ?? v;
+      } else if (ck) {
+        const v = configMapData(ck.name)?.[ck.key];
+        if (v === undefined) { problems.push(`${C}: env ${e.name} refers to ConfigMap ${ck.name} key ${ck.key}, which is not in the files`); continue; }
+        env[e.name] = String(v);
+      } else if (fr) {
+        env[e.name] = fr.fieldPath === 'metadata.name' ? pod : 'field';
+      } else {
+        env[e.name] = expandKubeVars(String(e.value ?? ''), env);
+        const left = /\$\([A-Za-z_]\w*\)/.exec(env[e.name]);
+        if (left) problems.push(`${C}: env ${e.name} refers to ${left[0]}, which no entry above it defines (Kubernetes leaves the text as it is)`);
+      }
+    }
+    return { env, problems };
+  };
 
   for (const w of workloads) {
     const W = where(w);
@@ -784,22 +816,11 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
       }
       const dataMount = (c.volumeMounts ?? []).find((vm: Obj) => vm.mountPath === image.dataDir);
       if (!dataMount) problems.push(`${C}: no volume at the data dir ${image.dataDir} (the root filesystem is read-only)`);
-      // Environment: literal values, Secret and ConfigMap keys (which must exist), the pod name.
-      const env: Record<string, string> = { ...image.env };
-      for (const e of c.env ?? []) {
-        const sk = e.valueFrom?.secretKeyRef, ck = e.valueFrom?.configMapKeyRef, fr = e.valueFrom?.fieldRef;
-        if (sk) {
-          const v = secretValue(sk.name, sk.key);
-          if (v === undefined) { problems.push(`${C}: env ${e.name} refers to Secret ${sk.name} key ${sk.key}, which is not in the files`); continue; }
-          env[e.name] = fill?.[e.name] ?? v;
-        } else if (ck) {
-          const v = configMapData(ck.name)?.[ck.key];
-          if (v === undefined) { problems.push(`${C}: env ${e.name} refers to ConfigMap ${ck.name} key ${ck.key}, which is not in the files`); continue; }
-          env[e.name] = String(v);
-        } else if (fr) {
-          env[e.name] = fr.fieldPath === 'metadata.name' ? `${w.doc.metadata.name}-0` : 'field';
-        } else env[e.name] = String(e.value ?? '');
-      }
+      // Environment, in each pod (the pod name differs); the image's ENV under it.
+      const pods = podNames(w);
+      const podEnvs = pods.map((pod) => containerEnv(C, c, pod));
+      problems.push(...podEnvs[0].problems);
+      const env: Record<string, string> = { ...image.env, ...podEnvs[0].env };
       for (const ef of c.envFrom ?? []) {
         if (ef.secretRef && !byName('Secret', ef.secretRef.name)) problems.push(`${C}: envFrom Secret ${ef.secretRef.name} is not in the files`);
         if (ef.configMapRef && !byName('ConfigMap', ef.configMapRef.name)) problems.push(`${C}: envFrom ConfigMap ${ef.configMapRef.name} is not in the files`);
@@ -814,6 +835,11 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
           if (ports.get(name) !== port) problems.push(`${C}: container port ${name} is ${ports.get(name)}, the origin listens on ${port}`);
         }
         if (grace <= config.shutdown.drainSec + 10) problems.push(`${W}: terminationGracePeriodSeconds ${grace} is not above shutdown.drainSec (${config.shutdown.drainSec}) + 10`);
+        problems.push(...podObjectStoreProblems(C, c, config, (name, key) => secretValue(name, key) !== undefined));
+      }
+      if (w.doc.kind === 'StatefulSet') {
+        const configs = pods.map((pod, i) => ({ pod, config: i === 0 ? config : configOf({ ...image.env, ...podEnvs[i].env }, files).config }));
+        problems.push(...podOriginUrlProblems(C, spec.serviceName, configs));
       }
       const probes: [string, string][] = [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']];
       for (const [probe, path] of probes) {
@@ -855,11 +881,57 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
   return { problems, configProblems };
 }
 
+/** Kubernetes' expansion of $(VAR) in an env value: from the variables defined above it; $$ is a literal $; an unknown reference stays as it is. */
+function expandKubeVars(value: string, defined: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_]\w*)\)/g, (whole: string, name: string | undefined) => whole === '$$' ? '$' : defined[name!] ?? whole);
+}
+
+/**
+ * objectStore in a pod: a bucket (from the ConfigMap), no credentials in the config (the schema
+ * has no key for them, but an endpoint URL could carry some), and AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY for the AWS SDK from a Secret, not written in the manifest.
+ */
+function podObjectStoreProblems(C: string, c: Obj, config: Config, secretHas: (name: string, key: string) => boolean): string[] {
+  const problems: string[] = [];
+  if (!config.objectStore.bucket) problems.push(`${C}: objectStore.bucket is not set: the archive and recordings stay on the pod's volume only`);
+  const endpoint = urlOf(config.objectStore.endpoint);
+  if (endpoint && (endpoint.username || endpoint.password)) problems.push(`${C}: objectStore.endpoint carries credentials: they reach the origin as AWS_* variables from the Secret only`);
+  for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+    const e = ((c.env ?? []) as Obj[]).find((x) => x.name === key);
+    if (e?.valueFrom?.secretKeyRef) continue;
+    if (e) problems.push(`${C}: env ${key} is ${e.value !== undefined ? 'written in the manifest' : 'not from a Secret'}: credentials belong in the Secret (secretKeyRef)`);
+    else if (!((c.envFrom ?? []) as Obj[]).some((ef) => ef.secretRef && secretHas(ef.secretRef.name, key))) problems.push(`${C}: no env ${key} from the Secret: the origin's AWS SDK has no credentials for objectStore`);
+  }
+  return problems;
+}
+
+/**
+ * cluster.originUrl in each pod of a StatefulSet: the other origins relay this pod's live
+ * channels from it, so it is the pod's own DNS name, <pod>.<serviceName> (a name the headless
+ * governing Service gives each pod), in plain http on the HTTP port, one per pod.
+ */
+function podOriginUrlProblems(C: string, serviceName: string, pods: { pod: string; config?: Config }[]): string[] {
+  const problems: string[] = [];
+  const urls: string[] = [];
+  for (const { pod, config } of pods.filter((p) => p.config)) {
+    const url = config!.cluster.originUrl, u = urlOf(url);
+    if (!url || !u) { problems.push(`${C} in pod ${pod}: cluster.originUrl is not set: no placement, so a request reaching the origin without a channel's publisher is not relayed`); continue; }
+    urls.push(url);
+    const [host, subdomain] = u.hostname.split('.');
+    if (host !== pod || subdomain !== serviceName) problems.push(`${C} in pod ${pod}: cluster.originUrl ${url} is not the pod's own DNS name ${pod}.${serviceName} (pod.serviceName)`);
+    if (u.protocol !== 'http:' || Number(u.port || 80) !== config!.http.port) problems.push(`${C} in pod ${pod}: cluster.originUrl ${url} is not plain http on its HTTP port ${config!.http.port}`);
+  }
+  if (new Set(urls).size !== urls.length) problems.push(`${C}: the pods need distinct cluster.originUrl values: ${urls.join(', ')}`);
+  return problems;
+}
+
 /** Valid values for the Secret's placeholders, as an operator would fill them in. */
 const SECRET_FILL = {
   SIGMA__SECRET: 's'.repeat(64),
   SIGMA__DATABASE__URL: 'postgres://sigma:pw@postgres.example:5432/sigma?sslmode=require',
   SIGMA__CHANNELS: '[{"id":"main","streamKey":"main-stream-key-0123"}]',
+  AWS_ACCESS_KEY_ID: 'sigma-access-key',
+  AWS_SECRET_ACCESS_KEY: 'sigma-secret-key-0123456789',
 };
 
 // ---------------------------------------------------------------- systemd unit
@@ -1060,7 +1132,7 @@ testNeeding(t, 'nginx -t accepts deploy/nginx/edge.conf (upstream host names rep
   t.not(broken.code, 0, `a broken copy fails: ${broken.output.trim().split('\n')[0]}`);
 });
 
-t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes, security, and the origin accepts its config', async (t) => {
+t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes, security, the origin accepts its config, objectStore with credentials from the Secret, a cluster.originUrl per pod', async (t) => {
   const { manifests, problems: yamlProblems } = loadManifests(k8sFiles);
   t.same(yamlProblems, [], 'YAML parses');
   t.same(manifests.map((m) => `${m.doc.kind}/${m.doc.metadata?.name}`).sort(), [
@@ -1070,7 +1142,7 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
   t.same(schemaProblems(manifests), [], 'every object validates against its Kubernetes API schema');
   t.same(unknownFieldProblems(manifests), [], 'no field the API does not know');
   const filled = k8sProblems(manifests, image, SECRET_FILL);
-  t.same(filled.problems, [], 'references, probes, ports, security');
+  t.same(filled.problems, [], 'references, probes, ports, security, objectStore and its credentials, cluster.originUrl of each pod');
   t.same(filled.configProblems, [], 'with the Secret filled in, the origin accepts the ConfigMap and the environment');
   const asShipped = k8sProblems(manifests, image).configProblems.join('\n');
   for (const key of ['secret', 'database.url', 'channels']) {
@@ -1078,7 +1150,8 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
   }
 
   t.test('each check can fail', async (t) => {
-    const sts = k8sFiles['deploy/k8s/statefulset.yaml'], svc = k8sFiles['deploy/k8s/services.yaml'];
+    const sts = k8sFiles['deploy/k8s/statefulset.yaml'], svc = k8sFiles['deploy/k8s/services.yaml'], cm = k8sFiles['deploy/k8s/configmap.yaml'];
+    const originUrl = (value: string) => mutate(sts, 'value: http://$(POD_NAME).sigma-live:8080', `value: ${value}`);
     const cases: [string, string, string, RegExp][] = [
       ['a wrong type', 'deploy/k8s/statefulset.yaml', mutate(sts, 'replicas: 2', 'replicas: two'), /replicas must be integer/],
       ['a required field missing', 'deploy/k8s/statefulset.yaml', mutate(sts, '        - name: origin\n', '        - \n'), /must have required property '?name'?/],
@@ -1095,7 +1168,21 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
       ['no limits', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*limits: \{[^}]*\}/, ''), /no cpu limit/],
       ['a selector matching no pod', 'deploy/k8s/services.yaml', mutate(svc, 'statefulset.kubernetes.io/pod-name: sigma-live-1', 'statefulset.kubernetes.io/pod-name: sigma-live-2'), /selects no pod/],
       ['a target port not in the pod', 'deploy/k8s/services.yaml', mutate(svc, '{ name: api, port: 8081, targetPort: api }\n---', '{ name: api, port: 8081, targetPort: admin }\n---'), /targets admin/],
-      ['a config key the origin does not have', 'deploy/k8s/configmap.yaml', mutate(k8sFiles['deploy/k8s/configmap.yaml'], '"log":', '"s3": { "bucket": "x" },\n      "log":'), /unknown key\(s\) "s3"/],
+      ['a config key the origin does not have', 'deploy/k8s/configmap.yaml', mutate(cm, '"log":', '"s3": { "bucket": "x" },\n      "log":'), /unknown key\(s\) "s3"/],
+      // objectStore and its credentials.
+      ['no bucket', 'deploy/k8s/configmap.yaml', mutate(cm, '"bucket": "sigma-live", ', ''), /objectStore\.bucket is not set/],
+      ['a bucket name S3 refuses', 'deploy/k8s/configmap.yaml', mutate(cm, '"bucket": "sigma-live"', '"bucket": "Sigma_Live"'), /objectStore\.bucket: objectStore\.bucket: an S3 bucket name/],
+      ['a credential as a config key', 'deploy/k8s/configmap.yaml', mutate(cm, '"objectStore": { ', '"objectStore": { "secretAccessKey": "x", '), /objectStore: unknown key\(s\) "secretAccessKey"/],
+      ['credentials in the endpoint', 'deploy/k8s/configmap.yaml', mutate(cm, '"endpoint": "https://s3.edit-me.example"', '"endpoint": "https://AKIAEXAMPLE:secret@s3.edit-me.example"'), /objectStore\.endpoint carries credentials/],
+      ['a secret key written in the manifest', 'deploy/k8s/statefulset.yaml', mutate(sts, /name: AWS_SECRET_ACCESS_KEY\n\s*valueFrom:\n\s*secretKeyRef: \{[^}]*\}/, 'name: AWS_SECRET_ACCESS_KEY\n              value: "wJalrXUtnFEMI"'), /env AWS_SECRET_ACCESS_KEY is written in the manifest/],
+      ['no access key', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*- name: AWS_ACCESS_KEY_ID\n\s*valueFrom:\n\s*secretKeyRef: \{[^}]*\}/, ''), /no env AWS_ACCESS_KEY_ID from the Secret/],
+      // cluster.originUrl of each pod.
+      ['POD_NAME defined after its use', 'deploy/k8s/statefulset.yaml', mutate(sts, /(\n\s*- name: POD_NAME\n\s*valueFrom:\n\s*fieldRef:\n\s*fieldPath: metadata\.name)([\s\S]*?value: http:\/\/\$\(POD_NAME\)[^\n]*)/, '$2$1'), /env SIGMA__CLUSTER__ORIGIN_URL refers to \$\(POD_NAME\), which no entry above it defines/],
+      ['no originUrl', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*- name: SIGMA__CLUSTER__ORIGIN_URL\n\s*value: [^\n]*/, ''), /in pod sigma-live-0: cluster\.originUrl is not set/],
+      ['one originUrl for every pod', 'deploy/k8s/statefulset.yaml', originUrl('http://sigma-live-0.sigma-live:8080'), /the pods need distinct cluster\.originUrl values/],
+      ['originUrl through the load-balanced Service', 'deploy/k8s/statefulset.yaml', originUrl('http://sigma-live-http:8080'), /in pod sigma-live-1: cluster\.originUrl http:\/\/sigma-live-http:8080 is not the pod's own DNS name sigma-live-1\.sigma-live/],
+      ['originUrl under a Service that gives pods no names', 'deploy/k8s/statefulset.yaml', originUrl('http://$(POD_NAME).sigma-live-http:8080'), /is not the pod's own DNS name sigma-live-0\.sigma-live/],
+      ['originUrl on the API port', 'deploy/k8s/statefulset.yaml', originUrl('http://$(POD_NAME).sigma-live:8081'), /cluster\.originUrl http:\/\/sigma-live-0\.sigma-live:8081 is not plain http on its HTTP port 8080/],
       ['PDB blocking drains', 'deploy/k8s/pdb.yaml', mutate(k8sFiles['deploy/k8s/pdb.yaml'], 'minAvailable: 1', 'minAvailable: 2'), /blocks every drain/],
     ];
     for (const [what, file, text, expected] of cases) {
