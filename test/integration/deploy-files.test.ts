@@ -303,10 +303,11 @@ function walkNginx(ds: Directive[], fn: (d: Directive, path: Directive[]) => voi
 
 // ---------------------------------------------------------------- compose
 
-/** Compose's variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}. */
+/** Compose's variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}; $$ is a $ left for the container's shell. */
 function interpolate(value: unknown, env: Record<string, string>, missing: string[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g, (_, name: string, op: string | undefined, arg: string) => {
+    return value.replace(/\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g, (whole: string, name: string, op: string | undefined, arg: string) => {
+      if (whole === '$$') return '$';
       const v = env[name];
       const unset = v === undefined || (op?.startsWith(':') && v === '');
       if (!unset) return v!;
@@ -335,15 +336,16 @@ function durationSec(d: unknown): number {
   return total;
 }
 
-/** Values for the variables compose.yaml requires, as a user would export them. */
-const COMPOSE_VARS = { SIGMA_SECRET: 'c'.repeat(64), POSTGRES_PASSWORD: 'pw0123456789abcdef' };
+/** Values for the variables compose.yaml requires, as a user would export them (each distinct, so a check can tell where one went). */
+const COMPOSE_VARS = { SIGMA_SECRET: 'c'.repeat(64), POSTGRES_PASSWORD: 'pw0123456789abcdef', OBJECT_STORE_USER: 'store-user', OBJECT_STORE_PASSWORD: 'store-pw-0123456789' };
 
 interface ComposeContext { dockerfile: string; edgeConf: string; defaultConfig: Config; exists: (rel: string) => boolean }
 
 export function composeProblems(text: string, ctx: ComposeContext): string[] {
   const problems: string[] = [];
   const missing: string[] = [];
-  const doc = interpolate(parseYaml(text, { merge: true }), COMPOSE_VARS, missing) as Obj;
+  const raw = parseYaml(text, { merge: true }) as Obj;
+  const doc = interpolate(raw, COMPOSE_VARS, missing) as Obj;
   if (missing.length > 0) problems.push(`required variables not set by the test: ${missing.join(', ')}`);
   const services = (doc.services ?? {}) as Record<string, Obj>;
   const names = Object.keys(services);
@@ -402,13 +404,19 @@ export function composeProblems(text: string, ctx: ComposeContext): string[] {
     }
   }
 
-  // Every depends_on with service_healthy targets a service with a health check.
+  // Every depends_on waits for a state that says the target can be used: healthy, for a service
+  // with a health check; completed, for a one-shot job (which must not be restarted forever).
   for (const n of names) {
     for (const [target, spec] of Object.entries((services[n].depends_on ?? {}) as Obj)) {
       if (!services[target]) { problems.push(`${n}: depends_on ${target}, which is no service`); continue; }
-      if ((spec as Obj)?.condition !== 'service_healthy') problems.push(`${n}: depends_on ${target} without condition service_healthy`);
-      const hasCheck = services[target].healthcheck ? services[target].healthcheck.disable !== true : origins.includes(target) && dockerfileHasHealthcheck;
-      if (!hasCheck) problems.push(`${n}: waits for ${target} to be healthy, but ${target} has no health check`);
+      const condition = (spec as Obj)?.condition;
+      if (condition === 'service_healthy') {
+        const hasCheck = services[target].healthcheck ? services[target].healthcheck.disable !== true : origins.includes(target) && dockerfileHasHealthcheck;
+        if (!hasCheck) problems.push(`${n}: waits for ${target} to be healthy, but ${target} has no health check`);
+      } else if (condition === 'service_completed_successfully') {
+        const restart = String(services[target].restart ?? 'no');
+        if (restart === 'always' || restart === 'unless-stopped') problems.push(`${n}: waits for ${target} to complete, but ${target} has restart: ${restart}, which starts it again whenever it ends`);
+      } else problems.push(`${n}: depends_on ${target} without condition service_healthy (or service_completed_successfully, for a one-shot job)`);
     }
   }
 
@@ -429,13 +437,144 @@ export function composeProblems(text: string, ctx: ComposeContext): string[] {
   }
   problems.push(...edgeProblems(ctx.edgeConf, origins, origins.map((o) => configs[o] ?? ctx.defaultConfig)));
 
-  // The object store: a placeholder, marked so; no origin setting refers to it (the config schema has no S3 key).
-  const store = names.filter((n) => /minio|rgw|ceph|s3|seaweed|garage/i.test(`${n} ${services[n].image ?? ''}`));
-  if (store.length === 0) problems.push('no S3-compatible object store service');
-  if (!/PLACEHOLDER[\s\S]{0,300}no S3 support yet/i.test(text)) problems.push('the object store is not marked as a placeholder for S3 support the origin does not have yet');
-  for (const o of origins) {
-    for (const s of store) if (Object.values(envs[o]).some((v) => v.includes(s))) problems.push(`${o}: an environment value names the object store ${s}, which the origin cannot use`);
+  const stack: ComposeStack = { services, rawServices: (raw?.services ?? {}) as Record<string, Obj>, origins, envs, configs };
+  problems.push(...objectStoreProblems(stack), ...originUrlProblems(stack));
+  return problems;
+}
+
+/** What compose.yaml sets up, as the object-store and cluster checks read it. */
+interface ComposeStack {
+  services: Record<string, Obj>;
+  /** The services before interpolation, to tell a required variable from a default. */
+  rawServices: Record<string, Obj>;
+  origins: string[];
+  envs: Record<string, Record<string, string>>;
+  /** Each origin's config, for those whose config loads. */
+  configs: Record<string, Config>;
+}
+
+const urlOf = (s: string | undefined): URL | undefined => { try { return s ? new URL(s) : undefined; } catch { return undefined; } };
+const dependsOn = (s: Obj, target: string): string | undefined => ((s.depends_on ?? {}) as Obj)[target]?.condition;
+
+/** A compose host-port mapping bound to loopback only ("127.0.0.1:9000:9000", or host_ip in the long form). */
+function loopbackOnly(p: unknown): boolean {
+  const host = typeof p === 'object' && p !== null ? (p as Obj).host_ip : String(p).split(':').length === 3 ? String(p).split(':')[0] : undefined;
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+/** A service's entrypoint and command as its shell runs them: $VAR and ${VAR} from its environment, quotes dropped (enough to read mc's arguments). */
+function serviceScript(s: Obj): string {
+  const env = envMap(s.environment);
+  const parts = [s.entrypoint, s.command].flatMap((x) => x === undefined ? [] : Array.isArray(x) ? x.map(String) : [String(x)]);
+  return parts.join(' ').replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string) => env[a ?? b] ?? '').replace(/["']/g, '');
+}
+
+/** The MinIO client's `mc alias set NAME URL USER PASSWORD` and `mc mb [flags] ALIAS/BUCKET` in a script. */
+function mcCommands(script: string): { aliases: Map<string, { url: string; user: string; password: string }>; buckets: { alias: string; bucket: string; flags: string[] }[] } {
+  const aliases = new Map<string, { url: string; user: string; password: string }>();
+  const buckets: { alias: string; bucket: string; flags: string[] }[] = [];
+  for (const command of script.split(/&&|\|\||;|\n/)) {
+    const words = command.trim().split(/\s+/);
+    const mc = words.findIndex((w) => w === 'mc' || w.endsWith('/mc'));
+    if (mc < 0) continue;
+    const args = words.slice(mc + 1);
+    const flags = args.filter((a) => a.startsWith('-')), rest = args.filter((a) => !a.startsWith('-'));
+    if (rest[0] === 'alias' && rest[1] === 'set') aliases.set(rest[2], { url: rest[3], user: rest[4], password: rest[5] });
+    if (rest[0] === 'mb') {
+      for (const target of rest.slice(1).filter((t) => t.includes('/'))) {
+        const [alias, ...path] = target.split('/');
+        buckets.push({ alias, bucket: path.join('/').replace(/\/$/, ''), flags });
+      }
+    }
   }
+  return { aliases, buckets };
+}
+
+/**
+ * The origins' objectStore: one bucket for both, at an endpoint naming the store service (MinIO)
+ * on its S3 port, path-style; the credentials reach them only as the AWS SDK's AWS_* variables,
+ * equal to the store's root user, which comes from required variables (no default password),
+ * and in no config key; the S3 API published on loopback only; a one-shot job creates the bucket
+ * (the origins do not) and every origin waits for it to have succeeded.
+ */
+function objectStoreProblems({ services, rawServices, origins, envs, configs }: ComposeStack): string[] {
+  const problems: string[] = [];
+  const loaded = origins.filter((o) => configs[o]);
+  for (const o of loaded) {
+    const s = configs[o].objectStore;
+    if (!s.bucket) problems.push(`${o}: objectStore.bucket is not set: the archive and recordings stay on its own disk only`);
+    if (!s.endpoint) problems.push(`${o}: objectStore.endpoint is not set: the origin would go to AWS S3, not to the compose object store`);
+    if (s.forcePathStyle === false) problems.push(`${o}: objectStore.forcePathStyle is false: virtual-hosted URLs (<bucket>.<host>) do not resolve on the compose network`);
+  }
+  // Any origin lists, serves and deletes every recording: they must all use the same bucket.
+  for (const key of ['bucket', 'endpoint', 'region', 'prefix'] as const) {
+    const values = new Set(loaded.map((o) => configs[o].objectStore[key]));
+    if (values.size > 1) problems.push(`objectStore.${key} differs between the origins (${[...values].join(', ')}): they share one bucket`);
+  }
+  const first = loaded.length > 0 ? configs[loaded[0]].objectStore : undefined;
+  const endpoint = urlOf(first?.endpoint);
+  if (!first?.bucket || !endpoint) return problems;
+
+  // The store the endpoint names.
+  const storeName = endpoint.hostname, store = services[storeName];
+  if (!store) return [...problems, `objectStore.endpoint ${first.endpoint} names host ${storeName}, which is no service`];
+  if (!/^(quay\.io\/)?minio\/minio(:|@|$)/.test(String(store.image))) return [...problems, `${storeName} (objectStore.endpoint) is not a MinIO server: image ${store.image}`];
+  const s3Port = Number(/--address[= ]\S*:(\d+)/.exec(serviceScript(store))?.[1] ?? 9000);
+  if (Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)) !== s3Port) problems.push(`objectStore.endpoint ${first.endpoint} is not ${storeName}'s S3 port ${s3Port}`);
+  for (const p of (store.ports ?? []) as unknown[]) {
+    if (!loopbackOnly(p)) problems.push(`${storeName}: publishes ${typeof p === 'string' ? p : JSON.stringify(p)} on every interface: the S3 API with the origins' credentials belongs on 127.0.0.1 only`);
+  }
+
+  // Credentials: the store's root user, from required variables; to the origins as AWS_* only.
+  const storeEnv = envMap(store.environment), rawStoreEnv = envMap(rawServices[storeName]?.environment);
+  const pairs = [['AWS_ACCESS_KEY_ID', 'MINIO_ROOT_USER'], ['AWS_SECRET_ACCESS_KEY', 'MINIO_ROOT_PASSWORD']] as const;
+  for (const [, minio] of pairs) {
+    if (!/^\$\{\w+:?\?[^}]*\}$/.test(rawStoreEnv[minio] ?? '')) problems.push(`${storeName}: ${minio} is ${rawStoreEnv[minio] ?? 'not set'}, not a required variable (\${VAR:?…}): a default would be the same on every install`);
+  }
+  for (const o of origins) {
+    for (const [aws, minio] of pairs) {
+      if (!envs[o][aws] || envs[o][aws] !== storeEnv[minio]) problems.push(`${o}: ${aws} is not ${storeName}'s ${minio} (the AWS SDK in the origin reads its credentials from ${aws})`);
+    }
+    const secret = storeEnv.MINIO_ROOT_PASSWORD;
+    const inConfig = Object.keys(envs[o]).filter((k) => k.startsWith('SIGMA__') && secret && envs[o][k].includes(secret));
+    if (inConfig.length > 0) problems.push(`${o}: the object store's secret key is in config key(s) ${inConfig.join(', ')}: credentials reach the origin as AWS_* variables only`);
+  }
+
+  // The job that creates the bucket, and the origins waiting for it.
+  const jobs = Object.keys(services).flatMap((n) => {
+    const { aliases, buckets } = mcCommands(serviceScript(services[n]));
+    return buckets.filter((b) => b.bucket === first.bucket).map((b) => ({ name: n, make: b, alias: aliases.get(b.alias) }));
+  });
+  if (jobs.length === 0) problems.push(`no service creates the bucket ${first.bucket} (mc mb), and the origins do not create it`);
+  for (const { name, make, alias } of jobs) {
+    if (!make.flags.some((f) => f === '--ignore-existing' || f === '-p')) problems.push(`${name}: mc mb without --ignore-existing fails on the next \`up\`, the bucket being there, and the origins wait for it to succeed`);
+    const at = urlOf(alias?.url);
+    if (!alias) problems.push(`${name}: mc mb ${make.alias}/${make.bucket} with no \`mc alias set ${make.alias}\` before it`);
+    else if (at?.host !== endpoint.host) problems.push(`${name}: creates the bucket at ${alias.url}, not at the origins' objectStore.endpoint ${first.endpoint}`);
+    else if (alias.user !== storeEnv.MINIO_ROOT_USER || alias.password !== storeEnv.MINIO_ROOT_PASSWORD) problems.push(`${name}: mc alias set ${make.alias} does not log in as ${storeName}'s root user`);
+    if (dependsOn(services[name], storeName) !== 'service_healthy') problems.push(`${name}: does not wait for ${storeName} to be healthy`);
+    for (const o of origins) {
+      if (dependsOn(services[o], name) !== 'service_completed_successfully') problems.push(`${o}: does not wait for ${name} to have created the bucket (depends_on condition service_completed_successfully)`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * cluster.originUrl: where the other origins relay this one's live channels from, so each
+ * origin's own service name on the compose network and its HTTP port (not a published host
+ * port), one URL per origin.
+ */
+function originUrlProblems({ origins, configs }: ComposeStack): string[] {
+  const problems: string[] = [];
+  const urls = origins.filter((o) => configs[o]).map((o) => {
+    const c = configs[o], url = c.cluster.originUrl, u = urlOf(url);
+    if (!url || !u) { problems.push(`${o}: cluster.originUrl is not set: no placement, so a request reaching the origin without a channel's publisher is not relayed`); return undefined; }
+    if (u.hostname !== o) problems.push(`${o}: cluster.originUrl ${url} names ${u.hostname}, not the service ${o} itself`);
+    if (u.protocol !== 'http:' || Number(u.port || 80) !== c.http.port) problems.push(`${o}: cluster.originUrl ${url} is not plain http on its HTTP port ${c.http.port}`);
+    return url;
+  }).filter((u) => u !== undefined);
+  if (new Set(urls).size !== urls.length) problems.push(`the origins need distinct cluster.originUrl values: ${urls.join(', ')}`);
   return problems;
 }
 
@@ -600,6 +739,38 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
     return undefined;
   };
   const configMapData = (name: string): Obj | undefined => { const c = byName('ConfigMap', name); return c ? { ...c.doc.data } : undefined; };
+  /** The names of a workload's pods (a StatefulSet's are <name>-<ordinal>); one, whatever replicas says. */
+  const podNames = (w: Manifest): string[] => {
+    const names = podLabels(w).map((l) => String(l['statefulset.kubernetes.io/pod-name'] ?? `${w.doc.metadata?.name}-0`));
+    return names.length > 0 ? names : [`${w.doc.metadata?.name}-0`];
+  };
+  /**
+   * A container's env in one pod, as the kubelet makes it: Secret and ConfigMap keys (which must
+   * exist), downward-API fields, literal values with $(VAR) expanded from the entries above.
+   */
+  const containerEnv = (C: string, c: Obj, pod: string): { env: Record<string, string>; problems: string[] } => {
+    const env: Record<string, string> = {};
+    const problems: string[] = [];
+    for (const e of c.env ?? []) {
+      const sk = e.valueFrom?.secretKeyRef, ck = e.valueFrom?.configMapKeyRef, fr = e.valueFrom?.fieldRef;
+      if (sk) {
+        const v = secretValue(sk.name, sk.key);
+        if (v === undefined) { problems.push(`${C}: env ${e.name} refers to Secret ${sk.name} key ${sk.key}, which is not in the files`); continue; }
+        env[e.name] = fill?.[e.name] ?? v;
+      } else if (ck) {
+        const v = configMapData(ck.name)?.[ck.key];
+        if (v === undefined) { problems.push(`${C}: env ${e.name} refers to ConfigMap ${ck.name} key ${ck.key}, which is not in the files`); continue; }
+        env[e.name] = String(v);
+      } else if (fr) {
+        env[e.name] = fr.fieldPath === 'metadata.name' ? pod : 'field';
+      } else {
+        env[e.name] = expandKubeVars(String(e.value ?? ''), env);
+        const left = /\$\([A-Za-z_]\w*\)/.exec(env[e.name]);
+        if (left) problems.push(`${C}: env ${e.name} refers to ${left[0]}, which no entry above it defines (Kubernetes leaves the text as it is)`);
+      }
+    }
+    return { env, problems };
+  };
 
   for (const w of workloads) {
     const W = where(w);
@@ -645,22 +816,11 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
       }
       const dataMount = (c.volumeMounts ?? []).find((vm: Obj) => vm.mountPath === image.dataDir);
       if (!dataMount) problems.push(`${C}: no volume at the data dir ${image.dataDir} (the root filesystem is read-only)`);
-      // Environment: literal values, Secret and ConfigMap keys (which must exist), the pod name.
-      const env: Record<string, string> = { ...image.env };
-      for (const e of c.env ?? []) {
-        const sk = e.valueFrom?.secretKeyRef, ck = e.valueFrom?.configMapKeyRef, fr = e.valueFrom?.fieldRef;
-        if (sk) {
-          const v = secretValue(sk.name, sk.key);
-          if (v === undefined) { problems.push(`${C}: env ${e.name} refers to Secret ${sk.name} key ${sk.key}, which is not in the files`); continue; }
-          env[e.name] = fill?.[e.name] ?? v;
-        } else if (ck) {
-          const v = configMapData(ck.name)?.[ck.key];
-          if (v === undefined) { problems.push(`${C}: env ${e.name} refers to ConfigMap ${ck.name} key ${ck.key}, which is not in the files`); continue; }
-          env[e.name] = String(v);
-        } else if (fr) {
-          env[e.name] = fr.fieldPath === 'metadata.name' ? `${w.doc.metadata.name}-0` : 'field';
-        } else env[e.name] = String(e.value ?? '');
-      }
+      // Environment, in each pod (the pod name differs); the image's ENV under it.
+      const pods = podNames(w);
+      const podEnvs = pods.map((pod) => containerEnv(C, c, pod));
+      problems.push(...podEnvs[0].problems);
+      const env: Record<string, string> = { ...image.env, ...podEnvs[0].env };
       for (const ef of c.envFrom ?? []) {
         if (ef.secretRef && !byName('Secret', ef.secretRef.name)) problems.push(`${C}: envFrom Secret ${ef.secretRef.name} is not in the files`);
         if (ef.configMapRef && !byName('ConfigMap', ef.configMapRef.name)) problems.push(`${C}: envFrom ConfigMap ${ef.configMapRef.name} is not in the files`);
@@ -675,6 +835,11 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
           if (ports.get(name) !== port) problems.push(`${C}: container port ${name} is ${ports.get(name)}, the origin listens on ${port}`);
         }
         if (grace <= config.shutdown.drainSec + 10) problems.push(`${W}: terminationGracePeriodSeconds ${grace} is not above shutdown.drainSec (${config.shutdown.drainSec}) + 10`);
+        problems.push(...podObjectStoreProblems(C, c, config, (name, key) => secretValue(name, key) !== undefined));
+      }
+      if (w.doc.kind === 'StatefulSet') {
+        const configs = pods.map((pod, i) => ({ pod, config: i === 0 ? config : configOf({ ...image.env, ...podEnvs[i].env }, files).config }));
+        problems.push(...podOriginUrlProblems(C, spec.serviceName, configs));
       }
       const probes: [string, string][] = [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']];
       for (const [probe, path] of probes) {
@@ -716,11 +881,57 @@ export function k8sProblems(manifests: Manifest[], image: ImageFacts, fill?: Rec
   return { problems, configProblems };
 }
 
+/** Kubernetes' expansion of $(VAR) in an env value: from the variables defined above it; $$ is a literal $; an unknown reference stays as it is. */
+function expandKubeVars(value: string, defined: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_]\w*)\)/g, (whole: string, name: string | undefined) => whole === '$$' ? '$' : defined[name!] ?? whole);
+}
+
+/**
+ * objectStore in a pod: a bucket (from the ConfigMap), no credentials in the config (the schema
+ * has no key for them, but an endpoint URL could carry some), and AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY for the AWS SDK from a Secret, not written in the manifest.
+ */
+function podObjectStoreProblems(C: string, c: Obj, config: Config, secretHas: (name: string, key: string) => boolean): string[] {
+  const problems: string[] = [];
+  if (!config.objectStore.bucket) problems.push(`${C}: objectStore.bucket is not set: the archive and recordings stay on the pod's volume only`);
+  const endpoint = urlOf(config.objectStore.endpoint);
+  if (endpoint && (endpoint.username || endpoint.password)) problems.push(`${C}: objectStore.endpoint carries credentials: they reach the origin as AWS_* variables from the Secret only`);
+  for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+    const e = ((c.env ?? []) as Obj[]).find((x) => x.name === key);
+    if (e?.valueFrom?.secretKeyRef) continue;
+    if (e) problems.push(`${C}: env ${key} is ${e.value !== undefined ? 'written in the manifest' : 'not from a Secret'}: credentials belong in the Secret (secretKeyRef)`);
+    else if (!((c.envFrom ?? []) as Obj[]).some((ef) => ef.secretRef && secretHas(ef.secretRef.name, key))) problems.push(`${C}: no env ${key} from the Secret: the origin's AWS SDK has no credentials for objectStore`);
+  }
+  return problems;
+}
+
+/**
+ * cluster.originUrl in each pod of a StatefulSet: the other origins relay this pod's live
+ * channels from it, so it is the pod's own DNS name, <pod>.<serviceName> (a name the headless
+ * governing Service gives each pod), in plain http on the HTTP port, one per pod.
+ */
+function podOriginUrlProblems(C: string, serviceName: string, pods: { pod: string; config?: Config }[]): string[] {
+  const problems: string[] = [];
+  const urls: string[] = [];
+  for (const { pod, config } of pods.filter((p) => p.config)) {
+    const url = config!.cluster.originUrl, u = urlOf(url);
+    if (!url || !u) { problems.push(`${C} in pod ${pod}: cluster.originUrl is not set: no placement, so a request reaching the origin without a channel's publisher is not relayed`); continue; }
+    urls.push(url);
+    const [host, subdomain] = u.hostname.split('.');
+    if (host !== pod || subdomain !== serviceName) problems.push(`${C} in pod ${pod}: cluster.originUrl ${url} is not the pod's own DNS name ${pod}.${serviceName} (pod.serviceName)`);
+    if (u.protocol !== 'http:' || Number(u.port || 80) !== config!.http.port) problems.push(`${C} in pod ${pod}: cluster.originUrl ${url} is not plain http on its HTTP port ${config!.http.port}`);
+  }
+  if (new Set(urls).size !== urls.length) problems.push(`${C}: the pods need distinct cluster.originUrl values: ${urls.join(', ')}`);
+  return problems;
+}
+
 /** Valid values for the Secret's placeholders, as an operator would fill them in. */
 const SECRET_FILL = {
   SIGMA__SECRET: 's'.repeat(64),
   SIGMA__DATABASE__URL: 'postgres://sigma:pw@postgres.example:5432/sigma?sslmode=require',
   SIGMA__CHANNELS: '[{"id":"main","streamKey":"main-stream-key-0123"}]',
+  AWS_ACCESS_KEY_ID: 'sigma-access-key',
+  AWS_SECRET_ACCESS_KEY: 'sigma-secret-key-0123456789',
 };
 
 // ---------------------------------------------------------------- systemd unit
@@ -844,7 +1055,7 @@ testNeeding(t, 'Dockerfile: multi-stage, non-root, readiness HEALTHCHECK, data V
   });
 });
 
-t.test('compose.yaml: two origins on one PostgreSQL with one secret, health-gated start, an edge naming both, the object store a marked placeholder', async (t) => {
+t.test('compose.yaml: two origins on one PostgreSQL with one secret, health-gated start, an edge naming both, one bucket on the object store (made first, credentials only as AWS_*), a cluster.originUrl each', async (t) => {
   const ctx: ComposeContext = { dockerfile, edgeConf, defaultConfig, exists };
   t.same(composeProblems(compose, ctx), [], 'deploy/compose.yaml with deploy/nginx/edge.conf');
 
@@ -857,7 +1068,26 @@ t.test('compose.yaml: two origins on one PostgreSQL with one secret, health-gate
       ['same origin id', mutate(compose, 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b', 'SIGMA__ANALYTICS__ORIGIN_ID: origin-a'), edgeConf, /distinct analytics.originId/],
       ['short grace', mutate(compose, 'stop_grace_period: 30s', 'stop_grace_period: 5s'), edgeConf, /stop_grace_period 5s/],
       ['a wrong database user', mutate(compose, 'POSTGRES_USER: sigma', 'POSTGRES_USER: postgres'), edgeConf, /POSTGRES_USER/],
-      ['placeholder unmarked', mutate(compose, 'PLACEHOLDER', 'The'), edgeConf, /not marked as a placeholder/],
+      // The object store, its bucket and the credentials.
+      ['bucket under a name the origin does not read', mutate(compose, 'SIGMA__OBJECT_STORE__BUCKET:', 'OBJECT_STORE_BUCKET:'), edgeConf, /origin-a: objectStore\.bucket is not set/],
+      ['buckets differ', mutate(compose, 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b', 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b\n      SIGMA__OBJECT_STORE__BUCKET: other-bucket'), edgeConf, /objectStore\.bucket differs between the origins/],
+      ['endpoint names no service', mutate(compose, '&object-store-url http://object-store:9000', '&object-store-url http://minio:9000'), edgeConf, /names host minio, which is no service/],
+      ['endpoint on the console port', mutate(compose, '&object-store-url http://object-store:9000', '&object-store-url http://object-store:9001'), edgeConf, /is not object-store's S3 port 9000/],
+      ['virtual-hosted URLs', mutate(compose, 'SIGMA__PUBLIC_URL: http://localhost:8080', 'SIGMA__PUBLIC_URL: http://localhost:8080\n  SIGMA__OBJECT_STORE__FORCE_PATH_STYLE: "false"'), edgeConf, /forcePathStyle is false/],
+      ['S3 API on every interface', mutate(compose, '"127.0.0.1:9000:9000"', '"9000:9000"'), edgeConf, /object-store: publishes 9000:9000 on every interface/],
+      ['a default store password', mutate(compose, /MINIO_ROOT_PASSWORD: \$\{OBJECT_STORE_PASSWORD:\?[^}]*\}/, 'MINIO_ROOT_PASSWORD: ${OBJECT_STORE_PASSWORD:-change-me-please}'), edgeConf, /MINIO_ROOT_PASSWORD is \$\{OBJECT_STORE_PASSWORD:-change-me-please\}, not a required variable/],
+      ['no secret key for the SDK', mutate(compose, /\n  AWS_SECRET_ACCESS_KEY: [^\n]*/, ''), edgeConf, /origin-b: AWS_SECRET_ACCESS_KEY is not object-store's MINIO_ROOT_PASSWORD/],
+      ['credentials in a config key', mutate(compose, '&object-store-url http://object-store:9000', '&object-store-url http://${OBJECT_STORE_USER}:${OBJECT_STORE_PASSWORD}@object-store:9000'), edgeConf, /origin-a: the object store's secret key is in config key\(s\) SIGMA__OBJECT_STORE__ENDPOINT/],
+      ['no bucket job', mutate(compose, /\n  # One-shot:[\s\S]*?(?=\n  origin-a:)/, ''), edgeConf, /no service creates the bucket sigma-live/],
+      ['bucket job fails on the next up', mutate(compose, 'mc mb --ignore-existing', 'mc mb'), edgeConf, /object-store-bucket: mc mb without --ignore-existing/],
+      ['bucket made elsewhere', mutate(compose, 'STORE_URL: *object-store-url', 'STORE_URL: http://localhost:9000'), edgeConf, /creates the bucket at http:\/\/localhost:9000, not at the origins' objectStore\.endpoint/],
+      ['bucket job restarted forever', mutate(compose, '    image: minio/mc\n', '    image: minio/mc\n    restart: unless-stopped\n'), edgeConf, /waits for object-store-bucket to complete, but object-store-bucket has restart: unless-stopped/],
+      ['origins not waiting for the bucket', mutate(compose, /\n    # The bucket exists[^\n]*\n    object-store-bucket:\n      condition: service_completed_successfully/, ''), edgeConf, /origin-a: does not wait for object-store-bucket to have created the bucket/],
+      // cluster.originUrl.
+      ['no originUrl', mutate(compose, /\n      SIGMA__CLUSTER__ORIGIN_URL: http:\/\/origin-b:8080/, ''), edgeConf, /origin-b: cluster\.originUrl is not set/],
+      ['originUrl on loopback', mutate(compose, 'SIGMA__CLUSTER__ORIGIN_URL: http://origin-a:8080', 'SIGMA__CLUSTER__ORIGIN_URL: http://localhost:8080'), edgeConf, /origin-a: cluster\.originUrl http:\/\/localhost:8080 names localhost, not the service origin-a/],
+      ['originUrls the same', mutate(compose, 'SIGMA__CLUSTER__ORIGIN_URL: http://origin-b:8080', 'SIGMA__CLUSTER__ORIGIN_URL: http://origin-a:8080'), edgeConf, /distinct cluster\.originUrl values/],
+      ['originUrl on the API port', mutate(compose, 'SIGMA__CLUSTER__ORIGIN_URL: http://origin-a:8080', 'SIGMA__CLUSTER__ORIGIN_URL: http://origin-a:8081'), edgeConf, /origin-a: cluster\.originUrl http:\/\/origin-a:8081 is not plain http on its HTTP port 8080/],
       ['edge without origin-b', compose, mutate(edgeConf, /\n\s*server origin-b:8080[^\n]*/, ''), /does not name origin origin-b/],
       ['edge with two primaries', compose, mutate(edgeConf, 'fail_timeout=5s backup;\n    keepalive 64', 'fail_timeout=5s;\n    keepalive 64'), /2 primary servers/],
       ['no failover on 503', compose, mutate(edgeConf, 'http_502 http_503', 'http_502'), /lacks http_503/],
@@ -902,7 +1132,7 @@ testNeeding(t, 'nginx -t accepts deploy/nginx/edge.conf (upstream host names rep
   t.not(broken.code, 0, `a broken copy fails: ${broken.output.trim().split('\n')[0]}`);
 });
 
-t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes, security, and the origin accepts its config', async (t) => {
+t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes, security, the origin accepts its config, objectStore with credentials from the Secret, a cluster.originUrl per pod', async (t) => {
   const { manifests, problems: yamlProblems } = loadManifests(k8sFiles);
   t.same(yamlProblems, [], 'YAML parses');
   t.same(manifests.map((m) => `${m.doc.kind}/${m.doc.metadata?.name}`).sort(), [
@@ -912,7 +1142,7 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
   t.same(schemaProblems(manifests), [], 'every object validates against its Kubernetes API schema');
   t.same(unknownFieldProblems(manifests), [], 'no field the API does not know');
   const filled = k8sProblems(manifests, image, SECRET_FILL);
-  t.same(filled.problems, [], 'references, probes, ports, security');
+  t.same(filled.problems, [], 'references, probes, ports, security, objectStore and its credentials, cluster.originUrl of each pod');
   t.same(filled.configProblems, [], 'with the Secret filled in, the origin accepts the ConfigMap and the environment');
   const asShipped = k8sProblems(manifests, image).configProblems.join('\n');
   for (const key of ['secret', 'database.url', 'channels']) {
@@ -920,7 +1150,8 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
   }
 
   t.test('each check can fail', async (t) => {
-    const sts = k8sFiles['deploy/k8s/statefulset.yaml'], svc = k8sFiles['deploy/k8s/services.yaml'];
+    const sts = k8sFiles['deploy/k8s/statefulset.yaml'], svc = k8sFiles['deploy/k8s/services.yaml'], cm = k8sFiles['deploy/k8s/configmap.yaml'];
+    const originUrl = (value: string) => mutate(sts, 'value: http://$(POD_NAME).sigma-live:8080', `value: ${value}`);
     const cases: [string, string, string, RegExp][] = [
       ['a wrong type', 'deploy/k8s/statefulset.yaml', mutate(sts, 'replicas: 2', 'replicas: two'), /replicas must be integer/],
       ['a required field missing', 'deploy/k8s/statefulset.yaml', mutate(sts, '        - name: origin\n', '        - \n'), /must have required property '?name'?/],
@@ -937,7 +1168,21 @@ t.test('Kubernetes manifests: API schemas, no unknown fields, references, probes
       ['no limits', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*limits: \{[^}]*\}/, ''), /no cpu limit/],
       ['a selector matching no pod', 'deploy/k8s/services.yaml', mutate(svc, 'statefulset.kubernetes.io/pod-name: sigma-live-1', 'statefulset.kubernetes.io/pod-name: sigma-live-2'), /selects no pod/],
       ['a target port not in the pod', 'deploy/k8s/services.yaml', mutate(svc, '{ name: api, port: 8081, targetPort: api }\n---', '{ name: api, port: 8081, targetPort: admin }\n---'), /targets admin/],
-      ['a config key the origin does not have', 'deploy/k8s/configmap.yaml', mutate(k8sFiles['deploy/k8s/configmap.yaml'], '"log":', '"s3": { "bucket": "x" },\n      "log":'), /unknown key\(s\) "s3"/],
+      ['a config key the origin does not have', 'deploy/k8s/configmap.yaml', mutate(cm, '"log":', '"s3": { "bucket": "x" },\n      "log":'), /unknown key\(s\) "s3"/],
+      // objectStore and its credentials.
+      ['no bucket', 'deploy/k8s/configmap.yaml', mutate(cm, '"bucket": "sigma-live", ', ''), /objectStore\.bucket is not set/],
+      ['a bucket name S3 refuses', 'deploy/k8s/configmap.yaml', mutate(cm, '"bucket": "sigma-live"', '"bucket": "Sigma_Live"'), /objectStore\.bucket: objectStore\.bucket: an S3 bucket name/],
+      ['a credential as a config key', 'deploy/k8s/configmap.yaml', mutate(cm, '"objectStore": { ', '"objectStore": { "secretAccessKey": "x", '), /objectStore: unknown key\(s\) "secretAccessKey"/],
+      ['credentials in the endpoint', 'deploy/k8s/configmap.yaml', mutate(cm, '"endpoint": "https://s3.edit-me.example"', '"endpoint": "https://AKIAEXAMPLE:secret@s3.edit-me.example"'), /objectStore\.endpoint carries credentials/],
+      ['a secret key written in the manifest', 'deploy/k8s/statefulset.yaml', mutate(sts, /name: AWS_SECRET_ACCESS_KEY\n\s*valueFrom:\n\s*secretKeyRef: \{[^}]*\}/, 'name: AWS_SECRET_ACCESS_KEY\n              value: "wJalrXUtnFEMI"'), /env AWS_SECRET_ACCESS_KEY is written in the manifest/],
+      ['no access key', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*- name: AWS_ACCESS_KEY_ID\n\s*valueFrom:\n\s*secretKeyRef: \{[^}]*\}/, ''), /no env AWS_ACCESS_KEY_ID from the Secret/],
+      // cluster.originUrl of each pod.
+      ['POD_NAME defined after its use', 'deploy/k8s/statefulset.yaml', mutate(sts, /(\n\s*- name: POD_NAME\n\s*valueFrom:\n\s*fieldRef:\n\s*fieldPath: metadata\.name)([\s\S]*?value: http:\/\/\$\(POD_NAME\)[^\n]*)/, '$2$1'), /env SIGMA__CLUSTER__ORIGIN_URL refers to \$\(POD_NAME\), which no entry above it defines/],
+      ['no originUrl', 'deploy/k8s/statefulset.yaml', mutate(sts, /\n\s*- name: SIGMA__CLUSTER__ORIGIN_URL\n\s*value: [^\n]*/, ''), /in pod sigma-live-0: cluster\.originUrl is not set/],
+      ['one originUrl for every pod', 'deploy/k8s/statefulset.yaml', originUrl('http://sigma-live-0.sigma-live:8080'), /the pods need distinct cluster\.originUrl values/],
+      ['originUrl through the load-balanced Service', 'deploy/k8s/statefulset.yaml', originUrl('http://sigma-live-http:8080'), /in pod sigma-live-1: cluster\.originUrl http:\/\/sigma-live-http:8080 is not the pod's own DNS name sigma-live-1\.sigma-live/],
+      ['originUrl under a Service that gives pods no names', 'deploy/k8s/statefulset.yaml', originUrl('http://$(POD_NAME).sigma-live-http:8080'), /is not the pod's own DNS name sigma-live-0\.sigma-live/],
+      ['originUrl on the API port', 'deploy/k8s/statefulset.yaml', originUrl('http://$(POD_NAME).sigma-live:8081'), /cluster\.originUrl http:\/\/sigma-live-0\.sigma-live:8081 is not plain http on its HTTP port 8080/],
       ['PDB blocking drains', 'deploy/k8s/pdb.yaml', mutate(k8sFiles['deploy/k8s/pdb.yaml'], 'minAvailable: 1', 'minAvailable: 2'), /blocks every drain/],
     ];
     for (const [what, file, text, expected] of cases) {
