@@ -212,7 +212,8 @@ export class Origin {
     await this.channels.restore();
     await new RecordingCatalog(join(c.dataDir, 'recordings')).recover(this.log.child({ component: 'recording' }));
     this.alerts = await startOriginAlerts({ config: c, channels: this.channels, events: this.events, logger: this.log, store: db.alerts,
-      disk: this.diskWatch, webhooks: this.webhookFailures });
+      disk: this.diskWatch, webhooks: this.webhookFailures,
+      objectStoreOldestSec: this.objects && (() => this.objects!.metered().oldestWaitingSec) });
     const engine = this.alerts.engine;
     this.metrics?.useAlerts(() => engine.activeAlerts().map(({ rule, channel }) => (channel === null ? { rule } : { rule, channel })));
     this.sweeper?.start();

@@ -39,6 +39,8 @@ const originRuleShapes = {
   webhookFailing: { ...timing, consecutiveFailures: z.number().int().min(1).max(1000) },
   /** The event loop's delay, 99th percentile over each evaluation interval, above p99Ms. */
   eventLoopLag: { ...timing, p99Ms: z.number().min(1).max(60_000) },
+  /** The oldest upload to the object store waiting longer than maxAgeSec (the store is away or too slow). */
+  objectStoreBehind: { ...timing, maxAgeSec: z.number().min(1).max(86_400) },
 };
 
 type Shapes = typeof channelRuleShapes & typeof originRuleShapes;
@@ -87,6 +89,7 @@ const DEFAULTS = {
   diskLow: { enabled: true, forSec: 0, clearSec: 0 },
   webhookFailing: { enabled: true, forSec: 0, clearSec: 0, consecutiveFailures: 3 },
   eventLoopLag: { enabled: true, forSec: 5, clearSec: 10, p99Ms: 200 },
+  objectStoreBehind: { enabled: true, forSec: 0, clearSec: 10, maxAgeSec: 120 },
 } satisfies { [R in ChannelRuleName]: Omit<RuleSettings<R>, 'afterSec' | 'maxSec'> } & OriginRuleSettings;
 
 /**

@@ -19,6 +19,8 @@ export interface OriginAlerts {
 export async function startOriginAlerts(o: {
   config: Config; channels: ChannelRegistry; events: EventBus; logger: Logger; store: Pick<AlertRepository, 'list'>;
   disk: DiskWatch; webhooks: EndpointFailures;
+  /** Age of the oldest upload waiting for the object store, seconds (objectStore.bucket set). */
+  objectStoreOldestSec?: () => number;
 }): Promise<OriginAlerts> {
   const byId = new Map(o.config.channels.map((c) => [c.id, c.alerts]));
   const loop = new EventLoopLag();
@@ -26,7 +28,7 @@ export async function startOriginAlerts(o: {
     config: o.config.alerts,
     channels: () => o.channels.all(),
     channelConfig: (id) => byId.get(id),
-    origin: () => ({ disk: o.disk, minFreeMb: o.config.storage.minFreeMb, webhooks: o.webhooks }),
+    origin: () => ({ disk: o.disk, minFreeMb: o.config.storage.minFreeMb, webhooks: o.webhooks, objectStoreOldestSec: o.objectStoreOldestSec?.() }),
     loopLagP99Ms: () => loop.takeP99Ms(),
     events: o.events, logger: o.logger, store: o.store,
   });

@@ -10,6 +10,8 @@ export interface OriginReading {
   webhooks: Pick<EndpointFailures, 'worst'>;
   /** The event loop delay's p99 over the last interval, ms. */
   loopLagP99Ms: number | null;
+  /** Age of the oldest upload waiting for the object store, seconds; undefined without objectStore.bucket. */
+  objectStoreOldestSec?: number;
 }
 
 const MB = 1024 * 1024;
@@ -38,5 +40,12 @@ export const ORIGIN_CHECKS: { [R in OriginRuleName]: OriginCheck<R> } = {
     const ms = round(r.loopLagP99Ms);
     return { breached: ms > s.p99Ms, value: ms, threshold: s.p99Ms, unit: 'ms',
       message: `event loop delay p99 ${ms} ms (at most ${s.p99Ms} ms)` };
+  },
+
+  objectStoreBehind(r, s) {
+    if (r.objectStoreOldestSec === undefined) return notApplicable(s.maxAgeSec, 's', 'no object store configured');
+    const sec = round(r.objectStoreOldestSec);
+    return { breached: sec > s.maxAgeSec, value: sec, threshold: s.maxAgeSec, unit: 's',
+      message: `the oldest upload to the object store has waited ${sec} s (at most ${s.maxAgeSec} s): the store is away or too slow; the local disk keeps everything meanwhile` };
   },
 };

@@ -48,7 +48,8 @@ class StubChannel implements WatchedChannel {
 /** The alert events emitted (the only events these tests look at). */
 type Emitted = { type: 'alert.raised' | 'alert.cleared'; payload: Omit<AlertCleared, 'raisedAt' | 'durationMs'> & Partial<AlertCleared> };
 
-function setup(t: Test, o: { config?: Record<string, unknown>; channels?: Record<string, unknown>[]; store?: StoredAlert[]; loopLag?: () => number | null } = {}) {
+function setup(t: Test, o: { config?: Record<string, unknown>; channels?: Record<string, unknown>[]; store?: StoredAlert[]; loopLag?: () => number | null;
+  objectStoreOldestSec?: () => number | undefined } = {}) {
   const clock = new ManualClock(T0);
   const config = configSchema.parse({ alerts: o.config ?? {}, channels: o.channels ?? [] });
   const events = new EventBus();
@@ -61,7 +62,8 @@ function setup(t: Test, o: { config?: Record<string, unknown>; channels?: Record
   const byId = new Map(config.channels.map((c) => [c.id, c.alerts]));
   const engine = new AlertEngine({
     config: config.alerts, channels: () => channels, channelConfig: (id) => byId.get(id),
-    origin: () => ({ disk, minFreeMb: config.storage.minFreeMb, webhooks }), loopLagP99Ms: o.loopLag ?? (() => 5),
+    origin: () => ({ disk, minFreeMb: config.storage.minFreeMb, webhooks, objectStoreOldestSec: o.objectStoreOldestSec?.() }),
+    loopLagP99Ms: o.loopLag ?? (() => 5),
     events, logger, now: clock.read,
     store: o.store && { list: async () => ({ items: o.store!, nextCursor: null }) },
   });
@@ -267,6 +269,24 @@ t.test('origin-wide rules: a real disk guard below its minimum, a failing webhoo
   await new Promise((r) => setTimeout(r, 300));
   s.tick(1);
   t.match(s.emitted.slice(-1), [{ type: 'alert.cleared', payload: { rule: 'eventLoopLag' } }], 'a free loop: cleared');
+});
+
+t.test('objectStoreBehind: raised when the oldest waiting upload is older than maxAgeSec, cleared once the store catches up; silent without a store', async (t) => {
+  let oldest: number | undefined = 0;
+  const s = setup(t, { objectStoreOldestSec: () => oldest });
+  s.tick(2);
+  t.same(s.emitted, [], 'nothing waits');
+  oldest = 121;
+  s.tick(1);
+  t.match(s.emitted, [{ type: 'alert.raised', payload: { rule: 'objectStoreBehind', channel: null, value: 121, threshold: 120, unit: 's' } }]);
+  oldest = 0;
+  s.tick(9);
+  t.equal(s.emitted.length, 1, 'still raised before clearSec');
+  s.tick(2);
+  t.match(s.emitted.slice(-1), [{ type: 'alert.cleared', payload: { rule: 'objectStoreBehind' } }], 'the store caught up: cleared');
+  const none = setup(t, {});
+  none.tick(3);
+  t.same(none.emitted, [], 'no object store: never raised');
 });
 
 t.test('alerts active at the last stop are taken back, then cleared when their condition is gone', async (t) => {
