@@ -269,6 +269,7 @@ export class Origin {
     for (const { dir, channelId } of archives()) {
       try {
         queued += await objects.files.resync(dir);
+        queued += await objects.files.resync(ThumbnailPaths.channel(this.config.dataDir, channelId));
       } catch (err) {
         this.log.warn({ err, channel: channelId }, 'object store: cannot compare the local archive with the store; new segments still go up');
       }

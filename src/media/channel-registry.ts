@@ -141,7 +141,7 @@ export class ChannelRegistry {
     return new ChannelThumbnails({
       channelId: c.id, settings, createThumbnailer: o.createThumbnailer, logger, events: o.events, now: o.now,
       store: config.archive.enabled ? new ThumbnailStore(new ThumbnailPaths(ThumbnailPaths.channel(config.dataDir, c.id)), o.gate,
-        logger.child({ component: 'thumbnails', channel: c.id }), undefined, o.now) : undefined,
+        logger.child({ component: 'thumbnails', channel: c.id }), this.o.archiveFiles, o.now) : undefined,
       // The live track lists the window's tiles; a minute more covers a segment still listed after it slid.
       retainMs: Math.max(hotMs, dvrMs) + 60_000,
     });
@@ -174,7 +174,7 @@ export class ChannelRegistry {
     const entry = this.build(c, 'api');
     this.entries.set(c.id, entry);
     // A channel added after start (an id used before keeps its archive) gets its DVR window back like the others.
-    if (this.restored) await Promise.all([entry.channel.restore(), entry.thumbnails?.restore()]);
+    if (this.restored) await Promise.all([entry.channel.restore(), this.restoreThumbnails(entry)]);
   }
 
   private async applyPending(id: string): Promise<void> {
@@ -244,9 +244,18 @@ export class ChannelRegistry {
   }
 
   /** Brings back each channel's DVR window from the archive, and its thumbnails (process start). */
+  /** The live thumbnails track's recent tiles back from the archive; unreadable (an object store away): it starts empty. */
+  private async restoreThumbnails(e: Entry): Promise<void> {
+    try {
+      await e.thumbnails?.restore();
+    } catch (err) {
+      this.logger.error({ err, channel: e.channel.id }, 'cannot read the thumbnails to restore; the channel starts without them');
+    }
+  }
+
   async restore(): Promise<void> {
     this.restored = true;
-    await Promise.all([...this.entries.values()].flatMap((e) => [e.channel.restore(), e.thumbnails?.restore()]));
+    await Promise.all([...this.entries.values()].flatMap((e) => [e.channel.restore(), this.restoreThumbnails(e)]));
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,10 @@ testNeeding(t, 'archive and recordings in the object store', missingCommand('bas
   t.ok(before.segments.length >= 3, `${before.segments.length} archived segments`);
   const bytesBefore = await Promise.all(before.segments.map((s) => bytesOf(s.uri)));
   const initBefore = before.map ? await bytesOf(before.map) : undefined;
+  const vttBefore = await (await fetch(`${a.http}/live/arc/archive/${range}.vtt`)).text();
+  const imageUrl = (vtt: string, base: string) => { const m = /^(\S+\.jpg)/m.exec(vtt); return m && new URL(m[1], `${base}/live/arc/archive/${range}.vtt`).href; };
+  const imageBefore = imageUrl(vttBefore, a.http);
+  const imageBytes = imageBefore ? await bytesOf(imageBefore) : undefined;
   await a.close(); // a clean stop waits for the uploads
   a = undefined;
 
@@ -122,6 +126,14 @@ testNeeding(t, 'archive and recordings in the object store', missingCommand('bas
     const frames = parseInt(probe.stdout, 10); // one line per program and per stream: the same count
     t.ok(Math.abs(frames / 30 - extinf) < 0.5, `ffprobe decodes ${frames} frames through B (${(frames / 30).toFixed(2)} s; EXTINF sum ${extinf.toFixed(3)} s)`);
     t.equal(probe.stderr, '', 'without an error');
+  });
+
+  await t.test('the thumbnails track of the range comes from the store too', async (t) => {
+    t.ok(imageBefore, `A's thumbnails track lists pictures (${vttBefore.split('\n').length} lines)`);
+    const vttAfter = await (await fetch(`${b.http}/live/arc/archive/${range}.vtt`)).text();
+    t.equal(vttAfter, vttBefore, 'B serves the same WebVTT track');
+    const image = imageUrl(vttAfter, b.http);
+    t.ok(image && (await bytesOf(image)).equals(imageBytes!), 'and the same picture bytes');
   });
 
   await t.test('sessions and recordings come from the store too', async (t) => {
