@@ -16,6 +16,7 @@ import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
 import { InputSwitch, type SwitchHost } from './inputs/input-switch.js';
 import type { FailoverSettings } from './inputs/failover-policy.js';
 import type { SlateClipLike } from './inputs/slate-loop.js';
+import { gridMsn } from './grid-numbering.js';
 import { GapClock } from './inputs/gap-clock.js';
 
 /** What the channel needs of the native pipeline (src/addon/cmaf-pipeline.ts implements it). */
@@ -622,6 +623,13 @@ export class Publication implements PublicationSink {
   private held: AccessUnit[] = [];
   /** EXT-X-GAP parts stand in for media: no input is on air and the channel asked for a gap, not a slate. */
   private gap: { clock: GapClock; epochMs: number; firstMsn: number; indexShift: number[] } | undefined;
+  /**
+   * Added to the pipeline's MSNs: a new playlist's first segment is numbered on the shared grid
+   * (gridMsn), known at its first part. Continuing a playlist, and after a pipeline restart, the
+   * numbers just go on.
+   */
+  private msnShift = 0;
+  private numberOnGrid: boolean;
 
   constructor(
     private readonly channel: Channel,
@@ -635,6 +643,7 @@ export class Publication implements PublicationSink {
     private readonly taps: readonly SourceTap[] = [],
   ) {
     this.outputs = [{ name: 'source', window, archive, pendingDiscontinuity: continuing, pendingPlaylistStart: !continuing, tracks: () => channel.sourceTracks }];
+    this.numberOnGrid = !continuing;
   }
 
   /**
@@ -737,6 +746,8 @@ export class Publication implements PublicationSink {
   }
 
   private start(tracks: TrackInfo[], firstMsn: number): void {
+    if (this.pipeline || this.restarting) this.numberOnGrid = false; // a restart goes on from channel.nextMsn
+    this.msnShift = 0;
     const video = tracks.find((t): t is VideoTrackInfo => t.kind === 'video');
     const audio = tracks.find((t): t is AudioTrackInfo => t.kind === 'audio');
     this.log.info({ video: video && { codec: avcCodecString(video.codecConfig), width: video.width, height: video.height, frameRate: video.frameRate },
@@ -871,9 +882,15 @@ export class Publication implements PublicationSink {
       if (source) this.recorder?.addInit(chunk.data);
       return;
     }
+    if (this.numberOnGrid) {
+      this.numberOnGrid = false;
+      const onGrid = gridMsn(this.wallOffsetMs ?? Date.now() - chunk.startMs, chunk.startMs, this.channel.profile.segmentTargetMs);
+      this.msnShift = Math.max(0, onGrid - chunk.msn); // never below the MSNs the channel already gave
+    }
+    const msn = chunk.msn + this.msnShift;
     // Every rendition cuts on the same grid with the same first MSN, so the source's numbers stand for all.
-    if (source) this.channel.noteMsn(chunk.msn);
-    const part = { msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data };
+    if (source) this.channel.noteMsn(msn);
+    const part = { msn, index: chunk.partIndex, durationMs: chunk.durationMs, independent: chunk.independent, data: chunk.data };
     const facts = {
       initId: this.initId,
       discontinuity: chunk.partIndex === 0 && out.pendingDiscontinuity,
@@ -890,7 +907,7 @@ export class Publication implements PublicationSink {
       out.archive?.endSegment();
     }
     if (source) {
-      this.recorder?.addPart({ msn: chunk.msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
+      this.recorder?.addPart({ msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
     }
     if (chunk.partIndex === 0) out.pendingDiscontinuity = out.pendingPlaylistStart = false;
   }

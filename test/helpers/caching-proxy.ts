@@ -26,7 +26,7 @@ export interface CachingProxy {
   /** http://127.0.0.1:PORT */
   url: string;
   port: number;
-  /** The access log so far, one line per request (tab-separated: msec, address, status, bytes, cache, request, user agent). */
+  /** The access log so far, one line per request (tab-separated: msec, address, status, bytes, cache, request, user agent, upstream address(es)). */
   accessLog(): string[];
   stop(): Promise<void>;
 }
@@ -56,7 +56,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
-  log_format cdn '$msec\\t$remote_addr\\t$status\\t$body_bytes_sent\\t$upstream_cache_status\\t$request\\t$http_user_agent';
+  log_format cdn '$msec\\t$remote_addr\\t$status\\t$body_bytes_sent\\t$upstream_cache_status\\t$request\\t$http_user_agent\\t$upstream_addr';
   access_log ${dir}/access.log cdn;
   client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;
   proxy_cache_path ${dir}/cache levels=1:2 keys_zone=live:16m max_size=512m inactive=60s use_temp_path=off;

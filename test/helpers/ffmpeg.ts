@@ -68,6 +68,15 @@ export function startPublisher(url: string, o: TestSourceOptions = {}): ChildPro
   return p;
 }
 
+/** One encoder, two RTMP outputs; a failing output is dropped without stopping the other. */
+export function startTeePublisher(urls: string[], o: TestSourceOptions = {}): ChildProcess {
+  const outputs = urls.map((u) => `[f=flv:onfail=ignore]${u}`).join('|');
+  // The tee muxer does not ask encoders for global headers as flv alone does: without them
+  // there is no avcC / AudioSpecificConfig to send.
+  const args = [...testSourceArgs(o), '-flags:v', '+global_header', '-flags:a', '+global_header', '-map', '0:v', '-map', '1:a', '-f', 'tee', outputs];
+  return spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 /** Stops a publisher and waits for it to exit; resolves with its exit code (null when killed). */
 export async function stopPublisher(p: ChildProcess): Promise<number | null> {
   if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
