@@ -2,9 +2,10 @@
  * Scenario 12 (issue 19): the archive on an S3-compatible object store.
  *
  *   node dist/bench/object-store.js [--channels 1,4] [--warmup 15] [--window 60] [--sampleSec 10]
- *                                   [--playlistSpaced 5] [--playlistRuns 10] [--moves 3] [--skip upload,catchup,move]
+ *                                   [--playlistSpaced 5] [--playlistRuns 10] [--moves 3] [--moveSettle 16]
+ *                                   [--skip upload,catchup,move]
  *
- * (≈ 3 min with the defaults.)
+ * (≈ 3.5 min with the defaults.)
  * Needs what the integration tests need: Ceph's RADOS Gateway (scripts/s3/start-rgw.sh, as root,
  * through test/helpers/object-store.ts) and PostgreSQL's binaries (test/helpers/postgres.ts).
  * Everything on 127.0.0.1; the store's daemons run on the same two cores as the origins.
@@ -43,7 +44,12 @@
  *    encoder publishes to the survivor; the survivor's media playlist is polled (each request
  *    held as long as the origin holds it, then every 50 ms) until it lists a part and then a
  *    complete segment newer than the last the dead owner listed. The killed origin is then
- *    restarted on its disk and ports and becomes the next survivor.
+ *    restarted on its disk and ports and becomes the next survivor, --moveSettle s later (16:
+ *    past the default 15-s reconnect window). Each move also records whether the survivor,
+ *    just before the kill, answered the owner's playlist (relayed) or an older one of its own
+ *    (its lag in segments), and whether its first own segment took an MSN the dead owner had
+ *    already listed (msnReused; such moves are left out of the time statistics).
+ *    BENCH_DEBUG=1 prints the playlists around each move.
  *
  * Prints a RESULT line (appended to bench/results/object-store.jsonl) and a summary.
  */
@@ -63,7 +69,7 @@ import {
   type OriginProcess,
 } from './common.js';
 
-const opts = flags({ channels: '1,4', warmup: 15, window: 60, sampleSec: 10, playlistSpaced: 5, playlistRuns: 10, moves: 3, skip: '' });
+const opts = flags({ channels: '1,4', warmup: 15, window: 60, sampleSec: 10, playlistSpaced: 5, playlistRuns: 10, moves: 3, moveSettle: 16, skip: '' });
 const skip = new Set(opts.skip.split(',').filter(Boolean));
 const ADMIN = 'bench-object-store-admin-token-0123456789ab';
 const SECRET = 'bench-object-store-server-secret-0123456789';
@@ -465,14 +471,18 @@ async function moves(store: ObjectStoreServer, pg: PostgresServer) {
     const rows: Record<string, unknown>[] = [];
     for (let m = 0; m < opts.moves; m++) {
       const survivor: 'a' | 'b' = owner === 'a' ? 'b' : 'a';
-      const before = listing(await (await fetch(playlistOf(owner))).text());
+      // What the survivor answers for the channel just before the kill (it should relay the owner).
+      const asked = await fetch(playlistOf(survivor), { signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, text: await r.text() }), () => ({ status: 0, text: '' }));
+      const survivorBefore = listing(asked.text);
+      const beforeText = await (await fetch(playlistOf(owner))).text();
+      const before = listing(beforeText);
       const t0 = performance.now();
       procs[owner]!.proc.kill('SIGKILL');
       publisher.kill('SIGKILL');
       publisher = startLivePublisher(rtmpOf(survivor), source);
       // Only the survivor's own live edge lists parts (A is dead, segments restored from the
       // archive have none): its first part, then its first complete segment with parts.
-      let firstAnswerMs: number | undefined, newPartMs: number | undefined, newSegmentMs: number | undefined, after: Listing | undefined;
+      let firstAnswerMs: number | undefined, newPartMs: number | undefined, newSegmentMs: number | undefined, after: Listing | undefined, lastText = '', firstText = '';
       const end = t0 + 30_000;
       while (performance.now() < end && newSegmentMs === undefined) {
         try {
@@ -480,8 +490,9 @@ async function moves(store: ObjectStoreServer, pg: PostgresServer) {
           const text = await r.text();
           const at = performance.now() - t0;
           if (r.status === 200) {
-            firstAnswerMs ??= at;
+            if (firstAnswerMs === undefined) { firstAnswerMs = at; firstText = text; }
             after = listing(text);
+            lastText = text;
             if (after.parts > 0) newPartMs ??= at;
             if (after.segments.some((x) => x.ownParts)) newSegmentMs = at;
           }
@@ -494,21 +505,30 @@ async function moves(store: ObjectStoreServer, pg: PostgresServer) {
         move: m + 1, from: owner, to: survivor, killToFirst200Ms: firstAnswerMs && round(firstAnswerMs, 0),
         killToNewPartListedMs: newPartMs && round(newPartMs, 0), killToNewSegmentListedMs: newSegmentMs && round(newSegmentMs, 0),
         ownerLastComplete: before.lastComplete, survivorFirstOwnMsn: own?.msn ?? null,
+        // An MSN the dead owner had already listed, given again to other media by the survivor.
+        msnReused: own ? own.msn <= before.lastComplete : null,
+        // Segments the survivor's answer was behind the owner's just before the kill (0 when it relays the owner; ±1 a race).
+        survivorStatusBeforeKill: asked.status,
+        survivorLagBeforeKill: asked.status === 200 ? before.lastComplete - survivorBefore.lastComplete : null,
         discontinuityAtMove: after ? after.segments.some((x) => x.discontinuity && x.msn > before.lastComplete - 1 && x.msn <= (own?.msn ?? Infinity)) : null,
         // The segments the dead owner had listed, restored by the survivor from the store.
         ownersLastRestored: restored.some((x) => x.msn === before.lastComplete), restoredListed: restored.length,
       };
       rows.push(row);
+      if (process.env.BENCH_DEBUG) process.stderr.write(`--- before (owner ${owner}):\n${beforeText.split('\n').slice(-14).join('\n')}\n--- first answer of ${survivor}:\n${firstText.split('\n').slice(-14).join('\n')}\n--- last:\n${lastText.split('\n').slice(-24).join('\n')}\n`);
       process.stderr.write(`[object-store] move ${m + 1} ${owner}→${survivor}: ${JSON.stringify(row)}\n`);
       if (newSegmentMs === undefined) throw new Error(`move ${m + 1}: no new segment on ${survivor} within 30 s`);
       // The killed origin comes back on its disk and ports: the next move goes to it.
       await procs[owner]!.stop('SIGKILL');
       procs[owner] = await launch(owner);
       owner = survivor;
-      await sleep(3000);
+      // Longer than the reconnect window (15 s) by default: see --moveSettle in the header.
+      if (m < opts.moves - 1) await sleep(opts.moveSettle * 1000);
     }
-    return { mode: 'channel default (ultra-low)', publisher: '640x360 30 fps, keyframe every 1 s, libx264 veryfast zerolatency 800k (live, test/helpers/ffmpeg.ts)', moves: rows,
-      killToNewPartListedMs: dist(rows.map((r) => r.killToNewPartListedMs as number)), killToNewSegmentListedMs: dist(rows.map((r) => r.killToNewSegmentListedMs as number)) };
+    const clean = rows.filter((r) => r.msnReused === false);
+    return { mode: 'channel default (ultra-low)', publisher: '640x360 30 fps, keyframe every 1 s, libx264 veryfast zerolatency 800k (live, test/helpers/ffmpeg.ts)',
+      moveSettleSec: opts.moveSettle, moves: rows, msnReusedMoves: rows.length - clean.length,
+      killToNewPartListedMs: dist(clean.map((r) => r.killToNewPartListedMs as number)), killToNewSegmentListedMs: dist(clean.map((r) => r.killToNewSegmentListedMs as number)) };
   } finally {
     if (publisher) await stopProcess(publisher, 'SIGKILL');
     for (const p of Object.values(procs)) await p?.stop('SIGTERM');
@@ -584,8 +604,9 @@ async function main(): Promise<void> {
     process.stdout.write(`  catchup store/disk: cold ${JSON.stringify(c.ratios.storeColdOverDisk)}, warm ${JSON.stringify(c.ratios.storeWarmOverDisk)}\n`);
   }
   const mv = result.move as Record<string, any> | undefined;
-  if (mv) process.stdout.write(`  move (${mv.moves.length}): SIGKILL → new part listed on the survivor p50 ${mv.killToNewPartListedMs.p50} ms (max ${mv.killToNewPartListedMs.max}), ` +
-    `→ new segment listed p50 ${mv.killToNewSegmentListedMs.p50} ms (max ${mv.killToNewSegmentListedMs.max})\n`);
+  if (mv) process.stdout.write(`  move (${mv.moves.length}, ${mv.moveSettleSec} s after the killed origin is back): SIGKILL → new part listed on the survivor p50 ${mv.killToNewPartListedMs.p50} ms (max ${mv.killToNewPartListedMs.max}), ` +
+    `→ new segment listed p50 ${mv.killToNewSegmentListedMs.p50} ms (max ${mv.killToNewSegmentListedMs.max}) over ${mv.killToNewSegmentListedMs.n} moves; ` +
+    `MSNs reused in ${mv.msnReusedMoves}; before each kill the survivor answered ${mv.moves.map((r: any) => `${r.survivorStatusBeforeKill} (${r.survivorLagBeforeKill ?? '–'} segments behind)`).join(', ')}\n`);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`object-store failed: ${e.stack ?? e}\n`); process.exit(1); });
