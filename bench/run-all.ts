@@ -1,8 +1,9 @@
 /**
  * Runs every scenario with its default parameters, one after another (each alone on the
  * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), the floors under
- * the fan-out and CPU targets, then resources (120 s, last so its CPU figure comes from a quiet
- * machine). `npm run bench` = bootstrap --bench, then this.
+ * the fan-out and CPU targets, the ingest meter, metrics, analytics, the object store (Ceph RGW
+ * and PostgreSQL on this machine, ≈ 3 min), then resources (120 s, last so its CPU figure comes
+ * from a quiet machine). `npm run bench` = bootstrap --bench, then this.
  *
  *   node dist/bench/run-all.js [--skip fanout,latency]
  *
@@ -23,6 +24,7 @@ const SCENARIOS: [string, string[]][] = [
   ['ingest-meter', []],
   ['metrics', []],
   ['analytics', []],
+  ['object-store', []],
   ['resources', ['--duration', '120']],
 ];
 
