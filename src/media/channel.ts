@@ -68,6 +68,12 @@ export interface ChannelOptions {
   id: string;
   profile: LatencyProfile;
   reconnectWindowMs: number;
+  /**
+   * Whether a start lists the archive's last DVR window again (restore). Off on an origin of
+   * several (cluster.originUrl): the channel may be live on another one, which a restored window
+   * would hide; its publisher arriving here continues the playlist instead (adoptArchivedPlaylist).
+   */
+  restoreAtStart?: boolean;
   endedRetentionMs: number;
   createPipeline: PipelineFactory;
   logger: Logger;
@@ -199,6 +205,7 @@ export class Channel {
    * the reconnect window continues the playlist with a discontinuity, else it ends.
    */
   async restore(): Promise<void> {
+    if (this.opts.restoreAtStart === false) return;
     const dvrMs = this.opts.dvrWindowMs ?? 0;
     try {
       await this.restoreFromArchive(dvrMs, dvrMs, 'the publisher did not come back after the restart', true);
@@ -209,14 +216,15 @@ export class Channel {
   }
 
   /**
-   * Before a publisher is accepted while the channel is idle here: when the archive, shared
-   * with other origins through object storage, holds a playlist that was live less than the
-   * reconnect window ago (the channel was on another origin, which went away), that playlist is
-   * listed again, so the publisher continues it as a reconnect does: MSNs go on, one
-   * discontinuity, the DVR window whole. Calls while one runs share it.
+   * Before a publisher is accepted while the channel is idle here: when the archive holds a
+   * playlist that was live less than the reconnect window ago, that playlist is listed again, so
+   * the publisher continues it as a reconnect does: MSNs go on, one discontinuity, the DVR window
+   * whole. That is the channel coming from another origin that went away (an archive shared
+   * through object storage), or back to this one after a restart that restored nothing (several
+   * origins: restoreAtStart off). Calls while one runs share it.
    */
   adoptArchivedPlaylist(): Promise<boolean> {
-    if (this.currentState !== 'idle' || !this.opts.archive?.shared) return Promise.resolve(false);
+    if (this.currentState !== 'idle' || !this.opts.archive) return Promise.resolve(false);
     const spanMs = Math.max(this.opts.dvrWindowMs ?? 0, this.profile.playlistWindowSec * 1000);
     this.adopting ??= this.restoreFromArchive(this.opts.reconnectWindowMs, spanMs, 'the publisher did not arrive after the channel moved here')
       .finally(() => { this.adopting = undefined; });

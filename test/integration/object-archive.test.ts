@@ -96,9 +96,9 @@ testNeeding(t, 'archive and recordings in the object store', missingCommand('bas
     const keys = await keysUnder(store, bucket, '');
     const segments = keys.filter((k) => /^archive\/arc\/source\/\d{10}\/\d+\.m4s$/.test(k));
     t.equal(segments.length, before.segments.length, `${segments.length} segment objects for ${before.segments.length} listed segments`);
-    t.ok(keys.some((k) => /^archive\/arc\/source\/\d{10}\/segments\.log@origin-a$/.test(k)), 'the hour index, as origin-a\'s copy');
+    t.ok(keys.some((k) => /^archive\/arc\/source\/\d{10}\/segments\.log@origin-a~0$/.test(k)), 'the hour index, as origin-a\'s copy (its first chunk)');
     t.ok(keys.some((k) => /^archive\/arc\/source\/init\/\d+\.mp4$/.test(k)), 'the init segment');
-    t.ok(keys.includes('archive/arc/sessions.log@origin-a'), 'the session log');
+    t.ok(keys.includes('archive/arc/sessions.log@origin-a~0'), 'the session log');
     t.notOk(keys.some((k) => k.endsWith('parts.log')), 'the open segment\'s journal stays local');
     t.equal(keys.filter((k) => /^recordings\/arc\/.+\.mp4$/.test(k)).length, 1, 'the recording');
     t.equal(keys.filter((k) => /^recordings\/arc\/.+\.json$/.test(k)).length, 1, 'its sidecar');
@@ -164,6 +164,30 @@ testNeeding(t, 'archive and recordings in the object store', missingCommand('bas
     t.same(await keysUnder(store, bucket, 'recordings/arc/'), [], 'the file and its sidecar are gone from the store');
   });
 
+  await t.test('a log\'s copy goes up in 8-KiB chunks: an append sends only the last; a read joins them; a rewrite drops the rest', async (t) => {
+    const files = b.origin.objects!.files;
+    const path = join(dirB, 'archive', 'logtest', 'source', '2026120700', 'segments.log');
+    const line = (i: number) => `${1000 + i} 1 0 ${1_796_000_000_000 + i * 2000} ${i * 2000} 2000 123456\n`;
+    let text = '';
+    for (let i = 0; i < 400; i++) { text += line(i); await files.appendText(path, line(i)); }
+    await b.origin.objects!.lanes.idle();
+    const puts = b.origin.objects!.bucket.tally.puts;
+    await files.appendText(path, line(400));
+    text += line(400);
+    await b.origin.objects!.lanes.idle();
+    t.equal(b.origin.objects!.bucket.tally.puts - puts, 1, 'one append: one PUT (of the last chunk)');
+    const chunks = (await keysUnder(store, bucket, 'archive/logtest/')).sort();
+    t.equal(chunks.length, Math.ceil(Buffer.byteLength(text) / 8192), `${Buffer.byteLength(text)} bytes in ${chunks.length} chunks`);
+    rmSync(path);
+    t.equal(await files.readText(path), text, 'with the local file gone, the chunks read back as the log');
+    await files.writeAtomic(path, line(7));
+    await b.origin.objects!.lanes.idle();
+    t.same(await keysUnder(store, bucket, 'archive/logtest/'), ['archive/logtest/source/2026120700/segments.log@origin-b~0'], 'a rewrite leaves one chunk');
+    rmSync(path);
+    t.equal(await files.readText(path), line(7), 'holding the new content');
+    await files.removeTree(join(dirB, 'archive', 'logtest'));
+  });
+
   await t.test('the sweeper deletes expired objects from the store', async (t) => {
     const archive = b.origin.channels.get('arc')!.archive!;
     const sweeper = new ArchiveSweeper({ archives: () => [{ archive, retentionMs: 3_600_000 }], intervalMs: 60_000, logger: silentLogger(),
@@ -201,6 +225,6 @@ testNeeding(t, 'archive and recordings in the object store', missingCommand('bas
     const localSegments = local.filter((f) => f.endsWith('.m4s'));
     t.ok(localSegments.length >= 2, `${localSegments.length} segments on the local disk`);
     t.same(localSegments.filter((f) => !keys.includes(`archive/late/source/${f}`)), [], 'every one of them is in the store after the restart');
-    t.ok(keys.some((k) => k.endsWith('segments.log@origin-c')), 'with its index');
+    t.ok(keys.some((k) => k.endsWith('segments.log@origin-c~0')), 'with its index');
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { localFiles, type AppendHandle, type ArchiveFiles } from '../archive/archive-files.js';
 import { RateLimitedLog } from '../recording/rate-limited-log.js';
 import type { Bucket } from './bucket.js';
+import { chunkKey, copiesOf, LOG_CHUNK_BYTES } from './log-copies.js';
 import { ReadCache } from './read-cache.js';
 import type { UploadLanes } from './upload-lanes.js';
 
@@ -19,6 +20,9 @@ export interface TieredFilesOptions {
 
 /** Journals written with openLog: this disk's crash recovery only, never uploaded nor read from the store. */
 const LOCAL_JOURNALS = new Set(['parts.log']);
+
+/** Logs whose uploaded chunks are remembered: every rendition's current hour, with room to spare. */
+const MAX_TRACKED_LOGS = 256;
 
 /** How long a listing or an index read from the store is reused: other origins append to them. */
 const INDEX_TTL_MS = 1_000;
@@ -41,6 +45,8 @@ const INDEX_TTL_MS = 1_000;
  */
 export class TieredFiles implements ArchiveFiles {
   private writer: string | undefined;
+  /** Per log: this origin's full chunks already up (they never change); the next sync starts after them. */
+  private readonly sentChunks = new Map<string, number>();
   private readonly cache: ReadCache<Buffer | string>;
   private readonly log: Logger;
   private readonly remoteErrors: RateLimitedLog;
@@ -93,14 +99,33 @@ export class TieredFiles implements ArchiveFiles {
     });
   }
 
-  /** Uploads this origin's copy of a log whole; several appends waiting in the lane go up once. */
-  private syncLog(path: string): void {
+  /**
+   * Uploads this origin's copy of a log: the chunks not up yet and the last, partial one
+   * (log-copies.ts); several appends waiting in the lane go up once. `fresh`: the local file was
+   * rewritten, every chunk goes up again and this origin's chunks past its end go.
+   */
+  private syncLog(path: string, fresh = false): void {
     const key = this.keyOf(path);
     void this.o.lanes.add(this.laneOf(key), async () => {
-      const text = await localFiles.readText(path);
-      if (text === undefined) return;
-      await this.o.bucket.put(`${key}@${this.writer}`, text, 'text/plain; charset=utf-8');
-    }, key);
+      if (fresh) this.sentChunks.delete(path);
+      const size = await localFiles.size(path);
+      if (size === undefined) return;
+      const data = size > 0 ? await localFiles.read(path, 0, size) : Buffer.alloc(0);
+      if (data === undefined) return;
+      const chunks = Math.ceil(data.length / LOG_CHUNK_BYTES);
+      for (let i = this.sentChunks.get(path) ?? 0; i < chunks; i++) {
+        await this.o.bucket.put(chunkKey(key, this.writer!, i), data.subarray(i * LOG_CHUNK_BYTES, (i + 1) * LOG_CHUNK_BYTES), 'text/plain; charset=utf-8');
+      }
+      // Most recently synced last; the oldest go beyond a bound (hours long over): forgetting one
+      // only costs uploading its full chunks once more.
+      this.sentChunks.delete(path);
+      this.sentChunks.set(path, Math.floor(data.length / LOG_CHUNK_BYTES));
+      if (this.sentChunks.size > MAX_TRACKED_LOGS) this.sentChunks.delete(this.sentChunks.keys().next().value!);
+      if (fresh) {
+        const stale = (await this.o.bucket.listAll(`${key}@${this.writer}~`)).filter((k) => Number(k.slice(k.lastIndexOf('~') + 1)) >= chunks);
+        await this.o.bucket.delete(stale);
+      }
+    }, fresh ? undefined : key);
   }
 
   /**
@@ -119,7 +144,8 @@ export class TieredFiles implements ArchiveFiles {
         if (e.isDirectory) { await walk(path); continue; }
         if (e.name === 'parts.log' || e.name.endsWith('.tmp')) continue;
         if (TieredFiles.isLog(path)) {
-          if (remote.get(`${e.name}@${this.writer}`) !== await localFiles.size(path)) { this.syncLog(path); queued++; }
+          const own = copiesOf([...remote].map(([name, size]) => ({ name, size })), e.name).get(this.writer!) ?? [];
+          if (own.reduce((sum, c) => sum + c.size, 0) !== await localFiles.size(path)) { this.syncLog(path, true); queued++; }
         } else if (!remote.has(e.name)) { this.upload(path); queued++; }
       }
     };
@@ -155,10 +181,10 @@ export class TieredFiles implements ArchiveFiles {
   async writeAtomic(path: string, data: Buffer | string): Promise<void> {
     await localFiles.writeAtomic(path, data);
     if (!TieredFiles.isLog(path)) { this.upload(path); return; }
-    this.syncLog(path);
+    this.syncLog(path, true);
     const key = this.keyOf(path);
     await this.o.lanes.add(this.laneOf(key), async () => {
-      const others = (await this.o.bucket.listAll(`${key}@`)).filter((k) => k !== `${key}@${this.writer}`);
+      const others = (await this.o.bucket.listAll(`${key}@`)).filter((k) => !k.startsWith(`${key}@${this.writer}~`));
       await this.o.bucket.delete(others);
       this.cache.forget(key);
     });
@@ -201,8 +227,9 @@ export class TieredFiles implements ArchiveFiles {
     const key = this.keyOf(path);
     this.cache.forget(key);
     // In the lane: after an upload of the same file queued before it.
-    const keys = TieredFiles.isLog(path) ? [`${key}@${this.writer}`] : [key];
-    await this.o.lanes.add(this.laneOf(key), () => this.o.bucket.delete(keys));
+    if (TieredFiles.isLog(path)) this.sentChunks.delete(path);
+    await this.o.lanes.add(this.laneOf(key), async () =>
+      this.o.bucket.delete(TieredFiles.isLog(path) ? await this.o.bucket.listAll(`${key}@${this.writer}~`) : [key]));
   }
 
   async removeTree(dir: string): Promise<void> {
@@ -237,23 +264,28 @@ export class TieredFiles implements ArchiveFiles {
     const key = this.keyOf(path);
     const slash = key.lastIndexOf('/');
     const name = key.slice(slash + 1);
-    let copies: string[];
+    let copies: Map<string, { name: string; size: number }[]>;
     try {
-      copies = (await this.listing(key.slice(0, slash + 1))).objects.map((o) => o.name).filter((n) => n.startsWith(`${name}@`));
+      copies = copiesOf((await this.listing(key.slice(0, slash + 1))).objects, name);
     } catch (err) {
       if (local === undefined) throw err;
       this.remoteErrors.note({ err, dir: key });
       return local;
     }
     const texts: string[] = local !== undefined ? [local] : [];
-    for (const copy of copies) {
-      if (local !== undefined && copy === `${name}@${this.writer}`) continue;
-      const copyKey = key.slice(0, slash + 1) + copy;
-      let text = this.cache.get(copyKey) as string | undefined;
-      if (text === undefined) {
-        text = (await this.o.bucket.get(copyKey))?.toString('utf8');
-        if (text === undefined) continue; // deleted since the listing
-        this.cache.set(copyKey, text, INDEX_TTL_MS);
+    for (const [writer, chunks] of copies) {
+      if (local !== undefined && writer === this.writer) continue;
+      let text = '';
+      for (const chunk of chunks) {
+        const chunkKey = key.slice(0, slash + 1) + chunk.name;
+        let part = this.cache.get(chunkKey) as string | undefined;
+        if (part === undefined) {
+          part = (await this.o.bucket.get(chunkKey))?.toString('utf8');
+          if (part === undefined) break; // deleted since the listing
+          // A full chunk never changes; the last one grows.
+          this.cache.set(chunkKey, part, chunk.size === LOG_CHUNK_BYTES ? Infinity : INDEX_TTL_MS);
+        }
+        text += part;
       }
       texts.push(text);
     }
