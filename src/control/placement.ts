@@ -35,6 +35,12 @@ export class ChannelPlacement {
   /** Placements whose origin did not answer: not taken back from the database until renewed (a new expiresAt). */
   private readonly unreachable = new Map<string, Placement & { lostAt: number }>();
   private readonly held = new Set<string>();
+  /**
+   * Channels whose publish session is here (from their events), held or not: a claim that lost to
+   * a live lease is tried again at each heartbeat until that lease runs out, also when its owner
+   * is forgotten as unreachable and so no longer in `known`.
+   */
+  private readonly wanted = new Set<string>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly now: () => number;
@@ -45,9 +51,9 @@ export class ChannelPlacement {
 
   async start(): Promise<void> {
     await this.reload();
-    const take = (p: { channel: string }) => void this.claim(p.channel);
+    const take = (p: { channel: string }) => { this.wanted.add(p.channel); void this.claim(p.channel); };
     this.unsubscribe.push(this.o.events.on('channel.preview', take), this.o.events.on('channel.reconnected', take),
-      this.o.events.on('channel.ended', (p) => void this.release(p.channel)));
+      this.o.events.on('channel.ended', (p) => { this.wanted.delete(p.channel); void this.release(p.channel); }));
     this.heartbeat = setInterval(() => void this.renew(), Math.max(1000, Math.round(this.o.leaseMs / 3)));
     this.heartbeat.unref();
   }
@@ -146,11 +152,14 @@ export class ChannelPlacement {
    */
   private async renew(): Promise<void> {
     await this.reload().catch((err) => this.o.logger.warn({ err }, 'placement: cannot read the placements'));
-    const want = new Set(this.held);
+    const want = new Set([...this.held, ...this.wanted]);
     for (const [id, p] of this.known) if (p.originId !== this.o.originId && this.o.channels.publishing(id)) want.add(id);
     for (const id of want) {
       if (this.o.channels.publishing(id)) await this.claim(id);
-      else await this.release(id);
+      else {
+        this.wanted.delete(id);
+        await this.release(id);
+      }
     }
   }
 

@@ -52,3 +52,28 @@ t.test('the lease follows the publisher; elsewhere() names the other origin only
   t.equal((await db.placements.get('sport'))?.originId, 'b', 'an unexpired lease stays with its holder');
   t.equal(here.elsewhere('sport'), undefined, 'the session here is served here');
 });
+
+t.test('a claim lost to a live lease is tried again at each heartbeat, also after that owner was forgotten as unreachable', async (t) => {
+  const db = await openDatabase('sqlite::memory:');
+  t.teardown(() => db.close());
+  const clock = { now: 2_000_000 };
+  const events = new EventBus();
+  const local = new Set<string>();
+  const here = new ChannelPlacement({ repo: db.placements, originId: 'b', originUrl: 'http://b:8080', leaseMs: 3000, events,
+    channels: { publishing: (id) => local.has(id) }, logger: silentLogger(), now: () => clock.now });
+  await here.start();
+  t.teardown(() => here.close());
+  // A holds "move", then dies: its lease still runs; a relayed request finds it unreachable.
+  await db.placements.claim({ channelId: 'move', originId: 'a', originUrl: 'http://a:8080', expiresAt: clock.now + 3000 }, clock.now);
+  await here.changed('move');
+  here.lost('move', 'http://a:8080');
+  // The encoder comes back here: A's lease has not run out yet, so the claim loses.
+  local.add('move');
+  events.emit('channel.reconnected', { channel: 'move', sessionId: 's1', remoteAddress: '10.0.0.1', gapMs: 500 });
+  await settle();
+  t.equal((await db.placements.get('move'))?.originId, 'a', 'the unexpired lease stays with A');
+  clock.now += 3001;
+  await new Promise((r) => setTimeout(r, 1300)); // one heartbeat (a third of the lease, at least 1 s)
+  t.equal((await db.placements.get('move'))?.originId, 'b', 'once it ran out, the next heartbeat takes it');
+  t.equal(here.placement('move')?.originId, 'b', 'and every origin is told so');
+});
