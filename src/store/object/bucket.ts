@@ -5,6 +5,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
+// The SDK prints a multi-line notice on Node 20 (its releases after January 2027 need Node 22)
+// to stderr, outside the JSON log; the lockfile pins a release that runs on Node 20 (README,
+// Archive and recordings on object storage, says what an upgrade needs).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Where the object store is and how to reach it (config `objectStore`; credentials come from the environment). */
 export interface BucketSettings {
   bucket: string;
