@@ -890,9 +890,11 @@ export class Publication implements PublicationSink {
       if (source) this.recorder?.addInit(chunk.data);
       return;
     }
+    // The grid needs the publisher's clock against the wall clock, known from its first frame
+    // (a pipeline fed otherwise, as in unit tests, keeps the channel's own numbers).
     if (this.numberOnGrid) {
       this.numberOnGrid = false;
-      const onGrid = gridMsn(this.wallOffsetMs ?? Date.now() - chunk.startMs, chunk.startMs, this.channel.profile.segmentTargetMs);
+      const onGrid = this.wallOffsetMs === undefined ? 0 : gridMsn(this.wallOffsetMs, chunk.startMs, this.channel.profile.segmentTargetMs);
       this.msnShift = Math.max(0, onGrid - chunk.msn); // never below the MSNs the channel already gave
     }
     const msn = chunk.msn + this.msnShift;
