@@ -64,7 +64,7 @@ import { dirname, join } from 'node:path';
 import { startObjectStore, type ObjectStoreServer } from '../test/helpers/object-store.js';
 import { freePorts, spawnOrigin, type OriginProcess as SpawnedOrigin } from '../test/helpers/origin-process.js';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
-import { startPublisher as startLivePublisher } from '../test/helpers/ffmpeg.js';
+import { runFfmpeg, startPublisher as startLivePublisher } from '../test/helpers/ffmpeg.js';
 import {
   CLK_TCK, flags, machine, max, median, pct, procSample, report, round, sleep, startOriginProcess, stopProcess, tmpDir, waitFor200,
   type OriginProcess,
@@ -78,13 +78,7 @@ const load = () => loadavg().map((x) => round(x, 2));
 
 // ------------------------------------------------------------------ helpers
 
-async function ffmpeg(args: string[]): Promise<void> {
-  const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
-  const [code] = await once(p, 'exit');
-  if (code !== 0) throw new Error(`ffmpeg exited ${code}: ${err}`);
-}
+const ffmpeg = (args: string[]): Promise<void> => runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', ...args]);
 
 /** 10 s of 1280x720 30 fps H.264 (~2.5 Mb/s, keyframe every 2 s) + AAC, to loop. */
 async function makeSource(dir: string): Promise<string> {

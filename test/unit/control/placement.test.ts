@@ -3,7 +3,7 @@
  * taken when a publisher is accepted here and given up when its session ends; `elsewhere()`
  * names another origin only while its lease runs and no session of the channel is on here.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ChannelPlacement } from '../../../src/control/placement.js';
 import { openDatabase } from '../../../src/db/index.js';
 import { EventBus } from '../../../src/events.js';
@@ -11,16 +11,22 @@ import { silentLogger } from '../../../src/log.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-t.test('the lease follows the publisher; elsewhere() names the other origin only while its lease runs and nothing is on here', async (t) => {
+/** Origin `originId`'s placement on a fresh in-memory database, its clock moved by hand and its channels' sessions in `local`. */
+async function placementOn(t: Test, originId: string, leaseMs: number) {
   const db = await openDatabase('sqlite::memory:');
   t.teardown(() => db.close());
   const clock = { now: 1_000_000 };
   const events = new EventBus();
   const local = new Set<string>();
-  const here = new ChannelPlacement({ repo: db.placements, originId: 'a', originUrl: 'http://a:8080', leaseMs: 10_000, events,
+  const here = new ChannelPlacement({ repo: db.placements, originId, originUrl: `http://${originId}:8080`, leaseMs, events,
     channels: { publishing: (id) => local.has(id) }, logger: silentLogger(), now: () => clock.now });
   await here.start();
   t.teardown(() => here.close());
+  return { db, clock, events, local, here };
+}
+
+t.test('the lease follows the publisher; elsewhere() names the other origin only while its lease runs and nothing is on here', async (t) => {
+  const { db, clock, events, local, here } = await placementOn(t, 'a', 10_000);
 
   // Another origin holds "news": this one relays it.
   await db.placements.claim({ channelId: 'news', originId: 'b', originUrl: 'http://b:8080', expiresAt: clock.now + 10_000 }, clock.now);
@@ -54,15 +60,7 @@ t.test('the lease follows the publisher; elsewhere() names the other origin only
 });
 
 t.test('a claim lost to a live lease is tried again at each heartbeat, also after that owner was forgotten as unreachable', async (t) => {
-  const db = await openDatabase('sqlite::memory:');
-  t.teardown(() => db.close());
-  const clock = { now: 2_000_000 };
-  const events = new EventBus();
-  const local = new Set<string>();
-  const here = new ChannelPlacement({ repo: db.placements, originId: 'b', originUrl: 'http://b:8080', leaseMs: 3000, events,
-    channels: { publishing: (id) => local.has(id) }, logger: silentLogger(), now: () => clock.now });
-  await here.start();
-  t.teardown(() => here.close());
+  const { db, clock, events, local, here } = await placementOn(t, 'b', 3000);
   // A holds "move", then dies: its lease still runs; a relayed request finds it unreachable.
   await db.placements.claim({ channelId: 'move', originId: 'a', originUrl: 'http://a:8080', expiresAt: clock.now + 3000 }, clock.now);
   await here.changed('move');
