@@ -25,6 +25,8 @@ export interface ObjectStoreServer {
 }
 
 const SCRIPTS = resolve(import.meta.dirname, '../../../scripts/s3');
+// As src/store/object/bucket.ts: the SDK's multi-line Node 20 notice stays out of the test output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
