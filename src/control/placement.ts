@@ -121,7 +121,9 @@ export class ChannelPlacement {
   private async claim(channelId: string): Promise<void> {
     try {
       const p = await this.o.repo.claim({ channelId, originId: this.o.originId, originUrl: this.o.originUrl, expiresAt: this.now() + this.o.leaseMs }, this.now());
-      this.known.set(channelId, p);
+      // A lost claim returns the holder's row: an owner already found unreachable stays forgotten.
+      if (p.originId === this.o.originId) this.known.set(channelId, p);
+      else this.remember(p);
       if (p.originId === this.o.originId) {
         if (!this.held.has(channelId)) this.o.logger.info({ channel: channelId }, 'placement: the channel is live on this origin');
         this.held.add(channelId);

@@ -250,7 +250,12 @@ export class OriginHandler {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (req.signal.aborted) throw new OriginError('NOT_FOUND');
-    return this.dispatch(req, path);
+    // A blocking reload asked the dead owner for its next part; the channel's session here (or
+    // elsewhere) numbers its parts anew after a discontinuity, so that part may come seconds
+    // later or never: the playlist is answered as it now stands, and the player goes on from it.
+    const query = req.query.split('&').filter((kv) => !/^_HLS_(msn|part)=/.test(kv)).join('&');
+    // (The request's own methods and getters stay: a copy with only the query replaced.)
+    return this.dispatch(query === req.query ? req : Object.assign(Object.create(req) as OriginRequest, { query }), path);
   }
 
   /** The channel's live playlist can be played here: a complete segment (what hls.js needs first, HJ-02). */

@@ -68,12 +68,6 @@ export interface ChannelOptions {
   id: string;
   profile: LatencyProfile;
   reconnectWindowMs: number;
-  /**
-   * Whether a start lists the archive's last DVR window again (restore). Off on an origin of
-   * several (cluster.originUrl): the channel may be live on another one, which a restored window
-   * would hide; its publisher arriving here continues the playlist instead (adoptArchivedPlaylist).
-   */
-  restoreAtStart?: boolean;
   endedRetentionMs: number;
   createPipeline: PipelineFactory;
   logger: Logger;
@@ -144,8 +138,6 @@ export class Channel {
   private lastMsn = 0;
   private lastInitId = 0;
   private endTimer: NodeJS.Timeout | undefined;
-  /** An adoption of the archived playlist in progress (adoptArchivedPlaylist). */
-  private adopting: Promise<boolean> | undefined;
   private dropTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -205,43 +197,26 @@ export class Channel {
    * the reconnect window continues the playlist with a discontinuity, else it ends.
    */
   async restore(): Promise<void> {
-    if (this.opts.restoreAtStart === false) return;
     const dvrMs = this.opts.dvrWindowMs ?? 0;
     try {
-      await this.restoreFromArchive(dvrMs, dvrMs, 'the publisher did not come back after the restart', true);
+      await this.restoreFromArchive(dvrMs);
     } catch (err) {
       // The archive is unreadable (an object store away): the channel starts without its DVR window.
       this.log.error({ err }, 'cannot read the archive to restore the DVR window; the channel starts without it');
     }
   }
 
-  /**
-   * Before a publisher is accepted while the channel is idle here: when the archive holds a
-   * playlist that was live less than the reconnect window ago, that playlist is listed again, so
-   * the publisher continues it as a reconnect does: MSNs go on, one discontinuity, the DVR window
-   * whole. That is the channel coming from another origin that went away (an archive shared
-   * through object storage), or back to this one after a restart that restored nothing (several
-   * origins: restoreAtStart off). Calls while one runs share it.
-   */
-  adoptArchivedPlaylist(): Promise<boolean> {
-    if (this.currentState !== 'idle' || !this.opts.archive) return Promise.resolve(false);
-    const spanMs = Math.max(this.opts.dvrWindowMs ?? 0, this.profile.playlistWindowSec * 1000);
-    this.adopting ??= this.restoreFromArchive(this.opts.reconnectWindowMs, spanMs, 'the publisher did not arrive after the channel moved here')
-      .finally(() => { this.adopting = undefined; });
-    return this.adopting;
-  }
-
-  /** Lists the archive's newest playlist again when its end is at most maxAgeMs old; the channel then waits for its publisher. */
-  private async restoreFromArchive(maxAgeMs: number, dvrMs: number, endReason: string, atStart = false): Promise<boolean> {
+  /** Lists the archive's newest playlist again when it ended within the DVR window; the channel then waits for its publisher. */
+  private async restoreFromArchive(dvrMs: number): Promise<boolean> {
     const archive = this.opts.archive;
     if (!archive) return false;
     const restored = await archive.recover('source', dvrMs);
     if (!restored) return false;
     const last = restored.segments[restored.segments.length - 1];
-    if (last.programDateTimeMs + last.durationMs < this.now() - maxAgeMs) return false; // too old to continue
-    // A shared archive's newest playlist may be another origin's, live there now: at start only
-    // this origin's own playlist comes back (a publisher arriving here later adopts the other).
-    if (atStart && archive.shared && !(await archive.heldLocally('source', last))) return false;
+    if (last.programDateTimeMs + last.durationMs < this.now() - dvrMs) return false; // too old to be in a DVR window
+    // A shared archive's newest playlist may be another origin's, live there now: only this
+    // origin's own playlist comes back.
+    if (archive.shared && !(await archive.heldLocally('source', last))) return false;
     if (this.currentState !== 'idle' && this.window) return false; // a publisher came meanwhile
     this.window = this.newWindow();
     for (const [id, data] of restored.inits) this.window.addInit(id, data);
@@ -262,7 +237,7 @@ export class Channel {
     this.leftAt = this.now();
     this.setState('reconnecting');
     this.log.info({ segments: restored.segments.length, lastMsn: last.msn, rungs: [...this.rungs.keys()] }, 'DVR window restored from the archive');
-    this.endTimer = setTimeout(() => this.endPlaylist(endReason), this.opts.reconnectWindowMs);
+    this.endTimer = setTimeout(() => this.endPlaylist('the publisher did not come back after the restart'), this.opts.reconnectWindowMs);
     return true;
   }
 
