@@ -168,10 +168,7 @@ export class PlaylistResponder {
       const part = d.part ?? 0; // _HLS_msn alone ▶ part 0 of that msn (docs/adr/002).
       const limit = cfg.partTargetSec! < 1 ? Math.floor(3 / cfg.partTargetSec!) : 3;
       const perSegment = Math.max(1, Math.round(cfg.targetDurationSec / cfg.partTargetSec!));
-      // A complete segment has had all its parts, even when they are no longer listed (restored
-      // from the archive after a restart or a move: only its bytes on disk), so the next part is
-      // the next segment's first.
-      const lastIndex = last.complete ? Math.max(perSegment, last.parts.length) - 1 : last.parts.length - 1;
+      const lastIndex = last.parts.length - 1;
       const ahead = (d.msn - last.msn) * perSegment + part - lastIndex;
       if (ahead > limit) return errorReply('PART_TOO_FAR', cachePolicy.blockingPlaylistError(td));
       target = [d.msn, part];
