@@ -40,7 +40,7 @@ export class ChannelArchive {
     this.log = logger.child({ component: 'archive', channel: channelId });
   }
 
-  /** Whether other origins write this archive too (object storage): a channel idle here may have been live elsewhere. */
+  /** Whether other origins write this archive too (object storage): its newest playlist may be another origin's. */
   get shared(): boolean {
     return this.files !== localFiles;
   }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -85,11 +85,6 @@ export class Bucket {
       if (!notFound(err)) this.tally.errors++;
       throw err;
     }
-  }
-
-  /** Reachable, with the credentials accepted and the bucket there (readiness). */
-  async check(): Promise<void> {
-    await this.counted(() => this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket })));
   }
 
   async put(key: string, body: Buffer | string, contentType = 'application/octet-stream'): Promise<void> {
