@@ -37,6 +37,13 @@ export class PublishAuthorizer {
     if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
       return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
     }
+    // The channel may have been live on another origin sharing its archive: continue that playlist.
+    // The last await: from the busy check to connect nothing yields, so two publishers cannot both pass.
+    try {
+      await channel.adoptArchivedPlaylist();
+    } catch (err) {
+      this.o.logger.warn({ err, channel: channel.id }, 'cannot read the shared archive; the publisher starts a new playlist');
+    }
     if (channel.inputs.busy(input)) {
       const which = input === 'primary' ? '' : ` on its ${input} input`;
       return { accept: false, reason: `channel ${channel.id} already has a publisher${which}`, code: 'NetStream.Publish.BadName', channelId: channel.id };

@@ -168,7 +168,10 @@ export class PlaylistResponder {
       const part = d.part ?? 0; // _HLS_msn alone ▶ part 0 of that msn (docs/adr/002).
       const limit = cfg.partTargetSec! < 1 ? Math.floor(3 / cfg.partTargetSec!) : 3;
       const perSegment = Math.max(1, Math.round(cfg.targetDurationSec / cfg.partTargetSec!));
-      const lastIndex = last.parts.length - 1;
+      // A complete segment listed without parts (restored from the archive: after a restart or a
+      // move between origins) has had all its parts, so the next part is the next segment's first.
+      // (A gap the slate stands for lists its gap parts, and is counted by them.)
+      const lastIndex = last.complete && last.parts.length === 0 ? perSegment - 1 : last.parts.length - 1;
       const ahead = (d.msn - last.msn) * perSegment + part - lastIndex;
       if (ahead > limit) return errorReply('PART_TOO_FAR', cachePolicy.blockingPlaylistError(td));
       target = [d.msn, part];

@@ -115,6 +115,7 @@ export class ChannelRegistry {
       archive: config.archive.enabled
         ? new ChannelArchive(ArchivePaths.channel(config.dataDir, c.id), c.id, gate, logger, this.o.archiveFiles) : undefined,
       dvrWindowMs: (c.dvrWindowSec ?? config.dvr.windowSec) * 1000,
+      restoreAtStart: config.cluster.originUrl === undefined,
       recorder: c.record ? new SourceRecorder({
         channelId: c.id, dir: join(config.dataDir, 'recordings', c.id), rotateAfterMs: config.recording.rotateMinutes * 60_000,
         gate, events, logger, now,

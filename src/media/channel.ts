@@ -68,6 +68,12 @@ export interface ChannelOptions {
   id: string;
   profile: LatencyProfile;
   reconnectWindowMs: number;
+  /**
+   * Whether a start lists the archive's last DVR window again (restore). Off on an origin of
+   * several (cluster.originUrl): the channel may be live on another one, which a restored window
+   * would hide; its publisher arriving here continues the playlist instead (adoptArchivedPlaylist).
+   */
+  restoreAtStart?: boolean;
   endedRetentionMs: number;
   createPipeline: PipelineFactory;
   logger: Logger;
@@ -138,6 +144,8 @@ export class Channel {
   private lastMsn = 0;
   private lastInitId = 0;
   private endTimer: NodeJS.Timeout | undefined;
+  /** An adoption of the archived playlist in progress (adoptArchivedPlaylist). */
+  private adopting: Promise<boolean> | undefined;
   private dropTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -197,26 +205,59 @@ export class Channel {
    * the reconnect window continues the playlist with a discontinuity, else it ends.
    */
   async restore(): Promise<void> {
+    if (this.opts.restoreAtStart === false) return;
     const dvrMs = this.opts.dvrWindowMs ?? 0;
     try {
-      await this.restoreFromArchive(dvrMs);
+      await this.restoreFromArchive(dvrMs, dvrMs, 'the publisher did not come back after the restart', true);
     } catch (err) {
       // The archive is unreadable (an object store away): the channel starts without its DVR window.
       this.log.error({ err }, 'cannot read the archive to restore the DVR window; the channel starts without it');
     }
   }
 
-  /** Lists the archive's newest playlist again when it ended within the DVR window; the channel then waits for its publisher. */
-  private async restoreFromArchive(dvrMs: number): Promise<boolean> {
+  /**
+   * Before a publisher is accepted while the channel is idle here: when the archive holds a
+   * playlist that was live less than the reconnect window ago, that playlist is listed again, so
+   * the publisher continues it as a reconnect does: MSNs go on, one discontinuity, the DVR window
+   * whole. That is the channel coming from another origin that went away (an archive shared
+   * through object storage), or back to this one after a restart that restored nothing (several
+   * origins: restoreAtStart off). Calls while one runs share it.
+   */
+  adoptArchivedPlaylist(): Promise<boolean> {
+    if (this.currentState !== 'idle' || !this.opts.archive) return Promise.resolve(false);
+    const spanMs = Math.max(this.opts.dvrWindowMs ?? 0, this.profile.playlistWindowSec * 1000);
+    this.adopting ??= this.adoptIfLeftOpen(spanMs).finally(() => { this.adopting = undefined; });
+    return this.adopting;
+  }
+
+  /**
+   * Only a session left open (its origin died, or this one before a restart) is continued: one
+   * that ended (a publisher that left for longer than the reconnect window, an operator's stop)
+   * had its playlist ended with ENDLIST, and a new publisher starts a new one.
+   */
+  private async adoptIfLeftOpen(spanMs: number): Promise<boolean> {
+    const sessions = await this.opts.archive!.sessions.list();
+    if (sessions.length === 0 || sessions[sessions.length - 1].endMs !== undefined) return false;
+    return this.restoreFromArchive(this.opts.reconnectWindowMs, spanMs, 'the publisher did not arrive after the channel moved here', false);
+  }
+
+  /**
+   * Lists the archive's newest playlist again when its end is at most maxAgeMs old; the channel
+   * then waits for its publisher. Adopted from another origin (not atStart), the time since the
+   * last archived segment is listed as EXT-X-GAP segments (appendGaps): that origin may have
+   * listed, hinted and had players fetch MSNs beyond what reached the archive, and none of them
+   * may stand for other media here.
+   */
+  private async restoreFromArchive(maxAgeMs: number, dvrMs: number, endReason: string, atStart = false): Promise<boolean> {
     const archive = this.opts.archive;
     if (!archive) return false;
     const restored = await archive.recover('source', dvrMs);
     if (!restored) return false;
     const last = restored.segments[restored.segments.length - 1];
-    if (last.programDateTimeMs + last.durationMs < this.now() - dvrMs) return false; // too old to be in a DVR window
-    // A shared archive's newest playlist may be another origin's, live there now: only this
-    // origin's own playlist comes back.
-    if (archive.shared && !(await archive.heldLocally('source', last))) return false;
+    if (last.programDateTimeMs + last.durationMs < this.now() - maxAgeMs) return false; // too old to continue
+    // A shared archive's newest playlist may be another origin's, live there now: at start only
+    // this origin's own playlist comes back (a publisher arriving here later adopts the other).
+    if (atStart && archive.shared && !(await archive.heldLocally('source', last))) return false;
     if (this.currentState !== 'idle' && this.window) return false; // a publisher came meanwhile
     this.window = this.newWindow();
     for (const [id, data] of restored.inits) this.window.addInit(id, data);
@@ -224,12 +265,21 @@ export class Channel {
     this.tracks = restored.tracks;
     this.lastMsn = last.msn;
     this.lastInitId = Math.max(...restored.inits.keys());
+    const gapMs = this.profile.segmentTargetMs;
+    if (!atStart) {
+      // The other origin ran for up to `elapsed` after its last archived segment, cutting a
+      // segment per target duration, plus the one it had open and the one its preload hint named.
+      const elapsed = Math.max(0, this.now() - (last.programDateTimeMs + last.durationMs));
+      this.lastMsn = last.msn + Math.ceil(elapsed / gapMs) + 2;
+      this.window.appendGaps(this.lastMsn, gapMs);
+    }
     for (const r of this.opts.transcode?.ladder.rungs ?? []) {
       const rung = await archive.recover(r.name, dvrMs);
       if (!rung || rung.segments.length === 0) continue;
       const window = this.newWindow();
       for (const [id, data] of rung.inits) window.addInit(id, data);
       window.restore(rung.segments, rung.discontinuitySequence);
+      if (!atStart) window.appendGaps(this.lastMsn, gapMs); // every rendition goes on at the same MSN
       this.rungs.set(r.name, { name: r.name, window, tracks: rung.tracks, maxFrameRate: r.maxFrameRate ?? 0 });
     }
     // A restart loses whether the session had been started; the channel's autoStart decides again.
@@ -237,7 +287,7 @@ export class Channel {
     this.leftAt = this.now();
     this.setState('reconnecting');
     this.log.info({ segments: restored.segments.length, lastMsn: last.msn, rungs: [...this.rungs.keys()] }, 'DVR window restored from the archive');
-    this.endTimer = setTimeout(() => this.endPlaylist('the publisher did not come back after the restart'), this.opts.reconnectWindowMs);
+    this.endTimer = setTimeout(() => this.endPlaylist(endReason), this.opts.reconnectWindowMs);
     return true;
   }
 

@@ -251,6 +251,29 @@ export class LiveWindow {
     this.changed('segment');
   }
 
+  /**
+   * Lists EXT-X-GAP segments after the last one, up to MSN lastMsn, each durationMs long: the
+   * time between a restored playlist's last archived segment and its continuation here, whose
+   * media no longer exists (what another origin had open when it died). They keep the MSNs that
+   * origin may have listed or hinted from being used again for other media.
+   */
+  appendGaps(lastMsn: number, durationMs: number): void {
+    const prev = this.segments[this.segments.length - 1];
+    if (!prev?.complete) return;
+    let pdt = prev.programDateTimeMs + prev.durationMs, start = prev.startMs + prev.durationMs;
+    for (let msn = prev.msn + 1; msn <= lastMsn; msn++, pdt += durationMs, start += durationMs) {
+      this.totalMs += durationMs;
+      this.segments.push({
+        msn, initId: prev.initId, discontinuity: false, programDateTimeMs: pdt, startMs: start,
+        parts: NO_PARTS, durationMs, complete: true, bytes: 0, archive: 'stored', endTotalMs: this.totalMs, gap: true,
+      });
+      this.listedMs += durationMs;
+      this.completeCount++;
+    }
+    this.slide();
+    this.changed('segment');
+  }
+
   /** The archive holds segment msn now: its bytes may leave memory once it leaves the hot edge. */
   archived(msn: number): void {
     const seg = this.segment(msn);
@@ -319,6 +342,9 @@ export class LiveWindow {
     }
     if (index < 0) return seg.complete;
     if (index < seg.parts.length) return true;
+    // A complete segment listed without parts (restored from the archive, or a gap standing for
+    // media lost with another origin) had all the parts asked for once a newer segment exists.
+    if (seg.complete && seg.parts.length === 0 && msn < this.segments[this.segments.length - 1].msn) return true;
     // Beyond the final part of a closed segment means (msn+1, 0) (§6.2.5.2).
     return seg.complete && this.has(msn + 1, 0);
   }

@@ -72,3 +72,21 @@ t.test('restore lists archived segments before new parts; MSNs continue', async 
   t.equal(s.window.segments[3].discontinuity, true);
   t.ok(s.window.has(3, -1));
 });
+
+t.test('appendGaps: after a restored window (a channel adopted from another origin), gap segments take the MSNs that origin may have used', async (t) => {
+  const s = dvr();
+  s.window.restore([1, 2, 3].map((msn) => ({ msn, initId: 1, discontinuity: false, programDateTimeMs: msn * 1000, startMs: msn * 1000,
+    durationMs: 1000, bytes: 500 })));
+  s.window.appendGaps(6, 1000);
+  t.same(s.window.segments.map((x) => [x.msn, x.gap === true, x.complete, x.programDateTimeMs]),
+    [[1, false, true, 1000], [2, false, true, 2000], [3, false, true, 3000], [4, true, true, 4000], [5, true, true, 5000], [6, true, true, 6000]]);
+  t.ok(s.window.has(4, 7), 'a part of a gap with a newer segment listed is there (the player goes on)');
+  t.notOk(s.window.has(6, 3), 'a part after the newest gap waits for the new media');
+  let woke = false;
+  const waited = s.window.waitFor(6, 3, 5000).then((r) => { woke = true; return r; });
+  s.window.addPart({ msn: 7, index: 0, durationMs: 200, independent: true, data: Buffer.alloc(10) },
+    { initId: 2, discontinuity: true, programDateTimeMs: 9000, startMs: 0 });
+  t.equal(await waited, 'ready', 'woken by the continuation\'s first part');
+  t.ok(woke);
+  t.same(s.window.segments.map((x) => x.msn), [1, 2, 3, 4, 5, 6, 7], 'consecutive MSNs');
+});
