@@ -11,7 +11,8 @@ import { encodeSlate } from './addon/slate-encoder.js';
 import { SlateMaker } from './media/slate/slate-maker.js';
 import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.js';
 import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
-import { RtmpServer } from './ingest/rtmp/index.js';
+import { RtmpServer, type PublishRequest } from './ingest/rtmp/index.js';
+import { loadTlsMaterial } from './tls/tls-material.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
@@ -46,6 +47,7 @@ import type { OriginRequest } from './delivery/types.js';
 /** Where each listener ended up (ports may be 0 in the config: tests bind ephemeral ports). */
 export interface OriginAddresses {
   rtmp?: number;
+  rtmps?: number;
   http?: number;
   http2?: number;
   h2c?: number;
@@ -63,6 +65,7 @@ export class Origin {
   readonly channels: ChannelRegistry;
   readonly handler: OriginHandler;
   private rtmp: RtmpServer | undefined;
+  private rtmps: RtmpServer | undefined;
   /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
   private changeFeed: ChangeFeed | undefined;
   /** Which origin each channel is live on (cluster.originUrl set). */
@@ -245,15 +248,20 @@ export class Origin {
         comebackUntil: (id) => placement.comebackUntil(id), mode: c.cluster.playback });
     }
     if (c.api.enabled) await this.startApi(db);
+    const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
+      streamKeys: { repo: db.streamKeys, hash: this.keys.streamKeys } });
+    const rtmpOptions = { idleTimeoutMs: c.rtmp.idleTimeoutSec * 1000, maxConnections: c.rtmp.maxConnections, logger: this.log,
+      onPublish: (req: PublishRequest) => authorizer.decide(req) };
     if (c.rtmp.enabled) {
-      const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
-        streamKeys: { repo: db.streamKeys, hash: this.keys.streamKeys } });
-      this.rtmp = new RtmpServer({
-        host: c.rtmp.host, port: c.rtmp.port, idleTimeoutMs: c.rtmp.idleTimeoutSec * 1000,
-        maxConnections: c.rtmp.maxConnections, logger: this.log, onPublish: (req) => authorizer.decide(req),
-      });
+      this.rtmp = new RtmpServer({ ...rtmpOptions, host: c.rtmp.host, port: c.rtmp.port });
       await this.rtmp.start();
       this.addresses.rtmp = this.rtmp.address();
+    }
+    if (c.rtmps.enabled) {
+      const tls = await loadTlsMaterial({ certFile: c.rtmps.certFile, keyFile: c.rtmps.keyFile, dataDir: c.dataDir, logger: this.log.child({ component: 'rtmps' }) });
+      this.rtmps = new RtmpServer({ ...rtmpOptions, host: c.rtmps.host, port: c.rtmps.port, tls, component: 'rtmps' });
+      await this.rtmps.start();
+      this.addresses.rtmps = this.rtmps.address();
     }
     return this.addresses;
   }
@@ -293,7 +301,7 @@ export class Origin {
       this.alerts?.stop();
       this.sweeper?.stop();
       this.stopMemoryTrim?.();
-      await this.rtmp?.close();
+      await Promise.all([this.rtmp?.close(), this.rtmps?.close()]);
       await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();

@@ -154,6 +154,16 @@ export const configSchema = z.object({
     idleTimeoutSec: z.number().min(1).max(600).default(10),
     maxConnections: z.number().int().min(1).max(100000).default(1000),
   }).strict().default({}),
+  /** RTMP over TLS (RTMPS) for encoders that only speak it; idle timeout and connection cap as rtmp's. */
+  rtmps: z.object({
+    enabled: z.boolean().default(false),
+    host: host.default('0.0.0.0'),
+    port: port.default(1936),
+    /** PEM files; when both are absent the development certificate under dataDir/tls (as http2's) is used. */
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+  }).strict().refine((r) => (r.certFile === undefined) === (r.keyFile === undefined),
+    { message: 'give both certFile and keyFile, or neither' }).default({}),
   http: z.object({
     enabled: z.boolean().default(true),
     host: host.default('0.0.0.0'),
@@ -344,7 +354,7 @@ export const configSchema = z.object({
       keys.add(k);
     });
   });
-  const ports = [c.rtmp.enabled && c.rtmp.port, c.http.enabled && c.http.port, c.api.enabled && c.api.port,
+  const ports = [c.rtmp.enabled && c.rtmp.port, c.rtmps.enabled && c.rtmps.port, c.http.enabled && c.http.port, c.api.enabled && c.api.port,
     c.http2.enabled && c.http2.port, c.http2.enabled && c.http2.cleartextPort].filter((p) => typeof p === 'number' && p > 0);
   if (new Set(ports).size !== ports.length) ctx.addIssue({ code: 'custom', path: [], message: `ports must differ: ${ports.join(', ')}` });
 });

@@ -16,6 +16,7 @@ export interface OriginReadinessParts {
 function enabledListeners(c: Config): { name: keyof OriginAddresses; host: string }[] {
   const out: { name: keyof OriginAddresses; host: string }[] = [];
   if (c.rtmp.enabled) out.push({ name: 'rtmp', host: c.rtmp.host });
+  if (c.rtmps.enabled) out.push({ name: 'rtmps', host: c.rtmps.host });
   if (c.http.enabled) out.push({ name: 'http', host: c.http.host });
   if (c.http2.enabled) {
     out.push({ name: 'http2', host: c.http2.host });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { Origin } from '../../src/origin.js';
+import type { Logger } from 'pino';
 import { createLogger, silentLogger } from '../../src/log.js';
 
 export interface RunningOrigin {
@@ -18,7 +19,7 @@ export interface RunningOrigin {
  * Starts a real origin (native addon, RTMP, HTTP adapters) on ephemeral ports with a temp
  * dataDir. LOG_LEVEL=debug shows its logs while debugging a test.
  */
-export async function startOrigin(overrides: Record<string, unknown> = {}): Promise<RunningOrigin> {
+export async function startOrigin(overrides: Record<string, unknown> = {}, o: { logger?: Logger } = {}): Promise<RunningOrigin> {
   const ownDir = overrides.dataDir === undefined;
   const dataDir = (overrides.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'sigma-test-'));
   const config = configSchema.parse({
@@ -31,7 +32,7 @@ export async function startOrigin(overrides: Record<string, unknown> = {}): Prom
     channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low' }],
     ...overrides,
   });
-  const log = process.env.LOG_LEVEL ? createLogger(process.env.LOG_LEVEL) : silentLogger();
+  const log = o.logger ?? (process.env.LOG_LEVEL ? createLogger(process.env.LOG_LEVEL) : silentLogger());
   const origin = new Origin(config, log);
   const ports = await origin.start();
   return {

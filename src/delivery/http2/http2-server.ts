@@ -10,7 +10,7 @@ import { ConnectionTracker } from '../node-http/connections.js';
 import { serveNodeRequest } from '../node-http/node-respond.js';
 import { serveHttp2Stream } from './http2-stream.js';
 import { DEFAULT_CLOSE_GRACE_MS, type AdapterOptions, type HttpServerAdapter } from '../server.js';
-import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { loadTlsMaterial, type TlsMaterial } from '../../tls/tls-material.js';
 
 export interface Http2ServerOptions extends AdapterOptions {
   /** PEM files; when both are absent a self-signed development pair under `<dataDir>/tls/` is used. */

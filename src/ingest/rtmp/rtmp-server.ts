@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { RtmpSession, type PublishDecision, type PublishRequest } from './rtmp-session.js';
 
@@ -14,6 +15,10 @@ export interface RtmpServerOptions {
   logger: Logger;
   /** Decides whether a publish may go ahead; called once per publish command. */
   onPublish: (req: PublishRequest) => PublishDecision | Promise<PublishDecision>;
+  /** RTMPS: RTMP inside TLS (PEM certificate and key); the same sessions once the handshake is done. */
+  tls?: { cert: string; key: string };
+  /** Names the listener in its log lines ('rtmp', 'rtmps'). */
+  component?: string;
 }
 
 /** After we end() a connection, how long the peer gets to read our last status and close. */
@@ -40,12 +45,17 @@ export class RtmpServer {
   private closePromise: Promise<void> | null = null;
 
   constructor(private readonly opts: RtmpServerOptions) {
-    this.log = opts.logger.child({ component: 'rtmp' });
+    this.log = opts.logger.child({ component: opts.component ?? 'rtmp' });
   }
 
   async start(): Promise<void> {
     if (this.server) throw new Error('RtmpServer already started');
-    const server = createServer({ noDelay: true }, (s) => this.accept(s));
+    const tls = this.opts.tls;
+    const server: Server = tls
+      // An encoder that never finishes the TLS handshake is cut off like a silent one.
+      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: this.opts.idleTimeoutMs }, (s) => this.accept(s))
+        .on('tlsClientError', (err, s) => this.log.info({ remoteAddress: `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`, reason: err.message }, 'TLS handshake failed'))
+      : createServer({ noDelay: true }, (s) => this.accept(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -84,6 +94,7 @@ export class RtmpServer {
   }
 
   private accept(socket: Socket): void {
+    socket.setNoDelay(true);
     const remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     const max = this.opts.maxConnections ?? 1000;
     if (this.closing || this.conns.size >= max) {

@@ -92,6 +92,10 @@ t.test('unreadable or malformed file, bad flags, clashing ports', async (t) => {
   t.match(problems(() => load(['stray'])).join(), /unexpected argument "stray"/);
   t.match(problems(() => load(['--http.port=1935'])).join(), /ports must differ/);
   t.match(problems(() => load(['--http2.certFile=/x.pem'])).join(), /both certFile and keyFile/);
+  t.match(problems(() => load(['--rtmps.enabled=true', '--rtmps.keyFile=/k.pem'])).join(), /rtmps: give both certFile and keyFile/);
+  t.match(problems(() => load(['--rtmps.enabled=true', '--rtmps.port=1935'])).join(), /ports must differ/);
+  t.equal(load(['--rtmps.enabled=true']).rtmps.port, 1936, 'RTMPS on 1936 by default');
+  t.equal(load([]).rtmps.enabled, false, 'RTMPS off unless asked');
 });
 
 t.test('storage keys: defaults, per-channel overrides, a DVR window longer than the retention refused', async (t) => {

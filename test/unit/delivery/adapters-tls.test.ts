@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Http2Server } from '../../../src/delivery/http2/http2-server.js';
-import { DEV_CERT_FILE, DEV_KEY_FILE } from '../../../src/delivery/http2/tls-material.js';
+import { DEV_CERT_FILE, DEV_KEY_FILE } from '../../../src/tls/tls-material.js';
 import { NodeHttpServer } from '../../../src/delivery/node-http/node-http-server.js';
 import type { Handle, HttpServerAdapter } from '../../../src/delivery/server.js';
 import { UwsServer } from '../../../src/delivery/uws/uws-server.js';

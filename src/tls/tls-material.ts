@@ -11,7 +11,7 @@ export interface TlsMaterial {
 }
 
 export interface TlsMaterialOptions {
-  /** PEM files from config (http2.certFile / http2.keyFile); both or neither. */
+  /** PEM files from config (http2's or rtmps' certFile / keyFile); both or neither. */
   certFile?: string;
   keyFile?: string;
   /** Where a development certificate is kept: `<dataDir>/tls/`. */
@@ -26,14 +26,14 @@ const RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
 const VALIDITY_DAYS = 365;
 
 /**
- * The TLS certificate for the h2 listener: the configured files when given, else a self-signed
+ * The TLS certificate for a TLS listener (h2, RTMPS): the configured files when given, else a self-signed
  * development certificate (CN localhost; SAN localhost, 127.0.0.1, ::1) generated once and
  * reused from `<dataDir>/tls/` on later starts, so a browser exception or a `ca` pinned by a
  * test stays valid across restarts.
  */
 export async function loadTlsMaterial(opts: TlsMaterialOptions): Promise<TlsMaterial> {
   if (opts.certFile !== undefined || opts.keyFile !== undefined) {
-    if (opts.certFile === undefined || opts.keyFile === undefined) throw new Error('http2: give both certFile and keyFile, or neither');
+    if (opts.certFile === undefined || opts.keyFile === undefined) throw new Error('give both certFile and keyFile, or neither');
     const [cert, key] = await Promise.all([readFile(opts.certFile, 'utf8'), readFile(opts.keyFile, 'utf8')]);
     return { cert, key, selfSigned: false };
   }
@@ -48,7 +48,7 @@ export async function ensureDevCertificate(dataDir: string, logger: Logger): Pro
   const keyPath = join(dir, DEV_KEY_FILE);
   const stored = await readStored(certPath, keyPath);
   if (stored) {
-    log.warn({ certFile: certPath }, 'using a self-signed TLS certificate, for development only (set http2.certFile and http2.keyFile for production)');
+    log.warn({ certFile: certPath }, 'using a self-signed TLS certificate, for development only (set certFile and keyFile of http2 and rtmps for production)');
     return stored;
   }
   const notBeforeDate = new Date(Date.now() - 60_000);
@@ -74,7 +74,7 @@ export async function ensureDevCertificate(dataDir: string, logger: Logger): Pro
   await rename(`${keyPath}.tmp`, keyPath);
   await rename(`${certPath}.tmp`, certPath);
   log.warn({ certFile: certPath, fingerprint: pems.fingerprint },
-    'generated a self-signed TLS certificate, for development only (set http2.certFile and http2.keyFile for production)');
+    'generated a self-signed TLS certificate, for development only (set certFile and keyFile of http2 and rtmps for production)');
   return { cert: pems.cert, key: pems.private, selfSigned: true };
 }
 
