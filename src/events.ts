@@ -29,10 +29,25 @@ export interface OriginEvents {
   'input.failover': { channel: string; from: string | null; to: string; reason: string };
   /** The primary input is on air again (auto failback once healthy for failbackAfterSec, an operator, or the slate ending). */
   'input.restored': { channel: string; input: string; from: string | null; reason: string };
+  /** A restream target accepted the channel's stream (NetStream.Publish.Start): it is being pushed there. */
+  'restream.started': RestreamEvent & { attempt: number };
+  /** A restream target refused, failed or dropped the stream; `retryInSec` says when the next try is (null: none, stopped). */
+  'restream.failed': RestreamEvent & { error: string; retryInSec: number | null; attempt: number };
+  /** Pushing to a restream target ended: the channel ended, an operator stopped it, or the target was removed. */
+  'restream.stopped': RestreamEvent & { reason: string };
   /** An alert rule's condition held for its forSec: one event per rule and channel until it clears (src/ops/alerts). */
   'alert.raised': AlertRaised;
   /** The condition was gone for the rule's clearSec (or the rule, or the channel, is gone). */
   'alert.cleared': AlertCleared;
+}
+
+/** Which restream target an event is about; the URL with its stream key masked (never the key). */
+export interface RestreamEvent {
+  channel: string;
+  target: string;
+  name: string;
+  url: string;
+  rendition: string;
 }
 
 /** What an alert event says; `channel` is null for origin-wide rules (disk, event loop, webhooks). */

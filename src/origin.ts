@@ -13,6 +13,7 @@ import type { ThumbnailerFactory } from './media/thumbnails/channel-thumbnails.j
 import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
 import { RtmpServer, type PublishRequest } from './ingest/rtmp/index.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
+import { RestreamService } from './restream/restream-service.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
@@ -66,6 +67,8 @@ export class Origin {
   readonly handler: OriginHandler;
   private rtmp: RtmpServer | undefined;
   private rtmps: RtmpServer | undefined;
+  /** Every channel's restream targets (issue 20). */
+  readonly restream: RestreamService;
   /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
   private changeFeed: ChangeFeed | undefined;
   /** Which origin each channel is live on (cluster.originUrl set). */
@@ -114,8 +117,10 @@ export class Origin {
     });
     const slates = new SlateMaker(encodeSlate, log.child({ component: 'slate' }));
     this.objects = ObjectStorage.fromConfig(config, this.events, log);
+    this.restream = new RestreamService({ config, events: this.events, logger: log });
+    const restream = this.restream;
     this.channels = new ChannelRegistry(config, createPipeline, log, { gate: this.disk, events: this.events, createThumbnailer: nativeThumbnailer,
-      archiveFiles: this.objects?.files,
+      archiveFiles: this.objects?.files, sourceTaps: (id) => restream.tapsFor(id),
       slate: (channelId, settings, tracks) => slates.clip(channelId, settings, tracks) });
     this.sweeper = config.archive.enabled ? new ArchiveSweeper({
       archives: () => this.channels.archived().map(({ channel, retentionMs }) => ({
@@ -129,7 +134,7 @@ export class Origin {
     this.metrics = config.metrics.enabled ? new OriginMetrics({
       channels: () => this.channels.all(), isChannel: (id) => this.channels.get(id) !== undefined,
       ingestOf: (ch) => ch.ingest(), webhooks: () => this.webhooks, token: config.metrics.token,
-      objectStore: () => this.objects?.metered(),
+      objectStore: () => this.objects?.metered(), restream: () => this.restream.all(),
     }) : undefined;
     if (this.metrics) this.handler.observeReplies(this.metrics.http);
     this.readiness = new Readiness({ logger: log.child({ component: 'readiness' }),
@@ -169,7 +174,7 @@ export class Origin {
     const runtime = new OriginRuntime({
       config: c, channels: this.channels, tokens: this.playbackTokens!, logger,
       publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(), placement: () => this.placement,
-      recordingStore: this.objects?.recordings,
+      recordingStore: this.objects?.recordings, restream: this.restream,
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
       onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api,
@@ -192,6 +197,8 @@ export class Origin {
     const shared = new SharedChannels({ repo: db.channels, registry: this.channels, configIds: new Set(c.channels.map((ch) => ch.id)),
       logger: this.log.child({ component: 'channels' }) });
     await shared.loadAll();
+    this.restream.useStore(db.restreamTargets, this.keys.restreamUrls);
+    await this.restream.loadAll(this.channels.all().map((ch) => ch.id));
     // Several origins on one PostgreSQL: another's channel changes reach this one within a second.
     const target = parseDatabaseUrl(databaseUrlOf(c));
     if (target.kind === 'postgres') {
@@ -199,8 +206,13 @@ export class Origin {
         onChange: (n) => {
           if (n.table === 'channels') void shared.changed(n.id);
           else if (n.table === 'channel_placements') void this.placement?.changed(n.id);
+          else if (n.table === 'restream_targets') void this.restream.load(n.id).catch((err) => this.log.warn({ err, channel: n.id }, 'cannot read the restream targets'));
         },
-        onResync: () => { void shared.resync(); void this.placement?.reload().catch((err) => this.log.warn({ err }, 'cannot read the placements')); } });
+        onResync: () => {
+          void shared.resync();
+          void this.placement?.reload().catch((err) => this.log.warn({ err }, 'cannot read the placements'));
+          void this.restream.loadAll(this.channels.all().map((ch) => ch.id));
+        } });
       await this.changeFeed.start();
     }
     const w = c.webhooks;
@@ -305,6 +317,8 @@ export class Origin {
       await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();
+      // Restream connections end with the channels (restream.stopped is recorded before the database closes).
+      this.restream.close();
       // After the channels: their last segments and recordings are queued; a bounded wait for them.
       await this.objects?.close();
       this.disk.stop();

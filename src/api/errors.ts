@@ -19,6 +19,7 @@ export const API_ERRORS = {
   WEBHOOK_NOT_FOUND: { status: 404, message: 'no such webhook endpoint' },
   EVENT_NOT_FOUND: { status: 404, message: 'no such event' },
   ALERT_NOT_FOUND: { status: 404, message: 'no such alert' },
+  RESTREAM_TARGET_NOT_FOUND: { status: 404, message: 'no such restream target' },
   ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
   VALIDATION_FAILED: { status: 400, message: 'the request is not valid' },
   INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },

@@ -14,6 +14,9 @@ const TYPES: Record<OriginEventName, true> = {
   'input.restored': true,
   'alert.raised': true,
   'alert.cleared': true,
+  'restream.started': true,
+  'restream.failed': true,
+  'restream.stopped': true,
 };
 
 export const EVENT_TYPES = Object.keys(TYPES) as OriginEventName[];

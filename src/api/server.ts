@@ -19,6 +19,7 @@ import type { Readiness } from '../ops/readiness.js';
 import { describeRoute, registerOpenApi } from './openapi.js';
 import { recordingRoutes } from './recordings.js';
 import { streamKeyRoutes } from './stream-keys.js';
+import { restreamRoutes } from './restream.js';
 import { webhookRoutes } from './webhooks.js';
 import { beaconRoutes } from './beacon.js';
 import { BeaconIntake } from './beacon-intake.js';
@@ -130,7 +131,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const api = scoped.withTypeProvider<ZodTypeProvider>();
     await registerOpenApi(api);
     opts.metrics?.register(api);
-    for (const routes of [channelRoutes, streamKeyRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, analyticsRoutes, apiTokenRoutes, webhookRoutes]) {
+    for (const routes of [channelRoutes, streamKeyRoutes, restreamRoutes, channelControlRoutes, recordingRoutes, eventRoutes, alertRoutes, analyticsRoutes, apiTokenRoutes, webhookRoutes]) {
       routes(api, ctx);
     }
     if (opts.readiness) healthRoutes(api, opts.readiness);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolveLadder } from '../media/transcode/ladder.js';
+import { maskedTargetUrl, parseTargetUrl } from '../restream/target-url.js';
 import { isIpOrCidr } from '../ingest/allow-list.js';
 import { alertsSchema, channelAlertsSchema } from '../ops/alerts/alert-config.js';
 
@@ -118,6 +119,26 @@ export const failoverSchema = z.object({
 
 export type FailoverConfig = z.infer<typeof failoverSchema>;
 
+/**
+ * A restream target: the channel's stream pushed on to another RTMP(S) server (YouTube, Twitch,
+ * Facebook, nginx-rtmp, another origin). The URL carries the stream key: a secret, so a refusal
+ * never repeats it.
+ */
+export const restreamTargetSchema = z.object({
+  name: z.string().min(1).max(64).optional(),
+  url: z.string().max(2048).superRefine((u, ctx) => {
+    try {
+      parseTargetUrl(u);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `restream URL (${maskedTargetUrl(u)}): ${(err as Error).message}` });
+    }
+  }),
+  /** 'source', or the name of one of the channel's ABR rungs. */
+  rendition: z.string().min(1).max(64).default('source'),
+  /** Started with the channel's stream; false: only when an operator starts it through the API. */
+  enabled: z.boolean().default(true),
+}).strict();
+
 export const channelSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel id: lowercase letters, digits, "-" and "_", at most 64'),
   streamKey,
@@ -133,6 +154,8 @@ export const channelSchema = z.object({
   retentionHours: z.number().min(1).max(24 * 3650).optional(),
   /** ABR ladder of this channel (see transcodeValue); the source is remuxed either way. */
   transcode: transcodeValue.default('passthrough'),
+  /** Where the channel's stream is pushed on to while it is live (more can be added through the API). */
+  restream: z.array(restreamTargetSchema).max(8).default([]),
   /** Thumbnail settings of this channel, over the top-level `thumbnails`. */
   thumbnails: thumbnailsOverride.optional(),
   /** true: a publisher goes live at once; false: preview (plays with a preview token) until started through the API. */
@@ -287,6 +310,15 @@ export const configSchema = z.object({
     /** HS256 key of playback tokens, for a back end that signs its own (≥ 32 characters); default: derived from `secret`. */
     tokenSecret: z.string().min(32, 'playback.tokenSecret must be at least 32 characters').max(1024).optional(),
   }).strict().default({}),
+  /** How restream targets (channels[].restream and the API) are pushed to. */
+  restream: z.object({
+    /** Bytes that may wait for a slow target; beyond, frames are dropped to the next keyframe. */
+    maxQueueKb: z.number().int().min(64).max(262144).default(4096),
+    /** A target that takes no byte for this long is dropped and tried again. */
+    stallTimeoutSec: z.number().min(1).max(300).default(10),
+    /** TCP, TLS, RTMP handshake, connect and publish must be done within this. */
+    connectTimeoutSec: z.number().min(1).max(120).default(10),
+  }).strict().default({}),
   webhooks: z.object({
     /** One delivery attempt waits this long for the endpoint's answer. */
     timeoutSec: z.number().min(1).max(120).default(10),
@@ -342,7 +374,13 @@ export const configSchema = z.object({
         message: `the DVR window (${dvrSec} s) is longer than the archive retention (${retentionSec} s): the playlist would list deleted segments` });
     }
     try {
-      resolveLadder(ch.transcode, c.transcode.ladders);
+      const rungs = resolveLadder(ch.transcode, c.transcode.ladders)?.rungs.map((r) => r.name) ?? [];
+      ch.restream.forEach((r, j) => {
+        if (r.rendition !== 'source' && !rungs.includes(r.rendition)) {
+          ctx.addIssue({ code: 'custom', path: ['channels', i, 'restream', j, 'rendition'],
+            message: `"${r.rendition}" is not 'source' nor a rung of the channel's ladder (${rungs.join(', ') || 'none'})` });
+        }
+      });
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['channels', i, 'transcode'], message: (err as Error).message });
     }
@@ -365,4 +403,4 @@ export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
 /** The channel `npm start` runs when no config names any. */
 export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
-  autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } };
+  autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], restream: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } };

@@ -1,3 +1,4 @@
+import type { RestreamTargetStatus } from '../restream/restream-target.js';
 import type { FailoverConfig } from '../config/schema.js';
 import type { IngestSnapshot } from '../ingest/ingest-snapshot.js';
 import type { InputsStatus } from '../media/inputs/input-switch.js';
@@ -114,8 +115,19 @@ export interface ChannelRuntime {
   /** The catchup playlist URL for a time range (epoch ms), relative to the playback URL's host. */
   catchupUrl(channelId: string, fromMs: number, toMs: number): string;
   urls(channelId: string): ChannelUrls;
+  /** Restream targets on this origin (issue 20); absent: the API lists stored targets without their state. */
+  restream?: RestreamControl;
   /** A signed playback token for the channel (preview: also plays before `start`). */
   playbackToken(channelId: string, opts: { expiresInSec: number; preview?: boolean }): Promise<{ token: string; expiresAt: number }>;
+}
+
+/** The restream targets of the channels this origin serves (src/restream/restream-service.ts). */
+export interface RestreamControl {
+  /** Every target of the channel (config and stored) with its state here; undefined when the origin does not serve it. */
+  status(channelId: string): RestreamTargetStatus[] | undefined;
+  /** The channel's stored targets changed: read them again. */
+  load(channelId: string): Promise<void>;
+  control(channelId: string, targetId: string, action: 'start' | 'stop'): 'started' | 'stopped' | 'not-live' | 'unknown';
 }
 
 /** A refusal the API turns into a JSON error with this HTTP status. */

@@ -11,6 +11,7 @@ import {
   ControlError, type ChannelRuntime, type RemoteRecording, type ChannelStatus, type ChannelUrls, type PublishSession, type RecordingSummary, type StaticChannel,
 } from './channel-runtime.js';
 import { definitionOf } from './channel-definition.js';
+import type { RestreamService } from '../restream/restream-service.js';
 
 /** Signs playback tokens (src/delivery/access/playback-tokens.ts). */
 export interface PlaybackTokenSigner {
@@ -33,10 +34,14 @@ export class OriginRuntime implements ChannelRuntime {
     placement?: () => Pick<ChannelPlacement, 'placement'> | undefined;
     /** The recordings in the object store (config objectStore.bucket). */
     recordingStore?: RecordingMirror;
+    restream?: RestreamService;
     logger: Logger;
   }) {
     this.catalog = new RecordingCatalog(join(o.config.dataDir, 'recordings'));
+    this.restream = o.restream;
   }
+
+  readonly restream: RestreamService | undefined;
 
   async apply(record: ChannelRecord): Promise<void> {
     const outcome = await this.o.channels.define(definitionOf(record));
@@ -46,6 +51,7 @@ export class OriginRuntime implements ChannelRuntime {
 
   async remove(channelId: string): Promise<void> {
     if (await this.o.channels.remove(channelId)) this.o.logger.info({ channel: channelId }, 'channel deleted');
+    this.o.restream?.forget(channelId);
   }
 
   staticChannels(): StaticChannel[] {

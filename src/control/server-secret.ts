@@ -2,6 +2,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedHash } from '../db/keyed-hash.js';
+import { SealedText } from './sealed-text.js';
 
 /**
  * The one server secret and the keys derived from it, each for one purpose, so a leaked
@@ -16,6 +17,8 @@ export interface ServerKeys {
   apiTokens: KeyedHash;
   /** HS256 key of playback tokens. */
   playbackTokens: Uint8Array;
+  /** Seals restream target URLs (their stream keys) in the database. */
+  restreamUrls: SealedText;
 }
 
 const SECRET_FILE = 'secret.key';
@@ -53,5 +56,6 @@ export async function loadServerKeys(o: { secret?: string; playbackTokenSecret?:
     apiTokens: new KeyedHash(derive(secret, 'api-token'), 'api-token'),
     // A configured token secret is used as given, so a platform's back end can sign tokens with it.
     playbackTokens: o.playbackTokenSecret !== undefined ? Buffer.from(o.playbackTokenSecret, 'utf8') : derive(secret, 'playback-token'),
+    restreamUrls: new SealedText(derive(secret, 'restream-url')),
   };
 }

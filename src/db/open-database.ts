@@ -10,6 +10,7 @@ import { SqlAnalyticsRepository } from './repositories/analytics-repository.js';
 import { SqlApiTokenRepository } from './repositories/api-token-repository.js';
 import { SqlChannelRepository } from './repositories/channel-repository.js';
 import { SqlPlacementRepository } from './repositories/placement-repository.js';
+import { SqlRestreamTargetRepository } from './repositories/restream-target-repository.js';
 import { SqlDeliveryLog } from './repositories/delivery-log.js';
 import { SqlEventRepository } from './repositories/event-repository.js';
 import { SqlStreamKeyRepository } from './repositories/stream-key-repository.js';
@@ -34,6 +35,7 @@ function repositoriesOn(sql: SqlExecutor, clock: Clock): Repositories {
   return {
     channels: new SqlChannelRepository(sql, clock),
     placements: new SqlPlacementRepository(sql),
+    restreamTargets: new SqlRestreamTargetRepository(sql, clock),
     streamKeys: new SqlStreamKeyRepository(sql, clock),
     apiTokens: new SqlApiTokenRepository(sql, clock),
     events: new SqlEventRepository(sql, clock),

@@ -1,7 +1,7 @@
 import type {
   Placement, AlertQuery, AnalyticsMinute, LiveCcu, StoredAnalyticsMinute, StoredAlert, ApiToken, ApiTokenInput, AttemptResult, Channel, ChannelInput, ChannelPatch, ClaimedDelivery, Delivery, DeliveryAttempt,
   DeliveryState, EventInput, EventQuery, Page, PageRequest, StoredEvent, StreamKey, StreamKeyInput, WebhookEndpoint,
-  WebhookEndpointInput, WebhookEndpointPatch,
+  WebhookEndpointInput, WebhookEndpointPatch, RestreamTargetInput, RestreamTargetPatch, StoredRestreamTarget,
 } from './types.js';
 import type { MigrationReport } from './migrations/migrator.js';
 
@@ -141,9 +141,20 @@ export interface PlacementRepository {
   list(): Promise<Placement[]>;
 }
 
+/** Restream targets added through the API, per channel (src/restream). */
+export interface RestreamTargetRepository {
+  create(input: RestreamTargetInput): Promise<StoredRestreamTarget>;
+  get(id: string): Promise<StoredRestreamTarget | undefined>;
+  /** Oldest first. */
+  listForChannel(channelId: string): Promise<StoredRestreamTarget[]>;
+  update(id: string, patch: RestreamTargetPatch): Promise<StoredRestreamTarget | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+
 export interface Repositories {
   readonly channels: ChannelRepository;
   readonly placements: PlacementRepository;
+  readonly restreamTargets: RestreamTargetRepository;
   readonly streamKeys: StreamKeyRepository;
   readonly apiTokens: ApiTokenRepository;
   readonly events: EventRepository;

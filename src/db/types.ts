@@ -233,3 +233,20 @@ export interface Placement {
   /** Epoch ms. */
   expiresAt: number;
 }
+
+/** A restream target stored through the API; `sealedUrl` is the URL sealed with the server's key. */
+export interface StoredRestreamTarget {
+  id: string;
+  channelId: string;
+  name: string;
+  sealedUrl: string;
+  /** The URL with its stream key masked, kept beside the sealed one so a list needs no key. */
+  urlHint: string;
+  rendition: string;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type RestreamTargetInput = Pick<StoredRestreamTarget, 'channelId' | 'name' | 'sealedUrl' | 'urlHint' | 'rendition' | 'enabled'>;
+export type RestreamTargetPatch = Partial<Pick<StoredRestreamTarget, 'name' | 'sealedUrl' | 'urlHint' | 'rendition' | 'enabled'>>;

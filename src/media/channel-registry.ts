@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ChannelConfig, Config } from '../config/schema.js';
 import type { BlockList } from 'node:net';
 import { parseAllowList } from '../ingest/allow-list.js';
-import { Channel, defaultFailover, type PipelineFactory, type TranscodeProfile } from './channel.js';
+import { Channel, defaultFailover, type PipelineFactory, type SourceTap, type TranscodeProfile } from './channel.js';
 import { inputName } from './inputs/input-switch.js';
 import type { FailoverSettings } from './inputs/failover-policy.js';
 import type { SlateClipLike } from './inputs/slate-loop.js';
@@ -91,7 +91,9 @@ export class ChannelRegistry {
   constructor(private readonly config: Config, private readonly createPipeline: PipelineFactory, private readonly logger: Logger,
     private readonly o: { now?: () => number; gate?: StorageGate; events?: EventBus; createThumbnailer?: ThumbnailerFactory; slate?: SlateFactory;
       /** Where archives are kept (local disk by default; the local disk and an object store with objectStore.bucket). */
-      archiveFiles?: ArchiveFiles } = {}) {
+      archiveFiles?: ArchiveFiles;
+      /** Further watchers of a channel's source frames (restream), the same ones for every build of the channel. */
+      sourceTaps?: (channelId: string) => SourceTap[] } = {}) {
     for (const c of config.channels) {
       this.entries.set(c.id, this.build(c, 'config'));
       this.keys.push({ digest: digest(c.streamKey), channelId: c.id, input: 'primary' });
@@ -121,7 +123,7 @@ export class ChannelRegistry {
         gate, events, logger, now,
       }) : undefined,
       transcode: transcodeProfile(config, c),
-      taps: thumbnails ? [thumbnails] : [],
+      taps: [...(thumbnails ? [thumbnails] : []), ...(this.o.sourceTaps?.(c.id) ?? [])],
       createPipeline: this.createPipeline, logger, now, events,
       autoStart: () => settings.autoStart,
       onIdle: () => void this.applyPending(c.id),

@@ -5,6 +5,7 @@ import { analyticsTables } from './003-analytics.js';
 import { backupInputs } from './004-backup-inputs.js';
 import { changeNotices } from './005-change-notices.js';
 import { channelPlacements } from './006-channel-placements.js';
+import { restreamTargets } from './007-restream-targets.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -17,4 +18,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices, channelPlacements];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices, channelPlacements, restreamTargets];

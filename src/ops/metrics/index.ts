@@ -8,6 +8,7 @@ import { registerIngestMetrics } from './ingest-metrics.js';
 import { registerInputMetrics, type InputMeteredChannel } from './input-metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { registerObjectStoreMetrics, type MeteredObjectStore } from './object-store-metrics.js';
+import { registerRestreamMetrics, type RestreamTargets } from './restream-metrics.js';
 import { createRegistry } from './registry.js';
 import { registerWebhookMetrics, type MeteredWebhooks } from './webhook-metrics.js';
 
@@ -25,6 +26,8 @@ export interface OriginMetricsOptions<C extends MeteredChannel & InputMeteredCha
   webhooks: () => MeteredWebhooks | undefined;
   /** The object store (objectStore.bucket); undefined: no samples. */
   objectStore?: () => MeteredObjectStore | undefined;
+  /** Each channel's restream targets; undefined: no samples. */
+  restream?: RestreamTargets;
   /** metrics.token: when set, GET /metrics needs it as a bearer token. */
   token?: string;
 }
@@ -50,6 +53,7 @@ export class OriginMetrics<C extends MeteredChannel & InputMeteredChannel = Mete
     registerWebhookMetrics(this.registry, opts.webhooks);
     registerAlertMetrics(this.registry, () => this.alerts);
     registerObjectStoreMetrics(this.registry, () => opts.objectStore?.());
+    registerRestreamMetrics(this.registry, () => opts.restream?.() ?? []);
   }
 
   /** The alerts that sigma_alerts_active reports (src/ops/alerts gives its provider here). */

@@ -11,6 +11,7 @@ import type { Test } from 'tap';
 import { pino } from 'pino';
 import { createApiServer, ensureAdminToken, type ApiServer } from '../../../src/api/index.js';
 import type { ServerKeys } from '../../../src/control/server-secret.js';
+import { SealedText } from '../../../src/control/sealed-text.js';
 import { KeyedHash, openDatabase, type ApiScope, type Database } from '../../../src/db/index.js';
 import { RecordingRuntime } from './recording-runtime.js';
 import { Readiness } from '../../../src/ops/readiness.js';
@@ -28,6 +29,7 @@ export const testKeys = (): ServerKeys => ({
   streamKeys: new KeyedHash('a-server-key-of-at-least-16-bytes', 'stream-key'),
   apiTokens: new KeyedHash('a-server-key-of-at-least-16-bytes', 'api-token'),
   playbackTokens: Buffer.alloc(32, 1),
+  restreamUrls: new SealedText(Buffer.alloc(32, 2)),
 });
 
 export interface Reply {
