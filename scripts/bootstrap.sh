@@ -11,7 +11,9 @@
 #      metrics test starts a throwaway Prometheus server that scrapes the origin; the package's
 #      own service is not started), nginx-light (test/integration/viewer-beacons.test.ts puts it
 #      in front of the origin as a caching reverse proxy, a CDN stand-in; it runs on its own
-#      temporary config and prefix, the package's default site is left as it is);
+#      temporary config and prefix, the package's default site is left as it is), libnginx-mod-rtmp
+#      (test/integration/restream.test.ts pushes a channel to an nginx-rtmp of its own, a
+#      broadcaster's relay server; the module is loaded only by that test's config);
 #   2. npm ci when package-lock.json changed since the last install;
 #   3. the native addon (node-gyp, offline against Debian's Node headers) when native/ changed;
 #   4. the TypeScript build when any .ts file changed.
@@ -25,7 +27,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light libnginx-mod-rtmp)
 [[ " $* " == *" --bench "* ]] && packages+=(nghttp2-client)
 [[ " $* " == *" --test "* || " $* " == *" --bench "* ]] && packages+=(ceph-mon ceph-osd ceph-mgr radosgw ceph-common)
 
