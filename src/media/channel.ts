@@ -62,6 +62,8 @@ export interface SourceTap {
   write(au: AccessUnit, programDateTimeMs: number): void;
   /** The publish session ended. */
   endSession(): void;
+  /** An ABR rung's init or part as the pipeline cut it, and the wall-clock time of its start (ms). */
+  renditionChunk?(rendition: string, chunk: CmafChunk, programDateTimeMs: number): void;
 }
 
 export interface ChannelOptions {
@@ -913,6 +915,7 @@ export class Publication implements PublicationSink {
       out.window.addInit(this.initId, chunk.data);
       out.archive?.addInit(this.initId, chunk.data, out.tracks());
       if (source) this.recorder?.addInit(chunk.data);
+      else for (const tap of this.taps) tap.renditionChunk?.(out.name, chunk, this.wallOffsetMs ?? Date.now());
       return;
     }
     // The grid needs the publisher's clock against the wall clock, known from its first frame
@@ -943,6 +946,8 @@ export class Publication implements PublicationSink {
     }
     if (source) {
       this.recorder?.addPart({ msn, index: chunk.partIndex, durationMs: chunk.durationMs, segmentStart: chunk.segmentStart, data: chunk.data });
+    } else {
+      for (const tap of this.taps) tap.renditionChunk?.(out.name, chunk, facts.programDateTimeMs);
     }
     if (chunk.partIndex === 0) out.pendingDiscontinuity = out.pendingPlaylistStart = false;
   }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events.js';
 import type { SourceTap } from '../media/channel.js';
-import type { AccessUnit, TrackInfo } from '../media/types.js';
+import type { AccessUnit, CmafChunk, TrackInfo } from '../media/types.js';
+import { initTracks, partSamples } from './cmaf-samples.js';
 import { RestreamTarget, type RestreamTargetOptions, type RestreamTargetSpec, type RestreamTargetStatus } from './restream-target.js';
 
 export interface ChannelRestreamOptions {
@@ -22,6 +23,10 @@ export interface ChannelRestreamOptions {
 export class ChannelRestream implements SourceTap {
   private readonly targets = new Map<string, RestreamTarget>();
   private tracks: TrackInfo[] = [];
+  /** Each ABR rung's tracks, from its init segment. */
+  private readonly rungTracks = new Map<string, TrackInfo[]>();
+  /** Targets an operator stopped during this stream: not restarted by it. */
+  private readonly heldByOperator = new Set<string>();
   private live = false;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -52,7 +57,7 @@ export class ChannelRestream implements SourceTap {
       if (this.targets.has(spec.id)) continue;
       const t = new RestreamTarget(spec, { ...this.o.target, channelId: this.o.channelId, logger: this.log, events: this.o.events });
       this.targets.set(spec.id, t);
-      t.setTracks(this.tracks);
+      t.setTracks(spec.rendition === 'source' ? this.tracks : this.rungTracks.get(spec.rendition) ?? []);
       if (this.live && spec.enabled) t.start();
     }
   }
@@ -63,6 +68,7 @@ export class ChannelRestream implements SourceTap {
     this.tracks = tracks;
     const starting = !this.live;
     this.live = true;
+    if (starting) this.heldByOperator.clear();
     for (const t of this.targets.values()) {
       if (t.spec.rendition !== 'source') continue;
       t.setTracks(tracks);
@@ -72,6 +78,38 @@ export class ChannelRestream implements SourceTap {
 
   write(au: AccessUnit, programDateTimeMs: number): void {
     for (const t of this.targets.values()) if (t.spec.rendition === 'source') t.write(au, programDateTimeMs);
+  }
+
+  /**
+   * An ABR rung's CMAF, read back into frames for the targets that push that rung: its init gives
+   * the tracks (and starts the rung's targets with the stream), each part its samples, whose wall
+   * clock is the part's PROGRAM-DATE-TIME moved by the sample's distance from the part's start.
+   */
+  renditionChunk(rendition: string, chunk: CmafChunk, programDateTimeMs: number): void {
+    const targets = [...this.targets.values()].filter((t) => t.spec.rendition === rendition);
+    if (targets.length === 0) return;
+    try {
+      if (chunk.kind === 'init') {
+        const tracks = initTracks(chunk.data);
+        this.rungTracks.set(rendition, tracks);
+        for (const t of targets) {
+          t.setTracks(tracks);
+          if (this.live && t.spec.enabled && !t.isRunning && !this.heldByOperator.has(t.spec.id)) t.start();
+        }
+        return;
+      }
+      const tracks = this.rungTracks.get(rendition);
+      if (!tracks) return;
+      const wallOfMediaZero = programDateTimeMs - chunk.startMs;
+      for (const au of partSamples(chunk.data)) {
+        const track = tracks.find((x) => x.id === au.trackId);
+        if (!track) continue;
+        const wallMs = wallOfMediaZero + (au.dts * 1000) / track.timescale;
+        for (const t of targets) t.write(au, wallMs);
+      }
+    } catch (err) {
+      this.log.warn({ rendition, reason: (err as Error).message }, 'cannot read the rung\'s CMAF for restream');
+    }
   }
 
   endSession(): void {
@@ -85,6 +123,7 @@ export class ChannelRestream implements SourceTap {
     const t = this.targets.get(id);
     if (!t) return 'unknown';
     if (!this.live) return 'not-live';
+    this.heldByOperator.delete(id);
     t.start();
     return 'started';
   }
@@ -93,6 +132,7 @@ export class ChannelRestream implements SourceTap {
   stop(id: string): boolean {
     const t = this.targets.get(id);
     if (!t) return false;
+    this.heldByOperator.add(id);
     t.stop('stopped by an operator');
     return true;
   }

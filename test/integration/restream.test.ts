@@ -148,3 +148,29 @@ testNeeding(t, 'restream to nginx-rtmp and to a second origin at once; one targe
   const events = ((await (await api('/v1/events?type=restream.stopped')).json()) as { items: { payload: any }[] }).items;
   t.ok(events.length >= 2 && events.every((e) => /ended/.test(e.payload.reason)), `restream.stopped for each (${events.map((e) => e.payload.reason).join('; ')})`);
 });
+
+t.test('a target pushing an ABR rung: origin B receives the 240p rung, not the source', async (t) => {
+  const b = await startOrigin({ channels: [{ id: 'rung', streamKey: 'rung-key-1234567', latencyMode: 'low' }] });
+  t.teardown(() => b.close());
+  const a = await startOrigin({
+    channels: [{
+      id: 'main', streamKey: 'main-key-123456', latencyMode: 'low', transcode: '240p',
+      restream: [{ name: 'B at 240p', url: `rtmp://127.0.0.1:${b.ports.rtmp}/live/rung-key-1234567`, rendition: '240p' }],
+    }],
+  });
+  t.teardown(() => a.close());
+  const publisher = startPublisher(a.rtmp('main-key-123456'), { fps: 30, gop: 30, audio: true, bframes: 2 });
+  t.teardown(() => stopPublisher(publisher));
+  const mv = await waitUntil(async () => {
+    const r = await fetch(`${b.http}/live/rung/index.m3u8`);
+    return r.status === 200 ? parseM3u8(await r.text()).manifest.playlists[0] : undefined;
+  }, 30_000, 'origin B lists the rung channel');
+  t.equal(mv.attributes.RESOLUTION.height, 240, `B receives the rung (${mv.attributes.RESOLUTION.width}x${mv.attributes.RESOLUTION.height}), not the 360p source`);
+  t.match(mv.attributes.CODECS, /mp4a\.40\.2/, 'with its audio');
+  await waitUntil(async () => parseM3u8(await (await fetch(`${b.http}/live/rung/source.m3u8`)).text()).manifest.segments.length >= 2, 20_000, 'two segments on B');
+  const played = await decodes(`${b.http}/live/rung/source.m3u8`);
+  t.ok(played.ok && played.stderr === '', `played back from origin B ${played.stderr.slice(0, 300)}`);
+  const status = a.origin.restream.status('main')!;
+  t.match(status, [{ name: 'B at 240p', rendition: '240p', state: 'connected' }]);
+  t.ok(status[0].bitrateKbps > 100 && status[0].bitrateKbps < 800, `the rung's rate (${status[0].bitrateKbps} kb/s; the rung is 400 kb/s of video)`);
+});
