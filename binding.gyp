@@ -13,14 +13,15 @@
         "native/slate_engine.cc",
         "native/slate_encoder.cc",
         "native/thumbnail_engine.cc",
-        "native/thumbnailer.cc"
+        "native/thumbnailer.cc",
+        "native/srt_server.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(pkg-config --cflags-only-I libavformat libavcodec libavutil libswscale | sed s/-I//g)"
+        "<!@(pkg-config --cflags-only-I libavformat libavcodec libavutil libswscale srt | sed s/-I//g)"
       ],
       "libraries": [
-        "<!@(pkg-config --libs libavformat libavcodec libavutil libswscale)"
+        "<!@(pkg-config --libs libavformat libavcodec libavutil libswscale srt)"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -149,7 +149,7 @@ export async function startOriginProcess(config: Record<string, unknown>, opts: 
   const dir = tmpDir('origin');
   const ports = { rtmp: await freePort(), http: await freePort(), http2: await freePort(), h2c: await freePort(), api: await freePort() };
   const full = {
-    rtmp: { host: '127.0.0.1', port: ports.rtmp },
+    srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: ports.rtmp },
     http: { host: '127.0.0.1', port: ports.http },
     http2: { host: '127.0.0.1', port: ports.http2, cleartextPort: ports.h2c },
     // On, as in production, but on a free port so that two origins can run side by side.

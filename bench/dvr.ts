@@ -115,7 +115,7 @@ async function originChild(): Promise<void> {
   // The parent removes the dataDir once this process is gone (GBs: longer than close() may take).
   const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'sigma-bench-dvr-'));
   const config = configSchema.parse({
-    rtmp: { enabled: false, port: 0 },
+    srt: { enabled: false }, rtmp: { enabled: false, port: 0 },
     http: { host: '127.0.0.1', port: 0, server: opts.server },
     http2: { enabled: false },
     api: { enabled: false }, // the media path only; several of these run side by side

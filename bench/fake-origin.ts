@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   if (opts.server === 'raw') return rawFloor();
   const dataDir = mkdtempSync(join(tmpdir(), 'sigma-bench-fake-'));
   const config = configSchema.parse({
-    rtmp: { enabled: false, port: 0 },
+    srt: { enabled: false }, rtmp: { enabled: false, port: 0 },
     http: { host: '127.0.0.1', port: 0, server: opts.server },
     http2: { enabled: opts.http2, host: '127.0.0.1', port: 0, cleartextPort: 0,
       ...(opts.certFile ? { certFile: opts.certFile, keyFile: opts.keyFile } : {}) },

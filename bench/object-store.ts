@@ -439,7 +439,7 @@ async function moves(store: ObjectStoreServer, pg: PostgresServer) {
     writeFileSync(files[name], JSON.stringify({
       dataDir: dirs[name], channels: [], secret: SECRET, database: { url }, log: { level: 'warn' },
       objectStore: { bucket, endpoint: store.endpoint, region: store.region, localRetentionMinutes: 0 },
-      rtmp: { host: '127.0.0.1', port: name === 'a' ? rtmpA : rtmpB }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false },
+      srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: name === 'a' ? rtmpA : rtmpB }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false },
       api: { host: '127.0.0.1', port: name === 'a' ? apiA : apiB, adminToken: ADMIN }, analytics: { originId: `bench-move-${name}` },
       cluster: { originUrl: `http://127.0.0.1:${http}`, leaseSec: 3 },
     }));

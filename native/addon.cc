@@ -9,6 +9,7 @@ extern "C" {
 #include "memory_trim.h"
 #include "pipeline.h"
 #include "slate_encoder.h"
+#include "srt_server.h"
 #include "thumbnailer.h"
 
 namespace {
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   av_log_set_level(AV_LOG_ERROR);
   exports.Set("CmafPipeline", sigma::Pipeline::Init(env));
   exports.Set("Thumbnailer", sigma::Thumbnailer::Init(env));
+  exports.Set("SrtServer", sigma::SrtServer::Init(env));
   exports.Set("trimMemory", Napi::Function::New(env, sigma::TrimMemory, "trimMemory"));
   exports.Set("encodeSlate", Napi::Function::New(env, sigma::EncodeSlateJs, "encodeSlate"));
   return exports;

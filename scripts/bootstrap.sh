@@ -4,6 +4,8 @@
 #   1. Debian packages with apt-get when root: every one the build and the tests call, since under
 #      CI a test fails rather than skips when a tool is missing (test/helpers/ci.ts):
 #      g++, make, python3 (node-gyp builds the addon), ffmpeg (ffmpeg and ffprobe), libav*-dev,
+#      libsrt-gnutls-dev (the addon's SRT listener links the GnuTLS flavour of libsrt, the one
+#      Debian's libavformat loads, so one libsrt is in the process),
 #      pkg-config, chromium (the e2e players), postgresql (of it only the binaries are used: the
 #      tests start throwaway servers of their own, test/helpers/postgres.ts; the package's default
 #      cluster is left as it is), openssl (scripts/playback-token.sh and the shell line of
@@ -27,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light libnginx-mod-rtmp)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light libnginx-mod-rtmp libsrt-gnutls-dev)
 [[ " $* " == *" --bench "* ]] && packages+=(nghttp2-client)
 [[ " $* " == *" --test "* || " $* " == *" --bench "* ]] && packages+=(ceph-mon ceph-osd ceph-mgr radosgw ceph-common)
 

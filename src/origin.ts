@@ -14,6 +14,7 @@ import { ThumbnailPaths } from './media/thumbnails/thumbnail-layout.js';
 import { RtmpServer, type PublishRequest } from './ingest/rtmp/index.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 import { RestreamService } from './restream/restream-service.js';
+import { SrtIngest } from './ingest/srt/srt-ingest.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
@@ -49,6 +50,8 @@ import type { OriginRequest } from './delivery/types.js';
 export interface OriginAddresses {
   rtmp?: number;
   rtmps?: number;
+  /** UDP. */
+  srt?: number;
   http?: number;
   http2?: number;
   h2c?: number;
@@ -67,6 +70,7 @@ export class Origin {
   readonly handler: OriginHandler;
   private rtmp: RtmpServer | undefined;
   private rtmps: RtmpServer | undefined;
+  private srt: SrtIngest | undefined;
   /** Every channel's restream targets (issue 20). */
   readonly restream: RestreamService;
   /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
@@ -269,6 +273,14 @@ export class Origin {
       await this.rtmp.start();
       this.addresses.rtmp = this.rtmp.address();
     }
+    if (c.srt.enabled) {
+      this.srt = new SrtIngest({
+        host: c.srt.host, port: c.srt.port, latencyMs: c.srt.latencyMs, maxConnections: c.srt.maxConnections, idleTimeoutMs: c.srt.idleTimeoutSec * 1000,
+        logger: this.log, check: (req) => authorizer.check(req), decide: (req) => authorizer.decide(req),
+        passphraseOf: (id) => this.channels.settings(id)?.srtPassphrase,
+      });
+      this.addresses.srt = this.srt.start();
+    }
     if (c.rtmps.enabled) {
       const tls = await loadTlsMaterial({ certFile: c.rtmps.certFile, keyFile: c.rtmps.keyFile, dataDir: c.dataDir, logger: this.log.child({ component: 'rtmps' }) });
       this.rtmps = new RtmpServer({ ...rtmpOptions, host: c.rtmps.host, port: c.rtmps.port, tls, component: 'rtmps' });
@@ -314,6 +326,7 @@ export class Origin {
       this.sweeper?.stop();
       this.stopMemoryTrim?.();
       await Promise.all([this.rtmp?.close(), this.rtmps?.close()]);
+      this.srt?.close();
       await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();

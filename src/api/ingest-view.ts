@@ -32,6 +32,12 @@ export const ingestView = z.object({
       realTimeFactor: z.number().nullable().describe('source frames encoded (or skipped for the frame-rate cap) per source frame arrived, last 10 s; < 1: behind real time'),
     })),
   }).nullable(),
+  transport: z.object({
+    protocol: z.literal('srt'),
+    rttMs: z.number(), receiveRateKbps: z.number(), packetsReceived: z.number(), packetsLost: z.number(),
+    packetsRetransmitted: z.number(), packetsDropped: z.number().describe('too late to play within the latency: lost for good'),
+    latencyMs: z.number().describe('the latency the SRT connection settled on'),
+  }).nullable().describe('the SRT connection as libsrt measures it (totals since it connected); null for RTMP'),
 }).describe('What the origin measures of the publisher\'s stream');
 
 export function ingestViewOf(s: IngestSnapshot): z.input<typeof ingestView> {

@@ -154,6 +154,8 @@ export const channelSchema = z.object({
   retentionHours: z.number().min(1).max(24 * 3650).optional(),
   /** ABR ladder of this channel (see transcodeValue); the source is remuxed either way. */
   transcode: transcodeValue.default('passthrough'),
+  /** SRT encryption: a publisher over SRT must use this passphrase (10 to 79 characters); none: unencrypted SRT. */
+  srtPassphrase: z.string().min(10).max(79).optional(),
   /** Where the channel's stream is pushed on to while it is live (more can be added through the API). */
   restream: z.array(restreamTargetSchema).max(8).default([]),
   /** Thumbnail settings of this channel, over the top-level `thumbnails`. */
@@ -176,6 +178,18 @@ export const configSchema = z.object({
     /** A publisher that sends nothing for this long is disconnected. */
     idleTimeoutSec: z.number().min(1).max(600).default(10),
     maxConnections: z.number().int().min(1).max(100000).default(1000),
+  }).strict().default({}),
+  /** SRT ingest (MPEG-TS over SRT, caller mode): OBS, vMix, hardware encoders on lossy networks. */
+  srt: z.object({
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    /** UDP. */
+    port: port.default(8890),
+    /** Receiver latency (SRTO_LATENCY): the time lost packets have to be sent again; the larger of this and the caller's wins. */
+    latencyMs: z.number().int().min(20).max(8000).default(120),
+    maxConnections: z.number().int().min(1).max(10000).default(100),
+    /** A publisher that sends nothing for this long is disconnected. */
+    idleTimeoutSec: z.number().min(1).max(600).default(10),
   }).strict().default({}),
   /** RTMP over TLS (RTMPS) for encoders that only speak it; idle timeout and connection cap as rtmp's. */
   rtmps: z.object({

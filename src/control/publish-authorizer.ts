@@ -4,6 +4,12 @@ import { allowed } from '../ingest/allow-list.js';
 import type { PublishDecision, PublishRequest } from '../ingest/rtmp/index.js';
 import type { StreamKeyRepository } from '../db/repository.js';
 import type { KeyedHash } from '../db/keyed-hash.js';
+import type { Channel } from '../media/channel.js';
+
+/** What check() found: the channel and input a key publishes to, or why not. */
+export type PublishCheck =
+  | { accept: true; channel: Channel; input: string; keyId: string | undefined }
+  | Extract<PublishDecision, { accept: false }>;
 
 /**
  * Decides an RTMP publish: the stream key names a channel and one of its inputs (a config
@@ -20,7 +26,12 @@ export class PublishAuthorizer {
     logger: Logger;
   }) {}
 
-  async decide(req: PublishRequest): Promise<PublishDecision> {
+  /**
+   * Whether a publish may go ahead, without connecting it: the key names a channel and an input,
+   * the address is allowed, nobody publishes on that input. SRT asks this during the caller's
+   * handshake (to pick the channel's passphrase), before the connection exists.
+   */
+  async check(req: Pick<PublishRequest, 'streamKey' | 'remoteAddress'>): Promise<PublishCheck> {
     const { channels } = this.o;
     const configKey = channels.byStreamKey(req.streamKey);
     let channel = configKey?.channel, input = configKey?.input ?? 'primary';
@@ -37,6 +48,13 @@ export class PublishAuthorizer {
     if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
       return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
     }
+    return this.busy(channel, input) ?? { accept: true, channel, input, keyId };
+  }
+
+  async decide(req: PublishRequest): Promise<PublishDecision> {
+    const checked = await this.check(req);
+    if (!checked.accept) return checked;
+    const { channel, input, keyId } = checked;
     // The channel may have been live on another origin sharing its archive: continue that playlist.
     // The last await: from the busy check to connect nothing yields, so two publishers cannot both pass.
     try {
@@ -44,14 +62,18 @@ export class PublishAuthorizer {
     } catch (err) {
       this.o.logger.warn({ err, channel: channel.id }, 'cannot read the shared archive; the publisher starts a new playlist');
     }
-    if (channel.inputs.busy(input)) {
-      const which = input === 'primary' ? '' : ` on its ${input} input`;
-      return { accept: false, reason: `channel ${channel.id} already has a publisher${which}`, code: 'NetStream.Publish.BadName', channelId: channel.id };
-    }
+    const busy = this.busy(channel, input);
+    if (busy) return busy;
     if (keyId) {
       const id = keyId;
       this.o.streamKeys!.repo.markUsed(id).catch((err) => this.o.logger.warn({ err, channel: channel.id, streamKeyId: id }, 'cannot note the stream key use'));
     }
     return { accept: true, channelId: channel.id, sink: channel.inputs.connect(input, req.remoteAddress, req.disconnect) };
+  }
+
+  private busy(channel: Channel, input: string): Extract<PublishDecision, { accept: false }> | undefined {
+    if (!channel.inputs.busy(input)) return undefined;
+    const which = input === 'primary' ? '' : ` on its ${input} input`;
+    return { accept: false, reason: `channel ${channel.id} already has a publisher${which}`, code: 'NetStream.Publish.BadName', channelId: channel.id };
   }
 }

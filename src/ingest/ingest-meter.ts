@@ -196,7 +196,7 @@ export class IngestMeter {
       s.pipelineDropped = pipeline.dropped;
     }
     const base = { totals: { ...this.totals } };
-    if (!s) return { publishing: false, sessionStartedAt: null, publisher: null, video: null, audio: null, avDriftMs: null, lastFrameAgeMs: null, pipeline: null, ...base };
+    if (!s) return { publishing: false, sessionStartedAt: null, publisher: null, video: null, audio: null, avDriftMs: null, lastFrameAgeMs: null, pipeline: null, transport: null, ...base };
     // A session younger than the window is averaged over its own whole buckets, not diluted by empty ones.
     const span10 = Math.max(BUCKET_MS, Math.min(WINDOW_MS, Math.floor((t - s.startedAt) / BUCKET_MS) * BUCKET_MS));
     const span1 = Math.min(1000, span10);
@@ -225,6 +225,7 @@ export class IngestMeter {
       avDriftMs: videoClock !== undefined && audioClock !== undefined ? Math.round(audioClock - videoClock) : null,
       lastFrameAgeMs: s.lastFrameAt === null ? null : t - s.lastFrameAt,
       pipeline: pipeline ? this.pipelineSnapshot(pipeline, t) : null,
+      transport: null,
       ...base,
     };
   }

@@ -24,6 +24,21 @@ export interface IngestSnapshot {
   totals: IngestTotals;
   /** The native pipeline's queue and drops for the current session; null without a pipeline. */
   pipeline: PipelineSnapshot | null;
+  /** What the transport measures of the input on air (SRT: RTT, loss, retransmits); null for RTMP. */
+  transport: TransportStats | null;
+}
+
+/** An SRT publisher's connection as libsrt measures it (totals since it connected). */
+export interface TransportStats {
+  protocol: 'srt';
+  rttMs: number;
+  receiveRateKbps: number;
+  packetsReceived: number;
+  packetsLost: number;
+  packetsRetransmitted: number;
+  /** Too late to play within the latency: lost for good. */
+  packetsDropped: number;
+  latencyMs: number;
 }
 
 export interface TrackRates {

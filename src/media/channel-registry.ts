@@ -59,6 +59,8 @@ export interface ChannelSettings {
   /** Parsed ipAllowList; undefined: any address may publish. */
   allowList: BlockList | undefined;
   retentionMs: number;
+  /** The passphrase an SRT publisher must use; undefined: unencrypted. */
+  srtPassphrase?: string;
 }
 
 interface Entry {
@@ -106,7 +108,8 @@ export class ChannelRegistry {
     const gate = this.o.gate ?? ALWAYS_WRITABLE, events = this.o.events ?? new EventBus();
     const thumbnails = this.thumbnailsFor(c, { gate, events, now, createThumbnailer: this.o.createThumbnailer });
     const settings: ChannelSettings = { source, autoStart: c.autoStart, playbackTokens: c.playbackTokens,
-      allowList: parseAllowList(c.ipAllowList), retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000 };
+      allowList: parseAllowList(c.ipAllowList), retentionMs: (c.retentionHours ?? config.archive.retentionHours) * 3_600_000,
+      srtPassphrase: c.srtPassphrase };
     const profile = latencyProfile(c.latencyMode, config.latencyModes[c.latencyMode]);
     const failover = failoverSettings(profile, c);
     const channel = new Channel({

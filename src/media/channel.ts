@@ -484,7 +484,7 @@ export class Channel {
 
   /** The ingest figures now: rates, frame rate, keyframe interval, drift, drops, the pipeline's queue. */
   ingest(): IngestSnapshot {
-    return this.meter.snapshot(this.publication?.pipelineStats());
+    return { ...this.meter.snapshot(this.publication?.pipelineStats()), transport: this.inputs.activeTransport() ?? null };
   }
 
   /** Another input of the channel is on air: the status names its publisher. */

@@ -1,3 +1,5 @@
+import type { TransportStats } from '../ingest/ingest-snapshot.js';
+
 /**
  * The seam between ingest and everything downstream. Ingest turns protocol messages into
  * these plain records; nothing here knows about RTMP, HTTP or libav.
@@ -61,6 +63,8 @@ export interface PublicationSink {
   dropped?(): void;
   /** The publisher left (unpublish, socket closed, timeout, error). Idempotent. */
   close(reason: string): void;
+  /** The transport's own figures of this publisher (SRT sets it): RTT, loss, retransmits. */
+  transport?: (() => TransportStats | undefined) | undefined;
 }
 
 /** One CMAF chunk produced by the native pipeline. */

@@ -164,7 +164,7 @@ interface Rig {
  */
 async function startRig(t: Test, mode: Mode, backup: BackupKind): Promise<Rig> {
   const o = await startOrigin({
-    rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 30 },
+    srt: { enabled: false }, rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 30 },
     reconnectWindowSec: 2,
     channels: [{ id: 'fo', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: mode, failover: { failbackAfterSec: 2, slate: 'off' } }],
   });

@@ -47,7 +47,7 @@ t.test('two origins behind one caching proxy on one database and object store: a
     writeFileSync(file, JSON.stringify({
       dataDir: join(dir, 'data'), channels: [], secret: SECRET, database: { url },
       objectStore: { bucket, endpoint: store.endpoint, region: store.region, localRetentionMinutes: 0 },
-      rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false },
+      srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false },
       api: { host: '127.0.0.1', port: api, adminToken: ADMIN }, analytics: { originId: name },
       cluster: { originUrl: `http://127.0.0.1:${http}`, leaseSec: 3 },
     }));

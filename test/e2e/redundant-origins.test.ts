@@ -29,7 +29,7 @@ t.test('one encoder to two independent origins behind one proxy: hls.js takes fr
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({
       dataDir: join(dir, 'data'), channels: [{ id: 'twin', streamKey: KEY, latencyMode: 'ultra-low' }],
-      rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false }, api: { enabled: false },
+      srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http }, http2: { enabled: false }, api: { enabled: false },
     }));
     const p = spawnOrigin(file);
     origins.push(p);

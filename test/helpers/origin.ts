@@ -24,6 +24,7 @@ export async function startOrigin(overrides: Record<string, unknown> = {}, o: { 
   const dataDir = (overrides.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'sigma-test-'));
   const config = configSchema.parse({
     rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 5 },
+    srt: { port: 0, host: '127.0.0.1' },
     http: { port: 0, host: '127.0.0.1' },
     http2: { port: 0, cleartextPort: 0, host: '127.0.0.1' },
     api: { port: 0, host: '127.0.0.1' },

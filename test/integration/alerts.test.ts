@@ -33,7 +33,7 @@ t.test('each alert rule raised and cleared by a real publisher doing the bad thi
 
   const o = await startOrigin({
     // Longer than any stall here: the stalled publisher must stay connected.
-    rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 20 },
+    srt: { enabled: false }, rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 20 },
     api: { port: 0, host: '127.0.0.1', adminToken: ADMIN },
     reconnectWindowSec: 5,
     thumbnails: { enabled: false },

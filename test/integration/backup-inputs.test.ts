@@ -29,7 +29,7 @@ const BACKUP = { fps: 30, gop: 15, width: 480, height: 270 };
 t.test('primary killed, stalled, switched by hand: the backup takes over at a keyframe and the playlist goes on', async (t) => {
   const o = await startOrigin({
     api: { port: 0, host: '127.0.0.1', adminToken: ADMIN },
-    rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 30 },
+    srt: { enabled: false }, rtmp: { port: 0, host: '127.0.0.1', idleTimeoutSec: 30 },
     channels: [{ id: 'bk', streamKey: PRIMARY_KEY, backupStreamKeys: [BACKUP_KEY], latencyMode: 'ultra-low',
       failover: { failbackAfterSec: 2, slate: 'off' } }],
   });

@@ -127,7 +127,7 @@ t.test('kill -9 mid-stream, restart: archive intact and playable, DVR window bac
   const [rtmpPort, httpPort] = await freePorts(2);
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({
-    rtmp: { host: '127.0.0.1', port: rtmpPort }, http: { host: '127.0.0.1', port: httpPort }, http2: { enabled: false }, api: { host: '127.0.0.1', port: 0 },
+    srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: rtmpPort }, http: { host: '127.0.0.1', port: httpPort }, http2: { enabled: false }, api: { host: '127.0.0.1', port: 0 },
     dataDir, log: { level: 'info' },
     latencyModes: { 'ultra-low': { segmentTargetSec: 1, partTargetSec: 0.2, playlistWindowSec: 6 } },
     dvr: { windowSec: 120 }, reconnectWindowSec: 20,

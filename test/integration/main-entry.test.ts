@@ -13,7 +13,7 @@ t.test('main: --config FILE starts the origin, prints the URLs a person needs, a
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({
-    rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, http2: { enabled: false }, api: { host: '127.0.0.1', port: 0 },
+    srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, http2: { enabled: false }, api: { host: '127.0.0.1', port: 0 },
     dataDir: join(dir, 'data'), log: { level: 'warn' },
     channels: [{ id: 'show', streamKey: 'show-key-123', latencyMode: 'low' }],
   }));

@@ -47,7 +47,7 @@ testNeeding(t, 'the process: ready only once every listener accepts (a publisher
     const [http, rtmp, api, h2, h2c] = await freePorts(5);
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({
-      rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http },
+      srt: { enabled: false }, rtmp: { host: '127.0.0.1', port: rtmp }, http: { host: '127.0.0.1', port: http },
       http2: { host: '127.0.0.1', port: h2, cleartextPort: h2c }, api: { host: '127.0.0.1', port: api },
       dataDir: join(dir, 'data'), shutdown: { drainSec: DRAIN_SEC }, log: { level: 'info' },
       channels: [{ id: 'race', streamKey: STREAM_KEY, latencyMode: 'low' }],

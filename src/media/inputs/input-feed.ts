@@ -1,4 +1,5 @@
 import type { AccessUnit, PublicationSink, TrackInfo } from '../types.js';
+import type { TransportStats } from '../../ingest/ingest-snapshot.js';
 import { WallClockOffset } from './wall-clock-offset.js';
 
 /** What a feed tells the switch that owns it. */
@@ -32,6 +33,8 @@ export class InputFeed implements PublicationSink {
   /** Since when the switch has judged it healthy without a break (epoch ms); undefined while unhealthy. */
   healthySince: number | undefined;
   software: string | undefined;
+  /** The transport's own figures of this input (set by SRT ingest); undefined for RTMP. */
+  transport: (() => TransportStats | undefined) | undefined;
   /** Frames since the last switch point (copies: the socket's buffers are not kept), while standing by. */
   buffered: AccessUnit[] = [];
   private bufferedBytes = 0;

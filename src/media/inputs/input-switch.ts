@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TransportStats } from '../../ingest/ingest-snapshot.js';
 import type { AccessUnit, TrackInfo } from '../types.js';
 import type { EventBus } from '../../events.js';
 import { InputFeed, type FeedListener } from './input-feed.js';
@@ -418,6 +419,11 @@ export class InputSwitch implements FeedListener {
   private stopTicker(): void {
     clearInterval(this.ticker);
     this.ticker = undefined;
+  }
+
+  /** The transport figures of the input on air (SRT), if it has any. */
+  activeTransport(): TransportStats | undefined {
+    return this.active === 'slate' ? undefined : this.active?.transport?.();
   }
 
   status(): InputsStatus {

@@ -17,7 +17,7 @@ const MODES = { normal: [6, null], low: [2, null], 'ultra-low': [2, 0.2] } as co
 /** A publisher sending 30 fps 1 Mbit/s video and 128 kbit/s audio, keyframes 1 s apart, tracks in step. */
 function healthy(now: number): IngestSnapshot {
   return {
-    publishing: true, sessionStartedAt: now - 60_000, publisher: { address: '127.0.0.1', software: 'Lavf' },
+    publishing: true, sessionStartedAt: now - 60_000, publisher: { address: '127.0.0.1', software: 'Lavf' }, transport: null,
     video: { codec: 'avc1.64001f', width: 1280, height: 720, bitrate1s: 1e6, bitrate10s: 1e6, frameRate: 30,
       keyframeInterval: { minMs: 1000, maxMs: 1000, lastMs: 1000 } },
     audio: { codec: 'mp4a.40.2', sampleRate: 48000, channels: 2, bitrate1s: 128e3, bitrate10s: 128e3 },
