@@ -59,13 +59,24 @@ export async function runFfmpeg(args: string[]): Promise<void> {
 }
 
 /** Starts ffmpeg publishing a live test pattern to an RTMP URL. Kill it with stopPublisher. */
-export function startPublisher(url: string, o: TestSourceOptions = {}): ChildProcess & { stderrText: () => string } {
-  const args = [...testSourceArgs(o), '-f', 'flv', url];
+export function startPublisher(url: string, o: TestSourceOptions & { format?: 'flv' | 'mpegts' } = {}): ChildProcess & { stderrText: () => string } {
+  const args = [...testSourceArgs(o), '-f', o.format ?? 'flv', url];
   const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }) as ChildProcess & { stderrText: () => string };
   let err = '';
   p.stderr!.on('data', (d) => { err += d; });
   p.stderrText = () => err;
   return p;
+}
+
+/**
+ * ffmpeg publishing over SRT (MPEG-TS, caller mode) as OBS does: the streamid names the key,
+ * `latencyMs` is the caller's SRTO_LATENCY, `passphrase` encrypts. Kill it with stopPublisher.
+ */
+export function startSrtPublisher(o: { port: number; host?: string; streamId: string; latencyMs?: number; passphrase?: string } & TestSourceOptions):
+  ChildProcess & { stderrText: () => string } {
+  const q = [`streamid=${encodeURIComponent(o.streamId)}`, `latency=${(o.latencyMs ?? 120) * 1000}`];
+  if (o.passphrase) q.push(`passphrase=${encodeURIComponent(o.passphrase)}`, 'pbkeylen=16');
+  return startPublisher(`srt://${o.host ?? '127.0.0.1'}:${o.port}?${q.join('&')}`, { ...o, format: 'mpegts' });
 }
 
 /** One encoder, two RTMP outputs; a failing output is dropped without stopping the other. */
