@@ -13,6 +13,9 @@ function channelUrls(config: Config, addr: OriginAddresses) {
     latencyMode: c.latencyMode,
     publish: `rtmp://${rtmpHost}:${addr.rtmp}/live/${c.streamKey}`,
     obs: { server: `rtmp://${rtmpHost}:${addr.rtmp}/live`, streamKey: c.streamKey },
+    // OBS's SRT server field takes the streamid (and passphrase) in the URL itself.
+    srt: addr.srt === undefined ? undefined
+      : `srt://${rtmpHost}:${addr.srt}?streamid=#!::r=live/${c.streamKey},m=publish${c.srtPassphrase ? '&passphrase=<the channel\'s srtPassphrase>' : ''}`,
     playback: `${base}/live/${c.id}/index.m3u8`,
     player: `${base}/player/${c.id}`,
   }));
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     process.stderr.write(`\nchannel "${u.channel}" (${u.latencyMode})\n` +
       `  publish:  ffmpeg -re -i INPUT -c:v libx264 -g 60 -c:a aac -f flv ${u.publish}\n` +
       `  OBS:      server ${u.obs.server}  stream key ${u.obs.streamKey}\n` +
+      (u.srt ? `  SRT:      ${u.srt} (OBS: this as the server, stream key empty; ffmpeg: -f mpegts)\n` : '') +
       `  playback: ${u.playback}\n  player:   ${u.player}\n`);
   }
   if (addr.api !== undefined) {
