@@ -42,6 +42,7 @@ export const channelView = z.object({
   ipAllowList: z.array(z.string()),
   playbackTokenPolicy: z.enum(['none', 'required']),
   failover: failoverSchema.nullable().describe('The failover settings as set; null: the defaults'),
+  srtEncrypted: z.boolean().describe('SRT publishers must use the channel\'s passphrase (srtPassphrase, never shown)'),
   createdAt: isoTime.nullable().describe('null for config channels'),
   updatedAt: isoTime.nullable(),
   status: channelStatusView.nullable().describe('null when the origin does not serve the channel (yet)'),
@@ -87,13 +88,15 @@ export function viewOf(ctx: ApiContext, found: FoundChannel): ChannelView {
     return {
       id, name: id, source: 'config', latencyMode: c.latencyMode, transcode: (c.transcode ?? 'passthrough') as ChannelView['transcode'],
       dvrWindowSec: c.dvrWindowSec, record: c.record, retentionHours: c.retentionHours, autoStart: c.autoStart,
-      ipAllowList: c.ipAllowList, playbackTokenPolicy: c.playbackTokenPolicy, failover: c.failover, createdAt: null, updatedAt: null, ...live,
+      ipAllowList: c.ipAllowList, playbackTokenPolicy: c.playbackTokenPolicy, failover: c.failover, srtEncrypted: c.srtEncrypted,
+      createdAt: null, updatedAt: null, ...live,
     };
   }
   const r = found.record;
   return {
     id, name: r.name, source: 'api', latencyMode: r.latencyMode, transcode: transcodeFromStored(r.transcodeProfile),
     dvrWindowSec: r.dvrWindowSec, record: r.record, retentionHours: r.retentionHours, autoStart: r.autoStart,
-    ipAllowList: r.ipAllowList, playbackTokenPolicy: r.playbackTokenPolicy, failover: r.failover as ChannelView['failover'], createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), ...live,
+    ipAllowList: r.ipAllowList, playbackTokenPolicy: r.playbackTokenPolicy, failover: r.failover as ChannelView['failover'],
+    srtEncrypted: r.srtPassphrase !== null, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt), ...live,
   };
 }

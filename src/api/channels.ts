@@ -37,6 +37,9 @@ const settings = {
     + 'failback, failbackAfterSec, slate, slateImage); null: the defaults. Backup inputs publish with stream keys created with input "backup1"…'),
 };
 
+const srtPassphraseValue = c.srtPassphrase.unwrap().nullable()
+  .describe('SRT encryption: the passphrase the channel\'s SRT publishers must use (10 to 79 characters); null: unencrypted. Never shown again (the channel shows srtEncrypted)');
+
 const createBody = z.object({
   id: c.id.optional().describe('Generated when absent'),
   name: settings.name,
@@ -49,9 +52,10 @@ const createBody = z.object({
   ipAllowList: settings.ipAllowList.default([]),
   playbackTokenPolicy: settings.playbackTokenPolicy.default('none'),
   failover: settings.failover.default(null),
+  srtPassphrase: srtPassphraseValue.default(null),
 }).strict();
 
-const patchBody = z.object(settings).partial().strict();
+const patchBody = z.object({ ...settings, srtPassphrase: srtPassphraseValue }).partial().strict();
 
 type Settings = Partial<Omit<z.output<typeof createBody>, 'id'>>;
 

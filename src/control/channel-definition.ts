@@ -36,6 +36,7 @@ export function definitionOf(record: ChannelRecord): ChannelDefinition {
     playbackTokens: record.playbackTokenPolicy,
     ipAllowList: record.ipAllowList,
     failover: record.failover ?? undefined,
+    srtPassphrase: record.srtPassphrase ?? undefined,
   });
   if (!parsed.success) {
     throw new Error(`channel ${record.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(channel)'}: ${i.message}`).join('; ')}`);

@@ -56,6 +56,8 @@ export interface StaticChannel {
   ipAllowList: string[];
   /** The config's `failover` as written (defaults filled in). */
   failover: FailoverConfig;
+  /** The channel has an srtPassphrase. */
+  srtEncrypted: boolean;
 }
 
 export interface PublishSession {

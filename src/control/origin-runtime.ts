@@ -58,7 +58,7 @@ export class OriginRuntime implements ChannelRuntime {
     return this.o.config.channels.map((c) => ({
       id: c.id, latencyMode: c.latencyMode, record: c.record, dvrWindowSec: c.dvrWindowSec ?? null,
       retentionHours: c.retentionHours ?? null, transcode: c.transcode, autoStart: c.autoStart, playbackTokenPolicy: c.playbackTokens,
-      ipAllowList: c.ipAllowList, failover: c.failover,
+      ipAllowList: c.ipAllowList, failover: c.failover, srtEncrypted: c.srtPassphrase !== undefined,
     }));
   }
 

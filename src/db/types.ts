@@ -27,6 +27,8 @@ export interface Channel {
   playbackTokenPolicy: PlaybackTokenPolicy;
   /** Failover settings of its inputs (config channels[].failover); null = the defaults. */
   failover: JsonObject | null;
+  /** The passphrase of its SRT publishers; null = unencrypted SRT. */
+  srtPassphrase: string | null;
   createdAt: number;
   updatedAt: number;
 }

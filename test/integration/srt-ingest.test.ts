@@ -79,6 +79,19 @@ t.test('SRT ingest with real ffmpeg: streamid forms, a passphrase, refusals with
     t.equal(await decodeErrors(o, 'locked', 2), '', 'with it (and the live/<key> form): live, and the media decodes (decrypted)');
   });
 
+  await t.test('an API channel with a passphrase (set through the API) publishes over SRT with it', async (t) => {
+    const created = await (await fetch(`http://127.0.0.1:${o.ports.api}/v1/channels`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'field', name: 'Field', autoStart: true, srtPassphrase: 'field-passphrase-42' }),
+    })).json() as { srtEncrypted: boolean; streamKey: { secret: string } };
+    t.equal(created.srtEncrypted, true);
+    t.ok(await refused(startSrtPublisher({ port, streamId: created.streamKey.secret, audio: false })), 'without the passphrase: refused');
+    const p = startSrtPublisher({ port, streamId: `#!::r=live/${created.streamKey.secret},m=publish`, passphrase: 'field-passphrase-42', audio: false });
+    t.teardown(() => stopPublisher(p));
+    await live(o, 'field');
+    t.pass('with it: live (an API key, checked by its digest during the handshake)');
+  });
+
   await t.test('refusals: an unknown key, a busy channel, a playback request; each logged with its reason', async (t) => {
     const before = refusals().length;
     t.ok(await refused(startSrtPublisher({ port, streamId: '#!::r=live/no-such-key,m=publish', audio: false })), 'unknown key refused');

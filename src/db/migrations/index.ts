@@ -6,6 +6,7 @@ import { backupInputs } from './004-backup-inputs.js';
 import { changeNotices } from './005-change-notices.js';
 import { channelPlacements } from './006-channel-placements.js';
 import { restreamTargets } from './007-restream-targets.js';
+import { srtPassphrase } from './008-srt-passphrase.js';
 
 /**
  * One schema for both databases: each migration writes its DDL once, with the few type names
@@ -18,4 +19,4 @@ export interface Migration {
   statements(d: Dialect): string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices, channelPlacements, restreamTargets];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsTable, analyticsTables, backupInputs, changeNotices, channelPlacements, restreamTargets, srtPassphrase];

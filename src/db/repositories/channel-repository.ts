@@ -18,6 +18,7 @@ const COLUMNS: Columns<Channel> = {
   ipAllowList: { name: 'ip_allow_list', bind: toJson },
   playbackTokenPolicy: { name: 'playback_token_policy' },
   failover: { name: 'failover', bind: (v) => (v === null ? null : toJson(v)) },
+  srtPassphrase: { name: 'srt_passphrase' },
   createdAt: { name: 'created_at' },
   updatedAt: { name: 'updated_at' },
 };
@@ -35,6 +36,7 @@ function fromRow(r: Row): Channel {
     ipAllowList: json<string[]>(r.ip_allow_list),
     playbackTokenPolicy: r.playback_token_policy as Channel['playbackTokenPolicy'],
     failover: jsonOrNull<JsonObject>(r.failover),
+    srtPassphrase: r.srt_passphrase === null || r.srt_passphrase === undefined ? null : String(r.srt_passphrase),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
@@ -47,7 +49,7 @@ export class SqlChannelRepository implements ChannelRepository {
     const now = this.clock();
     const channel: Channel = {
       latencyMode: 'ultra-low', transcodeProfile: null, dvrWindowSec: null, record: false, retentionHours: null,
-      autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, ...input, createdAt: now, updatedAt: now,
+      autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, srtPassphrase: null, ...input, createdAt: now, updatedAt: now,
     };
     const { sql, params } = insertStatement('channels', COLUMNS, channel);
     const [row] = await this.sql.query(sql, params);

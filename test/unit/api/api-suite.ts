@@ -12,7 +12,7 @@ import { beaconSuite } from './suite-beacon.js';
 import { channelSuite } from './suite-channels.js';
 import { httpSuite } from './suite-http.js';
 import { liveSuite } from './suite-live.js';
-import { restreamSuite } from './suite-restream.js';
+import { restreamSuite, srtPassphraseSuite } from './suite-restream.js';
 
 export function apiSuite(t: Test, target: ApiTarget): void {
   t.test('auth', (t) => { authSuite(t, target); t.end(); });
@@ -23,4 +23,5 @@ export function apiSuite(t: Test, target: ApiTarget): void {
   t.test('HTTP and OpenAPI', (t) => { httpSuite(t, target); t.end(); });
   t.test('player beacons', (t) => { beaconSuite(t, target); t.end(); });
   t.test('restream targets', (t) => { restreamSuite(t, target); t.end(); });
+  t.test('SRT passphrase', (t) => { srtPassphraseSuite(t, target); t.end(); });
 }

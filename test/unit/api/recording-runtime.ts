@@ -33,7 +33,7 @@ export class RecordingRuntime implements ChannelRuntime {
   addConfigChannel(id: string, extra: Partial<StaticChannel> = {}): void {
     this.configChannels.push({
       id, latencyMode: 'ultra-low', record: false, dvrWindowSec: null, retentionHours: null, transcode: 'passthrough',
-      autoStart: true, playbackTokenPolicy: 'none', ipAllowList: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 }, ...extra,
+      autoStart: true, playbackTokenPolicy: 'none', ipAllowList: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 }, srtEncrypted: false, ...extra,
     });
   }
 

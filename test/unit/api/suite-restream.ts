@@ -50,3 +50,19 @@ export function restreamSuite(t: Test, target: ApiTarget): void {
     isError(t, await h.post('/v1/channels/news/restream', { url: URL_ }, { token: (await h.token(['read'])).secret }), 403, 'FORBIDDEN', 'a read-only token cannot add');
   });
 }
+
+export function srtPassphraseSuite(t: Test, target: ApiTarget): void {
+  t.test('an API channel\'s SRT passphrase: set, never shown (srtEncrypted), applied, cleared; checked', async (t) => {
+    const h = await Harness.open(t, target);
+    const r = await h.post('/v1/channels', { id: 'field', name: 'Field', srtPassphrase: 'a-long-passphrase' });
+    t.equal(r.status, 201);
+    t.equal(r.json.srtEncrypted, true);
+    t.notOk(r.body.includes('a-long-passphrase'), 'the answer never shows it');
+    t.notOk((await h.get('/v1/channels/field')).body.includes('a-long-passphrase'), 'nor GET');
+    t.equal(h.runtime.applied.get('field')?.srtPassphrase, 'a-long-passphrase', 'the origin gets it');
+    const cleared = await h.patch('/v1/channels/field', { srtPassphrase: null });
+    t.equal(cleared.json.srtEncrypted, false);
+    t.equal(h.runtime.applied.get('field')?.srtPassphrase, null);
+    isError(t, await h.patch('/v1/channels/field', { srtPassphrase: 'short' }), 400, 'VALIDATION_FAILED', 'SRT needs 10 to 79 characters');
+  });
+}

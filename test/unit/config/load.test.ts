@@ -18,7 +18,7 @@ const problems = (fn: () => unknown): string[] => {
 t.test('defaults: the demo channel, documented ports, ultra-low with 200 ms parts', async (t) => {
   const c = load([]);
   t.same(c.channels, [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
-    autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } }]);
+    autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], restream: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } }]);
   t.equal(c.rtmp.port, 1935); t.equal(c.http.port, 8080); t.equal(c.http2.port, 8443); t.equal(c.api.port, 8081);
   t.equal(c.http.server, 'uws');
   t.equal(c.latencyModes['ultra-low'].partTargetSec, 0.2);

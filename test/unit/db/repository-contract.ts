@@ -92,7 +92,7 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     const c = await db.channels.create({ id: 'news', name: 'News' });
     t.same(c, {
       id: 'news', name: 'News', latencyMode: 'ultra-low', transcodeProfile: null, dvrWindowSec: null, record: false,
-      retentionHours: null, autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, createdAt: T0, updatedAt: T0,
+      retentionHours: null, autoStart: false, ipAllowList: [], playbackTokenPolicy: 'none', failover: null, srtPassphrase: null, createdAt: T0, updatedAt: T0,
     });
     const full = await db.channels.create({
       id: 'sport', name: 'Sport ⚽', latencyMode: 'low', transcodeProfile: { ladder: [{ height: 720, kbps: 3000 }, { height: 360, kbps: 800 }] },
@@ -110,6 +110,16 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     t.same(await db.channels.get('news'), updated);
     t.same((await db.channels.update('news', { transcodeProfile: null }))?.transcodeProfile, null, 'a field can be set back to null');
     t.same((await db.channels.update('news', { failover: { slate: 'off' } }))?.failover, { slate: 'off' }, 'failover settings are stored');
+    t.equal((await db.channels.update('news', { srtPassphrase: 'passphrase-0123' }))?.srtPassphrase, 'passphrase-0123', 'an SRT passphrase is stored');
+
+    const target = await db.restreamTargets.create({ channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', urlHint: 'rtmp://h/app/…abcd', rendition: 'source', enabled: true });
+    t.match(target, { id: /^rs_/, channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', enabled: true, createdAt: T0 + 5000 });
+    const second = await db.restreamTargets.create({ channelId: 'news', name: 'Twitch', sealedUrl: 'v1.other', urlHint: 'x', rendition: '480p', enabled: false });
+    t.same((await db.restreamTargets.listForChannel('news')).map((x) => x.name), ['YouTube', 'Twitch'], 'restream targets in creation order');
+    t.same(await db.restreamTargets.listForChannel('sport'), [], 'per channel');
+    t.match(await db.restreamTargets.update(second.id, { enabled: true, sealedUrl: 'v1.new' }), { enabled: true, sealedUrl: 'v1.new', rendition: '480p' });
+    t.equal(await db.restreamTargets.delete(target.id), true);
+    t.equal(await db.restreamTargets.get(target.id), undefined);
     t.same((await db.channels.update('news', { failover: null }))?.failover, null, 'and cleared back to the defaults');
     t.equal(await db.channels.update('nope', { name: 'x' }), undefined);
 
