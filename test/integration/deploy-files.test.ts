@@ -55,6 +55,8 @@ function configOf(env: Record<string, string>, files: Record<string, string> = {
 function configPorts(c: Config): Record<string, number> {
   const p: Record<string, number> = {};
   if (c.rtmp.enabled) p.rtmp = c.rtmp.port;
+  if (c.srt.enabled) p.srt = c.srt.port; // UDP
+  if (c.rtmps.enabled) p.rtmps = c.rtmps.port;
   if (c.http.enabled) p.http = c.http.port;
   if (c.api.enabled) p.api = c.api.port;
   if (c.http2.enabled) p.h2 = c.http2.port;
