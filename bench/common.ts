@@ -205,6 +205,8 @@ export interface PublisherOptions {
   /** Leave out the audio or the video track. */
   audio?: boolean;
   video?: boolean;
+  /** The container: FLV for RTMP (default), MPEG-TS for SRT. */
+  format?: 'flv' | 'mpegts';
 }
 
 export function publisherArgs(url: string, o: PublisherOptions): string[] {
@@ -224,7 +226,7 @@ export function publisherArgs(url: string, o: PublisherOptions): string[] {
     }
   }
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', String(rate), '-ac', '2');
-  args.push('-f', 'flv', url);
+  args.push('-f', o.format ?? 'flv', url);
   return args;
 }
 
