@@ -2,7 +2,7 @@
  * Runs every scenario with its default parameters, one after another (each alone on the
  * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), the floors under
  * the fan-out and CPU targets, the ingest meter, metrics, analytics, the object store (Ceph RGW
- * and PostgreSQL on this machine, ≈ 3 min), then resources (120 s, last so its CPU figure comes
+ * and PostgreSQL on this machine, ≈ 3 min), SRT against RTMP, restream targets, then resources (120 s, last so its CPU figure comes
  * from a quiet machine). `npm run bench` = bootstrap --bench, then this.
  *
  *   node dist/bench/run-all.js [--skip fanout,latency]
@@ -25,6 +25,8 @@ const SCENARIOS: [string, string[]][] = [
   ['metrics', []],
   ['analytics', []],
   ['object-store', []],
+  ['srt', []],
+  ['restream', []],
   ['resources', ['--duration', '120']],
 ];
 
