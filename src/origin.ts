@@ -199,7 +199,8 @@ export class Origin {
     this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
     const shared = new SharedChannels({ repo: db.channels, registry: this.channels, configIds: new Set(c.channels.map((ch) => ch.id)),
-      logger: this.log.child({ component: 'channels' }) });
+      logger: this.log.child({ component: 'channels' }),
+      onCreated: (id) => void this.restream.load(id).catch((err) => this.log.warn({ err, channel: id }, 'cannot read the restream targets')) });
     await shared.loadAll();
     this.restream.useStore(db.restreamTargets, this.keys.restreamUrls);
     await this.restream.loadAll(this.channels.all().map((ch) => ch.id));

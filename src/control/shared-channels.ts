@@ -19,6 +19,8 @@ export class SharedChannels {
     /** Ids the config file defines. */
     configIds: ReadonlySet<string>;
     logger: Logger;
+    /** A channel came from another origin's change (restream targets are read for it then). */
+    onCreated?: (id: string) => void;
   }) {}
 
   /** Reads every channel row and serves each (process start: a database that does not answer fails it). */
@@ -82,6 +84,7 @@ export class SharedChannels {
     try {
       const outcome = await this.o.registry.define(definitionOf(record));
       if (outcome !== 'unchanged') this.o.logger.info({ channel: record.id, outcome }, 'channel applied from the shared database');
+      if (outcome === 'created') this.o.onCreated?.(record.id);
     } catch (err) {
       this.o.logger.error({ channel: record.id, err }, 'cannot serve an API channel');
     }

@@ -72,7 +72,11 @@ export class SqlChannelRepository implements ChannelRepository {
     return row && fromRow(row);
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.sql.run('DELETE FROM channels WHERE id = $1', [id])) > 0;
+  /** Deletes the channel with its restream targets (stream keys go by their foreign key). */
+  delete(id: string): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      await tx.run('DELETE FROM restream_targets WHERE channel_id = $1', [id]);
+      return (await tx.run('DELETE FROM channels WHERE id = $1', [id])) > 0;
+    });
   }
 }

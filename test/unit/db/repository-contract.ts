@@ -111,6 +111,8 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     t.same((await db.channels.update('news', { transcodeProfile: null }))?.transcodeProfile, null, 'a field can be set back to null');
     t.same((await db.channels.update('news', { failover: { slate: 'off' } }))?.failover, { slate: 'off' }, 'failover settings are stored');
     t.equal((await db.channels.update('news', { srtPassphrase: 'passphrase-0123' }))?.srtPassphrase, 'passphrase-0123', 'an SRT passphrase is stored');
+    t.same((await db.channels.update('news', { failover: null }))?.failover, null, 'and cleared back to the defaults');
+    t.equal(await db.channels.update('nope', { name: 'x' }), undefined);
 
     const target = await db.restreamTargets.create({ channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', urlHint: 'rtmp://h/app/…abcd', rendition: 'source', enabled: true });
     t.match(target, { id: /^rs_/, channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', enabled: true, createdAt: T0 + 5000 });
@@ -120,14 +122,13 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
     t.match(await db.restreamTargets.update(second.id, { enabled: true, sealedUrl: 'v1.new' }), { enabled: true, sealedUrl: 'v1.new', rendition: '480p' });
     t.equal(await db.restreamTargets.delete(target.id), true);
     t.equal(await db.restreamTargets.get(target.id), undefined);
-    t.same((await db.channels.update('news', { failover: null }))?.failover, null, 'and cleared back to the defaults');
-    t.equal(await db.channels.update('nope', { name: 'x' }), undefined);
 
     const dup = await db.channels.create({ id: 'news', name: 'again' }).catch((e: unknown) => e);
     t.type(dup, UniqueViolationError, 'a second channel with the same id is a UniqueViolationError');
     t.match(dup, { kind: 'unique', table: 'channels' });
 
     t.equal(await db.channels.delete('news'), true);
+    t.same(await db.restreamTargets.listForChannel('news'), [], 'a deleted channel takes its restream targets with it');
     t.equal(await db.channels.delete('news'), false);
     t.equal(await db.channels.get('news'), undefined);
   });
