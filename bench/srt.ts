@@ -2,7 +2,7 @@
  * Scenario 14 (issue 20): what an SRT channel costs the origin against an RTMP channel, the same
  * media in the same run.
  *
- *   node dist/bench/srt.js [--channels 4] [--seconds 20] [--rounds 4] [--settle 5] [--width 1280] [--height 720] [--bitrate 3M]
+ *   node dist/bench/srt.js [--channels 4] [--seconds 20] [--rounds 4] [--settle 5] [--width 640] [--height 360] [--bitrate 1M]
  *
  * One origin process (`node dist/src/main.js`, defaults but thumbnails off and SRT on a free
  * port), `channels` channels. Each round publishes every channel with ffmpeg (bench/common.ts
@@ -19,8 +19,9 @@ import {
   CLK_TCK, flags, freePort, median, procSample, publisherArgs, report, round, sleep, startOriginProcess, stopProcess, threadTicks, waitFor200,
 } from './common.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 
-const opts = flags({ channels: 4, seconds: 20, rounds: 4, settle: 5, width: 1280, height: 720, bitrate: '3M' });
+const opts = flags({ channels: 4, seconds: 20, rounds: 4, settle: 5, width: 640, height: 360, bitrate: '1M' });
 type Transport = 'rtmp' | 'srt';
 
 function mainThreadTicks(pid: number): number {
@@ -39,6 +40,12 @@ async function main(): Promise<void> {
     reconnectWindowSec: 2,
     channels: keys.map((streamKey, i) => ({ id: `ch${i}`, streamKey, latencyMode: 'ultra-low' })),
   });
+  // /healthz answers once HTTP is up; ingest opens last (after the database and the API).
+  for (let up = false; !up;) {
+    up = await new Promise<boolean>((resolve) => { const s = connect(origin.ports.rtmp!, '127.0.0.1', () => { s.destroy(); resolve(true); }); s.on('error', () => resolve(false)); });
+    if (!up) await sleep(100);
+  }
+  await sleep(500); // the SRT listener opens right after RTMP's
   const urlOf = (t: Transport, i: number) => (t === 'rtmp'
     ? `rtmp://127.0.0.1:${origin.ports.rtmp}/live/${keys[i]}`
     : `srt://127.0.0.1:${srtPort}?streamid=${encodeURIComponent(`#!::r=live/${keys[i]},m=publish`)}&latency=120000`);
