@@ -145,7 +145,7 @@ export interface PlacementRepository {
 export interface RestreamTargetRepository {
   create(input: RestreamTargetInput): Promise<StoredRestreamTarget>;
   get(id: string): Promise<StoredRestreamTarget | undefined>;
-  /** Oldest first. */
+  /** Oldest first (two created in one millisecond: in id order, which is random). */
   listForChannel(channelId: string): Promise<StoredRestreamTarget[]>;
   update(id: string, patch: RestreamTargetPatch): Promise<StoredRestreamTarget | undefined>;
   delete(id: string): Promise<boolean>;

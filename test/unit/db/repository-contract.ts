@@ -116,6 +116,7 @@ export function repositoryContract(t: Test, target: ContractTarget): void {
 
     const target = await db.restreamTargets.create({ channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', urlHint: 'rtmp://h/app/…abcd', rendition: 'source', enabled: true });
     t.match(target, { id: /^rs_/, channelId: 'news', name: 'YouTube', sealedUrl: 'v1.sealed', enabled: true, createdAt: T0 + 5000 });
+    clock.advance(1); // creation order is the creation time's (the ids break ties within a millisecond, at random)
     const second = await db.restreamTargets.create({ channelId: 'news', name: 'Twitch', sealedUrl: 'v1.other', urlHint: 'x', rendition: '480p', enabled: false });
     t.same((await db.restreamTargets.listForChannel('news')).map((x) => x.name), ['YouTube', 'Twitch'], 'restream targets in creation order');
     t.same(await db.restreamTargets.listForChannel('sport'), [], 'per channel');
