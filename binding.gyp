@@ -10,6 +10,7 @@
         "native/pipeline.cc",
         "native/h264_encoder.cc",
         "native/transcoder.cc",
+        "native/aac_encoder.cc",
         "native/slate_engine.cc",
         "native/slate_encoder.cc",
         "native/thumbnail_engine.cc",
@@ -18,10 +19,10 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(pkg-config --cflags-only-I libavformat libavcodec libavutil libswscale srt | sed s/-I//g)"
+        "<!@(pkg-config --cflags-only-I libavformat libavcodec libavutil libswresample libswscale srt | sed s/-I//g)"
       ],
       "libraries": [
-        "<!@(pkg-config --libs libavformat libavcodec libavutil libswscale srt)"
+        "<!@(pkg-config --libs libavformat libavcodec libavutil libswresample libswscale srt)"
       ],
       "defines": [
         "NAPI_VERSION=8",
@@ -37,7 +38,7 @@
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-            "OTHER_CFLAGS": ["<!@(pkg-config --cflags libavformat libavcodec libavutil libswscale)"]
+            "OTHER_CFLAGS": ["<!@(pkg-config --cflags libavformat libavcodec libavutil libswresample libswscale)"]
           }
         }]
       ]

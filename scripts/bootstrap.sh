@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light libnginx-mod-rtmp libsrt-gnutls-dev)
+packages=(g++ make python3 ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev pkg-config chromium postgresql openssl prometheus nginx-light libnginx-mod-rtmp libsrt-gnutls-dev)
 [[ " $* " == *" --bench "* ]] && packages+=(nghttp2-client)
 [[ " $* " == *" --test "* || " $* " == *" --bench "* ]] && packages+=(ceph-mon ceph-osd ceph-mgr radosgw ceph-common)
 
