@@ -15,6 +15,8 @@
         "native/slate_encoder.cc",
         "native/thumbnail_engine.cc",
         "native/thumbnailer.cc",
+        "native/opus_to_aac.cc",
+        "native/audio_transcoder.cc",
         "native/srt_server.cc"
       ],
       "include_dirs": [
