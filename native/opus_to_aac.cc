@@ -55,12 +55,13 @@ OpusToAac::OpusToAac(const OpusToAacOptions& o) : outputChannels_(o.outputChanne
                             d->sample_rate, 0, nullptr);
   swr_.reset(swr);
   if (err < 0) ConfigError("cannot set up the resampler", err);
-  if (o.inputChannels == 1 && o.outputChannels == 2) {
-    // A mono microphone plays at its own level on both speakers (swresample's default would put
-    // the centre at -3 dB on each), as browsers play a mono track.
-    static const double kMonoToStereo[] = {1.0, 1.0};
-    err = swr_set_matrix(swr, kMonoToStereo, 1);
-    if (err < 0) ConfigError("cannot set the upmix matrix", err);
+  if (o.inputChannels != o.outputChannels) {
+    // A centred source (a mono microphone; L = R) keeps its level across the change, as browsers
+    // play a mono track: swresample's default (-3 dB each way) would make an upmix quieter and a
+    // downmix of L = R 3 dB louder, past full scale for a loud voice. Rows are outputs.
+    static const double kMonoToStereo[] = {1.0, 1.0}, kStereoToMono[] = {0.5, 0.5};
+    err = o.inputChannels == 1 ? swr_set_matrix(swr, kMonoToStereo, 1) : swr_set_matrix(swr, kStereoToMono, 2);
+    if (err < 0) ConfigError("cannot set the channel mix", err);
   }
   err = swr_init(swr);
   if (err < 0) ConfigError("cannot open the resampler", err);
