@@ -7,8 +7,10 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
 #include <libavutil/frame.h>
 #include <libavutil/mem.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 }
 
@@ -52,6 +54,16 @@ struct SwsContextDeleter {
   void operator()(SwsContext* c) const noexcept { sws_freeContext(c); }
 };
 using SwsContextPtr = std::unique_ptr<SwsContext, SwsContextDeleter>;
+
+struct SwrContextDeleter {
+  void operator()(SwrContext* c) const noexcept { swr_free(&c); }
+};
+using SwrContextPtr = std::unique_ptr<SwrContext, SwrContextDeleter>;
+
+struct AudioFifoDeleter {
+  void operator()(AVAudioFifo* f) const noexcept { av_audio_fifo_free(f); }
+};
+using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoDeleter>;
 
 /// Allocates an empty packet; throws std::bad_alloc when libav cannot.
 inline PacketPtr MakePacket() {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aac_encoder.h"
 #include "codec_config.h"
 #include "h264_encoder.h"
 
@@ -37,30 +38,11 @@ constexpr int64_t kMaxLoopExtensionMs = 6000;
 constexpr uint8_t kBlackY = 16, kNeutralChroma = 128;
 // AAC-LC at 32 kb/s per channel: more than silence needs, within what the encoder accepts.
 constexpr int64_t kAacBitratePerChannel = 32000;
-constexpr int kAacFrameSamples = 1024;
 
 [[noreturn]] void ConfigError(const std::string& msg) { throw NativeError("ERR_SLATE_CONFIG", msg); }
 [[noreturn]] void ImageError(const std::string& msg) { throw NativeError("ERR_SLATE_IMAGE", msg); }
 [[noreturn]] void EncodeError(const std::string& msg, int err = 0) {
   throw NativeError("ERR_SLATE_ENCODE", err ? msg + ": " + AvErrorText(err) : msg);
-}
-
-/// The layout (mask) for this many channels that the AAC encoder writes as a plain channel
-/// configuration (ISO/IEC 14496-3 table 1.19) rather than a program config element: FFmpeg
-/// 5.1's aac_normal_chan_layouts (aacenctab.h); 0 for none (7 channels).
-uint64_t AacLayoutFor(int channels) {
-  static const uint64_t kLayouts[] = {
-      AV_CH_LAYOUT_MONO,    AV_CH_LAYOUT_STEREO,       AV_CH_LAYOUT_SURROUND,      AV_CH_LAYOUT_4POINT0,
-      AV_CH_LAYOUT_5POINT0_BACK, AV_CH_LAYOUT_5POINT1_BACK, AV_CH_LAYOUT_7POINT1,
-  };
-  for (uint64_t mask : kLayouts)
-    if (av_popcount64(mask) == channels) return mask;
-  return 0;
-}
-
-bool IsAacSampleRate(int rate) {
-  static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000};
-  return std::find(std::begin(kRates), std::end(kRates), rate) != std::end(kRates);
 }
 
 /// Timestamp in ms of frame `i` when each frame lasts `frameMs`.
@@ -270,43 +252,21 @@ void EncodeVideo(const SlateVideoRequest& v, int frames, SlateClip& clip, std::v
 }
 
 void EncodeAudio(const SlateAudioRequest& a, int frames, SlateClip& clip, std::vector<SlateUnit>& units) {
-  const AVCodec* aac = avcodec_find_encoder_by_name("aac");
-  if (!aac) EncodeError("libavcodec has no aac encoder");
-  const uint64_t layout = AacLayoutFor(a.channels);
-  if (!layout) ConfigError("the AAC encoder has no layout for " + std::to_string(a.channels) + " channels");
-  CodecContextPtr enc(avcodec_alloc_context3(aac));
-  if (!enc) throw std::bad_alloc();
-  AVCodecContext* c = enc.get();
-  c->sample_fmt = AV_SAMPLE_FMT_FLTP;
-  c->sample_rate = a.sampleRate;
-  c->time_base = AVRational{1, a.sampleRate};
-  c->bit_rate = kAacBitratePerChannel * a.channels;
-  c->profile = FF_PROFILE_AAC_LOW;
-  c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  c->thread_count = 1;
-  if (av_channel_layout_from_mask(&c->ch_layout, layout) < 0) EncodeError("no channel layout for " + std::to_string(a.channels) + " channels");
-  int err = avcodec_open2(c, aac, nullptr);
-  if (err < 0) EncodeError("cannot open the AAC encoder", err);
-  if (c->frame_size != kAacFrameSamples) EncodeError("the AAC encoder's frame size is not 1024");
+  // CheckSlateRequest has refused rates and channel counts the encoder cannot take.
+  AacEncoder aac = OpenAacEncoder(a.sampleRate, a.channels, kAacBitratePerChannel * a.channels, "ERR_SLATE_ENCODE");
+  AVCodecContext* c = aac.ctx.get();
+  int err = 0;
 
   TrackConfig t;
   t.kind = TrackKind::kAudio;
   t.id = 1;
   t.timescale = 1000;
-  t.codecConfig.assign(c->extradata, c->extradata + std::max(0, c->extradata_size));
-  AudioSpecificConfigInfo info;
-  const std::string bad = CheckAudioSpecificConfig(t.codecConfig.data(), t.codecConfig.size(), &info);
-  if (!bad.empty()) EncodeError("the AAC encoder gave an unusable AudioSpecificConfig: " + bad);
+  t.codecConfig = std::move(aac.asc);
   t.sampleRate = a.sampleRate;
   t.channels = a.channels;
   clip.audio = std::move(t);
 
-  FramePtr silence = MakeFrame();
-  silence->format = c->sample_fmt;
-  silence->nb_samples = c->frame_size;
-  silence->sample_rate = c->sample_rate;
-  if (av_channel_layout_copy(&silence->ch_layout, &c->ch_layout) < 0) throw std::bad_alloc();
-  if (av_frame_get_buffer(silence.get(), 0) < 0) throw std::bad_alloc();
+  FramePtr silence = MakeAacInputFrame(c, c->frame_size);
   av_samples_set_silence(silence->extended_data, 0, silence->nb_samples, a.channels, AVSampleFormat(silence->format));
 
   // The encoder's first packet is its priming frame (pts −1024); every frame of silence encodes

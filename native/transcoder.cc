@@ -11,6 +11,7 @@
 
 #include "codec_config.h"
 #include "h264_encoder.h"
+#include "rate_limit.h"  // problems that repeat (decode errors, a rung behind): at most one report per 10 s
 
 extern "C" {
 #include <libavutil/error.h>
@@ -26,8 +27,6 @@ constexpr AVRational kMs{1, 1000};
 // A rung's audio waits for its video to catch up (encoder delay); beyond this many AAC frames
 // (~20 s) the oldest are dropped: the rung's video has stalled and memory must not grow.
 constexpr size_t kMaxPendingAudio = 1000;
-// Problems that repeat (decode errors, a rung behind) are reported at most this often.
-constexpr auto kReportEvery = std::chrono::seconds(10);
 
 std::string AvErr(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -36,22 +35,6 @@ std::string AvErr(int err) {
 }
 
 [[noreturn]] void ConfigError(const std::string& msg) { throw NativeError("ERR_NATIVE_CONFIG", msg); }
-
-/// Reports a repeating problem once, then at most every kReportEvery.
-class RateLimit {
- public:
-  bool Due() {
-    const auto now = std::chrono::steady_clock::now();
-    if (reported_ && now - last_ < kReportEvery) return false;
-    reported_ = true;
-    last_ = now;
-    return true;
-  }
-
- private:
-  bool reported_ = false;
-  std::chrono::steady_clock::time_point last_{};
-};
 
 }  // namespace
 
