@@ -15,6 +15,9 @@ import { RtmpServer, type PublishRequest } from './ingest/rtmp/index.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 import { RestreamService } from './restream/restream-service.js';
 import { SrtIngest } from './ingest/srt/srt-ingest.js';
+import { WhipIngest } from './ingest/whip/whip-ingest.js';
+import { nativeOpusTranscoder } from './ingest/whip/native-opus-transcoder.js';
+import { PublishTokens } from './control/publish-tokens.js';
 import { OriginHandler } from './delivery/handler.js';
 import type { HttpServerAdapter } from './delivery/server.js';
 import { UwsServer } from './delivery/uws/uws-server.js';
@@ -71,6 +74,7 @@ export class Origin {
   private rtmp: RtmpServer | undefined;
   private rtmps: RtmpServer | undefined;
   private srt: SrtIngest | undefined;
+  private whip: WhipIngest | undefined;
   /** Every channel's restream targets (issue 20). */
   readonly restream: RestreamService;
   /** PostgreSQL change notices: other origins' channel changes (several origins on one database). */
@@ -172,17 +176,28 @@ export class Origin {
   }
 
   /** The REST control API on its own port, over the database and this origin's channels. */
-  private async startApi(db: Database): Promise<void> {
+  private async startApi(db: Database, authorizer: PublishAuthorizer): Promise<void> {
     const c = this.config, keys = this.keys!, logger = this.log.child({ component: 'api' });
+    const publishTokens = new PublishTokens(keys.publishTokens);
+    if (c.whip.enabled) {
+      this.whip = new WhipIngest({ logger: this.log, maxSessions: c.whip.maxSessions, connectTimeoutMs: c.whip.connectTimeoutSec * 1000,
+        ...(c.whip.udpPortRange ? { portRange: c.whip.udpPortRange } : {}),
+        keyframeIntervalMsOf: (id) => this.channels.get(id)?.profile.segmentTargetMs ?? 1000,
+        check: (req) => authorizer.check(req), checkChannel: (id, input, address) => authorizer.checkChannel(id, input, address),
+        admit: (checked, req) => authorizer.admit(checked, req), tokens: publishTokens,
+        newTranscoder: nativeOpusTranscoder({ bitrate: c.whip.audioBitrate }) });
+    }
     await ensureAdminToken({ db, keys, configured: c.api.adminToken, logger, print: this.print });
     const runtime = new OriginRuntime({
       config: c, channels: this.channels, tokens: this.playbackTokens!, logger,
-      publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(), placement: () => this.placement,
+      publicUrl: () => this.urls.playbackBase(), publishServer: () => this.urls.publishServer(), apiBase: () => this.urls.apiBase(), placement: () => this.placement,
       recordingStore: this.objects?.recordings, restream: this.restream,
     });
     this.api = createApiServer({ db, runtime, keys, logger, maxFailedAuthPerMinute: c.api.maxFailedAuthPerMinute,
       onRedeliver: () => this.webhooks?.wake(), transcodeLadders: c.transcode.ladders, readiness: this.readiness, metrics: this.metrics?.api,
-      viewers: this.analytics, keysViewersByToken: (id) => this.keysViewersByToken(id) });
+      viewers: this.analytics, keysViewersByToken: (id) => this.keysViewersByToken(id),
+      whip: { ingest: this.whip, tokens: publishTokens,
+        playbackBase: () => (c.publicUrl ? { url: c.publicUrl } : { port: this.addresses.http ?? this.addresses.h2c ?? 8080 }) } });
     this.addresses.api = await this.api.listen(c.api.host, c.api.port);
     // Behind a proxy or CDN (publicUrl), it routes /v1/beacon to the API; else the page posts to the API's port on its own host.
     this.handler.useBeaconTarget(c.publicUrl ? { url: `${c.publicUrl.replace(/\/$/, '')}/v1/beacon` } : { port: this.addresses.api });
@@ -264,9 +279,9 @@ export class Origin {
       this.handler.usePlacement({ elsewhere: (id) => placement.elsewhere(id), lost: (id, url) => placement.lost(id, url),
         comebackUntil: (id) => placement.comebackUntil(id), mode: c.cluster.playback });
     }
-    if (c.api.enabled) await this.startApi(db);
     const authorizer = new PublishAuthorizer({ channels: this.channels, logger: this.log.child({ component: 'publish' }),
       streamKeys: { repo: db.streamKeys, hash: this.keys.streamKeys } });
+    if (c.api.enabled) await this.startApi(db, authorizer);
     const rtmpOptions = { idleTimeoutMs: c.rtmp.idleTimeoutSec * 1000, maxConnections: c.rtmp.maxConnections, logger: this.log,
       onPublish: (req: PublishRequest) => authorizer.decide(req) };
     if (c.rtmp.enabled) {
@@ -328,6 +343,7 @@ export class Origin {
       this.stopMemoryTrim?.();
       await Promise.all([this.rtmp?.close(), this.rtmps?.close()]);
       this.srt?.close();
+      this.whip?.close();
       await this.placement?.close();
       await this.changeFeed?.close();
       await this.channels.close();

@@ -50,6 +50,7 @@ export const channelView = z.object({
     publishServer: z.string().describe('RTMP server URL (OBS "Server"); the stream key goes after it'),
     playback: z.string().describe('The multivariant HLS playlist'),
     player: z.string().describe('The origin\'s player page'),
+    whip: z.string().describe('WHIP endpoint (OBS 30+ "WHIP", a browser): bearer = the stream key or a publish token'),
   }),
 });
 

@@ -44,6 +44,14 @@ export const API_ERRORS = {
   TOKEN_WRONG_CHANNEL: ERRORS.TOKEN_WRONG_CHANNEL,
   BEACON_RATE_LIMITED: { status: 429, message: 'too many beacons from this session: retry after Retry-After seconds' },
   TOO_MANY_BAD_BEACONS: { status: 429, message: 'too many refused beacons from this address' },
+  PUBLISH_UNAUTHORIZED: { status: 401, message: 'a stream key or publish token is required (Authorization: Bearer <key or token>)' },
+  PUBLISH_DENIED: { status: 403, message: 'this key or token may not publish to this channel' },
+  CHANNEL_BUSY: { status: 409, message: 'the channel already has a publisher on this input' },
+  WHIP_SESSION_NOT_FOUND: { status: 404, message: 'no such WHIP session' },
+  SDP_REFUSED: { status: 400, message: 'the SDP offer cannot be answered: this origin takes H.264 video and Opus audio' },
+  UNSUPPORTED_SDP_TYPE: { status: 415, message: 'the body must be an SDP offer (application/sdp)' },
+  TRICKLE_NOT_SUPPORTED: { status: 405, message: 'trickle ICE and ICE restarts are not supported: the answer lists every candidate' },
+  WHIP_UNAVAILABLE: { status: 503, message: 'WHIP ingest is busy (whip.maxSessions) or off' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

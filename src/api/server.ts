@@ -21,6 +21,8 @@ import { recordingRoutes } from './recordings.js';
 import { streamKeyRoutes } from './stream-keys.js';
 import { restreamRoutes } from './restream.js';
 import { webhookRoutes } from './webhooks.js';
+import { whipRoutes, type WhipRoutesOptions } from './whip.js';
+import { PublishTokens } from '../control/publish-tokens.js';
 import { beaconRoutes } from './beacon.js';
 import { BeaconIntake } from './beacon-intake.js';
 import { SessionIds } from '../analytics/session-key.js';
@@ -47,6 +49,8 @@ export interface ApiServerOptions {
   viewers?: ViewerEventSink;
   /** Whether delivery keys a channel's viewers by their tokens' jti (it asks for tokens); default: whenever a token is given. */
   keysViewersByToken?: (channel: string) => boolean;
+  /** WHIP ingest, publish tokens and the Go-live page; absent: WHIP answers 503, tokens still minted. */
+  whip?: WhipRoutesOptions;
 }
 
 export interface ApiMetrics {
@@ -135,6 +139,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       routes(api, ctx);
     }
     if (opts.readiness) healthRoutes(api, opts.readiness);
+    whipRoutes(api, ctx, opts.whip ?? { ingest: undefined, tokens: new PublishTokens(opts.keys.publishTokens), playbackBase: () => ({ port: 8080 }) });
     beaconRoutes(api, new BeaconIntake({
       serves: (id) => opts.runtime.status(id) !== undefined, sessionIds: new SessionIds(opts.keys.playbackTokens),
       tokens: new PlaybackTokens(opts.keys.playbackTokens), sink: opts.viewers, keysViewersByToken: opts.keysViewersByToken, now,

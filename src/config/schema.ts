@@ -191,6 +191,21 @@ export const configSchema = z.object({
     /** A publisher that sends nothing for this long is disconnected. */
     idleTimeoutSec: z.number().min(1).max(600).default(10),
   }).strict().default({}),
+  /**
+   * WHIP (WebRTC) ingest on the API's port: POST /v1/whip/<channel> from a browser (the Go-live
+   * page) or a WHIP client such as OBS 30+. Media comes over UDP (ICE) on the ports below.
+   */
+  whip: z.object({
+    enabled: z.boolean().default(true),
+    /** Sessions at once (each holds a peer connection and an Opus-to-AAC transcoder). */
+    maxSessions: z.number().int().min(1).max(10000).default(50),
+    /** A session whose ICE and DTLS do not complete within this is ended. */
+    connectTimeoutSec: z.number().min(1).max(120).default(10),
+    /** UDP ports for ICE, [first, last]; absent: any port the system gives (open them in a firewall when set). */
+    udpPortRange: z.tuple([port, port]).refine(([a, b]) => a > 0 && a <= b, { message: 'udpPortRange is [first, last] with 0 < first <= last' }).optional(),
+    /** AAC bit rate of the transcoded Opus audio, bits per second. */
+    audioBitrate: z.number().int().min(32_000).max(320_000).default(128_000),
+  }).strict().default({}),
   /** RTMP over TLS (RTMPS) for encoders that only speak it; idle timeout and connection cap as rtmp's. */
   rtmps: z.object({
     enabled: z.boolean().default(false),

@@ -88,6 +88,8 @@ export interface ChannelUrls {
   playback: string;
   /** The origin's hls.js player page. */
   player: string;
+  /** WHIP: where a browser or a WHIP client (OBS 30+) publishes (bearer: the stream key or a publish token). */
+  whip: string;
 }
 
 export interface ChannelRuntime {

@@ -30,6 +30,8 @@ export class OriginRuntime implements ChannelRuntime {
     publicUrl: () => string;
     /** rtmp://host:port/live as a broadcaster reaches it. */
     publishServer: () => string;
+    /** The REST API's base (…/v1), for the WHIP URL. */
+    apiBase: () => string;
     /** Which origin each channel is live on (several origins); undefined without cluster.originUrl. */
     placement?: () => Pick<ChannelPlacement, 'placement'> | undefined;
     /** The recordings in the object store (config objectStore.bucket). */
@@ -173,7 +175,8 @@ export class OriginRuntime implements ChannelRuntime {
 
   urls(channelId: string): ChannelUrls {
     const base = this.o.publicUrl();
-    return { publishServer: this.o.publishServer(), playback: `${base}/live/${channelId}/index.m3u8`, player: `${base}/player/${channelId}` };
+    return { publishServer: this.o.publishServer(), playback: `${base}/live/${channelId}/index.m3u8`, player: `${base}/player/${channelId}`,
+      whip: `${this.o.apiBase()}/whip/${channelId}` };
   }
 
   playbackToken(channelId: string, opts: { expiresInSec: number; preview?: boolean }): Promise<{ token: string; expiresAt: number }> {

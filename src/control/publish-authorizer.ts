@@ -45,14 +45,33 @@ export class PublishAuthorizer {
       }
     }
     if (!channel) return { accept: false, reason: 'unknown stream key', code: 'NetStream.Publish.BadName' };
-    if (!allowed(channels.settings(channel.id)?.allowList, req.remoteAddress)) {
-      return { accept: false, reason: `address ${req.remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
+    return this.admissible(channel, input, keyId, req.remoteAddress);
+  }
+
+  /**
+   * Whether a publisher already authenticated for a channel (WHIP's publish token names the
+   * channel, not a key) may publish on its input: the allow-list and a free input.
+   */
+  checkChannel(channelId: string, input: string, remoteAddress: string): PublishCheck {
+    const channel = this.o.channels.get(channelId);
+    if (!channel) return { accept: false, reason: `no channel ${channelId}`, code: 'NetStream.Publish.BadName' };
+    return this.admissible(channel, input, undefined, remoteAddress);
+  }
+
+  /** The address on the channel's allow-list and nobody on the input. */
+  private admissible(channel: Channel, input: string, keyId: string | undefined, remoteAddress: string): PublishCheck {
+    if (!allowed(this.o.channels.settings(channel.id)?.allowList, remoteAddress)) {
+      return { accept: false, reason: `address ${remoteAddress} is not on channel ${channel.id}'s ipAllowList`, code: 'NetStream.Publish.Denied', channelId: channel.id };
     }
     return this.busy(channel, input) ?? { accept: true, channel, input, keyId };
   }
 
   async decide(req: PublishRequest): Promise<PublishDecision> {
-    const checked = await this.check(req);
+    return this.admit(await this.check(req), req);
+  }
+
+  /** Connects a publisher check() or checkChannel() accepted, unless its input was taken meanwhile. */
+  async admit(checked: PublishCheck, req: Pick<PublishRequest, 'remoteAddress' | 'disconnect'>): Promise<PublishDecision> {
     if (!checked.accept) return checked;
     const { channel, input, keyId } = checked;
     // The channel may have been live on another origin sharing its archive: continue that playlist.

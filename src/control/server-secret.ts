@@ -19,6 +19,8 @@ export interface ServerKeys {
   playbackTokens: Uint8Array;
   /** Seals restream target URLs (their stream keys) in the database. */
   restreamUrls: SealedText;
+  /** HS256 key of publish tokens (WHIP): never the playback tokens' key. */
+  publishTokens: Uint8Array;
 }
 
 const SECRET_FILE = 'secret.key';
@@ -57,5 +59,6 @@ export async function loadServerKeys(o: { secret?: string; playbackTokenSecret?:
     // A configured token secret is used as given, so a platform's back end can sign tokens with it.
     playbackTokens: o.playbackTokenSecret !== undefined ? Buffer.from(o.playbackTokenSecret, 'utf8') : derive(secret, 'playback-token'),
     restreamUrls: new SealedText(derive(secret, 'restream-url')),
+    publishTokens: derive(secret, 'publish-token'),
   };
 }

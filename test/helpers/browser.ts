@@ -4,12 +4,12 @@ import { chromium, type Browser } from 'playwright-core';
  * Debian's Chromium driven by playwright-core (no browser download). The flags keep it off the
  * network it cannot reach here and make it run as root in a container.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(o: { args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-      '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', ...(o.args ?? [])],
   });
 }
 

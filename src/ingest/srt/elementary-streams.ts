@@ -120,16 +120,24 @@ export class EsToAccessUnits {
     const frames = splitAdts(p.data);
     for (const [i, f] of frames.entries()) {
       const asc = Buffer.from([(f.objectType << 3) | (f.freqIndex >> 1), ((f.freqIndex & 1) << 7) | (f.channelConfig << 3)]);
-      if (!this.audio || !asc.equals(this.audio.asc)) {
-        const cfg = parseAudioSpecificConfig(asc);
-        this.audio = { asc, sampleRate: cfg.sampleRate, channels: cfg.channels };
-        if (this.declared) this.declare();
-      }
       // Frames after the first in one PES packet: 1024 samples each.
-      const step = (i * 1024 * 90000) / (AAC_SAMPLE_RATES[f.freqIndex] ?? this.audio.sampleRate);
-      const dts = ms(dts90k + step);
-      this.media({ trackId: AUDIO_TRACK_ID, dts, pts: ms(pts90k + step), keyframe: true, data: Buffer.from(f.raw) }, dts);
+      const step = (i * 1024 * 90000) / (AAC_SAMPLE_RATES[f.freqIndex] ?? parseAudioSpecificConfig(asc).sampleRate);
+      this.pushAac(Buffer.from(f.raw), asc, pts90k + step, dts90k + step);
     }
+  }
+
+  /**
+   * One raw AAC frame (no ADTS header) and its AudioSpecificConfig, timestamps in 90 kHz ticks:
+   * what an ingest that makes its own AAC (WHIP's Opus transcoded in the addon) hands over.
+   */
+  pushAac(raw: Buffer, asc: Buffer, pts90k: number, dts90k = pts90k): void {
+    if (!this.audio || !asc.equals(this.audio.asc)) {
+      const cfg = parseAudioSpecificConfig(asc);
+      this.audio = { asc: Buffer.from(asc), sampleRate: cfg.sampleRate, channels: cfg.channels };
+      if (this.declared) this.declare();
+    }
+    const dts = ms(dts90k);
+    this.media({ trackId: AUDIO_TRACK_ID, dts, pts: ms(pts90k), keyframe: true, data: raw }, dts);
   }
 
   private media(au: AccessUnit, atMs: number): void {

@@ -30,6 +30,7 @@ export const testKeys = (): ServerKeys => ({
   apiTokens: new KeyedHash('a-server-key-of-at-least-16-bytes', 'api-token'),
   playbackTokens: Buffer.alloc(32, 1),
   restreamUrls: new SealedText(Buffer.alloc(32, 2)),
+  publishTokens: Buffer.alloc(32, 3),
 });
 
 export interface Reply {

@@ -163,6 +163,7 @@ export class RecordingRuntime implements ChannelRuntime {
       publishServer: 'rtmp://origin.test:1935/live',
       playback: `http://origin.test:8080/live/${channelId}/index.m3u8`,
       player: `http://origin.test:8080/live/${channelId}/player`,
+      whip: `http://origin.test:8081/v1/whip/${channelId}`,
     };
   }
 
