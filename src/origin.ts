@@ -182,7 +182,9 @@ export class Origin {
     if (c.whip.enabled) {
       this.whip = new WhipIngest({ logger: this.log, maxSessions: c.whip.maxSessions, connectTimeoutMs: c.whip.connectTimeoutSec * 1000,
         ...(c.whip.udpPortRange ? { portRange: c.whip.udpPortRange } : {}),
-        keyframeIntervalMsOf: (id) => this.channels.get(id)?.profile.segmentTargetMs ?? 1000,
+        // Half the segment target (1 s in ultra-low, as OBS's recommended 1-2 s and the RTMP sources measured): a player joins,
+        // and a segment starts, at most that long after its target; within 0.5..2 s.
+        keyframeIntervalMsOf: (id) => Math.min(2000, Math.max(500, (this.channels.get(id)?.profile.segmentTargetMs ?? 2000) / 2)),
         check: (req) => authorizer.check(req), checkChannel: (id, input, address) => authorizer.checkChannel(id, input, address),
         admit: (checked, req) => authorizer.admit(checked, req), tokens: publishTokens,
         newTranscoder: nativeOpusTranscoder({ bitrate: c.whip.audioBitrate }) });

@@ -13,6 +13,7 @@ import './thumbnails-shaka.js';
 import './latency-modes.js';
 import './failover.js';
 import './srt-latency.js';
+import './whip-latency.js';
 
 // The scenarios in sequence took about 4.7 minutes here before failover.ts (backup inputs, four
 // scenarios, about 2.2 minutes more): about 7 minutes in all, past tap's per-file timeout (300 s

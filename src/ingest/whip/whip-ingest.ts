@@ -11,7 +11,7 @@ export interface WhipIngestOptions {
   maxSessions: number;
   connectTimeoutMs: number;
   portRange?: [number, number];
-  /** The channel's segment target: a keyframe is asked for as often. */
+  /** How often a keyframe is asked for (WebRTC encoders make one only when asked). */
   keyframeIntervalMsOf: (channelId: string) => number;
   /** A stream key: which channel and input it publishes to (as RTMP's and SRT's). */
   check: (req: Pick<PublishRequest, 'streamKey' | 'remoteAddress'>) => Promise<PublishCheck>;
