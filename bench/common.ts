@@ -137,7 +137,7 @@ export interface OriginProcess {
   proc: ChildProcess;
   pid: number;
   http: string;
-  ports: { rtmp?: number; http?: number; http2?: number; h2c?: number };
+  ports: { rtmp?: number; http?: number; http2?: number; h2c?: number; api?: number };
   stop(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
  * Runs every scenario with its default parameters, one after another (each alone on the
  * machine): fan-out, throughput, latency, transcode (ABR ladder beside ffmpeg), the floors under
  * the fan-out and CPU targets, the ingest meter, metrics, analytics, the object store (Ceph RGW
- * and PostgreSQL on this machine, ≈ 3 min), SRT against RTMP, restream targets, then resources (120 s, last so its CPU figure comes
+ * and PostgreSQL on this machine, ≈ 3 min), SRT against RTMP, restream targets, WHIP latency against RTMP, then resources (120 s, last so its CPU figure comes
  * from a quiet machine). `npm run bench` = bootstrap --bench, then this.
  *
  *   node dist/bench/run-all.js [--skip fanout,latency]
@@ -27,6 +27,7 @@ const SCENARIOS: [string, string[]][] = [
   ['object-store', []],
   ['srt', []],
   ['restream', []],
+  ['whip', []],
   ['resources', ['--duration', '120']],
 ];
 

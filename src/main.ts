@@ -16,6 +16,8 @@ function channelUrls(config: Config, addr: OriginAddresses) {
     // OBS's SRT server field takes the streamid (and passphrase) in the URL itself.
     srt: addr.srt === undefined ? undefined
       : `srt://${rtmpHost}:${addr.srt}?streamid=#!::r=live/${c.streamKey},m=publish${c.srtPassphrase ? '&passphrase=<the channel\'s srtPassphrase>' : ''}`,
+    // Only when WHIP is on (it needs the API): the Go-live page with the channel prefilled.
+    goLive: addr.api === undefined || !config.whip.enabled ? undefined : `http://${rtmpHost}:${addr.api}/go-live#channel=${c.id}`,
     playback: `${base}/live/${c.id}/index.m3u8`,
     player: `${base}/player/${c.id}`,
   }));
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
       `  publish:  ffmpeg -re -i INPUT -c:v libx264 -g 60 -c:a aac -f flv ${u.publish}\n` +
       `  OBS:      server ${u.obs.server}  stream key ${u.obs.streamKey}\n` +
       (u.srt ? `  SRT:      ${u.srt} (OBS: this as the server, stream key empty; ffmpeg: -f mpegts)\n` : '') +
+      (u.goLive ? `  browser:  ${u.goLive} (the Go-live page, WHIP: give the stream key)\n` : '') +
       `  playback: ${u.playback}\n  player:   ${u.player}\n`);
   }
   if (addr.api !== undefined) {

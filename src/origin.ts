@@ -181,7 +181,7 @@ export class Origin {
     const publishTokens = new PublishTokens(keys.publishTokens);
     if (c.whip.enabled) {
       this.whip = new WhipIngest({ logger: this.log, maxSessions: c.whip.maxSessions, connectTimeoutMs: c.whip.connectTimeoutSec * 1000,
-        ...(c.whip.udpPortRange ? { portRange: c.whip.udpPortRange } : {}),
+        ...(c.whip.udpPortRange ? { portRange: c.whip.udpPortRange } : {}), maxBitrate: c.whip.maxBitrate,
         // Half the segment target (1 s in ultra-low, as OBS's recommended 1-2 s and the RTMP sources measured): a player joins,
         // and a segment starts, at most that long after its target; within 0.5..2 s.
         keyframeIntervalMsOf: (id) => Math.min(2000, Math.max(500, (this.channels.get(id)?.profile.segmentTargetMs ?? 2000) / 2)),

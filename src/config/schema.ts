@@ -199,10 +199,12 @@ export const configSchema = z.object({
     enabled: z.boolean().default(true),
     /** Sessions at once (each holds a peer connection and an Opus-to-AAC transcoder). */
     maxSessions: z.number().int().min(1).max(10000).default(50),
-    /** A session whose ICE and DTLS do not complete within this is ended. */
+    /** A session whose ICE and DTLS do not complete within this, or that sends no media for this long, is ended. */
     connectTimeoutSec: z.number().min(1).max(120).default(10),
     /** UDP ports for ICE, [first, last]; absent: any port the system gives (open them in a firewall when set). */
     udpPortRange: z.tuple([port, port]).refine(([a, b]) => a > 0 && a <= b, { message: 'udpPortRange is [first, last] with 0 < first <= last' }).optional(),
+    /** The bandwidth a sender is told it may use (RTCP REMB), b/s: a browser ramps up to this or to its own cap. */
+    maxBitrate: z.number().int().min(100_000).max(50_000_000).default(6_000_000),
     /** AAC bit rate of the transcoded Opus audio, bits per second. */
     audioBitrate: z.number().int().min(32_000).max(320_000).default(128_000),
   }).strict().default({}),

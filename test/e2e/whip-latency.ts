@@ -45,7 +45,7 @@ t.test('WHIP from the Go-live page plays in hls.js within the ultra-low budget +
   const previewMed = median(page.latencies.slice(-20));
   t.comment(`glass to glass, hls.js LL, same run: RTMP (ffmpeg) ${rtmpMed.toFixed(2)} s, WHIP (Chromium) ${whipMed.toFixed(2)} s; ` +
     `of which after the origin stamped PROGRAM-DATE-TIME (wall clock − PDT): RTMP ${median(overRtmp.pdt).toFixed(2)} s, WHIP ${median(overWhip.pdt).toFixed(2)} s; ` +
-    `stalls RTMP ${overRtmp.stalls}, WHIP ${overWhip.stalls}; the Go-live page's own preview shows ${previewMed.toFixed(2)} s (wall clock − PDT)`);
+    `stalls RTMP ${overRtmp.stalls}, WHIP ${overWhip.stalls}; WHIP frames ${overWhip.presented} presented, ${overWhip.misreads} misread, widths ${overWhip.widths.join('/')}; the Go-live page's own preview shows ${previewMed.toFixed(2)} s (wall clock − PDT)`);
   t.ok(overWhip.glass.length > 150, `the WHIP channel plays with the burned clock readable (${overWhip.glass.length} frames read in 15 s)`);
   t.ok(whipMed <= ULTRA_LOW_BOUND_SEC + WHIP_SLACK_SEC, `WHIP ${whipMed.toFixed(2)} s ≤ the ultra-low bound ${ULTRA_LOW_BOUND_SEC} s + ${WHIP_SLACK_SEC} s`);
   t.equal(overWhip.errors.filter((e: { fatal: boolean }) => e.fatal).length, 0, 'no fatal hls.js error');

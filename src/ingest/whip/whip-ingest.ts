@@ -11,6 +11,8 @@ export interface WhipIngestOptions {
   maxSessions: number;
   connectTimeoutMs: number;
   portRange?: [number, number];
+  /** The bandwidth a sender is told it may use (REMB), b/s. */
+  maxBitrate: number;
   /** How often a keyframe is asked for (WebRTC encoders make one only when asked). */
   keyframeIntervalMsOf: (channelId: string) => number;
   /** A stream key: which channel and input it publishes to (as RTMP's and SRT's). */
@@ -72,7 +74,7 @@ export class WhipIngest {
     session = new WhipSession({
       channelId: req.channelId, remoteAddress: req.remoteAddress, log,
       keyframeIntervalMs: this.o.keyframeIntervalMsOf(req.channelId), connectTimeoutMs: this.o.connectTimeoutMs,
-      ...(this.o.portRange ? { portRange: this.o.portRange } : {}),
+      ...(this.o.portRange ? { portRange: this.o.portRange } : {}), maxBitrate: this.o.maxBitrate,
       newTranscoder: (onFrame) => this.o.newTranscoder(log, onFrame),
       onEnd: () => this.sessions.delete(session!.id),
     }, decision.sink);

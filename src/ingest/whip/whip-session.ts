@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import { ReceiverEstimatedMaxBitrate, RTCPeerConnection, RTCRtpCodecParameters, RtcpPayloadSpecificFeedback, useNACK, usePLI, useREMB, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { PublicationSink } from '../../media/types.js';
 import { EsToAccessUnits } from '../srt/elementary-streams.js';
 import { H264FrameAssembler } from './h264-frames.js';
@@ -17,6 +17,8 @@ export interface WhipSessionOptions {
   connectTimeoutMs: number;
   /** UDP ports for ICE, or any. */
   portRange?: [number, number];
+  /** The bandwidth the sender is told it has (REMB, every second), b/s. */
+  maxBitrate: number;
   /** The Opus decoder and AAC encoder (the addon's). */
   newTranscoder: (onFrame: (aac: Buffer, asc: Buffer, pts48k: number) => void) => OpusTranscoder;
   /** Called once when the session ends, whatever ended it. */
@@ -26,6 +28,7 @@ export interface WhipSessionOptions {
 const VIDEO_CLOCK = 90_000, AUDIO_CLOCK = 48_000;
 /** Keyframe requests after a loss are at least this far apart (the sender needs time to make one). */
 const MIN_PLI_SPACING_MS = 300;
+const REMB_INTERVAL_MS = 1000;
 
 /**
  * The codecs answered: H.264 passed through (the channel's pipeline packages it as it comes),
@@ -35,9 +38,14 @@ const MIN_PLI_SPACING_MS = 300;
 function codecs() {
   return {
     video: [new RTCRtpCodecParameters({
-      mimeType: 'video/H264', clockRate: VIDEO_CLOCK, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+      mimeType: 'video/H264', clockRate: VIDEO_CLOCK, rtcpFeedback: [useNACK(), usePLI(), useREMB()],
       parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
     })],
+    // No transport-cc: with werift 0.24's feedback Chromium's bandwidth estimate collapsed within
+    // 15 s (to 22 kb/s, 3 fps, 400 ms in its pacer); without any, the sender kept its start
+    // estimate (about 300 kb/s, whatever the resolution). The session tells it, by REMB, the
+    // bandwidth it may use (whip.maxBitrate); the sender's own cap (the page's quality) and its
+    // loss-based control keep it lower where they must.
     audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: AUDIO_CLOCK, channels: 2 })],
   };
 }
@@ -56,6 +64,7 @@ export class WhipSession {
   private video: { transceiver: RTCRtpTransceiver; ssrc: number | undefined; lastKeyframeAt: number; lastPliAt: number } | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ended = false;
+  private lastMediaAt = 0;
   readonly counts = { videoFrames: 0, lostFrames: 0, audioPackets: 0, keyframeRequests: 0 };
 
   constructor(private readonly o: WhipSessionOptions, private readonly sink: PublicationSink) {
@@ -76,6 +85,11 @@ export class WhipSession {
     this.timers.push(setTimeout(() => {
       if (this.pc.connectionState !== 'connected') this.end(`no WebRTC connection within ${o.connectTimeoutMs} ms`);
     }, o.connectTimeoutMs));
+    // A tab closed or a machine gone sends no goodbye: ICE would notice after its consent
+    // timeout (30 s); no media for the connect timeout ends the session (as RTMP's idle timeout).
+    this.timers.push(setInterval(() => {
+      if (this.lastMediaAt > 0 && Date.now() - this.lastMediaAt > o.connectTimeoutMs) this.end(`no media for ${o.connectTimeoutMs} ms`);
+    }, Math.min(1000, o.connectTimeoutMs)));
   }
 
   /** The SDP answer to the publisher's offer, with every local candidate (no trickle ICE). */
@@ -118,6 +132,7 @@ export class WhipSession {
       onLoss: () => { this.counts.lostFrames++; this.requestKeyframe(MIN_PLI_SPACING_MS); },
     });
     track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      this.lastMediaAt = Date.now();
       v.ssrc ??= rtp.header.ssrc;
       frames.push(rtp);
     });
@@ -127,6 +142,19 @@ export class WhipSession {
     this.timers.push(setInterval(() => {
       if (Date.now() - v.lastKeyframeAt >= this.o.keyframeIntervalMs - tick / 2) this.requestKeyframe(MIN_PLI_SPACING_MS);
     }, tick));
+    this.timers.push(setInterval(() => this.sendRemb(), REMB_INTERVAL_MS));
+  }
+
+  /** REMB (draft-alvestrand-rmcat-remb): the bitrate as an 18-bit mantissa and a 6-bit exponent. */
+  private sendRemb(): void {
+    const v = this.video;
+    if (!v || v.ssrc === undefined || this.ended) return;
+    let exp = 0;
+    while (this.o.maxBitrate / 2 ** exp > 0x3ffff) exp++;
+    const receiver = v.transceiver.receiver;
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1, ssrcFeedbacks: [v.ssrc],
+      brExp: exp, brMantissa: Math.floor(this.o.maxBitrate / 2 ** exp), bitrate: BigInt(this.o.maxBitrate) });
+    receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
   }
 
   private requestKeyframe(spacingMs: number): void {
@@ -145,6 +173,7 @@ export class WhipSession {
       this.push(() => this.es.pushAac(aac, asc, (pts48k * 90_000) / AUDIO_CLOCK));
     });
     track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      this.lastMediaAt = Date.now();
       if (rtp.payload.length === 0) return;
       this.counts.audioPackets++;
       if (!this.transcoder?.push(rtp.payload, clock.ticks(rtp.header.timestamp, Date.now()))) this.sink.dropped?.();
