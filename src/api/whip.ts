@@ -4,7 +4,7 @@ import type { PublishTokens } from '../control/publish-tokens.js';
 import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 import { findChannel } from './channel-lookup.js';
 import type { ApiApp, ApiContext } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, errorBodySchema } from './errors.js';
 import { goLiveHtml, type PlaybackBase } from './go-live-page.js';
 import { iso, isoTime, pathId } from './schemas.js';
 
@@ -82,7 +82,8 @@ export function whipRoutes(app: ApiApp, ctx: ApiContext, o: WhipRoutesOptions): 
     });
 
     api.patch('/v1/whip/:channel/sessions/:session', {
-      schema: { tags, summary: 'Trickle ICE and ICE restarts: not supported (405); the answer lists every candidate', params: sessionParams },
+      schema: { tags, summary: 'Trickle ICE and ICE restarts: not supported (405); the answer lists every candidate', params: sessionParams,
+        response: { 405: errorBodySchema.describe('TRICKLE_NOT_SUPPORTED') } },
       config: { access: 'public', errors: [405] },
     }, async () => { throw new ApiError('TRICKLE_NOT_SUPPORTED'); });
 
@@ -108,14 +109,15 @@ export function whipRoutes(app: ApiApp, ctx: ApiContext, o: WhipRoutesOptions): 
       goLiveUrl: `${whipUrl.replace(/\/v1\/whip\/.*$/, '')}/go-live#channel=${encodeURIComponent(req.params.id)}&token=${encodeURIComponent(token)}` });
   });
 
-  let page: Buffer | undefined;
+  let page: string | undefined;
   app.get('/go-live', {
-    schema: { tags: ['whip'], summary: 'The Go-live page: broadcast from a browser (camera or screen) over WHIP, with a preview of the HLS output' },
+    schema: { tags: ['whip'], summary: 'The Go-live page: broadcast from a browser (camera or screen) over WHIP, with a preview of the HLS output',
+      response: { 200: z.string().describe('The page (text/html)') } },
     config: { access: 'public' },
   }, async (_req, reply) => {
-    page ??= Buffer.from(goLiveHtml(o.playbackBase()));
+    page ??= goLiveHtml(o.playbackBase());
     return reply.headers({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache',
       // The page's own script and hls.js from the origin's player assets; media from anywhere it plays.
-      'permissions-policy': 'camera=(self), microphone=(self), display-capture=(self)' }).send(page);
+      'permissions-policy': 'camera=(self), microphone=(self), display-capture=(self)' }).serializer((html: string) => html).send(page);
   });
 }
