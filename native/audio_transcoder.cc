@@ -75,22 +75,14 @@ Napi::Value AudioTranscoder::Push(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(env, false);
   };
   if (host_.closeCalled()) return drop();
-  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) return drop();
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return drop();
-  Napi::Uint8Array data = ta.As<Napi::Uint8Array>();
+  if (info.Length() < 2 || !info[1].IsNumber()) return drop();
+  const std::optional<ByteView> data = GetBytesArg(info[0], kMaxPacketBytes);
+  if (!data) return drop();
   const double pts = info[1].As<Napi::Number>().DoubleValue();
-  const size_t size = data.ElementLength();
   if (!std::isfinite(pts) || pts < 0 || pts > kMaxSafeInteger || pts != std::floor(pts)) return drop();
-  if (size == 0 || size > kMaxPacketBytes) return drop();
   if (host_.Full()) return drop();
   Job job{int64_t(pts), {}};
-  try {
-    job.data.assign(data.Data(), data.Data() + size);
-  } catch (const std::bad_alloc&) {
-    return drop();
-  }
-  if (!host_.Push(std::move(job))) return drop();
+  if (!CopyBytes(*data, job.data) || !host_.Push(std::move(job))) return drop();
   return Napi::Boolean::New(env, true);
 }
 

@@ -1,11 +1,15 @@
-// Reading constructor options from JS and building coded errors: shared by every N-API class
-// of the addon, so each one reports a bad option the same way (Error.code ERR_NATIVE_CONFIG).
+// Reading constructor options and method arguments from JS and building coded errors: shared by
+// every N-API class of the addon, so each one reports a bad option the same way (Error.code
+// ERR_NATIVE_CONFIG) and checks the bytes handed to its write/push method the same way.
 #pragma once
 
 #include <napi.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,37 @@ inline std::vector<uint8_t> GetBytes(Napi::Env env, const Napi::Object& o, const
     ThrowConfig(env, std::string(key) + " must be a Buffer");
   Napi::Uint8Array a = v.As<Napi::Uint8Array>();
   return std::vector<uint8_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+/// Bytes of a JS Buffer/Uint8Array seen in place, not copied: valid only during the current
+/// call, since the caller may reuse or drop its Buffer as soon as the method returns.
+struct ByteView {
+  const uint8_t* data;
+  size_t size;
+};
+
+/// v as a non-empty Buffer/Uint8Array of at most maxBytes; nullopt for anything else (another
+/// type, another TypedArray, empty, too large). Returns rather than throws: the write/push
+/// methods drop and count a malformed packet instead of stopping a live stream with an exception.
+inline std::optional<ByteView> GetBytesArg(const Napi::Value& v, size_t maxBytes) {
+  if (!v.IsTypedArray()) return std::nullopt;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return std::nullopt;
+  Napi::Uint8Array a = ta.As<Napi::Uint8Array>();
+  const size_t size = a.ElementLength();
+  if (size == 0 || size > maxBytes) return std::nullopt;
+  return ByteView{a.Data(), size};
+}
+
+/// Copies bytes into out (the queue owns its copy, the worker reads it after the call returns);
+/// false when out of memory, so the caller drops the packet like any other it cannot take.
+inline bool CopyBytes(const ByteView& bytes, std::vector<uint8_t>& out) noexcept {
+  try {
+    out.assign(bytes.data, bytes.data + bytes.size);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sigma

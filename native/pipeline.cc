@@ -189,21 +189,19 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return Napi::Boolean::New(env, false);
   };
-  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[4].IsTypedArray())
-    return drop();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) return drop();
   const double id = info[0].As<Napi::Number>().DoubleValue();
   const double dts = info[1].As<Napi::Number>().DoubleValue();
   const double pts = info[2].As<Napi::Number>().DoubleValue();
   const bool key = info[3].ToBoolean().Value();
-  Napi::TypedArray ta = info[4].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return drop();
-  Napi::Uint8Array data = ta.As<Napi::Uint8Array>();
+  const std::optional<ByteView> data = GetBytesArg(info[4], 64u << 20);
+  if (!data) return drop();
   if (!std::isfinite(dts) || !std::isfinite(pts) || dts != std::floor(dts) || pts != std::floor(pts) ||
       std::fabs(dts) > kMaxSafeInteger || std::fabs(pts) > kMaxSafeInteger || id != std::floor(id))
     return drop();
   const int stream = (id >= 0 && id < double(streamOfTrackId_.size())) ? streamOfTrackId_[size_t(id)] : -1;
-  const size_t size = data.ElementLength();
-  if (stream < 0 || size == 0 || size > (64u << 20)) return drop();
+  if (stream < 0) return drop();
+  const size_t size = data->size;
   if (host_.Full()) return drop();
   // Copy now: the caller may reuse or drop its Buffer as soon as we return.
   PacketPtr pkt;
@@ -213,7 +211,7 @@ Napi::Value Pipeline::Write(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     return drop();
   }
-  std::memcpy(pkt->data, data.Data(), size);
+  std::memcpy(pkt->data, data->data, size);
   if (!host_.Push(Item{stream, int64_t(dts), int64_t(pts), key, std::move(pkt)})) return drop();
   return Napi::Boolean::New(env, true);
 }

@@ -77,22 +77,15 @@ Napi::Value Thumbnailer::Write(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(env, false);
   };
   if (host_.closeCalled()) return Napi::Boolean::New(env, false);
-  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber()) return drop();
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return drop();
-  Napi::Uint8Array data = ta.As<Napi::Uint8Array>();
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) return drop();
+  const std::optional<ByteView> data = GetBytesArg(info[0], 32u << 20);
+  if (!data) return drop();
   const double timeMs = info[1].As<Napi::Number>().DoubleValue();
   const int what = info[2].As<Napi::Number>().Int32Value() & (kWantThumbnail | kWantTile);
-  const size_t size = data.ElementLength();
-  if (!std::isfinite(timeMs) || what == 0 || size == 0 || size > (32u << 20)) return drop();
+  if (!std::isfinite(timeMs) || what == 0) return drop();
   if (host_.Full()) return drop();
   Job job{timeMs, what, {}};
-  try {
-    job.data.assign(data.Data(), data.Data() + size);
-  } catch (const std::bad_alloc&) {
-    return drop();
-  }
-  if (!host_.Push(std::move(job))) return drop();
+  if (!CopyBytes(*data, job.data) || !host_.Push(std::move(job))) return drop();
   return Napi::Boolean::New(env, true);
 }
 
