@@ -23,6 +23,16 @@ const opts = flags({ rounds: 4, duration: 15, settle: 4 });
 const KEYS = { rtmp: 'bench-whip-rtmp-key', whip: 'bench-whip-whip-key' };
 type Ingest = keyof typeof KEYS;
 const INGESTS: Ingest[] = ['rtmp', 'whip'];
+const JOIN_AFTER_SEGMENTS = 4;
+
+async function untilListed(playlistUrl: string, segments: number): Promise<void> {
+  const end = Date.now() + 90_000;
+  while (((await (await fetch(playlistUrl)).text()).match(/#EXTINF:/g)?.length ?? 0) < segments) {
+    if (Date.now() > end) throw new Error(`${playlistUrl} did not list ${segments} segments within 90 s`);
+    await sleep(500);
+  }
+}
+
 const stats = (xs: number[]) => ({ median: round(median(xs)), p95: round(pct(xs, 95)), n: xs.length });
 
 async function main(): Promise<void> {
@@ -34,7 +44,9 @@ async function main(): Promise<void> {
   try {
     const publisher = await goLive(camera, { api: `http://127.0.0.1:${origin.ports.api}`, channel: 'over-whip', credential: KEYS.whip, burnedClock: true, quality: '360' });
     for (const i of INGESTS) await waitFor200(`${origin.http}/live/over-${i}/index.m3u8`, 60_000, `the ${i} channel`);
-    await sleep(6000); // a few segments listed: viewers join a stream that has been live a while
+    // Viewers join streams that have been live a while (as bench/latency.ts): one joining before
+    // HOLD-BACK's worth of segments is listed starts at the oldest and keeps that latency.
+    for (const i of INGESTS) await untilListed(`${origin.http}/live/over-${i}/source.m3u8`, JOIN_AFTER_SEGMENTS);
     for (let r = 1; r <= opts.rounds; r++) {
       const vs = await Promise.all(INGESTS.map((i) => openViewer(viewers, origin.http, `${origin.http}/live/over-${i}/index.m3u8`, 'hls.js LL')));
       try {
@@ -43,12 +55,15 @@ async function main(): Promise<void> {
         const ws = await Promise.all(vs.map((v) => watchFor(v, opts.duration * 1000)));
         ws.forEach((w, k) => {
           rows.push({ ingest: INGESTS[k], round: r, glass: w.glass, pdt: w.pdt, stalls: w.stalls, fatal: w.errors.filter((e) => e.fatal).length });
-          process.stderr.write(`[whip] round ${r} ${INGESTS[k]}: glass median ${round(median(w.glass))} s (${w.glass.length} frames), PDT median ${round(median(w.pdt))} s, stalls ${w.stalls}\n`);
+          process.stderr.write(`[whip] round ${r} ${INGESTS[k]}: glass median ${round(median(w.glass))} s (${w.glass.length} frames), PDT median ${round(median(w.pdt))} s, stalls ${w.stalls}` +
+            `, player errors ${[...new Set(w.errors.map((e) => e.details))].join(' ') || 'none'}\n`);
         });
       } finally {
         await Promise.all(vs.map((v) => v.close()));
       }
     }
+    const listed = await (await fetch(`${origin.http}/live/over-whip/source.m3u8`)).text();
+    process.stderr.write(`[whip] the WHIP playlist at the end: ${listed.match(/#EXT-X-DISCONTINUITY\n/g)?.length ?? 0} discontinuities, ${listed.match(/#EXT-X-MAP/g)?.length ?? 0} maps, EXTINF ${[...listed.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => m[1]).join(' ')}\n`);
     await publisher.stop();
   } finally {
     await stopProcess(rtmp);
