@@ -1,10 +1,21 @@
 import type { AccessUnit } from '../../media/types.js';
-import { parseAudioSpecificConfig, type AacConfig } from './aac.js';
-import { parseAvcConfig, parseSps, type AvcConfig, type SpsInfo } from './sps.js';
+import { parseAudioSpecificConfig, type AacConfig } from '../codecs/aac.js';
+import { parseAvcConfig, parseSps, type AvcConfig, type SpsInfo } from '../codecs/sps.js';
+import { AUDIO_TRACK_ID, VIDEO_TRACK_ID } from '../codecs/track-ids.js';
+import { CodecError } from '../codecs/errors.js';
+import { RtmpProtocolError } from './errors.js';
 
-/** Track ids ingest assigns (the convention of media/types.ts). */
-export const VIDEO_TRACK_ID = 0;
-export const AUDIO_TRACK_ID = 1;
+export { AUDIO_TRACK_ID, VIDEO_TRACK_ID };
+
+/** A configuration the codec parsers refuse is an RTMP protocol error ('codec'): the connection closes. */
+function asProtocolError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof CodecError) throw new RtmpProtocolError('codec', err.reason);
+    throw err;
+  }
+}
 
 const ACCEPTS = 'this origin accepts H.264 + AAC';
 
@@ -67,9 +78,9 @@ export function parseVideoTag(payload: Buffer, dts: number): VideoTagResult {
   const packetType = payload[1];
   if (packetType === 0) {
     const codecConfig = payload.subarray(5);
-    const avc = parseAvcConfig(codecConfig);
+    const avc = asProtocolError(() => parseAvcConfig(codecConfig));
     if (avc.sps.length === 0) return { kind: 'unsupported', reason: 'AVC sequence header without an SPS' };
-    return { kind: 'config', codecConfig, avc, sps: parseSps(avc.sps[0]) };
+    return { kind: 'config', codecConfig, avc, sps: asProtocolError(() => parseSps(avc.sps[0])) };
   }
   if (packetType === 2) return { kind: 'skip', what: 'AVC end of sequence' };
   if (packetType !== 1) return { kind: 'skip', what: `AVC packet type ${packetType}` };
@@ -97,7 +108,7 @@ export function parseAudioTag(payload: Buffer, dts: number): AudioTagResult {
   if (payload.length < 2) return { kind: 'skip', what: 'AAC tag shorter than its 2-byte header' };
   if (payload[1] === 0) {
     const codecConfig = payload.subarray(2);
-    return { kind: 'config', codecConfig, aac: parseAudioSpecificConfig(codecConfig) };
+    return { kind: 'config', codecConfig, aac: asProtocolError(() => parseAudioSpecificConfig(codecConfig)) };
   }
   const data = payload.subarray(2);
   if (data.length === 0) return { kind: 'skip', what: 'empty AAC frame' };

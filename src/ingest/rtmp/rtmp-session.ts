@@ -5,8 +5,8 @@ import { ChunkStreamParser, ChunkWriter, MSG_ABORT, MSG_SET_CHUNK_SIZE, type Rtm
 import { RtmpProtocolError } from './errors.js';
 import { AUDIO_TRACK_ID, parseAudioTag, parseVideoTag, VIDEO_TRACK_ID } from './flv.js';
 import { ServerHandshake } from './handshake.js';
-import type { AacConfig } from './aac.js';
-import type { SpsInfo } from './sps.js';
+import type { AacConfig } from '../codecs/aac.js';
+import type { SpsInfo } from '../codecs/sps.js';
 
 /** The only application this origin serves: rtmp://HOST:1935/live/<streamKey>. */
 export const RTMP_APP = 'live';

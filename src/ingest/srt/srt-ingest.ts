@@ -4,7 +4,7 @@ import type { PublishCheck } from '../../control/publish-authorizer.js';
 import type { PublishDecision, PublishRequest } from '../rtmp/index.js';
 import type { PublicationSink } from '../../media/types.js';
 import type { TransportStats } from '../ingest-snapshot.js';
-import { EsToAccessUnits } from './elementary-streams.js';
+import { EsToAccessUnits } from '../codecs/elementary-streams.js';
 import { parseStreamId } from './stream-id.js';
 
 export interface SrtIngestOptions {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ReceiverEstimatedMaxBitrate, RTCPeerConnection, RTCRtpCodecParameters, RtcpPayloadSpecificFeedback, useNACK, usePLI, useREMB, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import type { PublicationSink } from '../../media/types.js';
-import { EsToAccessUnits } from '../srt/elementary-streams.js';
+import { EsToAccessUnits } from '../codecs/elementary-streams.js';
 import { H264FrameAssembler } from './h264-frames.js';
 import { RtpClock } from './rtp-clock.js';
 import type { OpusTranscoder } from './opus-transcoder.js';

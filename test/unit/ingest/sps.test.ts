@@ -1,7 +1,7 @@
 import t from 'tap';
-import { parseAvcConfig, parseSps, unescapeRbsp } from '../../../src/ingest/rtmp/sps.js';
-import { parseAudioSpecificConfig } from '../../../src/ingest/rtmp/aac.js';
-import { RtmpProtocolError } from '../../../src/ingest/rtmp/errors.js';
+import { parseAvcConfig, parseSps, unescapeRbsp } from '../../../src/ingest/codecs/sps.js';
+import { parseAudioSpecificConfig } from '../../../src/ingest/codecs/aac.js';
+import { CodecError } from '../../../src/ingest/codecs/errors.js';
 import { h264Fixture } from './h264-fixtures.js';
 
 // Real SPS from libx264 via ffmpeg. Sizes that are not multiples of 16 exercise cropping.
@@ -45,8 +45,8 @@ const badSps: { name: string; bytes: Buffer; match: RegExp }[] = [
 ];
 for (const c of badSps) {
   t.test(`bad SPS: ${c.name}`, async (t) => {
-    t.throws(() => parseSps(c.bytes), RtmpProtocolError);
-    try { parseSps(c.bytes); } catch (e) { t.match((e as RtmpProtocolError).reason, c.match); }
+    t.throws(() => parseSps(c.bytes), CodecError);
+    try { parseSps(c.bytes); } catch (e) { t.match((e as CodecError).reason, c.match); }
   });
 }
 
@@ -61,8 +61,8 @@ for (const c of badAvcC) {
       parseAvcConfig(c.bytes);
       t.fail('should throw');
     } catch (e) {
-      t.ok(e instanceof RtmpProtocolError);
-      t.match((e as RtmpProtocolError).reason, c.match);
+      t.ok(e instanceof CodecError);
+      t.match((e as CodecError).reason, c.match);
     }
   });
 }
@@ -81,6 +81,6 @@ for (const c of ascCases) {
   });
 }
 t.test('AudioSpecificConfig: truncated and reserved index', async (t) => {
-  t.throws(() => parseAudioSpecificConfig(Buffer.from([0x11])), RtmpProtocolError);
-  t.throws(() => parseAudioSpecificConfig(Buffer.from([0x16, 0x90])), RtmpProtocolError); // index 13
+  t.throws(() => parseAudioSpecificConfig(Buffer.from([0x11])), CodecError);
+  t.throws(() => parseAudioSpecificConfig(Buffer.from([0x16, 0x90])), CodecError); // index 13
 });

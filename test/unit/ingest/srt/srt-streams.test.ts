@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseStreamId } from '../../../../src/ingest/srt/stream-id.js';
-import { EsToAccessUnits, avcConfig, splitAdts, splitAnnexB } from '../../../../src/ingest/srt/elementary-streams.js';
-import { parseAvcConfig } from '../../../../src/ingest/rtmp/sps.js';
+import { EsToAccessUnits, avcConfig, splitAdts, splitAnnexB } from '../../../../src/ingest/codecs/elementary-streams.js';
+import { parseAvcConfig } from '../../../../src/ingest/codecs/sps.js';
 import type { AccessUnit, TrackInfo } from '../../../../src/media/types.js';
 
 // A real 640x360 High-profile SPS and PPS (x264), as ffmpeg's MPEG-TS carries them in band.

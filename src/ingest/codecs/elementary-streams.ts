@@ -1,12 +1,12 @@
-import { AAC_SAMPLE_RATES, parseAudioSpecificConfig } from '../rtmp/aac.js';
-import { AUDIO_TRACK_ID, VIDEO_TRACK_ID } from '../rtmp/flv.js';
-import { parseSps } from '../rtmp/sps.js';
+import { AAC_SAMPLE_RATES, parseAudioSpecificConfig } from './aac.js';
+import { AUDIO_TRACK_ID, VIDEO_TRACK_ID } from './track-ids.js';
+import { parseSps } from './sps.js';
 import type { AccessUnit, AudioTrackInfo, TrackInfo, VideoTrackInfo } from '../../media/types.js';
 
 /**
- * MPEG-TS elementary streams (as libavformat hands them over: H.264 in Annex B with its
- * parameter sets in band, AAC in ADTS frames) turned into what the channel takes from any
- * ingest: tracks with an avcC and an AudioSpecificConfig, and AccessUnits in AVCC form with
+ * Elementary streams (as libavformat hands them over from MPEG-TS, and as WHIP's RTP unpacks:
+ * H.264 in Annex B with its parameter sets in band; AAC in ADTS frames, or raw with its
+ * AudioSpecificConfig) turned into what the channel takes from any ingest: tracks with an avcC and an AudioSpecificConfig, and AccessUnits in AVCC form with
  * millisecond timestamps (timescale 1000, as RTMP's).
  */
 

@@ -1,4 +1,4 @@
-import { RtmpProtocolError } from './errors.js';
+import { CodecError } from './errors.js';
 
 /** Facts about an H.264 stream taken from its sequence parameter set (ITU-T H.264 7.3.2.1.1). */
 export interface SpsInfo {
@@ -24,10 +24,10 @@ export interface AvcConfig {
 }
 
 function fail(reason: string): never {
-  throw new RtmpProtocolError('codec', reason);
+  throw new CodecError(reason);
 }
 
-/** Parses an avcC record. Throws RtmpProtocolError when it is truncated or not version 1. */
+/** Parses an avcC record. Throws CodecError when it is truncated or not version 1. */
 export function parseAvcConfig(buf: Buffer): AvcConfig {
   if (buf.length < 7) fail(`AVCDecoderConfigurationRecord too short (${buf.length} bytes)`);
   if (buf[0] !== 1) fail(`AVCDecoderConfigurationRecord version ${buf[0]} (expected 1)`);
@@ -116,7 +116,7 @@ function skipScalingList(r: BitReader, size: number): void {
   }
 }
 
-/** Parses an SPS NAL unit (with its 1-byte NAL header). Throws RtmpProtocolError when malformed. */
+/** Parses an SPS NAL unit (with its 1-byte NAL header). Throws CodecError when malformed. */
 export function parseSps(nal: Buffer): SpsInfo {
   if (nal.length < 4) fail(`SPS too short (${nal.length} bytes)`);
   if ((nal[0] & 0x1f) !== 7) fail(`NAL unit type ${nal[0] & 0x1f} is not an SPS`);

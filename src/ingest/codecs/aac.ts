@@ -1,4 +1,4 @@
-import { RtmpProtocolError } from './errors.js';
+import { CodecError } from './errors.js';
 
 /** Facts from an MPEG-4 AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1). */
 export interface AacConfig {
@@ -13,10 +13,10 @@ export interface AacConfig {
 export const AAC_SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 function fail(reason: string): never {
-  throw new RtmpProtocolError('codec', reason);
+  throw new CodecError(reason);
 }
 
-/** Parses the leading fields of an AudioSpecificConfig. Throws RtmpProtocolError when malformed. */
+/** Parses the leading fields of an AudioSpecificConfig. Throws CodecError when malformed. */
 export function parseAudioSpecificConfig(asc: Buffer): AacConfig {
   let bit = 0;
   const u = (n: number): number => {
