@@ -86,6 +86,7 @@ export class ChannelRestream implements SourceTap {
    * clock is the part's PROGRAM-DATE-TIME moved by the sample's distance from the part's start.
    */
   renditionChunk(rendition: string, chunk: CmafChunk, programDateTimeMs: number): void {
+    if (this.targets.size === 0) return; // every rung's every chunk comes here: no array for a channel without targets
     const targets = [...this.targets.values()].filter((t) => t.spec.rendition === rendition);
     if (targets.length === 0) return;
     try {
