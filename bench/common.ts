@@ -333,3 +333,12 @@ export function threadTicks(pid: number): Map<string, number> {
   }
   return out;
 }
+
+/** Resolves once the media playlist lists `segments` segments (90 s at most): viewers join a stream live for a while. */
+export async function untilListed(playlistUrl: string, segments: number): Promise<void> {
+  const end = Date.now() + 90_000;
+  while (((await (await fetch(playlistUrl)).text()).match(/#EXTINF:/g)?.length ?? 0) < segments) {
+    if (Date.now() > end) throw new Error(`${playlistUrl} did not list ${segments} segments within 90 s`);
+    await sleep(500);
+  }
+}

@@ -23,7 +23,7 @@
 import { launchChromium } from '../test/helpers/browser.js';
 import { openViewer, untilPlaying, watchFor, type PlayerName } from '../test/helpers/latency-watch.js';
 import { probeListing } from '../test/helpers/listing-probe.js';
-import { flags, max, median, pct, report, round, sleep, startOriginProcess, startPublisher, stopProcess, waitFor200, type PublisherOptions } from './common.js';
+import { flags, max, median, pct, report, round, sleep, startOriginProcess, startPublisher, stopProcess, untilListed, waitFor200, type PublisherOptions } from './common.js';
 
 const opts = flags({ modes: 'ultra-low,low,normal', players: 'hlsjs-ll,hlsjs,shaka', kinds: 'default', lowSegmentSec: 2, duration: 20, settle: 5, rounds: 2, bitrate: '3M' });
 
@@ -59,14 +59,6 @@ const ID = (mode: string) => `lat-${mode}`;
  * in normal mode against 25.3 s a round later).
  */
 const JOIN_AFTER_SEGMENTS = 4;
-
-async function untilListed(playlistUrl: string, segments: number): Promise<void> {
-  const end = Date.now() + 90_000;
-  while (((await (await fetch(playlistUrl)).text()).match(/#EXTINF:/g)?.length ?? 0) < segments) {
-    if (Date.now() > end) throw new Error(`${playlistUrl} did not list ${segments} segments within 90 s`);
-    await sleep(500);
-  }
-}
 
 const stats = (xs: number[]) => ({ median: round(median(xs)), p95: round(pct(xs, 95)), max: round(max(xs)), min: round(Math.min(...xs)), n: xs.length });
 

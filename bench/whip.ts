@@ -17,21 +17,13 @@
 import { launchChromium } from '../test/helpers/browser.js';
 import { openViewer, untilPlaying, watchFor } from '../test/helpers/latency-watch.js';
 import { goLive, launchPublisherBrowser } from '../test/helpers/whip-publisher.js';
-import { flags, median, pct, report, round, sleep, startOriginProcess, startPublisher, stopProcess, waitFor200 } from './common.js';
+import { flags, median, pct, report, round, sleep, startOriginProcess, startPublisher, stopProcess, untilListed, waitFor200 } from './common.js';
 
 const opts = flags({ rounds: 4, duration: 15, settle: 4 });
 const KEYS = { rtmp: 'bench-whip-rtmp-key', whip: 'bench-whip-whip-key' };
 type Ingest = keyof typeof KEYS;
 const INGESTS: Ingest[] = ['rtmp', 'whip'];
 const JOIN_AFTER_SEGMENTS = 4;
-
-async function untilListed(playlistUrl: string, segments: number): Promise<void> {
-  const end = Date.now() + 90_000;
-  while (((await (await fetch(playlistUrl)).text()).match(/#EXTINF:/g)?.length ?? 0) < segments) {
-    if (Date.now() > end) throw new Error(`${playlistUrl} did not list ${segments} segments within 90 s`);
-    await sleep(500);
-  }
-}
 
 const stats = (xs: number[]) => ({ median: round(median(xs)), p95: round(pct(xs, 95)), n: xs.length });
 
