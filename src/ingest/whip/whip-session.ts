@@ -136,7 +136,7 @@ export class WhipSession {
       v.ssrc ??= rtp.header.ssrc;
       frames.push(rtp);
     });
-    // A keyframe at every segment boundary: WebRTC encoders make one only when asked.
+    // A keyframe every keyframeIntervalMs (half a segment target): WebRTC encoders make one only when asked.
     this.requestKeyframe(0);
     const tick = Math.max(50, Math.min(250, this.o.keyframeIntervalMs / 4));
     this.timers.push(setInterval(() => {
