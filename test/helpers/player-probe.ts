@@ -42,7 +42,7 @@ export interface PlayerState {
   startedAt: number;
   ended: boolean;
   /** Player errors; `fatal` for hls.js's fatal and Shaka's CRITICAL ones. */
-  errors: { type: string; details: string; fatal: boolean }[];
+  errors: { type: string; details: string; fatal: boolean; reason?: string }[];
   /** Wall clock − PROGRAM-DATE-TIME of the playhead, s, every 250 ms while playing. */
   latencies: number[];
 }
@@ -91,7 +91,9 @@ export async function playWithHlsJs(page: Page, originUrl: string, url: string,
     const hls = new w.Hls(config);
     w.sigmaHls = hls;
     w.sigmaPdt = () => hls.playingDate?.getTime() ?? null;
-    hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => w.sigmaPlayer.errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
+    // A fatal error keeps hls.js's own words (levelParsingError alone did not say which rule the playlist broke).
+    hls.on(w.Hls.Events.ERROR, (_: unknown, d: any) => w.sigmaPlayer.errors.push({ type: d.type, details: d.details, fatal: d.fatal,
+      ...(d.fatal ? { reason: String(d.error?.message ?? d.reason ?? '').slice(0, 300) } : {}) }));
     hls.on(w.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => undefined); });
   }, o.config ?? {});
   await trackShownFragments(page);
