@@ -70,13 +70,16 @@ if ! fresh native "$native_hash" || [[ ! -f build/Release/sigma_native.node ]]; 
   mark native "$native_hash"
 fi
 
-ts_hash=$(hash_of tsconfig.json $(find src test bench -name '*.ts' | sort))
+ts_hash=$(hash_of tsconfig.json $(find src test bench -name '*.ts' -o -name '*.tsx' -o -name '*.json' -path 'src/console/*' -o -path 'src/console/static/*' | sort))
 if ! fresh ts "$ts_hash" || [[ ! -f dist/src/main.js ]]; then
   say "building TypeScript"
   # Into a fresh folder, then swapped in: no stale output of deleted files survives (tap would
   # still run a deleted test), and processes running from dist/ never see it half-written.
   rm -rf dist.next
   npx --no-install tsc -p tsconfig.json --outDir dist.next
+  # The operator console: browser modules (its own tsconfig: DOM, Preact's JSX) and its static files.
+  npx --no-install tsc -p src/console/tsconfig.json --outDir dist.next/console
+  cp -r src/console/static/. dist.next/console/
   rm -rf dist.old; [[ -d dist ]] && mv dist dist.old
   mv dist.next dist
   rm -rf dist.old

@@ -60,6 +60,11 @@ export function apiTokenRoutes(app: ApiApp, ctx: ApiContext): void {
     return reply.code(201).send({ ...viewOfToken(token), secret });
   });
 
+  app.get('/v1/token', {
+    schema: { tags, summary: 'The API token of this request: its name and scopes (what a client may offer its user)', response: { 200: tokenView } },
+    config: { access: 'read' },
+  }, async (req) => viewOfToken(req.apiToken!));
+
   app.get('/v1/api-tokens', {
     schema: { tags, summary: 'List API tokens, revoked ones too (never the secrets)', querystring: query(pageQuery),
       response: { 200: page(tokenView) } },

@@ -42,7 +42,7 @@ export function goLiveHtml(base: PlaybackBase): string {
 <body><main>
 <h1>Go live</h1>
 <form id="form">
- <label>Channel <input id="channel" name="channel" required autocomplete="off" pattern="[a-z0-9][a-z0-9_-]{0,63}"></label>
+ <label>Channel <input id="channel" name="channel" required autocomplete="off" pattern="[a-z0-9][a-z0-9_\\-]{0,63}"></label>
  <label>Stream key or publish token <input id="credential" name="credential" type="password" required autocomplete="off"></label>
  <label>Source <select id="source"><option value="camera">Camera and microphone</option><option value="screen">Screen (and its audio)</option></select></label>
  <label>Quality <select id="quality"><option value="360">360p, 0.8 Mb/s</option><option value="540">540p, 1.5 Mb/s</option><option value="720" selected>720p, 2.5 Mb/s</option><option value="1080">1080p, 4.5 Mb/s</option></select></label>

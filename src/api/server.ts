@@ -10,6 +10,7 @@ import { analyticsRoutes } from './analytics.js';
 import { apiTokenRoutes } from './api-tokens.js';
 import { Authenticator, FailedAuthLimiter } from './auth.js';
 import { channelControlRoutes } from './channel-control.js';
+import { consoleRoutes } from './console-files.js';
 import { channelRoutes } from './channels.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { errorReply } from './errors.js';
@@ -139,6 +140,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       routes(api, ctx);
     }
     if (opts.readiness) healthRoutes(api, opts.readiness);
+    consoleRoutes(api);
     whipRoutes(api, ctx, opts.whip ?? { ingest: undefined, tokens: new PublishTokens(opts.keys.publishTokens), playbackBase: () => ({ port: 8080 }) });
     beaconRoutes(api, new BeaconIntake({
       serves: (id) => opts.runtime.status(id) !== undefined, sessionIds: new SessionIds(opts.keys.playbackTokens),

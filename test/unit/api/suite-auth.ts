@@ -38,6 +38,16 @@ export function authSuite(t: Test, target: ApiTarget): void {
     t.equal((await h.get('/v1/openapi.json', { token: null })).status, 200, 'the OpenAPI document needs no token');
   });
 
+  t.test('GET /v1/token: the token of the request, its name and scopes (what the console offers)', async (t) => {
+    const h = await Harness.open(t, target);
+    const { secret, id } = await h.token(['read'], 'dashboard');
+    const me = await h.get('/v1/token', { token: secret });
+    t.equal(me.status, 200);
+    t.match(me.json, { id, name: 'dashboard', scopes: ['read'], source: 'api', revokedAt: null });
+    t.notOk('secret' in me.json, 'never the secret');
+    isError(t, await h.get('/v1/token', { token: null }), 401, 'UNAUTHORIZED', 'no token: 401, like every route');
+  });
+
   t.test('403: scopes nest read < write < admin', async (t) => {
     const h = await Harness.open(t, target);
     const read = (await h.token(['read'])).secret;

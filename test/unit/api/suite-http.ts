@@ -1,11 +1,39 @@
 /** HTTP edges (404, 413, 415, bad JSON, 500), a real socket, and the OpenAPI document against Fastify's routes. */
 import type { Test } from 'tap';
+import { createHash } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Harness, isError, type ApiTarget } from './api-harness.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'options'] as const;
 
 export function httpSuite(t: Test, target: ApiTarget): void {
+  t.test('the console: its files with no token, revalidated, under a CSP that allows only its own import map', async (t) => {
+    const h = await Harness.open(t, target);
+    const bare = await h.get('/console', { token: null });
+    t.equal(bare.status, 301);
+    t.equal(bare.headers.location, '/console/');
+    const index = await h.get('/console/', { token: null });
+    t.equal(index.status, 200, 'the page needs no token (the API calls it makes do)');
+    t.match(index.headers['content-type'], /^text\/html/);
+    t.equal(index.headers['cache-control'], 'no-cache', 'revalidated on reload: a new build shows at once');
+    const map = /<script type="importmap">([\s\S]*?)<\/script>/.exec(index.body)![1];
+    const csp = String(index.headers['content-security-policy']);
+    t.ok(csp.includes(`script-src 'self' 'sha256-${createHash('sha256').update(map).digest('base64')}'`), 'scripts: this origin and the import map by its hash');
+    t.match(csp, /frame-ancestors 'none'/);
+    for (const target of Object.values(JSON.parse(map).imports) as string[]) {
+      const r = await h.get(`/console/${target.replace('./', '')}`, { token: null });
+      t.equal(r.status, 200, `${target} is served`);
+      t.match(r.headers['content-type'], /javascript/);
+    }
+    const main = await h.get('/console/main.js', { token: null });
+    t.equal(main.status, 200, 'the compiled console');
+    t.equal((await h.get('/console/main.js', { token: null, headers: { 'if-none-match': String(main.headers.etag) } })).status, 304, 'ETag revalidation');
+    isError(t, await h.get('/console/nothing.js', { token: null }), 404, 'ROUTE_NOT_FOUND', 'a file the console does not have');
+    isError(t, await h.get('/console/../package.json', { token: null }), 404, 'ROUTE_NOT_FOUND', 'nothing outside the console');
+    isError(t, await h.get('/console/%2e%2e/package.json', { token: null }), 404, 'ROUTE_NOT_FOUND', 'nor encoded');
+    t.equal((await h.get('/console/a/b/c.js', { token: null })).status, 404, 'two folders deep: nothing there');
+  });
+
   t.test('unknown routes, bodies too big, not JSON, bad JSON, failures: all JSON errors, no stack', async (t) => {
     const h = await Harness.open(t, target);
     isError(t, await h.get('/v1/nothing-here'), 404, 'ROUTE_NOT_FOUND');
@@ -77,7 +105,8 @@ export function httpSuite(t: Test, target: ApiTarget): void {
       t.ok(d.op.summary && d.op.tags?.length, `${key(d)} has a summary and a tag`);
       // WHIP's PATCH (trickle ICE) exists to answer 405, as RFC 9725 asks of a server without it.
       const refusedByDesign = Object.keys(d.op.responses).includes('405');
-      t.ok(Object.keys(d.op.responses).some((s) => s.startsWith('2')) || refusedByDesign, `${key(d)} documents its success (or its 405)`);
+      // /console answers a redirect to /console/ (relative URLs of the page resolve from there).
+        t.ok(Object.keys(d.op.responses).some((s) => s.startsWith('2') || s.startsWith('3')) || refusedByDesign, `${key(d)} documents its success (or its 405)`);
     }
   });
 
@@ -99,6 +128,8 @@ export function httpSuite(t: Test, target: ApiTarget): void {
           const whip = ({ 'post /v1/whip/{channel}': 415, 'patch /v1/whip/{channel}/sessions/{session}': 405, 'delete /v1/whip/{channel}/sessions/{session}': 404 } as Record<string, number>)[`${m} ${path}`];
           if (whip) t.equal(status, whip, `${m} ${path} is public (${status}, WHIP's answer to an empty request)`);
           else if (op.requestBody) t.equal(status, 400, `${m} ${path} is public (an empty body is invalid, not unauthorized)`);
+          // The console: a redirect, and files by name (the placeholder 'x' names none: 404, not 401).
+          else if (path.startsWith('/console')) t.ok(status === 301 || status === 200 || status === 404, `${m} ${path} is public (${status})`);
           else t.ok(status === 200 || status === 204, `${m} ${path} is public (${status})`);
           continue;
         }
