@@ -159,7 +159,7 @@ export async function startOriginProcess(config: Record<string, unknown>, opts: 
     ...config,
   } as Record<string, any>;
   // Merge nested server sections given by the caller over the port defaults.
-  for (const k of ['rtmp', 'http', 'http2']) if (config[k]) full[k] = { host: '127.0.0.1', port: (ports as any)[k], ...(k === 'http2' ? { cleartextPort: ports.h2c } : {}), ...(config[k] as object) };
+  for (const k of ['rtmp', 'http', 'http2', 'api']) if (config[k]) full[k] = { host: '127.0.0.1', port: (ports as any)[k], ...(k === 'http2' ? { cleartextPort: ports.h2c } : {}), ...(config[k] as object) };
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(full, null, 2));
   const cmd = opts.taskset ? 'taskset' : process.execPath;

@@ -28,6 +28,7 @@ const SCENARIOS: [string, string[]][] = [
   ['srt', []],
   ['restream', []],
   ['whip', []],
+  ['console', []],
   ['resources', ['--duration', '120']],
 ];
 

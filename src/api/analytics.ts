@@ -38,6 +38,12 @@ const reportView = z.object({
   points: z.array(pointView),
 });
 
+const totalsView = z.object({
+  from: isoTime,
+  to: isoTime,
+  channels: z.array(z.object({ channelId: z.string(), totals: pointView.omit({ start: true }) })).describe('By channel id'),
+});
+
 const realtimeView = z.object({
   at: isoTime,
   channels: z.array(z.object({
@@ -64,6 +70,17 @@ function badQuery(path: string, message: string): ApiError {
   return new ApiError('VALIDATION_FAILED', message, [{ path: `query.${path}`, message }]);
 }
 
+/** The query's [from, to): `to` defaults to now, `from` to an hour before it; at most MAX_RANGE_MS. */
+function rangeOf(q: { from?: string; to?: string }, now: number): { from: number; to: number } {
+  const to = parseTimeSpec(q.to ?? 'now', now);
+  if (to === undefined) throw badQuery('to', 'not a date that exists');
+  const from = q.from === undefined ? to - 3600_000 : parseTimeSpec(q.from, now);
+  if (from === undefined || q.from === 'now') throw badQuery('from', 'expected epoch seconds or ISO 8601 basic UTC');
+  if (from >= to) throw badQuery('to', '`to` must be after `from`');
+  if (to - from > MAX_RANGE_MS) throw badQuery('from', `at most ${MAX_RANGE_MS / 86_400_000} days per request`);
+  return { from, to };
+}
+
 export function analyticsRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['analytics'];
 
@@ -75,18 +92,31 @@ export function analyticsRoutes(app: ApiApp, ctx: ApiContext): void {
     const channel = await findChannel(ctx, req.params.id);
     const channelId = channel.source === 'api' ? channel.record.id : channel.config.id;
     const now = ctx.now();
-    const to = parseTimeSpec(req.query.to ?? 'now', now);
-    if (to === undefined) throw badQuery('to', 'not a date that exists');
-    const from = req.query.from === undefined ? to - 3600_000 : parseTimeSpec(req.query.from, now);
-    if (from === undefined || req.query.from === 'now') throw badQuery('from', 'expected epoch seconds or ISO 8601 basic UTC');
-    if (from >= to) throw badQuery('to', '`to` must be after `from`');
-    if (to - from > MAX_RANGE_MS) throw badQuery('from', `at most ${MAX_RANGE_MS / 86_400_000} days per request`);
+    const { from, to } = rangeOf(req.query, now);
     const interval = req.query.interval;
     if ((to - from) / INTERVAL_MS[interval] > MAX_POINTS) throw badQuery('interval', `more than ${MAX_POINTS} points: use a wider interval`);
     const rows = await ctx.db.analytics.minutes(channelId, Math.floor(from / 60_000) * 60_000, to);
     const points = reportPoints(rows, from, to, INTERVAL_MS[interval], now);
     const [totals] = reportPoints(rows, from, to, to - from, now, false);
     return { channelId, from: iso(from), to: iso(to), interval, totals: view(totals), points: points.map((p) => ({ start: iso(p.start), ...view(p) })) };
+  });
+
+  app.get('/v1/analytics/channels', {
+    schema: { tags, summary: 'Every channel\'s totals over a range (one request for a table of channels); channels without viewers in it are left out',
+      querystring: query({ from: reportQuery.shape.from, to: reportQuery.shape.to }), response: { 200: totalsView } },
+    config: { access: 'read' },
+  }, async (req) => {
+    const now = ctx.now();
+    const { from, to } = rangeOf(req.query, now);
+    const rows = await ctx.db.analytics.minutesOfAll(Math.floor(from / 60_000) * 60_000, to);
+    const byChannel = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const list = byChannel.get(r.channel);
+      if (list) list.push(r);
+      else byChannel.set(r.channel, [r]);
+    }
+    const channels = [...byChannel].map(([channelId, own]) => ({ channelId, totals: view(reportPoints(own, from, to, to - from, now, false)[0]) }));
+    return { from: iso(from), to: iso(to), channels };
   });
 
   app.get('/v1/analytics/realtime', {

@@ -123,6 +123,8 @@ export interface AnalyticsRepository {
   addMinutes(originId: string, rows: readonly AnalyticsMinute[]): Promise<void>;
   /** Every origin's rows of a channel with minute in [from, to), by minute. */
   minutes(channelId: string, from: number, to: number): Promise<StoredAnalyticsMinute[]>;
+  /** Every channel's rows with minute in [from, to), by channel then minute (one query for a per-channel table). */
+  minutesOfAll(from: number, to: number): Promise<StoredAnalyticsMinute[]>;
   /** Replaces this origin's latest CCU per channel. */
   putLive(originId: string, atMs: number, ccu: readonly { channelId: string; ccu: number }[]): Promise<void>;
   /** CCU per channel, summed over the origins whose latest sample is at or after `since`. */

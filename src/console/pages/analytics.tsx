@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { allPages, enc, get } from '../api.js';
 import type { AnalyticsFigures, AnalyticsReport, Channel, Realtime } from '../types.js';
 import { Chart } from '../ui/chart.js';
 import { duration } from '../ui/format.js';
-import { describeError, ErrorLine } from '../ui/notice.js';
+import { ErrorLine } from '../ui/notice.js';
 import { usePoll } from '../ui/poll.js';
 
 /** The ranges offered, with the point width that keeps a range under the API's 1500 points. */
@@ -17,19 +17,13 @@ const RANGES = [
 
 type RangeId = (typeof RANGES)[number]['id'];
 
-const reportPath = (channel: string, range: (typeof RANGES)[number]) => {
-  const to = Math.floor(Date.now() / 1000);
-  return `/v1/channels/${enc(channel)}/analytics?from=${to - range.ms / 1000}&to=${to}&interval=${range.interval}`;
-};
+const NO_VIEWERS: AnalyticsFigures = { ccuMax: 0, ccuAvg: 0, sessions: 0, views: 0, newUniqueViewers: 0, watchTimeSec: { total: 0, live: 0, dvr: 0, catchup: 0 }, rebufferRatio: null };
 
-/** Every channel's totals over the range, a few requests at a time so a long list does not flood the origin. */
-async function totalsOf(channels: string[], range: (typeof RANGES)[number], each: (id: string, t: AnalyticsFigures) => void): Promise<void> {
-  const queue = [...channels];
-  const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) each(id, (await get<AnalyticsReport>(reportPath(id, range))).totals);
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
-}
+const span = (range: (typeof RANGES)[number]) => {
+  const to = Math.floor(Date.now() / 1000);
+  return `from=${to - range.ms / 1000}&to=${to}`;
+};
+const reportPath = (channel: string, range: (typeof RANGES)[number]) => `/v1/channels/${enc(channel)}/analytics?${span(range)}&interval=${range.interval}`;
 
 /** Viewer analytics: concurrent viewers now, then per channel over a range: CCU, views, unique viewers, watch time. */
 export function AnalyticsPage() {
@@ -41,18 +35,9 @@ export function AnalyticsPage() {
   const [selected, setSelected] = useState<string | null>(null);
   const chosen = selected ?? [...(realtime.data?.channels ?? [])].sort((a, b) => b.ccu - a.ccu)[0]?.channelId ?? ids[0] ?? null;
   const report = usePoll(() => (chosen === null ? Promise.resolve(null) : get<AnalyticsReport>(reportPath(chosen, range))), 30_000, `${chosen}|${rangeId}`);
-  const [totals, setTotals] = useState<Map<string, AnalyticsFigures>>(new Map());
-  const [totalsError, setTotalsError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (ids.length === 0) return;
-    const found = new Map<string, AnalyticsFigures>();
-    let stale = false;
-    setTotals(new Map());
-    totalsOf(ids, range, (id, t) => { if (!stale) { found.set(id, t); setTotals(new Map(found)); } })
-      .catch((err) => setTotalsError(describeError(err)));
-    return () => { stale = true; };
-  }, [ids.join(','), rangeId]);
+  // Every channel's totals in one request (a channel without viewers in the range is not in it: zeros).
+  const totals = usePoll(async () => new Map((await get<{ channels: { channelId: string; totals: AnalyticsFigures }[] }>(`/v1/analytics/channels?${span(range)}`))
+    .channels.map((c) => [c.channelId, c.totals])), 60_000, rangeId);
 
   const points = report.data?.points ?? [];
   const x = points.map((p) => Date.parse(p.start) / 1000);
@@ -98,11 +83,11 @@ export function AnalyticsPage() {
       )}
       <section aria-labelledby="per-channel-h">
         <h2 id="per-channel-h">Per channel, {range.label.toLowerCase()}</h2>
-        {totalsError && <p class="error" role="alert">{totalsError}</p>}
+        {totals.error && <ErrorLine error={totals.error} />}
         <div class="table-wrap"><table data-testid="per-channel">
           <thead><tr><th scope="col">Channel</th><th scope="col">Now</th><th scope="col">Peak</th><th scope="col">Views</th><th scope="col">Unique</th><th scope="col">Watch time</th></tr></thead>
           <tbody>{ids.map((id) => {
-            const t = totals.get(id);
+            const t = totals.data === undefined ? undefined : totals.data.get(id) ?? NO_VIEWERS;
             return (
               <tr key={id}>
                 <th scope="row"><button type="button" class="link" onClick={() => setSelected(id)}>{id}</button></th>

@@ -60,6 +60,12 @@ export class SqlAnalyticsRepository implements AnalyticsRepository {
     return rows.map(fromRow);
   }
 
+  async minutesOfAll(from: number, to: number): Promise<StoredAnalyticsMinute[]> {
+    const rows = await this.sql.query('SELECT * FROM analytics_minutes WHERE minute >= $1 AND minute < $2 ORDER BY channel_id, minute, origin_id',
+      [from, to]);
+    return rows.map(fromRow);
+  }
+
   putLive(originId: string, atMs: number, ccu: readonly { channelId: string; ccu: number }[]): Promise<void> {
     return this.sql.transaction(async (tx) => {
       await tx.run('DELETE FROM analytics_live WHERE origin_id = $1', [originId]);

@@ -27,7 +27,7 @@ t.test('rows written, a failed write retried with the next, live CCU replaced, o
       failNext = false;
       return Promise.reject(new Error('database away'));
     },
-    minutes: real.minutes.bind(real), putLive: real.putLive.bind(real), live: real.live.bind(real), deleteBefore: real.deleteBefore.bind(real),
+    minutes: real.minutes.bind(real), minutesOfAll: real.minutesOfAll.bind(real), putLive: real.putLive.bind(real), live: real.live.bind(real), deleteBefore: real.deleteBefore.bind(real),
   };
   const aggregator = new MinuteAggregator();
   const flusher = new AnalyticsFlusher({ aggregator, store, originId: 'o1', flushIntervalMs: 1000, retentionDays: 90, logger: silentLogger(), now: clock.read });

@@ -79,6 +79,28 @@ export function analyticsSuite(t: Test, target: ApiTarget): void {
     t.equal((await h.get('/v1/channels/news/analytics', { token: read.secret })).status, 200, 'a read token may');
   });
 
+  t.test('every channel\'s totals in one request: the same figures as each channel\'s own report', async (t) => {
+    const h = await Harness.open(t, target);
+    await h.channel({ id: 'news', name: 'News' });
+    await h.channel({ id: 'sport', name: 'Sport' });
+    await h.channel({ id: 'quiet', name: 'Quiet' });
+    const m = (i: number) => T0 + i * 60_000;
+    await h.db.analytics.addMinutes('origin-a', [minute(m(0), 10, { sessions: 10, views: 8 }), { ...minute(m(1), 3, { views: 3 }), channel: 'sport' }]);
+    await h.db.analytics.addMinutes('origin-b', [minute(m(0), 5, { sessions: 5, views: 5 }), { ...minute(m(90), 7), channel: 'sport' }]);
+    h.now = m(120);
+    const all = await h.get(`/v1/analytics/channels?from=${T0 / 1000}&to=${m(60) / 1000}`);
+    t.equal(all.status, 200, all.body);
+    t.same(all.json.channels.map((c: any) => c.channelId), ['news', 'sport'], 'channels with rows in the range, by id (quiet has none; sport\'s minute 90 is outside)');
+    for (const c of all.json.channels) {
+      const own = await h.get(`/v1/channels/${c.channelId}/analytics?from=${T0 / 1000}&to=${m(60) / 1000}`);
+      t.same(c.totals, own.json.totals, `${c.channelId}: the totals of its own report`);
+    }
+    t.match(all.json.channels[0].totals, { ccuMax: 15, views: 13, sessions: 15 }, 'the origins added up');
+    isError(t, await h.get(`/v1/analytics/channels?from=${m(60) / 1000}&to=${T0 / 1000}`), 400, 'VALIDATION_FAILED', 'to before from');
+    isError(t, await h.get('/v1/analytics/channels?from=0&to=now'), 400, 'VALIDATION_FAILED', 'more than 31 days');
+    isError(t, await h.get('/v1/analytics/channels', { token: null }), 401, 'UNAUTHORIZED');
+  });
+
   t.test('realtime CCU: per channel, the origins with a fresh sample added up', async (t) => {
     const h = await Harness.open(t, target);
     await h.db.analytics.putLive('origin-a', h.now - 5000, [{ channelId: 'news', ccu: 120 }, { channelId: 'sport', ccu: 3 }]);
