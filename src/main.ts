@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   }
   if (addr.api !== undefined) {
     process.stderr.write(`\nREST API: ${origin.urls.apiBase()} (OpenAPI: ${origin.urls.apiBase()}/openapi.json)\n`);
+    process.stderr.write(`console:  ${origin.urls.apiBase().replace(/\/v1$/, '')}/console/ (sign in with an API token)\n`);
   }
 }
 

@@ -16,6 +16,7 @@ import { startOrigin, waitUntil } from '../helpers/origin.js';
 import { startPublisher, stopPublisher } from '../helpers/ffmpeg.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { accessibilityProblems } from '../helpers/accessibility.js';
 
 t.setTimeout(240_000);
 
@@ -50,11 +51,15 @@ t.test('operator console: an operator runs a channel from sign-in to catchup', a
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
+  // Each page as shot is also checked: labels, names, contrast (WCAG AA), at both widths.
+  const a11y: string[] = [];
   const shoot = async (name: string) => {
+    a11y.push(...(await accessibilityProblems(page)).map((p) => `${name}: ${p}`));
     await page.screenshot({ path: join(shots, `${name}-desktop.png`), fullPage: true });
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+    a11y.push(...(await accessibilityProblems(page)).map((p) => `${name} (phone): ${p}`));
     await page.setViewportSize(DESKTOP);
   };
   const stateInList = (id: string) => page.locator(`tr[data-channel="${id}"] [data-testid=state]`).textContent();
@@ -179,6 +184,19 @@ t.test('operator console: an operator runs a channel from sign-in to catchup', a
   await page.getByText('Webhooks and API tokens need an admin token.').waitFor();
   t.equal(await page.getByRole('button', { name: /Create token|Add webhook/ }).count(), 0, 'read-only: no token or webhook forms');
   t.same(errors, [], 'still no error in the browser console');
+  t.same(a11y, [], 'every page: each control labelled, each button and link named, text contrast WCAG AA');
+
+  // The keyboard: the skip link first, then the navigation, each with a visible focus ring.
+  await page.reload();
+  await page.getByTestId('who').waitFor();
+  await page.keyboard.press('Tab');
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to the page', 'Tab: the skip link first');
+  await page.keyboard.press('Tab');
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Channels', 'then the navigation');
+  t.not(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none', 'the focused link shows a focus ring');
+  await page.keyboard.press('Enter');
+  await page.locator('tr[data-channel="studio"]').waitFor();
+  t.pass('Enter on a link follows it');
 
   // Refusals show the API's message: a wrong token, then a taken channel id.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -23,7 +23,7 @@ t.test('main: --config FILE starts the origin, prints the URLs a person needs, a
   p.stdout!.setEncoding('utf8');
   p.stdout!.on('data', (d: string) => { out += d; });
   const printed = new Promise<string>((res, rej) => {
-    p.stderr!.on('data', (d: string) => { err += d; if (/player: +\S+\n[\s\S]*REST API: \S+/.test(err)) res(err); });
+    p.stderr!.on('data', (d: string) => { err += d; if (/player: +\S+\n[\s\S]*REST API: \S+[\s\S]*console: +\S+/.test(err)) res(err); });
     p.on('exit', (code) => rej(new Error(`main exited ${code}: ${err}`)));
   });
   const text = await printed;
@@ -48,6 +48,9 @@ t.test('main: --config FILE starts the origin, prints the URLs a person needs, a
   t.equal(channels.status, 200);
   t.match(await channels.json(), { items: [{ id: 'show', source: 'config' }] });
   t.equal((await fetch(`${api}/channels`)).status, 401);
+  const consolePage = await fetch(/console: +(\S+)/.exec(text)![1]);
+  t.equal(consolePage.status, 200, 'the printed console URL serves the console');
+  t.match(await consolePage.text(), /<script type="importmap">/);
   t.notOk(out.includes(token!), 'the token is not in the JSON log');
   p.kill('SIGINT');
   const [code] = await once(p, 'exit');
