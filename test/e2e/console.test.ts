@@ -3,12 +3,12 @@
  * with a token, create a channel, copy its key, publish with ffmpeg, watch it turn preview then
  * live in the list without a reload, start it from the console, play the preview, see the
  * ingest charts fill, see the alert a stalled publisher raises, read the event timeline, play a
- * catchup range, and find no write button with a read-only token. Screenshots of every page at
+ * catchup range, download the session's recording, and find no write button with a read-only token. Screenshots of every page at
  * desktop and phone widths go to a temporary folder the test prints. No browser console error
  * may appear on the way (the refused actions at the end are checked apart).
  */
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -77,6 +77,7 @@ t.test('operator console: an operator runs a channel from sign-in to catchup', a
   await page.getByLabel('Id (in URLs; optional)').fill('studio');
   await page.getByLabel('Name').fill('Studio One');
   await page.getByLabel('Live as soon as the publisher connects').uncheck();
+  await page.getByLabel('Record each session to a file').check();
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByTestId('issued-key').waitFor();
   t.equal(await stateInList('studio'), 'idle', 'the new channel is listed, idle');
@@ -148,6 +149,13 @@ t.test('operator console: an operator runs a channel from sign-in to catchup', a
   }, undefined, { timeout: 30_000 });
   t.pass('the session\'s catchup range plays');
   await shoot('channel-catchup');
+
+  // The session's recording: listed once finalized, downloaded through the page (the API wants the token).
+  await page.locator('[data-testid=recordings] tbody tr').first().waitFor({ timeout: 20_000 });
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByTestId('recordings').getByRole('button', { name: 'Download' }).first().click()]);
+  const saved = await download.path();
+  t.ok(statSync(saved).size > 100_000, `the recording downloads (${download.suggestedFilename()}, ${statSync(saved).size} bytes)`);
 
   await page.getByRole('link', { name: 'Analytics' }).click();
   await page.getByTestId('totals').waitFor();
