@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from './config/schema.js';
+import { DEMO_CHANNEL, type Config } from './config/schema.js';
 import { ChannelRegistry } from './media/channel-registry.js';
 import type { Channel, PipelineFactory } from './media/channel.js';
 import { CmafPipeline } from './addon/cmaf-pipeline.js';
@@ -215,10 +215,12 @@ export class Origin {
     this.analytics?.requests.useSessionIds(new SessionIds(this.keys.playbackTokens));
     this.handler.usePlaybackTokens(this.playbackTokens);
     const db = this.db = await openDatabase(databaseUrlOf(c), { logger: this.log.child({ component: 'database' }) });
-    const shared = new SharedChannels({ repo: db.channels, registry: this.channels, configIds: new Set(c.channels.map((ch) => ch.id)),
+    const configIds = new Set(c.channels.map((ch) => ch.id));
+    const shared = new SharedChannels({ repo: db.channels, registry: this.channels, configIds,
       logger: this.log.child({ component: 'channels' }),
       onCreated: (id) => void this.restream.load(id).catch((err) => this.log.warn({ err, channel: id }, 'cannot read the restream targets')) });
     await shared.loadAll();
+    this.startDemo(configIds);
     this.restream.useStore(db.restreamTargets, this.keys.restreamUrls);
     await this.restream.loadAll(this.channels.all().map((ch) => ch.id));
     // Several origins on one PostgreSQL: another's channel changes reach this one within a second.
@@ -306,6 +308,29 @@ export class Origin {
       this.addresses.rtmps = this.rtmps.address();
     }
     return this.addresses;
+  }
+
+  /**
+   * The demo channel, whose stream key is public: with `demo: true`, or 'auto' (a first `npm
+   * start`: no config file) when no channel exists in the config or the database. It is served
+   * as a config channel (main prints its URLs), with one loud warning; PublishAuthorizer refuses
+   * its key once another channel exists.
+   */
+  private startDemo(configIds: Set<string>): void {
+    const c = this.config;
+    if (c.demo === false || c.channels.length > 0) return;
+    const apiChannels = this.channels.apiChannelIds().length;
+    if (apiChannels > 0) {
+      if (c.demo === true) this.log.warn({ apiChannels }, 'demo: true ignored: API channels exist, and the demo channel\'s public key is never accepted beside another channel');
+      return;
+    }
+    const demo = { ...DEMO_CHANNEL };
+    c.channels.push(demo);
+    configIds.add(demo.id);
+    this.channels.addConfigChannel(demo);
+    this.log.warn({ channel: demo.id }, `the demo channel is running with the public stream key "${demo.streamKey}" (README): anyone who reaches the ingest ports can publish to it. ` +
+      (c.demo === true ? 'Turn it off: drop --demo (demo: true).'
+        : 'It is off once a config file is given or a channel is created through the API; turn it off now with --demo=false or SIGMA__DEMO=false.'));
   }
 
   /**

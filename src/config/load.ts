@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { configSchema, DEMO_CHANNEL, type Config } from './schema.js';
+import { configSchema, type Config } from './schema.js';
 
 /** A config mistake: every problem found, one per line, each naming its key. */
 export class ConfigError extends Error {
@@ -36,6 +36,9 @@ function envSegment(s: string): string {
   return s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Flags that take no value. */
+const BARE_FLAGS: Record<string, string> = { demo: 'true' };
+
 export interface LoadSources {
   argv?: string[];
   env?: NodeJS.ProcessEnv;
@@ -47,7 +50,8 @@ export interface LoadSources {
 
 /**
  * Builds the config: JSON file (--config FILE or SIGMA_CONFIG) ▶ env (LOG_LEVEL, then
- * SIGMA__A__B=value) ▶ CLI (--a.b=value or --a.b value). With no channels configured, the demo channel runs.
+ * SIGMA__A__B=value) ▶ CLI (--a.b=value or --a.b value; --demo). With no config file and `demo`
+ * unset, `demo` is 'auto': the origin runs the demo channel when no channel exists (src/origin.ts).
  */
 export function loadConfig(src: LoadSources = {}): Config {
   const argv = src.argv ?? process.argv.slice(2);
@@ -63,8 +67,8 @@ export function loadConfig(src: LoadSources = {}): Config {
     if (!arg.startsWith('--')) { problems.push(`unexpected argument "${arg}" (flags look like --http.port=8080)`); continue; }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    let value = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1];
-    if (eq < 0) {
+    let value = eq >= 0 ? arg.slice(eq + 1) : BARE_FLAGS[name] ?? argv[i + 1];
+    if (eq < 0 && !(name in BARE_FLAGS)) {
       if (value === undefined || value.startsWith('--')) { problems.push(`flag --${name} needs a value`); continue; }
       i++;
     }
@@ -88,6 +92,8 @@ export function loadConfig(src: LoadSources = {}): Config {
     setPath(raw, k.slice('SIGMA__'.length).split('__').map(envSegment), parseScalar(v));
   }
   for (const [name, value] of cli) setPath(raw, name.split('.'), parseScalar(value));
+  // A first `npm start`: no file, the demo not asked for nor refused; the origin decides once it sees the database.
+  if (!configFile && raw.demo === undefined) raw.demo = 'auto';
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -108,7 +114,5 @@ export function loadConfig(src: LoadSources = {}): Config {
     }
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  const config = result.data!;
-  if (config.channels.length === 0) config.channels.push({ ...DEMO_CHANNEL });
-  return config;
+  return result.data!;
 }

@@ -90,8 +90,12 @@ const thumbnailsSchema = z.object({
 
 const thumbnailsOverride = z.object({ ...thumbnailKeys, preview: z.object(previewKeys).partial().strict() }).partial().strict();
 
+/** The built-in demo channel's stream key: public (README), so no configured channel may use it. */
+export const DEMO_STREAM_KEY = 'demo-key';
+
 const streamKey = z.string().min(8, 'streamKey must be at least 8 characters').max(256)
-  .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only');
+  .regex(/^[A-Za-z0-9._~-]+$/, 'streamKey: letters, digits and . _ ~ - only')
+  .refine((k) => k !== DEMO_STREAM_KEY, { message: `"${DEMO_STREAM_KEY}" is the demo channel's public key: choose another` });
 
 /**
  * How a channel with backup inputs switches between them (src/media/inputs/; README "Backup
@@ -394,8 +398,18 @@ export const configSchema = z.object({
   }).strict().default({}),
   /** Alert rules evaluated in the origin (src/ops/alerts/alert-config.ts; README: Alerts). */
   alerts: alertsSchema,
+  /**
+   * The demo channel (id demo, public key demo-key): true runs it (it must then be the only
+   * channel: the origin skips it when API channels exist); false never; 'auto' (what loadConfig
+   * sets when no config file is given and `demo` is unset) runs it when no channel exists, in
+   * the config or the database: a first `npm start`.
+   */
+  demo: z.union([z.boolean(), z.literal('auto')]).default(false),
   channels: z.array(channelSchema).default([]),
 }).strict().superRefine((c, ctx) => {
+  if (c.demo === true && c.channels.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['demo'], message: 'the demo channel runs only alone (its key is public): remove demo or channels' });
+  }
   const ids = new Set<string>();
   const keys = new Set<string>();
   c.channels.forEach((ch, i) => {
@@ -432,6 +446,6 @@ export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type ThumbnailsConfig = z.infer<typeof thumbnailsSchema>;
 
-/** The channel `npm start` runs when no config names any. */
-export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
+/** The channel `--demo` runs, and a first `npm start` (no config file, no channel anywhere). */
+export const DEMO_CHANNEL: ChannelConfig = { id: 'demo', streamKey: DEMO_STREAM_KEY, latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
   autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], restream: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } };

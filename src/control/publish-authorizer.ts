@@ -5,6 +5,7 @@ import type { PublishDecision, PublishRequest } from '../ingest/rtmp/index.js';
 import type { StreamKeyRepository } from '../db/repository.js';
 import type { KeyedHash } from '../db/keyed-hash.js';
 import type { Channel } from '../media/channel.js';
+import { DEMO_STREAM_KEY } from '../config/schema.js';
 
 /** What check() found: the channel and input a key publishes to, or why not. */
 export type PublishCheck =
@@ -15,7 +16,7 @@ export type PublishCheck =
  * Decides an RTMP publish: the stream key names a channel and one of its inputs (a config
  * channel's key or backup key, compared in constant time, or an unrevoked API key found by its
  * keyed digest), the publisher's address is on the channel's allow-list, and nobody publishes on
- * that input yet. Refusals say why, in the
+ * that input yet. The demo channel's public key is an unknown key once any other channel exists. Refusals say why, in the
  * log and in the onStatus the encoder shows; the key itself is never logged.
  */
 export class PublishAuthorizer {
@@ -35,6 +36,10 @@ export class PublishAuthorizer {
     const { channels } = this.o;
     const configKey = channels.byStreamKey(req.streamKey);
     let channel = configKey?.channel, input = configKey?.input ?? 'primary';
+    // The key is public (README): it publishes only while the demo channel is the origin's one channel.
+    if (channel && req.streamKey === DEMO_STREAM_KEY && channels.all().some((ch) => ch !== channel)) {
+      return { accept: false, reason: 'unknown stream key (the public demo key is refused once another channel exists)', code: 'NetStream.Publish.BadName' };
+    }
     let keyId: string | undefined;
     if (!channel && this.o.streamKeys) {
       const key = await this.o.streamKeys.repo.findActiveByHash(this.o.streamKeys.hash.digest(req.streamKey));

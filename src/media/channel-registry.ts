@@ -96,11 +96,15 @@ export class ChannelRegistry {
       archiveFiles?: ArchiveFiles;
       /** Further watchers of a channel's source frames (restream), the same ones for every build of the channel. */
       sourceTaps?: (channelId: string) => SourceTap[] } = {}) {
-    for (const c of config.channels) {
-      this.entries.set(c.id, this.build(c, 'config'));
-      this.keys.push({ digest: digest(c.streamKey), channelId: c.id, input: 'primary' });
-      c.backupStreamKeys.forEach((key, i) => this.keys.push({ digest: digest(key), channelId: c.id, input: inputName(i + 1) }));
-    }
+    for (const c of config.channels) this.addConfigChannel(c);
+  }
+
+  /** Serves a channel with its stream keys as the config file's are (the constructor's, and the demo channel at start). */
+  addConfigChannel(c: ChannelConfig): void {
+    if (this.entries.has(c.id)) throw new Error(`channel ${c.id} exists`);
+    this.entries.set(c.id, this.build(c, 'config'));
+    this.keys.push({ digest: digest(c.streamKey), channelId: c.id, input: 'primary' });
+    c.backupStreamKeys.forEach((key, i) => this.keys.push({ digest: digest(key), channelId: c.id, input: inputName(i + 1) }));
   }
 
   private build(c: ChannelDefinition, source: ChannelSettings['source']): Entry {

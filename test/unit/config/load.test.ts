@@ -3,7 +3,8 @@ import { loadConfig, ConfigError } from '../../../src/config/load.js';
 
 const files: Record<string, string> = {
   'good.json': JSON.stringify({ rtmp: { port: 1935 }, http: { port: 8080 }, http2: { port: 8443 }, dataDir: './data',
-    channels: [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low' }] }),
+    channels: [{ id: 'demo', streamKey: 'demo-key-123', latencyMode: 'ultra-low' }] }),
+  'no-channels.json': JSON.stringify({ http: { port: 8080 } }),
   'bad.json': '{ "http": { "port": "eighty" }, ',
   'mistakes.json': JSON.stringify({ http: { port: 70000, prot: 1 }, latencyModes: { 'ultra-low': { partTargetSec: 1.5 } },
     channels: [{ id: 'Demo!', streamKey: 'short' }, { id: 'b', streamKey: 'same-key-1' }, { id: 'b', streamKey: 'same-key-1' }] }),
@@ -15,10 +16,10 @@ const problems = (fn: () => unknown): string[] => {
   return [];
 };
 
-t.test('defaults: the demo channel, documented ports, ultra-low with 200 ms parts', async (t) => {
+t.test('defaults: no channel, the demo left to the origin (auto), documented ports, ultra-low with 200 ms parts', async (t) => {
   const c = load([]);
-  t.same(c.channels, [{ id: 'demo', streamKey: 'demo-key', latencyMode: 'ultra-low', record: false, transcode: 'passthrough',
-    autoStart: true, playbackTokens: 'none', ipAllowList: [], backupStreamKeys: [], restream: [], failover: { minBitrateKbps: 0, failback: 'auto', failbackAfterSec: 10 } }]);
+  t.same(c.channels, []);
+  t.equal(c.demo, 'auto', 'no config file: the origin runs the demo channel if the database has no channel either');
   t.equal(c.rtmp.port, 1935); t.equal(c.http.port, 8080); t.equal(c.http2.port, 8443); t.equal(c.api.port, 8081);
   t.equal(c.http.server, 'uws');
   t.equal(c.latencyModes['ultra-low'].partTargetSec, 0.2);
@@ -33,7 +34,7 @@ t.test('file ▶ env ▶ CLI, later wins', async (t) => {
   t.equal(c.http.server, 'node');
   t.equal(c.rtmp.idleTimeoutSec, 20, 'env over default, snake case to camel case');
   t.equal(c.http2.cleartextPort, null);
-  t.equal(c.channels[0].streamKey, 'demo-key');
+  t.equal(c.channels[0].streamKey, 'demo-key-123');
   t.equal(load([], { SIGMA_CONFIG: 'good.json' }).channels.length, 1, 'SIGMA_CONFIG names the file');
 });
 
@@ -137,4 +138,18 @@ t.test('analytics: defaults, and each bad value named with its key', async (t) =
   t.match(p, /analytics\.retentionDays: analytics\.retentionDays must be a whole number of days/);
   t.match(p, /analytics\.flushIntervalSec: analytics\.flushIntervalSec must be at least 1/);
   t.match(p, /analytics\.originId: analytics\.originId: 1–128 letters/);
+});
+
+t.test('the demo channel: only when asked, or auto without a config file; never beside configured channels; its key taken by none', async (t) => {
+  t.equal(load(['--config', 'no-channels.json']).demo, false, 'a config file listing no channel: no demo');
+  t.same(load(['--config', 'no-channels.json']).channels, []);
+  t.equal(load(['--config', 'no-channels.json', '--demo']).demo, true, '--demo asks for it');
+  t.equal(load(['--demo', '--http.port=9000']).http.port, 9000, '--demo takes no value');
+  t.equal(load(['--demo=false']).demo, false, '--demo=false refuses it on a first start');
+  t.equal(load([], { SIGMA__DEMO: 'true', SIGMA_CONFIG: 'no-channels.json' }).demo, true, 'from the environment');
+  t.equal(load(['--config', 'good.json']).demo, false);
+  t.equal(load([`--channels=[{"id":"a","streamKey":"a-key-1234"}]`]).demo, 'auto', 'auto, but a channel exists: the origin runs no demo');
+  t.match(problems(() => load(['--config', 'good.json', '--demo'])), ['demo: the demo channel runs only alone (its key is public): remove demo or channels']);
+  t.match(problems(() => load([`--channels=[{"id":"a","streamKey":"demo-key","backupStreamKeys":["demo-key"]}]`])),
+    ['channels.0.streamKey: "demo-key" is the demo channel\'s public key: choose another', 'channels.0.backupStreamKeys.0: "demo-key" is the demo channel\'s public key: choose another']);
 });
