@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { configSchema, type Config } from './schema.js';
+import { ENV_PREFIX, resolveEnvPath, type KeyPath } from './env.js';
 
 /** A config mistake: every problem found, one per line, each naming its key. */
 export class ConfigError extends Error {
@@ -11,12 +12,13 @@ export class ConfigError extends Error {
 
 type Json = { [k: string]: unknown };
 
-function setPath(target: Json, path: string[], value: unknown): void {
+/** Sets a key, making the objects (and, for a numbered segment, the lists) on the way. */
+function setPath(target: Json, path: KeyPath, value: unknown): void {
   let obj = target;
-  for (const key of path.slice(0, -1)) {
-    if (typeof obj[key] !== 'object' || obj[key] === null) obj[key] = {};
+  path.slice(0, -1).forEach((key, i) => {
+    if (typeof obj[key] !== 'object' || obj[key] === null) obj[key] = typeof path[i + 1] === 'number' ? [] : {};
     obj = obj[key] as Json;
-  }
+  });
   obj[path[path.length - 1]] = value;
 }
 
@@ -29,11 +31,6 @@ function parseScalar(text: string): unknown {
     try { return JSON.parse(text); } catch { /* keep as text; the schema will say what is wrong */ }
   }
   return text;
-}
-
-/** Camel-cases env path segments: HTTP2__CLEARTEXT_PORT ▶ http2.cleartextPort. */
-function envSegment(s: string): string {
-  return s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Flags that take no value. */
@@ -50,8 +47,9 @@ export interface LoadSources {
 
 /**
  * Builds the config: JSON file (--config FILE or SIGMA_CONFIG) ▶ env (LOG_LEVEL, then
- * SIGMA__A__B=value) ▶ CLI (--a.b=value or --a.b value; --demo). With no config file and `demo`
- * unset, `demo` is 'auto': the origin runs the demo channel when no channel exists (src/origin.ts).
+ * SIGMA__A__B=value, src/config/env.ts) ▶ CLI (--a.b=value or --a.b value; --demo). With no
+ * config file and `demo` unset, `demo` is 'auto': the origin runs the demo channel when no channel
+ * exists (src/origin.ts).
  */
 export function loadConfig(src: LoadSources = {}): Config {
   const argv = src.argv ?? process.argv.slice(2);
@@ -88,10 +86,12 @@ export function loadConfig(src: LoadSources = {}): Config {
   // LOG_LEVEL, the name every Node service reads, is log.level; SIGMA__LOG__LEVEL and --log.level still win.
   if (env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '') setPath(raw, ['log', 'level'], env.LOG_LEVEL);
   for (const [k, v] of Object.entries(env)) {
-    if (!k.startsWith('SIGMA__') || v === undefined) continue;
-    setPath(raw, k.slice('SIGMA__'.length).split('__').map(envSegment), parseScalar(v));
+    if (!k.startsWith(ENV_PREFIX) || v === undefined) continue;
+    const key = resolveEnvPath(configSchema, k.slice(ENV_PREFIX.length).split('__'), raw);
+    if ('error' in key) problems.push(`${k} (environment): ${key.error}`);
+    else setPath(raw, key.path, key.text ? v : parseScalar(v));
   }
-  for (const [name, value] of cli) setPath(raw, name.split('.'), parseScalar(value));
+  for (const [name, value] of cli) setPath(raw, name.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), parseScalar(value));
   // A first `npm start`: no file, the demo not asked for nor refused; the origin decides once it sees the database.
   if (!configFile && raw.demo === undefined) raw.demo = 'auto';
 
