@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError } from './config/load.js';
+import { cliAction, packageVersion, USAGE } from './config/cli.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import { Origin, type OriginAddresses } from './origin.js';
@@ -24,6 +25,11 @@ function channelUrls(config: Config, addr: OriginAddresses) {
 }
 
 async function main(): Promise<void> {
+  const action = cliAction(process.argv.slice(2));
+  if (action) {
+    process.stdout.write(action === 'help' ? USAGE : `${packageVersion()}\n`);
+    return;
+  }
   let config: Config;
   try {
     config = loadConfig();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -67,4 +67,44 @@ t.test('main: an invalid config exits 2 with one line per mistake', async (t) =>
   t.match(err, /invalid configuration:\n {2}- /);
   t.match(err, /http\.port: /);
   t.match(err, /rtmp\.idleTimeoutSec: /);
+});
+
+t.test('main: --help prints the usage and --version the package version, both exit 0', async (t) => {
+  const run = async (arg: string) => {
+    const p = spawn(process.execPath, [MAIN, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.setEncoding('utf8');
+    p.stdout!.on('data', (d: string) => { out += d; });
+    const [code] = await once(p, 'exit');
+    return { code, out };
+  };
+  const help = await run('--help');
+  t.equal(help.code, 0);
+  for (const text of ['--config FILE', '--demo', '--help', '--version', 'SIGMA_CONFIG', 'SIGMA__', 'LOG_LEVEL', 'README.md, section Configuration']) t.match(help.out, text);
+  const version = await run('--version');
+  t.equal(version.code, 0);
+  const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { version: string };
+  t.equal(version.out, `${pkg.version}\n`);
+});
+
+t.test('main: a first start (no config file, empty data dir) runs the demo channel with one warn line; LOG_LEVEL sets the level', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigma-main-demo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, LOG_LEVEL: 'warn', SIGMA__DATA_DIR: join(dir, 'data'), SIGMA__SRT__ENABLED: 'false', SIGMA__HTTP2__ENABLED: 'false',
+    SIGMA__RTMP__HOST: '127.0.0.1', SIGMA__RTMP__PORT: '0', SIGMA__HTTP__HOST: '127.0.0.1', SIGMA__HTTP__PORT: '0', SIGMA__API__HOST: '127.0.0.1', SIGMA__API__PORT: '0' };
+  const p = spawn(process.execPath, [MAIN], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: dir });
+  let err = '', out = '';
+  p.stderr!.setEncoding('utf8');
+  p.stdout!.setEncoding('utf8');
+  p.stdout!.on('data', (d: string) => { out += d; });
+  await new Promise<void>((res, rej) => {
+    p.stderr!.on('data', (d: string) => { err += d; if (/console: +\S+/.test(err)) res(); });
+    p.on('exit', (code) => rej(new Error(`main exited ${code}: ${err}`)));
+  });
+  t.match(err, /channel "demo" \(ultra-low\)\n  publish: .*\/live\/demo-key/);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+  t.equal(lines.filter((l) => /demo channel is running with the public stream key/.test(l.msg) && l.level === 40).length, 1, 'one warn line');
+  t.notOk(lines.some((l) => l.level < 40), 'LOG_LEVEL=warn: no info lines');
+  p.kill('SIGINT');
+  t.equal((await once(p, 'exit'))[0], 0);
 });
