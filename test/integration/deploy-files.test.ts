@@ -1065,7 +1065,7 @@ t.test('compose.yaml: two origins on one PostgreSQL with one secret, health-gate
     const cases: [string, string, string, RegExp][] = [
       ['one origin', mutate(compose, /\n  origin-b:[\s\S]*?(?=\n  # Players)/, ''), edgeConf, /expected two origins/],
       ['secrets differ', mutate(compose, 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b', 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b\n      SIGMA__SECRET: another-secret-of-more-than-32-characters'), edgeConf, /SIGMA__SECRET differs/],
-      ['a key the origin does not have', mutate(compose, 'SIGMA__PUBLIC_URL:', 'SIGMA__S3__ENDPOINT: http://object-store:9000\n  SIGMA__PUBLIC_URL:'), edgeConf, /would not start: \(top level\): unknown key\(s\) "s3"/],
+      ['a key the origin does not have', mutate(compose, 'SIGMA__PUBLIC_URL:', 'SIGMA__S3__ENDPOINT: http://object-store:9000\n  SIGMA__PUBLIC_URL:'), edgeConf, /would not start: SIGMA__S3__ENDPOINT \(environment\): names no config key/],
       ['no health condition', mutate(compose, /origin-a:\n        condition: service_healthy/, 'origin-a:\n        condition: service_started'), edgeConf, /edge: depends_on origin-a without condition service_healthy/],
       ['same origin id', mutate(compose, 'SIGMA__ANALYTICS__ORIGIN_ID: origin-b', 'SIGMA__ANALYTICS__ORIGIN_ID: origin-a'), edgeConf, /distinct analytics.originId/],
       ['short grace', mutate(compose, 'stop_grace_period: 30s', 'stop_grace_period: 5s'), edgeConf, /stop_grace_period 5s/],
