@@ -6,6 +6,7 @@ import { fakeChannel, request, bodyText, TRACKS } from '../../helpers/fake-chann
 import { parseM3u8 } from '../../helpers/m3u8.js';
 import type { OriginReply } from '../../../src/delivery/types.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 function setup(...args: Parameters<typeof fakeChannel>) {
   const f = fakeChannel(...args);
@@ -155,6 +156,45 @@ t.test('delta update with _HLS_skip=YES', async (t) => {
   f.parts(5 * 18 + 2);
   const text = await bodyText((await get('/live/test/source.m3u8?_HLS_skip=YES')).body);
   t.match(text, /#EXT-X-SKIP:SKIPPED-SEGMENTS=\d+/);
+});
+
+t.test('a gap (no input on air) never ends the playlist with a bare segment line, nor hints a part: hls.js would take that segment as its hint too', async (t) => {
+  // The gap opens a segment of its own, or goes on in the one the source left open (4 media parts).
+  for (const openParts of [0, 4]) {
+    await t.test(`${openParts} source parts in the open segment`, async (t) => {
+      const { f, get } = setup();
+      f.pub.write({ trackId: 0, dts: 0, pts: 0, keyframe: true, data: Buffer.alloc(1) }); // sets the wall clock of the timeline
+      f.parts(10 * 7 + openParts);
+      f.pub.startGap('test');
+      await waitUntil(() => f.pub.advanceGap(0) !== undefined, 2000, 'the gap on air');
+      const epochMs = f.pub.wallOffset!;
+      const last = f.channel.rendition()!.window.segments.at(-1)!;
+      const gapMsn = last.complete ? last.msn + 1 : last.msn;
+      const lastLine = (text: string) => text.trimEnd().split('\n').at(-1)!;
+      // The gap starts where the source's media ended; a gap part is released once the wall clock passes its end.
+      const release = (gapParts: number) => f.pub.advanceGap(epochMs + (10 * 7 + openParts + gapParts) * 200);
+      const toSegmentEnd = 10 - openParts;
+      release(toSegmentEnd - 1);
+      // What hls.js asks for next: the segment's last part, blocking, as a delta update.
+      const held = get(`/live/test/source.m3u8?_HLS_msn=${gapMsn}&_HLS_part=9&_HLS_skip=YES`);
+      await tick();
+      release(toSegmentEnd);
+      const atEnd = await bodyText((await held).body);
+      t.match(lastLine(atEnd), new RegExp(`^#EXT-X-PART:DURATION=0\\.2,URI="source/${gapMsn}\\.9\\.m4s",INDEPENDENT=YES,GAP=YES$`),
+        'answered at the segment\'s last part: it stays open, its parts end the playlist');
+      t.notMatch(atEnd, /PRELOAD-HINT/, 'no hint: the next part is a gap');
+      release(toSegmentEnd + 1);
+      const next = await bodyText((await get(`/live/test/source.m3u8?_HLS_msn=${gapMsn + 1}&_HLS_part=0&_HLS_skip=YES`)).body);
+      t.match(next, new RegExp(`#EXTINF:2\\.0,\\nsource/${gapMsn}\\.m4s\\n`), 'the next gap part closes it');
+      t.match(lastLine(next), new RegExp(`source/${gapMsn + 1}\\.0\\.m4s",INDEPENDENT=YES,GAP=YES$`));
+      for (let n = toSegmentEnd + 2; n <= toSegmentEnd + 21; n++) {
+        release(n);
+        const text = await bodyText((await get('/live/test/source.m3u8?_HLS_skip=YES')).body);
+        t.ok(/^#EXT-X-PART:.*GAP=YES$/.test(lastLine(text)) && !/PRELOAD-HINT/.test(text), `${n} gap parts: a gap part line last, no hint`);
+      }
+      await f.channel.close();
+    });
+  }
 });
 
 t.test('parts: existing ▶ 200; hinted ▶ held then sent whole; beyond the hint ▶ 404', async (t) => {
