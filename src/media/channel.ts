@@ -730,11 +730,13 @@ export class Publication implements PublicationSink {
     if (!gap) return undefined;
     // With parts listed, a gap segment is closed by the next gap part (LiveWindow.addPart), not by
     // its own last one: closed at once, it would end the playlist with its bare URI line (no
-    // preload hint in a gap, none to name), which hls.js 1.7.4 also takes as its fragment hint,
-    // the same segment twice; a delta update that skips a discontinuity then has hls.js renumber
-    // that segment twice: 'discontinuity sequence mismatch', a fatal levelParsingError. Without
-    // parts the segment closes at once: waiting for the next would list it a segment late.
-    const closeAtEnd = this.channel.profile.advertisedPartTargetSec === undefined;
+    // preload hint after a gap segment, none to name), which hls.js 1.7.4 also takes as its
+    // fragment hint, the same segment twice; a delta update that skips a discontinuity then has
+    // hls.js renumber that segment twice: 'discontinuity sequence mismatch', a fatal
+    // levelParsingError. The segment the source left open (no gap segment: a hint follows it)
+    // closes at once as before, and so does every segment without parts: waiting for the next
+    // would list it a segment late.
+    const partsListed = this.channel.profile.advertisedPartTargetSec !== undefined;
     for (const p of gap.clock.due(now)) {
       this.channel.noteMsn(p.msn);
       this.outputs.forEach((out, i) => {
@@ -743,7 +745,7 @@ export class Publication implements PublicationSink {
         const index = p.msn === gap.firstMsn ? p.index + gap.indexShift[i] : p.index;
         out.window.addPart({ msn: p.msn, index, durationMs: p.durationMs, independent: true, data: NO_MEDIA, gap: true },
           { initId, discontinuity: false, programDateTimeMs: gap.epochMs + p.startMs, startMs: p.startMs, gap: true });
-        if (p.segmentEnd && closeAtEnd) out.window.endSegment(false);
+        if (p.segmentEnd && !(partsListed && out.window.openSegment?.gap)) out.window.endSegment(false);
       });
     }
     return gap.clock.endMs;

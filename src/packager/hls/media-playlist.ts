@@ -256,12 +256,11 @@ function settledBlock<B extends SettledBlock>(segs: readonly PlaylistSegment[], 
  *
  * None while the playlist ends in a gap (no input on air): the next part is most likely another
  * gap, which a player must not load, and the first part of a returning input comes with a new
- * init, which a hint under the old EXT-X-MAP would misname. That includes the segment the last
- * source left open once gap parts go on in it: not a gap segment, but its last part is a gap.
+ * init, which a hint under the old EXT-X-MAP would misname.
  */
 export function nextPartOf(segs: readonly PlaylistSegment[]): { msn: number; index: number } | undefined {
   const last = segs[segs.length - 1];
-  if (!last || last.gap || last.parts[last.parts.length - 1]?.gap) return undefined;
+  if (!last || last.gap) return undefined;
   return last.complete ? { msn: last.msn + 1, index: 0 } : { msn: last.msn, index: last.parts.length };
 }
 
