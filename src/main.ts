@@ -67,8 +67,10 @@ async function main(): Promise<void> {
       (u.goLive ? `  browser:  ${u.goLive} (the Go-live page, WHIP: give the stream key)\n` : '') +
       `  playback: ${u.playback}\n  player:   ${u.player}\n`);
   }
+  // Always, with or without channels in the config (API channels, a first start without the demo): where any channel plays.
+  process.stderr.write(`\nHLS:      ${origin.urls.playbackBase()}/live/<channel>/index.m3u8 (player page: ${origin.urls.playbackBase()}/player/<channel>)\n`);
   if (addr.api !== undefined) {
-    process.stderr.write(`\nREST API: ${origin.urls.apiBase()} (OpenAPI: ${origin.urls.apiBase()}/openapi.json)\n`);
+    process.stderr.write(`REST API: ${origin.urls.apiBase()} (OpenAPI: ${origin.urls.apiBase()}/openapi.json)\n`);
     process.stderr.write(`console:  ${origin.urls.apiBase().replace(/\/v1$/, '')}/console/ (sign in with an API token)\n`);
   }
 }

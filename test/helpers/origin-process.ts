@@ -25,7 +25,7 @@ export async function freePorts(n: number): Promise<number[]> {
 
 export interface OriginProcess {
   proc: ChildProcess;
-  /** Resolves with the printed playback origin (http://127.0.0.1:PORT) once the URLs are printed. */
+  /** Resolves with the printed playback origin (http://127.0.0.1:PORT) once the URLs are printed (after the channels' own). */
   ready: Promise<string>;
   /** Everything printed on stderr so far (URLs, fatal errors). */
   stderr(): string;
@@ -45,8 +45,9 @@ export function spawnOrigin(configFile: string): OriginProcess {
   const ready = new Promise<string>((res, rej) => {
     proc.stderr!.on('data', (d: string) => {
       err += d;
-      const m = /playback: (\S+)\n/.exec(err);
-      if (m && /player: +\S+\n/.test(err)) res(new URL(m[1]).origin);
+      // Printed with or without channels in the config (channels made through the API).
+      const m = /^HLS: +(\S+)\/live\/<channel>\/index\.m3u8/m.exec(err);
+      if (m) res(new URL(m[1]).origin);
     });
     proc.on('exit', (code, signal) => rej(new Error(`origin exited (${code ?? signal}) before it printed its URLs: ${err}`)));
   });
