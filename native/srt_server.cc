@@ -97,7 +97,11 @@ int ReadPacket(void* opaque, uint8_t* buf, int size) {
       return size;
     }
     int err = srt_getlasterror(nullptr);
-    if (err == SRT_EASYNCRCV) {  // the receive timeout: look at the flags and the idle time
+    // The receive timeout (SRTO_RCVTIMEO): look at the flags and the idle time. On this blocking
+    // socket libsrt reports it as SRT_ETIMEOUT ("transmission timed out"), not SRT_EASYNCRCV:
+    // taken for an error, the first pause over kReceivePollMs (a retransmission under loss)
+    // ended the session.
+    if (err == SRT_EASYNCRCV || err == SRT_ETIMEOUT) {
       if (NowMs() - st->lastDataMs >= st->idleTimeoutMs) {
         st->reason = "no data for " + std::to_string(st->idleTimeoutMs / 1000) + " s";
         return AVERROR_EXIT;
